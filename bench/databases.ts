@@ -1,0 +1,59 @@
+/**
+ * Databases for benchmarks: a SQLite file (durable, like the example app's) and a fresh
+ * database on the PostgreSQL that scripts/bench found or started.
+ */
+import knexFactory, { Knex } from 'knex';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BenchDatabase {
+  name: string;
+  knex: Knex;
+  close(): Promise<void>;
+}
+
+export async function sqliteFile(): Promise<BenchDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'idp-bench-'));
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: join(dir, 'bench.sqlite') },
+    useNullAsDefault: true,
+  });
+  return {
+    name: 'sqlite',
+    knex,
+    async close() {
+      await knex.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function postgres(): Promise<BenchDatabase> {
+  const url = process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
+  if (!url) {
+    throw new Error(
+      'no PostgreSQL for benchmarks: run them through `yarn bench`, which provides one',
+    );
+  }
+  const database = `idp_bench_${process.pid}_${Date.now()}`;
+  const admin = knexFactory({ client: 'pg', connection: url });
+  await admin.raw(`CREATE DATABASE ${database}`);
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, database },
+    pool: { min: 1, max: 10 },
+  });
+  return {
+    name: 'postgres',
+    knex,
+    async close() {
+      await knex.destroy();
+      await admin.raw(`DROP DATABASE IF EXISTS ${database}`);
+      await admin.destroy();
+    },
+  };
+}
+
+export const allDatabases = [sqliteFile, postgres];

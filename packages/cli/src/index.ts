@@ -1,0 +1,7 @@
+/**
+ * `idp`: the command line of the IDP Multicloud control plane.
+ *
+ * @packageDocumentation
+ */
+
+export { main } from './main';

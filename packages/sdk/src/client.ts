@@ -1,0 +1,547 @@
+/* eslint-disable new-cap -- openapi-fetch names its methods after HTTP verbs: GET, POST, ... */
+import {
+  BuiltinProductId,
+  BuiltinProductParameters,
+  CreateResourceRequest,
+  HealthResponse,
+  ListResourcesQuery,
+  ResourceEvent,
+  ResourceState,
+  UpdateResourceRequest,
+} from '@idp-multicloud/plugin-control-plane-common';
+import createClient from 'openapi-fetch';
+import { errorFromResponse, IdpError, IdpWaitError } from './errors';
+import type { components, paths } from './generated/openapi';
+import { readEventStream } from './sse';
+import { RetryOptions, retryingFetch } from './transport';
+
+/**
+ * The schemas of the control plane API, by name.
+ * @public
+ */
+export type Schemas = components['schemas'];
+/** A resource. @public */
+export type Resource = Schemas['Resource'];
+/** A page of resources. @public */
+export type ResourcePage = Schemas['ResourcePage'];
+/** An operation and its timeline. @public */
+export type Operation = Schemas['Operation'];
+/** A manifests plan. @public */
+export type Plan = Schemas['Plan'];
+
+/**
+ * How the client finds the control plane and authenticates. Give either a `baseUrl` (the
+ * Backstage backend's base URL, e.g. `http://localhost:7007`) or a `discoveryApi`.
+ * @public
+ */
+export interface IdpClientOptions {
+  /** Base URL of the Backstage backend; the API lives under `/api/control-plane`. */
+  baseUrl?: string;
+  /** Backstage's discovery API (inside Backstage). Takes precedence over `baseUrl`. */
+  discoveryApi?: { getBaseUrl(pluginId: string): Promise<string> };
+  /** A bearer token, or a function returning one per request. */
+  token?: string | (() => Promise<string | undefined> | string | undefined);
+  /** The fetch to use: Backstage's fetchApi.fetch, a test double, or the global fetch. */
+  fetch?: (input: Request) => Promise<Response>;
+  /** Retries on 429, 5xx and network errors. */
+  retry?: RetryOptions;
+}
+
+/** Options of a mutating call. @public */
+export interface MutationOptions {
+  /** Reuse a key to make a call you repeat (from a retrying job, say) count once. */
+  idempotencyKey?: string;
+}
+
+/** Options of {@link IdpResources.waitFor}. @public */
+export interface WaitOptions {
+  /** Give up after this many milliseconds. @defaultValue 600000 */
+  timeoutMs?: number;
+  /** Called with each event of the resource while waiting. */
+  onEvent?: (event: ResourceEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** The resource calls of the client. @public */
+export interface IdpResources {
+  create(
+    request: CreateResourceRequest,
+    options?: MutationOptions,
+  ): Promise<Resource>;
+  list(query?: ListResourcesQuery): Promise<ResourcePage>;
+  /** Every resource matching the query, page after page. */
+  listAll(query?: Omit<ListResourcesQuery, 'cursor'>): AsyncGenerator<Resource>;
+  get(ref: string): Promise<Resource>;
+  update(
+    ref: string,
+    patch: UpdateResourceRequest,
+    options?: MutationOptions,
+  ): Promise<Resource>;
+  delete(
+    ref: string,
+    options?: MutationOptions & { cascade?: boolean },
+  ): Promise<Schemas['DeleteResourceResponse']>;
+  status(ref: string): Promise<Schemas['ResourceStatusResponse']>;
+  history(ref: string): Promise<Schemas['ResourceHistory']>;
+  blockers(ref: string): Promise<Schemas['Blockers']>;
+  operations(ref: string): Promise<Operation[]>;
+  /** Lets the control plane try a failed generation again. */
+  retry(ref: string): Promise<Resource>;
+  /**
+   * The resource's events as they happen (after `afterId`), reconnecting with the last id
+   * seen when the connection drops. Ends when `signal` aborts.
+   */
+  events(
+    ref: string,
+    options?: { afterId?: number; signal?: AbortSignal },
+  ): AsyncGenerator<ResourceEvent>;
+  /**
+   * Resolves with the resource once it is in `state`; rejects with IdpWaitError when it ends
+   * FAILED or DELETED instead, or when the time runs out.
+   */
+  waitFor(
+    ref: string,
+    state: ResourceState | ResourceState[],
+    options?: WaitOptions,
+  ): Promise<Resource>;
+}
+
+/** Create a resource of one product with its parameters checked at compile time. @public */
+export type ProductHelper<P> = {
+  create(
+    request: Omit<CreateResourceRequest, 'product' | 'params'> & P,
+    options?: MutationOptions,
+  ): Promise<Resource>;
+};
+
+/**
+ * The typed client of the control plane API.
+ * @public
+ */
+export type IdpClient = {
+  health(): Promise<HealthResponse>;
+  resources: IdpResources;
+  operations: {
+    create(
+      ref: string,
+      request: Schemas['CreateOperationRequest'],
+      options?: MutationOptions,
+    ): Promise<Operation>;
+    get(id: string): Promise<Operation>;
+    /** Stops an operation in flight; what it did is undone. */
+    cancel(id: string): Promise<Operation>;
+    /** Resumes the compensation of an operation parked as needs-attention. */
+    retry(id: string): Promise<Operation>;
+  };
+  manifests: {
+    plan(yaml: string, options?: { prune?: boolean }): Promise<Plan>;
+    apply(
+      yaml: string,
+      options?: MutationOptions & { prune?: boolean },
+    ): Promise<Plan>;
+  };
+  catalog: {
+    products(): Promise<Schemas['Product'][]>;
+    product(id: string): Promise<Schemas['Product']>;
+    tiers(): Promise<Schemas['Tier'][]>;
+    cells(): Promise<Schemas['Cell'][]>;
+    providers(): Promise<Schemas['Provider'][]>;
+    clusters(): Promise<Schemas['Cluster'][]>;
+    quotas(): Promise<Schemas['Quota'][]>;
+  };
+  audit: {
+    list(
+      query?: paths['/audit']['get']['parameters']['query'],
+    ): Promise<Schemas['AuditPage']>;
+    verify(): Promise<Schemas['AuditVerification']>;
+  };
+  gitops: {
+    status(): Promise<Schemas['GitopsStatus']>;
+    sync(): Promise<Schemas['GitopsSyncResponse']>;
+  };
+} & {
+  [K in BuiltinProductId as K extends 'object-bucket'
+    ? 'objectBucket'
+    : K]: ProductHelper<BuiltinProductParameters[K]>;
+};
+
+function splitRef(ref: string): { namespace: string; name: string } {
+  const bare = ref.replace(/^resource:/, '');
+  const [namespace, name] = bare.includes('/')
+    ? bare.split('/', 2)
+    : ['default', bare];
+  return { namespace, name };
+}
+
+const newKey = () => globalThis.crypto.randomUUID();
+
+/**
+ * Creates a client for the control plane API.
+ * @public
+ */
+export function createIdpClient(options: IdpClientOptions): IdpClient {
+  const { discoveryApi, token } = options;
+  if (!discoveryApi && !options.baseUrl) {
+    throw new TypeError('createIdpClient needs a baseUrl or a discoveryApi');
+  }
+  const underlying =
+    options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const authorizedFetch = async (request: Request) => {
+    const bearer = typeof token === 'function' ? await token() : token;
+    if (bearer && !request.headers.has('authorization')) {
+      request.headers.set('authorization', `Bearer ${bearer}`);
+    }
+    return underlying(request);
+  };
+  const fetchWithRetries = retryingFetch(authorizedFetch, options.retry);
+
+  let baseUrl: string | undefined;
+  const apiBase = async () => {
+    if (!baseUrl) {
+      baseUrl = discoveryApi
+        ? await discoveryApi.getBaseUrl('control-plane')
+        : `${options.baseUrl!.replace(/\/+$/, '')}/api/control-plane`;
+    }
+    return baseUrl;
+  };
+  const api = createClient<paths>({ fetch: fetchWithRetries });
+
+  /** Unwraps an openapi-fetch result: the data, or the typed error. */
+  async function call<T>(
+    promise: Promise<{ data?: T; error?: unknown; response: Response }>,
+  ): Promise<T> {
+    const { data, error, response } = await promise;
+    if (error !== undefined || !response.ok) {
+      throw await errorFromResponse(
+        new Response(JSON.stringify(error ?? {}), {
+          status: response.status,
+          statusText: response.statusText,
+          headers: { 'content-type': 'application/json' },
+        }),
+      );
+    }
+    return data as T;
+  }
+
+  const key = (o?: MutationOptions) => ({
+    'idempotency-key': o?.idempotencyKey ?? newKey(),
+  });
+
+  const resources: IdpResources = {
+    create: async (request, o) =>
+      call(
+        api.POST('/resources', {
+          baseUrl: await apiBase(),
+          body: request as Schemas['CreateResourceRequest'],
+          headers: key(o),
+        }),
+      ),
+    list: async query =>
+      call(
+        api.GET('/resources', {
+          baseUrl: await apiBase(),
+          params: { query: query as any },
+        }),
+      ),
+    async *listAll(query) {
+      let cursor: string | undefined;
+      do {
+        const page: ResourcePage = await resources.list({ ...query, cursor });
+        yield* page.items;
+        cursor = page.nextCursor;
+      } while (cursor);
+    },
+    get: async ref =>
+      call(
+        api.GET('/resources/{namespace}/{name}', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    update: async (ref, patch, o) =>
+      call(
+        api.PATCH('/resources/{namespace}/{name}', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+          body: patch as Schemas['UpdateResourceRequest'],
+          headers: key(o),
+        }),
+      ),
+    delete: async (ref, o) =>
+      call(
+        api.DELETE('/resources/{namespace}/{name}', {
+          baseUrl: await apiBase(),
+          params: {
+            path: splitRef(ref),
+            query: o?.cascade ? { cascade: 'true' } : {},
+          },
+          headers: key(o),
+        }),
+      ),
+    status: async ref =>
+      call(
+        api.GET('/resources/{namespace}/{name}/status', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    history: async ref =>
+      call(
+        api.GET('/resources/{namespace}/{name}/history', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    blockers: async ref =>
+      call(
+        api.GET('/resources/{namespace}/{name}/blockers', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    operations: async ref =>
+      (
+        await call(
+          api.GET('/resources/{namespace}/{name}/operations', {
+            baseUrl: await apiBase(),
+            params: { path: splitRef(ref) },
+          }),
+        )
+      ).items,
+    retry: async ref =>
+      call(
+        api.POST('/resources/{namespace}/{name}/retry', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    async *events(ref, o = {}) {
+      const { namespace, name } = splitRef(ref);
+      let lastId = o.afterId ?? 0;
+      let failures = 0;
+      while (!o.signal?.aborted) {
+        try {
+          const request = new Request(
+            `${await apiBase()}/resources/${encodeURIComponent(
+              namespace,
+            )}/${encodeURIComponent(name)}/events`,
+            {
+              headers: {
+                accept: 'text/event-stream',
+                'last-event-id': String(lastId),
+              },
+              signal: o.signal,
+            },
+          );
+          const response = await fetchWithRetries(request);
+          if (!response.ok || !response.body) {
+            throw await errorFromResponse(response);
+          }
+          failures = 0;
+          for await (const message of readEventStream(response.body)) {
+            const event = JSON.parse(message.data) as ResourceEvent;
+            lastId = event.id;
+            yield event;
+          }
+        } catch (error) {
+          if (o.signal?.aborted) return;
+          // Client errors (403, 404, ...) will not get better by reconnecting.
+          if (
+            error instanceof IdpError &&
+            error.statusCode >= 400 &&
+            error.statusCode < 500
+          )
+            throw error;
+          failures += 1;
+          if (failures > 8) throw error;
+        }
+        const delay = Math.min(10_000, 250 * 2 ** failures);
+        await new Promise(r => setTimeout(r, delay));
+      }
+    },
+    async waitFor(ref, state, o = {}) {
+      const wanted = new Set(Array.isArray(state) ? state : [state]);
+      const controller = new AbortController();
+      const abort = () => controller.abort(o.signal?.reason);
+      o.signal?.addEventListener('abort', abort, { once: true });
+      const timeoutMs = o.timeoutMs ?? 600_000;
+      const timer = setTimeout(
+        () => controller.abort(new Error('timeout')),
+        timeoutMs,
+      );
+      const check = async (): Promise<Resource | undefined> => {
+        const current = await resources.get(ref);
+        const now = current.status.state;
+        if (wanted.has(now)) return current;
+        if ((now === 'FAILED' || now === 'DELETED') && !wanted.has(now)) {
+          throw new IdpWaitError(
+            `${current.ref} is ${now}${
+              current.status.reason ? `: ${current.status.reason}` : ''
+            }`,
+            { statusCode: 200, errorName: 'WaitError', body: current },
+          );
+        }
+        return undefined;
+      };
+      try {
+        const early = await check();
+        if (early) return early;
+        for await (const event of resources.events(ref, {
+          signal: controller.signal,
+        })) {
+          o.onEvent?.(event);
+          if (event.type === 'state.changed') {
+            const done = await check();
+            if (done) return done;
+          }
+        }
+        throw new IdpWaitError(
+          controller.signal.reason?.message === 'timeout'
+            ? `${ref} did not become ${[...wanted].join(
+                ' or ',
+              )} within ${timeoutMs} ms`
+            : `stopped waiting for ${ref}`,
+          { statusCode: 0, errorName: 'WaitError' },
+        );
+      } finally {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', abort);
+        controller.abort();
+      }
+    },
+  };
+
+  const productHelper = (product: string): ProductHelper<any> => ({
+    create: (
+      {
+        name,
+        namespace,
+        owner,
+        component,
+        tier,
+        cell,
+        dependsOn,
+        labels,
+        placement,
+        driftPolicy,
+        ...params
+      },
+      o,
+    ) =>
+      resources.create(
+        {
+          name,
+          namespace,
+          owner,
+          component,
+          tier,
+          cell,
+          dependsOn,
+          labels,
+          placement,
+          driftPolicy,
+          product,
+          params,
+        },
+        o,
+      ),
+  });
+
+  return {
+    health: async () =>
+      call(
+        api.GET('/health', { baseUrl: await apiBase() }),
+      ) as Promise<HealthResponse>,
+    resources,
+    operations: {
+      create: async (ref, request, o) =>
+        call(
+          api.POST('/resources/{namespace}/{name}/operations', {
+            baseUrl: await apiBase(),
+            params: { path: splitRef(ref) },
+            body: request,
+            headers: key(o),
+          }),
+        ),
+      get: async id =>
+        call(
+          api.GET('/operations/{id}', {
+            baseUrl: await apiBase(),
+            params: { path: { id } },
+          }),
+        ),
+      cancel: async id =>
+        call(
+          api.POST('/operations/{id}/cancel', {
+            baseUrl: await apiBase(),
+            params: { path: { id } },
+          }),
+        ),
+      retry: async id =>
+        call(
+          api.POST('/operations/{id}/retry', {
+            baseUrl: await apiBase(),
+            params: { path: { id } },
+          }),
+        ),
+    },
+    manifests: {
+      plan: async (yaml, o) =>
+        call(
+          api.POST('/manifests/plan', {
+            baseUrl: await apiBase(),
+            body: { yaml, prune: o?.prune ?? false },
+          }),
+        ),
+      apply: async (yaml, o) =>
+        call(
+          api.POST('/manifests/apply', {
+            baseUrl: await apiBase(),
+            body: { yaml, prune: o?.prune ?? false },
+            headers: key(o),
+          }),
+        ),
+    },
+    catalog: {
+      products: async () =>
+        (await call(api.GET('/products', { baseUrl: await apiBase() }))).items,
+      product: async id =>
+        call(
+          api.GET('/products/{id}', {
+            baseUrl: await apiBase(),
+            params: { path: { id } },
+          }),
+        ),
+      tiers: async () =>
+        (await call(api.GET('/tiers', { baseUrl: await apiBase() }))).items,
+      cells: async () =>
+        (await call(api.GET('/cells', { baseUrl: await apiBase() }))).items,
+      providers: async () =>
+        (await call(api.GET('/providers', { baseUrl: await apiBase() }))).items,
+      clusters: async () =>
+        (await call(api.GET('/clusters', { baseUrl: await apiBase() }))).items,
+      quotas: async () =>
+        (await call(api.GET('/quotas', { baseUrl: await apiBase() }))).items,
+    },
+    audit: {
+      list: async query =>
+        call(
+          api.GET('/audit', { baseUrl: await apiBase(), params: { query } }),
+        ),
+      verify: async () =>
+        call(api.GET('/audit/verify', { baseUrl: await apiBase() })),
+    },
+    gitops: {
+      status: async () =>
+        call(api.GET('/gitops/status', { baseUrl: await apiBase() })),
+      sync: async () =>
+        call(api.POST('/gitops/sync', { baseUrl: await apiBase() })),
+    },
+    mysql: productHelper('mysql'),
+    postgres: productHelper('postgres'),
+    redis: productHelper('redis'),
+    webapp: productHelper('webapp'),
+    kafka: productHelper('kafka'),
+    objectBucket: productHelper('object-bucket'),
+  };
+}

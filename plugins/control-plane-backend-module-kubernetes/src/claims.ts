@@ -1,0 +1,241 @@
+import {
+  builtinProducts,
+  Condition,
+  OperationType,
+} from '@idp-multicloud/plugin-control-plane-common';
+import {
+  DriverCallContext,
+  DriverResource,
+  DriverTarget,
+  ObservedResource,
+} from '@idp-multicloud/plugin-control-plane-node';
+
+/**
+ * How one product is realised on Kubernetes: the Crossplane claim that asks for it, the port
+ * its consumers connect to and the operations its compositions react to.
+ * @public
+ */
+export interface KubernetesClaimMapping {
+  /** The claim's API group and version, e.g. `database.idp.multicloud/v1alpha1`. */
+  apiVersion: string;
+  /** The claim's kind, e.g. `MySQLInstance`. */
+  kind: string;
+  /** The port consumers connect to, unless the resource's `params.port` says otherwise. */
+  port?: number;
+  /** The operations of the unified contract the product's compositions implement. */
+  operations?: OperationType[];
+}
+
+/** The label and annotation prefix of everything the driver writes. */
+const PREFIX = 'idp.multicloud';
+
+/** The labels every object the driver writes carries. */
+export const LABELS = {
+  resourceUid: `${PREFIX}/resource-uid`,
+  tier: `${PREFIX}/tier`,
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+/** The annotations the driver writes on claims. */
+export const ANNOTATIONS = {
+  traceId: `${PREFIX}/trace-id`,
+  idempotencyToken: `${PREFIX}/idempotency-token`,
+  generation: `${PREFIX}/generation`,
+  operation: (type: OperationType) => `${PREFIX}/operation-${type}`,
+} as const;
+
+/** A claim mapping with its defaults applied. */
+export type ResolvedClaimMapping = KubernetesClaimMapping & {
+  operations: OperationType[];
+};
+
+const DATABASE = 'database.idp.multicloud/v1alpha1';
+
+/** The built-in products' claims and ports. */
+const builtins: Record<
+  string,
+  Required<Omit<KubernetesClaimMapping, 'operations'>>
+> = {
+  mysql: { apiVersion: DATABASE, kind: 'MySQLInstance', port: 3306 },
+  postgres: { apiVersion: DATABASE, kind: 'PostgreSQLInstance', port: 5432 },
+  redis: {
+    apiVersion: 'cache.idp.multicloud/v1alpha1',
+    kind: 'RedisCache',
+    port: 6379,
+  },
+  kafka: {
+    apiVersion: 'messaging.idp.multicloud/v1alpha1',
+    kind: 'KafkaCluster',
+    port: 9092,
+  },
+  'object-bucket': {
+    apiVersion: 'storage.idp.multicloud/v1alpha1',
+    kind: 'Bucket',
+    port: 443,
+  },
+  webapp: {
+    apiVersion: 'apps.idp.multicloud/v1alpha1',
+    kind: 'WebApp',
+    port: 8080,
+  },
+};
+
+/**
+ * The claim mapping of every built-in product, with `overrides` (from configuration) laid over
+ * it: an override of a built-in product keeps the defaults it does not name, and an override
+ * of another product adds it.
+ */
+export function resolveClaimMappings(
+  overrides: Record<string, Partial<KubernetesClaimMapping>> = {},
+): Record<string, ResolvedClaimMapping> {
+  const products = new Set([
+    ...Object.keys(builtins),
+    ...Object.keys(overrides),
+  ]);
+  const result: Record<string, ResolvedClaimMapping> = {};
+  for (const product of products) {
+    const builtin = builtins[product];
+    const override = overrides[product] ?? {};
+    const apiVersion = override.apiVersion ?? builtin?.apiVersion;
+    const kind = override.kind ?? builtin?.kind;
+    if (!apiVersion || !kind) {
+      throw new Error(
+        `The claim mapping of product '${product}' needs both apiVersion and kind`,
+      );
+    }
+    result[product] = {
+      apiVersion,
+      kind,
+      port: override.port ?? builtin?.port,
+      operations:
+        override.operations ??
+        builtinProducts[product as keyof typeof builtinProducts]?.operations ??
+        [],
+    };
+  }
+  return result;
+}
+
+/** The Kubernetes object the driver reads and writes, loosely typed. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: Date;
+    creationTimestamp?: Date;
+  };
+  spec?: Record<string, any>;
+  status?: Record<string, any>;
+}
+
+/** The labels of every object written for a resource. */
+export function labelsOf(resource: DriverResource): Record<string, string> {
+  return {
+    ...resource.labels,
+    [LABELS.resourceUid]: resource.uid,
+    [LABELS.tier]: resource.tier,
+    [LABELS.managedBy]: 'control-plane',
+  };
+}
+
+/** The name of the secret the claim's composition writes the connection details to. */
+export function connectionSecretName(resource: DriverResource): string {
+  return `${resource.name}-connection`;
+}
+
+/** The Crossplane claim that asks for `resource` on `target`. */
+export function buildClaim(
+  resource: DriverResource,
+  target: DriverTarget,
+  ctx: DriverCallContext,
+  mapping: { apiVersion: string; kind: string },
+): KubeObject {
+  const annotations: Record<string, string> = {
+    [ANNOTATIONS.idempotencyToken]: ctx.idempotencyToken,
+    [ANNOTATIONS.generation]: String(resource.generation),
+  };
+  if (ctx.traceId) {
+    annotations[ANNOTATIONS.traceId] = ctx.traceId;
+  }
+  return {
+    apiVersion: mapping.apiVersion,
+    kind: mapping.kind,
+    metadata: {
+      name: resource.name,
+      namespace: resource.namespace,
+      labels: labelsOf(resource),
+      annotations,
+    },
+    spec: {
+      parameters: resource.params,
+      compositionSelector: {
+        matchLabels: { provider: target.provider, region: target.region },
+      },
+      writeConnectionSecretToRef: { name: connectionSecretName(resource) },
+    },
+  };
+}
+
+function timestamp(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === 'string' ? value : undefined;
+}
+
+function toCondition(raw: any, fallbackTime: string): Condition {
+  const status = ['True', 'False'].includes(raw?.status)
+    ? raw.status
+    : 'Unknown';
+  return {
+    type: String(raw?.type),
+    status,
+    ...(raw?.reason ? { reason: String(raw.reason) } : {}),
+    ...(raw?.message ? { message: String(raw.message) } : {}),
+    lastTransitionTime: timestamp(raw?.lastTransitionTime) ?? fallbackTime,
+  };
+}
+
+/**
+ * What a claim says about its resource. Crossplane reports two conditions: `Synced` (the last
+ * reconcile succeeded) and `Ready` (the composed resources are available).
+ *
+ * - `metadata.deletionTimestamp` set: deleting
+ * - `Synced=False`: degraded when still `Ready=True`, else failed (with the condition's message)
+ * - `Ready=True` and `Synced=True`: ready
+ * - anything else: provisioning
+ */
+export function observeClaim(claim: KubeObject): ObservedResource {
+  const created =
+    timestamp(claim.metadata.creationTimestamp) ?? new Date(0).toISOString();
+  const conditions: Condition[] = Array.isArray(claim.status?.conditions)
+    ? claim.status!.conditions.map((c: unknown) => toCondition(c, created))
+    : [];
+  const ready = conditions.find(c => c.type === 'Ready');
+  const synced = conditions.find(c => c.type === 'Synced');
+
+  let phase: ObservedResource['phase'] = 'provisioning';
+  let message = ready?.message;
+  if (claim.metadata.deletionTimestamp) {
+    phase = 'deleting';
+    message = undefined;
+  } else if (synced?.status === 'False') {
+    phase = ready?.status === 'True' ? 'degraded' : 'failed';
+    message = synced.message ?? synced.reason;
+  } else if (ready?.status === 'True' && synced?.status === 'True') {
+    phase = 'ready';
+    message = undefined;
+  }
+
+  const observed: ObservedResource = { phase, conditions };
+  if (message) observed.message = message;
+  if (claim.spec?.parameters) observed.params = claim.spec.parameters;
+  const secret = claim.spec?.writeConnectionSecretToRef?.name;
+  if (typeof secret === 'string') observed.connectionSecretRef = secret;
+  if (typeof claim.status?.version === 'string') {
+    observed.version = claim.status.version;
+  }
+  return observed;
+}

@@ -1,0 +1,14 @@
+/**
+ * The Kubernetes driver of the IDP Multicloud control plane: resources realised as Crossplane
+ * claims with server-side apply, network policies and external-dns endpoints.
+ *
+ * @packageDocumentation
+ */
+
+export { controlPlaneModuleKubernetes as default } from './module';
+export { KubernetesDriver } from './KubernetesDriver';
+export type { KubernetesClaimMapping } from './claims';
+export type {
+  KubernetesClusterConfig,
+  KubernetesDriverOptions,
+} from './config';

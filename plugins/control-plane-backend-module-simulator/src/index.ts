@@ -1,0 +1,28 @@
+/**
+ * A SIMULATED multicloud for the IDP Multicloud control plane: the `simulated` driver, which
+ * fakes providers, clusters, latencies and faults in the control plane's database so the
+ * whole flow runs on one machine. Nothing it provisions exists in a real cloud.
+ *
+ * @packageDocumentation
+ */
+
+export { controlPlaneModuleSimulator as default } from './module';
+export { controlPlaneModuleSimulator } from './module';
+export { SimulatedDriver } from './SimulatedDriver';
+export type {
+  SimulatedDriverOptions,
+  SimulatedClaim,
+  SimulatedClaimSelector,
+  SimulatorState,
+} from './SimulatedDriver';
+export type { SimulatorSideEffects } from './simulation/SideEffectLog';
+export type {
+  SimulatorAction,
+  SimulatorDuration,
+  SimulatorFault,
+  SimulatorFaultInput,
+  SimulatorFaultKind,
+  SimulatorFaultsConfig,
+  SimulatorSlowStep,
+  SimulatorStepFailure,
+} from './config';

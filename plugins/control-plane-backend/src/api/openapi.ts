@@ -1,0 +1,427 @@
+import {
+  OpenApiGeneratorV31,
+  OpenAPIRegistry,
+  RouteConfig,
+} from '@asteasolutions/zod-to-openapi';
+import {
+  auditPageSchema,
+  auditVerificationSchema,
+  blockersResponseSchema,
+  cellListSchema,
+  clusterListSchema,
+  createOperationRequestSchema,
+  createResourceRequestSchema,
+  deleteResourceResponseSchema,
+  errorResponseSchema,
+  gitopsStatusSchema,
+  gitopsSyncResponseSchema,
+  healthResponseSchema,
+  listAuditQuerySchema,
+  listResourcesQuerySchema,
+  manifestsRequestSchema,
+  nameSchema,
+  namespaceSchema,
+  operationListSchema,
+  operationSchema,
+  planSchema,
+  productListSchema,
+  productSchema,
+  providerListSchema,
+  quotaListSchema,
+  resourceEventSchema,
+  resourceHistorySchema,
+  resourcePageSchema,
+  resourceSchema,
+  resourceStatusResponseSchema,
+  tierListSchema,
+  updateResourceRequestSchema,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { z } from 'zod';
+
+const json = (schema: z.ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const errors = {
+  400: json(
+    errorResponseSchema,
+    'A bad request; `error.issues` names each field',
+  ),
+  401: json(errorResponseSchema, 'No or invalid credentials'),
+  403: json(errorResponseSchema, 'Not allowed by the permission policy'),
+  404: json(errorResponseSchema, 'No such object'),
+  409: json(
+    errorResponseSchema,
+    'Conflicts with the current state, or a request with this Idempotency-Key is in flight',
+  ),
+  422: json(
+    errorResponseSchema,
+    'This Idempotency-Key was used for a different request',
+  ),
+};
+
+const resourcePath = z.object({ namespace: namespaceSchema, name: nameSchema });
+const idempotencyHeader = z.object({
+  'idempotency-key': z.string().optional().meta({
+    description:
+      'Replays the first response of a request with the same key and body',
+  }),
+});
+
+/**
+ * The OpenAPI 3.1 document of the control plane API, generated from the zod schemas the
+ * router validates with (plugins/control-plane-common).
+ */
+export function createOpenApiDocument(): Record<string, unknown> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+  });
+  const route = (
+    config: Omit<RouteConfig, 'responses'> & {
+      responses: RouteConfig['responses'];
+    },
+  ) => registry.registerPath({ security: [{ bearer: [] }], ...config });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/health',
+    operationId: 'getHealth',
+    summary:
+      'Whether the control plane is up, its database client and migrations',
+    responses: { 200: json(healthResponseSchema, 'Health') },
+  });
+
+  for (const [path, schema, operationId, summary] of [
+    [
+      '/products',
+      productListSchema,
+      'listProducts',
+      'Products, their parameters, tiers and operations',
+    ],
+    [
+      '/tiers',
+      tierListSchema,
+      'listTiers',
+      'Tiers: placement gates, SLA, required features',
+    ],
+    ['/cells', cellListSchema, 'listCells', 'Cells'],
+    ['/providers', providerListSchema, 'listProviders', 'Providers'],
+    ['/clusters', clusterListSchema, 'listClusters', 'Clusters'],
+    ['/quotas', quotaListSchema, 'listQuotas', 'Quotas'],
+  ] as const) {
+    route({
+      method: 'get',
+      path,
+      operationId,
+      summary,
+      responses: { 200: json(schema, summary), 401: errors[401] },
+    });
+  }
+  route({
+    method: 'get',
+    path: '/products/{id}',
+    operationId: 'getProduct',
+    request: { params: z.object({ id: z.string() }) },
+    responses: { 200: json(productSchema, 'The product'), 404: errors[404] },
+  });
+
+  route({
+    method: 'get',
+    path: '/resources',
+    operationId: 'listResources',
+    summary: 'Resources the caller may read, filtered, a page at a time',
+    request: {
+      query: listResourcesQuerySchema.extend({
+        limit: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(500)
+          .optional()
+          .meta({ type: 'integer' }),
+      }),
+    },
+    responses: { 200: json(resourcePageSchema, 'A page'), 400: errors[400] },
+  });
+  route({
+    method: 'post',
+    path: '/resources',
+    operationId: 'createResource',
+    summary:
+      'Ask for a resource: validated, then committed to the state repository',
+    request: {
+      headers: idempotencyHeader,
+      body: {
+        content: {
+          'application/json': { schema: createResourceRequestSchema },
+        },
+      },
+    },
+    responses: {
+      201: json(
+        resourceSchema,
+        'Accepted; PENDING until the control plane provisions it',
+      ),
+      ...errors,
+    },
+  });
+  route({
+    method: 'get',
+    path: '/resources/{namespace}/{name}',
+    operationId: 'getResource',
+    request: { params: resourcePath },
+    responses: {
+      200: json(resourceSchema, 'The resource'),
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  route({
+    method: 'patch',
+    path: '/resources/{namespace}/{name}',
+    operationId: 'updateResource',
+    summary: "Change a resource's desired spec",
+    request: {
+      params: resourcePath,
+      headers: idempotencyHeader,
+      body: {
+        content: {
+          'application/json': { schema: updateResourceRequestSchema },
+        },
+      },
+    },
+    responses: { 200: json(resourceSchema, 'The resource'), ...errors },
+  });
+  route({
+    method: 'delete',
+    path: '/resources/{namespace}/{name}',
+    operationId: 'deleteResource',
+    summary: 'Delete a resource; with cascade=true its dependents first',
+    request: {
+      params: resourcePath,
+      headers: idempotencyHeader,
+      query: z.object({ cascade: z.enum(['true', 'false']).optional() }),
+    },
+    responses: {
+      202: json(deleteResourceResponseSchema, 'Deletion accepted'),
+      ...errors,
+    },
+  });
+  for (const [suffix, schema, operationId, summary] of [
+    [
+      'status',
+      resourceStatusResponseSchema,
+      'getResourceStatus',
+      'Observed state',
+    ],
+    [
+      'history',
+      resourceHistorySchema,
+      'getResourceHistory',
+      'Every state transition, oldest first',
+    ],
+    [
+      'blockers',
+      blockersResponseSchema,
+      'getResourceBlockers',
+      'What the resource waits for',
+    ],
+    [
+      'operations',
+      operationListSchema,
+      'listResourceOperations',
+      'Operations on the resource, newest first',
+    ],
+  ] as const) {
+    route({
+      method: 'get',
+      path: `/resources/{namespace}/{name}/${suffix}`,
+      operationId,
+      summary,
+      request: { params: resourcePath },
+      responses: {
+        200: json(schema, summary),
+        403: errors[403],
+        404: errors[404],
+      },
+    });
+  }
+  route({
+    method: 'get',
+    path: '/resources/{namespace}/{name}/events',
+    operationId: 'streamResourceEvents',
+    summary: 'Server-sent events of the resource; resumes after Last-Event-ID',
+    request: {
+      params: resourcePath,
+      headers: z.object({ 'last-event-id': z.string().optional() }),
+    },
+    responses: {
+      200: {
+        description:
+          'text/event-stream; each event: id, event (its type), data (ResourceEvent JSON)',
+        content: { 'text/event-stream': { schema: resourceEventSchema } },
+      },
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  route({
+    method: 'post',
+    path: '/resources/{namespace}/{name}/operations',
+    operationId: 'createOperation',
+    summary: 'Run an operation of the unified contract',
+    request: {
+      params: resourcePath,
+      headers: idempotencyHeader,
+      body: {
+        content: {
+          'application/json': { schema: createOperationRequestSchema },
+        },
+      },
+    },
+    responses: { 202: json(operationSchema, 'Accepted'), ...errors },
+  });
+  route({
+    method: 'get',
+    path: '/operations/{id}',
+    operationId: 'getOperation',
+    summary: 'An operation and its timeline',
+    request: { params: z.object({ id: z.string().uuid() }) },
+    responses: {
+      200: json(operationSchema, 'The operation'),
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  for (const [verb, operationId, summary] of [
+    [
+      'cancel',
+      'cancelOperation',
+      'Stop an operation in flight and undo what it did',
+    ],
+    [
+      'retry',
+      'retryOperation',
+      'Resume the compensation of an operation that needs attention',
+    ],
+  ] as const) {
+    route({
+      method: 'post',
+      path: `/operations/{id}/${verb}`,
+      operationId,
+      summary,
+      request: { params: z.object({ id: z.string().uuid() }) },
+      responses: {
+        202: json(operationSchema, 'The operation'),
+        403: errors[403],
+        404: errors[404],
+        409: errors[409],
+      },
+    });
+  }
+  route({
+    method: 'post',
+    path: '/resources/{namespace}/{name}/retry',
+    operationId: 'retryResource',
+    summary: 'Try a failed generation again',
+    request: { params: resourcePath },
+    responses: {
+      202: json(resourceSchema, 'The resource'),
+      403: errors[403],
+      404: errors[404],
+      409: errors[409],
+    },
+  });
+  for (const [path, operationId, summary] of [
+    [
+      '/manifests/plan',
+      'planManifests',
+      'Validate manifests and show the diff; writes nothing',
+    ],
+    [
+      '/manifests/apply',
+      'applyManifests',
+      'Validate manifests and apply them as one commit',
+    ],
+  ] as const) {
+    route({
+      method: 'post',
+      path,
+      operationId,
+      summary,
+      request: {
+        headers: idempotencyHeader,
+        body: {
+          content: { 'application/json': { schema: manifestsRequestSchema } },
+        },
+      },
+      responses: { 200: json(planSchema, 'The plan'), ...errors },
+    });
+  }
+  route({
+    method: 'get',
+    path: '/audit',
+    operationId: 'listAuditEvents',
+    summary: 'The audit log, newest first',
+    request: {
+      query: listAuditQuerySchema.extend({
+        limit: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(500)
+          .optional()
+          .meta({ type: 'integer' }),
+      }),
+    },
+    responses: {
+      200: json(auditPageSchema, 'A page'),
+      400: errors[400],
+      403: errors[403],
+    },
+  });
+  route({
+    method: 'get',
+    path: '/audit/verify',
+    operationId: 'verifyAuditChain',
+    summary: 'Walk the hash chain and name the first broken event',
+    responses: {
+      200: json(auditVerificationSchema, 'The verdict'),
+      403: errors[403],
+    },
+  });
+  route({
+    method: 'get',
+    path: '/gitops/status',
+    operationId: 'getGitopsStatus',
+    summary: 'The state repository head, the indexed commit, and refused heads',
+    responses: { 200: json(gitopsStatusSchema, 'Status') },
+  });
+  route({
+    method: 'post',
+    path: '/gitops/sync',
+    operationId: 'syncGitops',
+    summary: 'Index the state repository head now',
+    responses: {
+      200: json(gitopsSyncResponseSchema, 'The sync'),
+      403: errors[403],
+    },
+  });
+
+  const document = new OpenApiGeneratorV31(
+    registry.definitions,
+  ).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'IDP Multicloud control plane',
+      version: '1',
+      description:
+        "The API of the control plane backend plugin, under /api/control-plane. Every error answers with Backstage's error body. Generated from the zod schemas in @idp-multicloud/plugin-control-plane-common.",
+    },
+    servers: [{ url: '/api/control-plane' }],
+  });
+  return document as unknown as Record<string, unknown>;
+}

@@ -1,0 +1,106 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { migrateUp } from '../database/migrations';
+import { AuditEntry, AuditLog, hashAuditRow } from './AuditLog';
+
+const databases = TestDatabases.create();
+
+const entry = (i: number): AuditEntry => ({
+  actor: i % 2 ? 'user:default/ana' : 'user:default/bruno',
+  action: 'resource.create',
+  target: `resource:default/db-${i}`,
+  outcome: i % 3 === 0 ? 'rejected' : 'accepted',
+  reason: i % 3 === 0 ? 'spec.params.size: invalid' : undefined,
+  source: { ip: '10.0.0.1', userAgent: 'idp-cli/0.1.0' },
+  requestId: `req-${i}`,
+});
+
+describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
+  async function setup() {
+    const knex = await databases.init(databaseId);
+    await migrateUp(knex);
+    return { knex, log: new AuditLog(knex) };
+  }
+
+  it('chains each event to the previous one', async () => {
+    const { log } = await setup();
+    const first = await log.append(entry(1));
+    const second = await log.append(entry(2));
+    expect(first.id).toBe(1);
+    expect(second).toMatchObject({ id: 2, prevHash: first.hash });
+    expect(await log.verify()).toEqual({ valid: true, checked: 2 });
+  });
+
+  it('keeps one unbroken chain under 40 concurrent appends', async () => {
+    const { log } = await setup();
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => log.append(entry(i))),
+    );
+    expect(await log.verify()).toEqual({ valid: true, checked: 40 });
+    const page = await log.list({ limit: 500 });
+    expect(page.items.map(e => e.id)).toEqual(
+      Array.from({ length: 40 }, (_, i) => 40 - i),
+    );
+  });
+
+  it('names the first event whose content was changed with SQL', async () => {
+    const { knex, log } = await setup();
+    for (let i = 1; i <= 5; i++) await log.append(entry(i));
+    await knex('audit_events')
+      .where({ id: 3 })
+      .update({ outcome: 'accepted', reason: null });
+    expect(await log.verify()).toEqual({
+      valid: false,
+      checked: 2,
+      firstBroken: { id: 3, reason: 'its content does not match its hash' },
+    });
+  });
+
+  it('names the broken link after an event whose hash was forged to match', async () => {
+    const { knex, log } = await setup();
+    for (let i = 1; i <= 5; i++) await log.append(entry(i));
+    // An attacker who rewrites event 2 and recomputes its hash still breaks event 3's link.
+    const row = await knex('audit_events').where({ id: 2 }).first();
+    const { hash: _old, ...forged } = { ...row, actor: 'user:default/mallory' };
+    await knex('audit_events')
+      .where({ id: 2 })
+      .update({ actor: forged.actor, hash: hashAuditRow(forged) });
+    expect(await log.verify()).toEqual({
+      valid: false,
+      checked: 2,
+      firstBroken: {
+        id: 3,
+        reason: 'its link to the previous event does not match',
+      },
+    });
+  });
+
+  it('names a deleted event as missing', async () => {
+    const { knex, log } = await setup();
+    for (let i = 1; i <= 4; i++) await log.append(entry(i));
+    await knex('audit_events').where({ id: 2 }).delete();
+    expect(await log.verify()).toEqual({
+      valid: false,
+      checked: 1,
+      firstBroken: { id: 2, reason: 'event 2 is missing' },
+    });
+  });
+
+  it('filters and pages newest first', async () => {
+    const { log } = await setup();
+    for (let i = 1; i <= 7; i++) await log.append(entry(i));
+    const ana = await log.list({ actor: 'user:default/ana', limit: 2 });
+    expect(ana.items.map(e => e.id)).toEqual([7, 5]);
+    const next = await log.list({
+      actor: 'user:default/ana',
+      limit: 2,
+      cursor: ana.nextCursor,
+    });
+    expect(next.items.map(e => e.id)).toEqual([3, 1]);
+    expect(next.nextCursor).toBeUndefined();
+    const rejected = await log.list({ outcome: 'rejected', limit: 10 });
+    expect(rejected.items.map(e => e.reason)).toEqual([
+      'spec.params.size: invalid',
+      'spec.params.size: invalid',
+    ]);
+  });
+});

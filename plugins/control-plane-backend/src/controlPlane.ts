@@ -1,0 +1,221 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  manifestKey,
+  manifestPath,
+  ProductSpec,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { Knex } from 'knex';
+import { AuditLog } from './audit/AuditLog';
+import { ControlPlaneConfig } from './config';
+import { ResourceEventStore } from './events/ResourceEventStore';
+import { bootstrapManifests } from './gitops/bootstrap';
+import { ChangeService } from './gitops/ChangeService';
+import { GitStateRepo } from './gitops/GitStateRepo';
+import { serializeManifest } from './gitops/manifestCodec';
+import { ManifestService } from './gitops/ManifestService';
+import { StateIndexer } from './gitops/StateIndexer';
+import { IdempotencyStore } from './idempotency/IdempotencyStore';
+import { OperationStore } from './operations/OperationStore';
+import { ResourceService } from './resources/ResourceService';
+import { ResourceStore } from './resources/ResourceStore';
+import { DriverRegistry } from './drivers/DriverRegistry';
+import { SagaEngine } from './orchestration/SagaEngine';
+import { SagaStore } from './orchestration/SagaStore';
+import { createSagas, SagaDependencies } from './orchestration/sagas';
+import { Reconciler } from './reconciler/Reconciler';
+import { Scheduler } from './scheduling/Scheduler';
+import { ProviderHealth } from './health/ProviderHealth';
+
+/** Every store and service of the control plane, wired together. */
+export interface ControlPlane {
+  db: Knex;
+  repo: GitStateRepo;
+  audit: AuditLog;
+  events: ResourceEventStore;
+  resources: ResourceStore;
+  operations: OperationStore;
+  indexer: StateIndexer;
+  changes: ChangeService;
+  resourceService: ResourceService;
+  manifests: ManifestService;
+  idempotency: IdempotencyStore;
+  drivers: DriverRegistry;
+  scheduler: Scheduler;
+  health: ProviderHealth;
+  engine: SagaEngine;
+  reconciler: Reconciler;
+  /** Starts running operations and reconciling (when orchestration is enabled). */
+  start(): void;
+  /** Stops claiming work and waits for running steps to reach a safe point. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Opens the state repository (seeding an empty one when configured to) and builds the
+ * control plane on the given, migrated database. Brings the index up to the repository's
+ * head before returning, so a crash between a commit and its indexing loses nothing.
+ */
+export async function createControlPlane(options: {
+  db: Knex;
+  config: ControlPlaneConfig;
+  logger: LoggerService;
+  moduleProducts?: ReadonlyMap<string, ProductSpec>;
+  drivers?: DriverRegistry;
+  notify?: SagaDependencies['notify'];
+}): Promise<ControlPlane> {
+  const { db, config, logger } = options;
+  const repo = await GitStateRepo.open({
+    path: config.stateRepo.path,
+    branch: config.stateRepo.branch,
+    remote: config.stateRepo.remote,
+  });
+  await repo.refresh();
+  if (config.stateRepo.bootstrap && !(await repo.head())) {
+    const manifests = bootstrapManifests(config.stateRepo.bootstrapDriver);
+    await repo.commit({
+      parent: undefined,
+      changes: [
+        {
+          path: 'README.md',
+          content:
+            '# Desired state of the IDP Multicloud control plane\n\nOne YAML manifest per object: resources/<namespace>/<name>.yaml, products/, tiers/, cells/, providers/, clusters/, quotas/.\nEdit, commit and push: the control plane validates each new head and applies it whole, or refuses it whole.\n',
+        },
+        ...manifests.map(m => ({
+          path: manifestPath(manifestKey(m)),
+          content: serializeManifest(m),
+        })),
+      ],
+      message:
+        'bootstrap the state repository with the default tiers and fleet',
+      author: { name: 'control-plane', email: 'control-plane@idp.invalid' },
+      trailers: { Action: 'state-repo.bootstrap', Target: 'state-repo' },
+    });
+    logger.info(`seeded the state repository at ${config.stateRepo.path}`);
+  }
+
+  const audit = new AuditLog(db);
+  const events = new ResourceEventStore(db);
+  const resources = new ResourceStore(db, events, audit);
+  const operations = new OperationStore(db, events);
+  const indexer = new StateIndexer({
+    db,
+    repo,
+    resources,
+    events,
+    audit,
+    logger,
+    moduleProducts: options.moduleProducts,
+  });
+  const changes = new ChangeService({ db, repo, indexer });
+  const resourceService = new ResourceService({
+    changes,
+    indexer,
+    resources,
+    operations,
+  });
+  const manifests = new ManifestService(changes);
+  const idempotency = new IdempotencyStore(db, {
+    retention: config.idempotencyRetention,
+  });
+
+  const drivers = options.drivers ?? new DriverRegistry();
+  const health = new ProviderHealth({
+    db,
+    logger: logger.child({ component: 'provider-health' }),
+  });
+  drivers.setWrapper(driver => health.instrument(driver));
+  const scheduler = new Scheduler({ db, drivers, providerStatus: health });
+  const sagas = createSagas({
+    db,
+    drivers,
+    resources,
+    scheduler,
+    readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
+    notify: options.notify,
+  });
+  const reconcilerRef: { current?: Reconciler } = {};
+  const triggerReconciler = () => {
+    reconcilerRef.current
+      ?.pass()
+      .catch(error => logger.warn(`reconciler pass failed: ${error}`));
+  };
+  const engine = new SagaEngine({
+    db,
+    store: new SagaStore(db, config.orchestration.lease),
+    resources,
+    operations,
+    events,
+    audit,
+    indexer,
+    logger: logger.child({ component: 'saga-engine' }),
+    sagaFor: type => sagas[type],
+    concurrency: config.orchestration.concurrency,
+    pollInterval: config.orchestration.pollInterval,
+    lease: config.orchestration.lease,
+    onSettled: () => triggerReconciler(),
+  });
+  const reconciler = new Reconciler({
+    db,
+    indexer,
+    resources,
+    operations,
+    events,
+    audit,
+    drivers,
+    logger: logger.child({ component: 'reconciler' }),
+    wake: () => engine.wake(),
+  });
+  reconcilerRef.current = reconciler;
+
+  const result = await indexer.sync();
+  logger.info(
+    `state repository index: ${result.status} at ${
+      result.commit ?? 'no commit'
+    }`,
+  );
+
+  let unsubscribe: (() => void) | undefined;
+  let flusher: NodeJS.Timeout | undefined;
+  return {
+    db,
+    repo,
+    audit,
+    events,
+    resources,
+    operations,
+    indexer,
+    changes,
+    resourceService,
+    manifests,
+    idempotency,
+    drivers,
+    scheduler,
+    health,
+    engine,
+    reconciler,
+    start() {
+      if (!config.orchestration.enabled) {
+        logger.info(
+          'orchestration is disabled in this replica: it serves the API only',
+        );
+        return;
+      }
+      unsubscribe = indexer.onIndexed(() => triggerReconciler());
+      flusher = setInterval(() => {
+        health
+          .flush()
+          .catch(error =>
+            logger.warn(`could not record provider health: ${error}`),
+          );
+      }, 1000);
+      engine.start();
+      triggerReconciler();
+    },
+    async stop() {
+      unsubscribe?.();
+      clearInterval(flusher);
+      await engine.stop();
+      await health.flush();
+    },
+  };
+}

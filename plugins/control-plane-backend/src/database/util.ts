@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { Knex } from 'knex';
+
+/** Whether the knex instance talks to PostgreSQL. */
+export function isPostgres(db: Knex): boolean {
+  return db.client.config.client === 'pg';
+}
+
+/**
+ * JSON with object keys sorted, so equal values always serialize (and hash) the same.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(sortKeys);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .filter(key => (value as Record<string, unknown>)[key] !== undefined)
+        .sort()
+        .map(key => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+/** sha256 hex of a string. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The digest of a value: sha256 of its canonical JSON. */
+export function digestOf(value: unknown): string {
+  return sha256(canonicalJson(value));
+}
+
+/** Parses a JSON text column, tolerating NULL. */
+export function readJson<T>(value: string | null | undefined, fallback: T): T {
+  return value ? (JSON.parse(value) as T) : fallback;
+}
+
+/**
+ * Whether an error is a unique constraint violation, on SQLite or PostgreSQL.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed/.test(e?.message ?? '')
+  );
+}
+
+/** Opaque cursors for keyset pagination. */
+export const cursors = {
+  encode(values: unknown[]): string {
+    return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
+  },
+  decode(cursor: string): unknown[] | undefined {
+    try {
+      const parsed = JSON.parse(
+        Buffer.from(cursor, 'base64url').toString('utf8'),
+      );
+      return Array.isArray(parsed) ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};

@@ -1,0 +1,202 @@
+import {
+  Manifest,
+  manifestKey,
+  ManifestsRequest,
+  manifestsRequestSchema,
+  ObjectKey,
+  Plan,
+  stringifyResourceRef,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { digestOf } from '../database/util';
+import { parseInput, validationError } from '../errors';
+import { ChangeService, ChangeSet } from './ChangeService';
+import { DesiredState } from './DesiredState';
+import { keyString, parseManifestStream } from './manifestCodec';
+import { CallContext } from '../resources/ResourceService';
+
+/** The objects of a manifests request, parsed and validated one by one. */
+export interface ParsedManifests {
+  manifests: Manifest[];
+  prune: boolean;
+}
+
+function refOf(key: ObjectKey): string {
+  return key.kind === 'Resource'
+    ? stringifyResourceRef(key)
+    : `${key.kind.toLowerCase()}:${key.name}`;
+}
+
+function flatten(value: unknown, prefix: string, out: Map<string, unknown>) {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0 && prefix) out.set(prefix, {});
+    for (const [key, child] of entries) {
+      flatten(child, prefix ? `${prefix}.${key}` : key, out);
+    }
+  } else if (prefix) {
+    out.set(prefix, value);
+  }
+}
+
+/** The fields that differ between two manifests, as dotted paths. */
+export function fieldChanges(
+  before: Manifest | undefined,
+  after: Manifest | undefined,
+) {
+  const a = new Map<string, unknown>();
+  const b = new Map<string, unknown>();
+  flatten(
+    before ? { metadata: before.metadata, spec: before.spec } : {},
+    '',
+    a,
+  );
+  flatten(after ? { metadata: after.metadata, spec: after.spec } : {}, '', b);
+  const paths = [...new Set([...a.keys(), ...b.keys()])].sort();
+  return paths
+    .filter(path => JSON.stringify(a.get(path)) !== JSON.stringify(b.get(path)))
+    .map(path => ({
+      path,
+      ...(a.has(path) ? { before: a.get(path) } : {}),
+      ...(b.has(path) ? { after: b.get(path) } : {}),
+    }));
+}
+
+function actionOf(current: Manifest | undefined, changedFields: number) {
+  if (!current) return 'create' as const;
+  return changedFields > 0 ? ('update' as const) : ('unchanged' as const);
+}
+
+/**
+ * The declarative path: a multi-document YAML of manifests, planned as a diff against the
+ * desired state, and applied as one commit.
+ */
+export class ManifestService {
+  constructor(private readonly changes: ChangeService) {}
+
+  /** Parses the request; a bad document is a 400 naming the document and field. */
+  parse(body: unknown): ParsedManifests {
+    const request = parseInput(
+      manifestsRequestSchema,
+      body,
+    ) as Required<ManifestsRequest>;
+    const docs = parseManifestStream(request.yaml);
+    if (docs.length === 0) {
+      throw validationError([{ path: 'yaml', message: 'holds no manifest' }]);
+    }
+    const issues = docs.flatMap(d => (d.ok ? [] : d.issues));
+    if (issues.length > 0) {
+      throw validationError(issues);
+    }
+    const manifests = docs.map(d => (d.ok ? d.manifest : undefined!));
+    const seen = new Set<string>();
+    for (const [index, m] of manifests.entries()) {
+      const key = keyString(manifestKey(m));
+      if (seen.has(key)) {
+        throw validationError([
+          { path: `document ${index + 1}`, message: `${key} appears twice` },
+        ]);
+      }
+      seen.add(key);
+    }
+    return { manifests, prune: request.prune };
+  }
+
+  /** What applying would change: objects to put, and resources to prune. */
+  changeSet(state: DesiredState, parsed: ParsedManifests): ChangeSet {
+    const put = parsed.manifests.filter(m => {
+      const key = manifestKey(m);
+      const current = state.get(key.kind, key.name, key.namespace);
+      return !current || digestOf(current) !== digestOf(m);
+    });
+    const remove: ObjectKey[] = [];
+    if (parsed.prune) {
+      const namespaces = new Set(
+        parsed.manifests
+          .filter(m => m.kind === 'Resource')
+          .map(m => manifestKey(m).namespace),
+      );
+      const wanted = new Set(
+        parsed.manifests.map(m => keyString(manifestKey(m))),
+      );
+      for (const r of state.ofKind('Resource')) {
+        const key = manifestKey(r);
+        if (namespaces.has(key.namespace) && !wanted.has(keyString(key))) {
+          remove.push(key);
+        }
+      }
+    }
+    return { put, remove };
+  }
+
+  planOf(
+    state: DesiredState,
+    parsed: ParsedManifests,
+    changes: ChangeSet,
+  ): Plan {
+    const entries: Plan['changes'] = parsed.manifests.map(m => {
+      const key = manifestKey(m);
+      const current = state.get(key.kind, key.name, key.namespace);
+      const fields = fieldChanges(current, m);
+      return {
+        kind: key.kind,
+        ref: refOf(key),
+        action: actionOf(current, fields.length),
+        fields: current ? fields : [],
+      };
+    });
+    for (const key of changes.remove) {
+      entries.push({
+        kind: key.kind,
+        ref: refOf(key),
+        action: 'delete',
+        fields: [],
+      });
+    }
+    const count = (action: string) =>
+      entries.filter(e => e.action === action).length;
+    return {
+      changes: entries,
+      summary: {
+        create: count('create'),
+        update: count('update'),
+        delete: count('delete'),
+        unchanged: count('unchanged'),
+      },
+    };
+  }
+
+  /** Validates against the current desired state and returns the plan; writes nothing. */
+  async plan(
+    parsed: ParsedManifests,
+  ): Promise<{ plan: Plan; state: DesiredState; changes: ChangeSet }> {
+    const { state, changes } = await this.changes.dryRun({
+      compute: s => this.changeSet(s, parsed),
+    });
+    return { plan: this.planOf(state, parsed, changes), state, changes };
+  }
+
+  /** Applies the manifests as one commit (none when nothing changes). */
+  async apply(parsed: ParsedManifests, ctx: CallContext): Promise<Plan> {
+    let plan: Plan | undefined;
+    const result = await this.changes.apply({
+      actor: ctx.actor,
+      action: 'manifests.apply',
+      target: 'state-repo',
+      message: `apply ${parsed.manifests.length} manifest${
+        parsed.manifests.length === 1 ? '' : 's'
+      }`,
+      requestId: ctx.requestId,
+      idempotencyKey: ctx.idempotencyKey,
+      context: { source: ctx.source },
+      compute: state => {
+        const changes = this.changeSet(state, parsed);
+        plan = this.planOf(state, parsed, changes);
+        return changes;
+      },
+    });
+    // A retried request whose commit had already landed computes no plan: all is unchanged.
+    const final =
+      plan ?? this.planOf(result.state, parsed, { put: [], remove: [] });
+    return { ...final, ...(result.commit ? { commit: result.commit } : {}) };
+  }
+}

@@ -1,0 +1,422 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  GitopsStatus,
+  keyForPath,
+  Manifest,
+  manifestKey,
+  ManifestOf,
+  ObjectKey,
+  ProductSpec,
+  stringifyResourceRef,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { Knex } from 'knex';
+import { AuditEntry, AuditLog } from '../audit/AuditLog';
+import { now, readTimestamp } from '../database/time';
+import { digestOf, isUniqueViolation, readJson } from '../database/util';
+import { ResourceEventStore } from '../events/ResourceEventStore';
+import { ResourceStore } from '../resources/ResourceStore';
+import { DesiredState, validateChange } from './DesiredState';
+import { CommitInfo, GitStateRepo } from './GitStateRepo';
+import { keyString, parseManifestFile } from './manifestCodec';
+import { Mutex } from './mutex';
+
+/** Trailers the control plane writes on its own commits. */
+export const TRAILERS = {
+  action: 'Action',
+  target: 'Target',
+  requestId: 'Request-Id',
+  idempotencyKey: 'Idempotency-Key',
+  approvedBy: 'Approved-by',
+} as const;
+
+/** Who a commit is attributed to: its author when it names a catalog entity, else its email. */
+export function actorOf(commit: CommitInfo): string {
+  return /^(user|group|component):/.test(commit.author.name)
+    ? commit.author.name
+    : `git:${commit.author.email || commit.author.name}`;
+}
+
+export type SyncResult =
+  | { status: 'in-sync'; commit: string | undefined }
+  | { status: 'indexed'; commit: string; from: string | undefined }
+  | { status: 'rejected'; commit: string; errors: string[] };
+
+/** Details of an API request that only the request knows, for the audit event of its commit. */
+export interface RequestContext {
+  source?: AuditEntry['source'];
+  beforeDigest?: string;
+  afterDigest?: string;
+}
+
+type DesiredRow = {
+  kind: string;
+  namespace: string;
+  name: string;
+  manifest: string;
+  digest: string;
+  generation: string | number;
+  commit_sha: string;
+};
+
+/**
+ * Keeps the database's index of desired state equal to the state repository's head.
+ *
+ * A new head is validated as a whole: when every manifest parses and the change keeps the
+ * desired state consistent, the index takes it in one transaction (objects, resource rows,
+ * the commits with their trailers, their audit events, and the indexed commit, moved by
+ * compare-and-set so concurrent replicas cannot both apply it). Otherwise the head is
+ * recorded as rejected and nothing of it is applied; the index stays at the last valid commit.
+ */
+export class StateIndexer {
+  private readonly mutex = new Mutex();
+  private cached: DesiredState | undefined;
+  private readonly requestContexts = new Map<string, RequestContext>();
+  private readonly listeners = new Set<(result: SyncResult) => void>();
+
+  constructor(
+    private readonly options: {
+      db: Knex;
+      repo: GitStateRepo;
+      resources: ResourceStore;
+      events: ResourceEventStore;
+      audit: AuditLog;
+      logger: LoggerService;
+      moduleProducts?: ReadonlyMap<string, ProductSpec>;
+    },
+  ) {}
+
+  /** Calls `listener` after every sync that indexed a new commit. */
+  onIndexed(listener: (result: SyncResult) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Remembers request details for the audit event of a commit about to be indexed. */
+  rememberRequest(commit: string, context: RequestContext): void {
+    this.requestContexts.set(commit, context);
+  }
+
+  async indexedCommit(
+    db: Knex | Knex.Transaction = this.options.db,
+  ): Promise<string | undefined> {
+    const row = await db('state_repo_sync').where({ id: 1 }).first();
+    return row?.indexed_commit ?? undefined;
+  }
+
+  /** The desired state at the indexed commit (cached until the index moves). */
+  async current(): Promise<DesiredState> {
+    const commit = await this.indexedCommit();
+    if (this.cached && this.cached.commit === commit) {
+      return this.cached;
+    }
+    const rows = await this.options.db<DesiredRow>('desired_objects');
+    this.cached = DesiredState.create(
+      commit,
+      rows.map(r => JSON.parse(r.manifest) as Manifest),
+      this.options.moduleProducts,
+    );
+    return this.cached;
+  }
+
+  /** Brings the index up to the repository's head. Safe to call at any time, from anywhere. */
+  sync(): Promise<SyncResult> {
+    return this.mutex.run(() => this.syncLocked());
+  }
+
+  private async syncLocked(): Promise<SyncResult> {
+    const { repo, db, logger } = this.options;
+    await repo.refresh();
+    const head = await repo.head();
+    const indexed = await this.indexedCommit();
+    if (!head || head === indexed) {
+      return { status: 'in-sync', commit: indexed };
+    }
+    const known = await db('state_repo_rejections')
+      .where({ commit_sha: head })
+      .first();
+    if (known) {
+      return {
+        status: 'rejected',
+        commit: head,
+        errors: readJson(known.errors, []),
+      };
+    }
+
+    const before = await this.current();
+    const files = await repo.readTree(head);
+    const manifests: Manifest[] = [];
+    const errors: string[] = [];
+    for (const [path, text] of files) {
+      if (!keyForPath(path)) continue; // READMEs and other files are not desired state
+      const parsed = parseManifestFile(path, text);
+      if (parsed.ok) {
+        manifests.push(parsed.manifest);
+      } else {
+        errors.push(...parsed.issues.map(i => `${i.path}: ${i.message}`));
+      }
+    }
+
+    const after = DesiredState.create(
+      head,
+      manifests,
+      this.options.moduleProducts,
+    );
+    const beforeRows = new Map(
+      (await db<DesiredRow>('desired_objects')).map(r => [
+        keyString({
+          kind: r.kind as ObjectKey['kind'],
+          namespace: r.namespace,
+          name: r.name,
+        }),
+        r,
+      ]),
+    );
+    const changed: { key: ObjectKey; manifest: Manifest; digest: string }[] =
+      [];
+    for (const manifest of manifests) {
+      const key = manifestKey(manifest);
+      const digest = digestOf(manifest);
+      if (beforeRows.get(keyString(key))?.digest !== digest) {
+        changed.push({ key, manifest, digest });
+      }
+    }
+    const removed = before
+      .all()
+      .map(manifestKey)
+      .filter(key => !after.has(key));
+
+    if (errors.length === 0) {
+      errors.push(
+        ...validateChange(
+          after,
+          changed.map(c => c.key),
+          removed,
+        ).map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
+      );
+    }
+
+    const commits =
+      indexed && (await repo.isAncestor(indexed, head))
+        ? await repo.log(indexed, head)
+        : await repo.log(undefined, head);
+    const headCommit = commits[commits.length - 1];
+
+    if (errors.length > 0) {
+      await this.reject(head, headCommit, errors);
+      logger.warn(`state repository head ${head} rejected`, {
+        errors: errors.join('; '),
+      });
+      return { status: 'rejected', commit: head, errors };
+    }
+
+    const touchedRefs: string[] = [];
+    const applied = await db.transaction(async trx => {
+      await trx('state_repo_sync')
+        .insert({ id: 1, indexed_commit: null, updated_at: now() })
+        .onConflict('id')
+        .ignore();
+      const moved = await trx('state_repo_sync')
+        .where({ id: 1 })
+        .andWhere(qb =>
+          indexed
+            ? qb.where('indexed_commit', indexed)
+            : qb.whereNull('indexed_commit'),
+        )
+        .update({ indexed_commit: head, updated_at: now() });
+      if (!moved) {
+        return false; // another replica indexed it first
+      }
+      const actor = actorOf(headCommit);
+      for (const { key, manifest, digest } of changed) {
+        const previous = beforeRows.get(keyString(key));
+        const generation = previous ? Number(previous.generation) + 1 : 1;
+        await trx('desired_objects')
+          .insert({
+            kind: key.kind,
+            namespace: key.namespace,
+            name: key.name,
+            manifest: JSON.stringify(manifest),
+            digest,
+            generation,
+            commit_sha: head,
+            updated_at: now(),
+          })
+          .onConflict(['kind', 'namespace', 'name'])
+          .merge();
+        if (manifest.kind === 'Resource') {
+          touchedRefs.push(
+            await this.applyResource(
+              trx,
+              manifest,
+              { generation, commit: head },
+              actor,
+            ),
+          );
+        }
+      }
+      for (const key of removed) {
+        await trx('desired_objects').where(key).delete();
+        if (key.kind === 'Resource') {
+          touchedRefs.push(await this.removeResource(trx, key, head, actor));
+        }
+      }
+      for (const commit of commits) {
+        await this.recordCommit(trx, commit);
+      }
+      return true;
+    });
+    if (!applied) {
+      return { status: 'in-sync', commit: await this.indexedCommit() };
+    }
+    this.cached = after;
+    this.options.events.announce(touchedRefs);
+    const result: SyncResult = {
+      status: 'indexed',
+      commit: head,
+      from: indexed,
+    };
+    logger.info(`indexed state repository at ${head}`, {
+      from: indexed ?? 'empty',
+      changed: changed.length,
+      removed: removed.length,
+    });
+    for (const listener of this.listeners) listener(result);
+    return result;
+  }
+
+  private async applyResource(
+    trx: Knex.Transaction,
+    manifest: ManifestOf<'Resource'>,
+    desired: { generation: number; commit: string },
+    actor: string,
+  ): Promise<string> {
+    const { resources } = this.options;
+    const ref = stringifyResourceRef(manifest.metadata);
+    const live = await resources.getLive(
+      manifest.metadata.namespace,
+      manifest.metadata.name,
+      trx,
+    );
+    if (!live) {
+      await resources.insert(trx, manifest, desired, {
+        actor,
+        reason: `requested in commit ${desired.commit.slice(0, 12)}`,
+      });
+    } else if (live.status.state !== 'DELETING') {
+      await resources.updateDesired(trx, live.uid, manifest, desired, actor);
+    }
+    // A resource re-added while its previous incarnation is still being deleted gets a new
+    // incarnation once that deletion completes (the reconciler's work).
+    return ref;
+  }
+
+  private async removeResource(
+    trx: Knex.Transaction,
+    key: ObjectKey,
+    commit: string,
+    actor: string,
+  ): Promise<string> {
+    const { resources } = this.options;
+    const live = await resources.getLive(key.namespace, key.name, trx);
+    if (live && live.status.state !== 'DELETING') {
+      await resources.transition(
+        live.uid,
+        live.status.state,
+        'DELETING',
+        { actor, reason: `deleted in commit ${commit.slice(0, 12)}` },
+        trx,
+      );
+    }
+    return stringifyResourceRef(key);
+  }
+
+  private async recordCommit(trx: Knex.Transaction, commit: CommitInfo) {
+    // Only the replica that moved the index gets here, so check-then-insert is safe.
+    if (await trx('state_changes').where({ commit_sha: commit.sha }).first()) {
+      return;
+    }
+    await trx('state_changes').insert({
+      commit_sha: commit.sha,
+      actor: actorOf(commit),
+      message: commit.message.split('\n')[0],
+      request_id: commit.trailers[TRAILERS.requestId] ?? null,
+      idempotency_key: commit.trailers[TRAILERS.idempotencyKey] ?? null,
+      committed_at: commit.date,
+      indexed_at: now(),
+    });
+    const context = this.requestContexts.get(commit.sha);
+    this.requestContexts.delete(commit.sha);
+    const approvers = Object.entries(commit.trailers)
+      .filter(([k]) => /^(approved|reviewed)-by$/i.test(k))
+      .map(([, v]) => v);
+    await this.options.audit.append(
+      {
+        actor: actorOf(commit),
+        action: commit.trailers[TRAILERS.action] ?? 'state-repo.push',
+        target: commit.trailers[TRAILERS.target] ?? 'state-repo',
+        outcome: 'accepted',
+        reason: commit.message.split('\n')[0],
+        requestId: commit.trailers[TRAILERS.requestId],
+        approvers,
+        commit: commit.sha,
+        ...context,
+      },
+      trx,
+    );
+  }
+
+  private async reject(
+    head: string,
+    commit: CommitInfo | undefined,
+    errors: string[],
+  ) {
+    const actor = commit ? actorOf(commit) : 'unknown';
+    try {
+      await this.options.db.transaction(async trx => {
+        await trx('state_repo_rejections').insert({
+          commit_sha: head,
+          author: actor,
+          message: commit?.message.split('\n')[0] ?? '',
+          errors: JSON.stringify(errors),
+          detected_at: now(),
+        });
+        await this.options.audit.append(
+          {
+            actor,
+            action: 'state-repo.sync',
+            target: 'state-repo',
+            outcome: 'rejected',
+            reason: errors.slice(0, 20).join('; '),
+            commit: head,
+          },
+          trx,
+        );
+      });
+    } catch (error) {
+      // Another replica recorded this rejection first.
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+
+  /** Where the index stands against the repository, and the heads it refused. */
+  async status(): Promise<GitopsStatus> {
+    const head = await this.options.repo.head();
+    const indexed = await this.indexedCommit();
+    const rejected = await this.options
+      .db('state_repo_rejections')
+      .orderBy('detected_at', 'desc')
+      .limit(20);
+    return {
+      ...(head ? { head } : {}),
+      ...(indexed ? { indexedCommit: indexed } : {}),
+      inSync: head === indexed,
+      rejected: rejected.map(r => ({
+        commit: r.commit_sha,
+        author: r.author,
+        message: r.message,
+        errors: readJson<string[]>(r.errors, []),
+        detectedAt: readTimestamp(r.detected_at),
+      })),
+    };
+  }
+}

@@ -1,0 +1,1 @@
+export { controlPlanePlugin as default } from './plugin';

@@ -1,0 +1,254 @@
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import {
+  Operation,
+  OperationEvent,
+  OperationState,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
+import { now, readTimestamp } from '../database/time';
+import { isUniqueViolation, readJson } from '../database/util';
+import { ResourceEventStore } from '../events/ResourceEventStore';
+
+export interface NewOperation {
+  resourceUid: string;
+  resourceRef: string;
+  type: Operation['type'];
+  params: Record<string, unknown>;
+  actor: string;
+  reason?: string;
+  traceId?: string;
+  /** The desired generation the operation brings about, when it changed the spec. */
+  targetGeneration?: number;
+}
+
+type Row = {
+  id: string;
+  resource_uid: string;
+  resource_ref: string;
+  type: string;
+  state: string;
+  params: string;
+  actor: string;
+  reason: string | null;
+  trace_id: string | null;
+  error: string | null;
+  cancel_requested: boolean | number;
+  created_at: Date | string;
+  updated_at: Date | string;
+};
+
+/** Operations on resources and their timelines. */
+export class OperationStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly events: ResourceEventStore,
+  ) {}
+
+  /**
+   * Records an accepted operation, pending until an engine runs it. A resource has at most
+   * one operation in flight: a second one is refused with the first one named.
+   */
+  async create(op: NewOperation, trx?: Knex.Transaction): Promise<string> {
+    if (!trx) {
+      try {
+        return await this.db.transaction(tx => this.create(op, tx));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const active = await this.db('operations')
+          .where({ resource_uid: op.resourceUid })
+          .whereIn('state', ['pending', 'running', 'compensating'])
+          .first('id', 'type');
+        throw Object.assign(
+          new ConflictError(
+            `${op.resourceRef} already has an operation in flight${
+              active ? `: ${active.type} ${active.id}` : ''
+            }; wait for it or cancel it`,
+          ),
+          { cause: error },
+        );
+      }
+    }
+    const id = randomUUID();
+    const at = now();
+    await trx('operations').insert({
+      id,
+      resource_uid: op.resourceUid,
+      resource_ref: op.resourceRef,
+      type: op.type,
+      state: 'pending',
+      params: JSON.stringify(op.params),
+      actor: op.actor,
+      reason: op.reason ?? null,
+      trace_id: op.traceId ?? null,
+      target_generation: op.targetGeneration ?? null,
+      next_run_at: at,
+      created_at: at,
+      updated_at: at,
+    });
+    const message = `${op.type} requested by ${op.actor}`;
+    await this.appendEvent(trx, id, {
+      type: 'operation.accepted',
+      message,
+      data: op.params,
+    });
+    await this.events.append(
+      {
+        ref: op.resourceRef,
+        uid: op.resourceUid,
+        type: 'operation.accepted',
+        operationId: id,
+        message,
+      },
+      trx,
+    );
+    return id;
+  }
+
+  /** Throws ConflictError naming the operation in flight on a resource, if any. */
+  async assertNoneActive(resourceUid: string, ref: string): Promise<void> {
+    const active = await this.db('operations')
+      .where({ resource_uid: resourceUid })
+      .whereIn('state', ['pending', 'running', 'compensating'])
+      .first('id', 'type');
+    if (active) {
+      throw new ConflictError(
+        `${ref} already has an operation in flight: ${active.type} ${active.id}; wait for it or cancel it`,
+      );
+    }
+  }
+
+  async appendEvent(
+    trx: Knex | Knex.Transaction,
+    operationId: string,
+    event: {
+      type: string;
+      step?: string;
+      message: string;
+      data?: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    await trx('operation_events').insert({
+      operation_id: operationId,
+      type: event.type,
+      step: event.step ?? null,
+      message: event.message,
+      data: event.data ? JSON.stringify(event.data) : null,
+      created_at: now(),
+    });
+  }
+
+  async get(id: string): Promise<Operation> {
+    const row = await this.db<Row>('operations').where({ id }).first();
+    if (!row) {
+      throw new NotFoundError(`No operation ${id}`);
+    }
+    const [events, steps] = await Promise.all([
+      this.db('operation_events')
+        .where({ operation_id: id })
+        .orderBy('id', 'asc'),
+      this.db('operation_steps')
+        .where({ operation_id: id })
+        .orderBy('position', 'asc'),
+    ]);
+    return this.toOperation(row, events, steps);
+  }
+
+  /**
+   * Asks the engine to stop an operation in flight and undo what it did. Refused (409) for
+   * an operation that already ended.
+   */
+  async requestCancel(id: string, actor: string): Promise<void> {
+    const changed = await this.db('operations')
+      .where({ id })
+      .whereIn('state', ['pending', 'running'])
+      .update({ cancel_requested: true, next_run_at: now() });
+    if (changed === 0) {
+      const op = await this.get(id);
+      throw new ConflictError(
+        `operation ${id} is ${op.state}; only a pending or running one can be cancelled`,
+      );
+    }
+    await this.appendEvent(this.db, id, {
+      type: 'operation.cancel-requested',
+      message: `cancel requested by ${actor}`,
+    });
+  }
+
+  /** Resumes the compensation of an operation parked as needs-attention. */
+  async retryParked(id: string, actor: string): Promise<void> {
+    await this.db.transaction(async trx => {
+      const changed = await trx('operations')
+        .where({ id, state: 'needs-attention' })
+        .update({
+          state: 'compensating',
+          next_run_at: now(),
+          lease_owner: null,
+          lease_until: null,
+        });
+      if (changed === 0) {
+        const row = await trx('operations').where({ id }).first('state');
+        if (!row) throw new NotFoundError(`No operation ${id}`);
+        throw new ConflictError(
+          `operation ${id} is ${row.state}; only one that needs attention can be retried`,
+        );
+      }
+      await trx('operation_steps')
+        .where({ operation_id: id, state: 'compensation-failed' })
+        .update({ state: 'compensating', compensation_attempts: 0 });
+      await this.appendEvent(trx, id, {
+        type: 'operation.retried',
+        message: `compensation resumed by ${actor}`,
+      });
+    });
+  }
+
+  /** The operations of a resource incarnation, newest first, without timelines. */
+  async listForResource(resourceUid: string, limit = 50): Promise<Operation[]> {
+    const rows = await this.db<Row>('operations')
+      .where({ resource_uid: resourceUid })
+      .orderBy('created_at', 'desc')
+      .limit(limit);
+    return rows.map(row => this.toOperation(row, []));
+  }
+
+  private toOperation(row: Row, events: any[], steps: any[] = []): Operation {
+    return {
+      id: row.id,
+      type: row.type as Operation['type'],
+      resourceRef: row.resource_ref,
+      state: row.state as OperationState,
+      params: readJson(row.params, {}),
+      actor: row.actor,
+      ...(row.reason ? { reason: row.reason } : {}),
+      ...(row.trace_id ? { traceId: row.trace_id } : {}),
+      ...(row.error ? { error: row.error } : {}),
+      cancelRequested: Boolean(row.cancel_requested),
+      createdAt: readTimestamp(row.created_at),
+      updatedAt: readTimestamp(row.updated_at),
+      steps: steps.map(step => ({
+        name: step.name,
+        state: step.state,
+        attempts: step.attempts,
+        compensationAttempts: step.compensation_attempts,
+        ...(step.error ? { error: step.error } : {}),
+        ...(step.started_at
+          ? { startedAt: readTimestamp(step.started_at) }
+          : {}),
+        ...(step.finished_at
+          ? { finishedAt: readTimestamp(step.finished_at) }
+          : {}),
+      })),
+      timeline: events.map(
+        (e): OperationEvent => ({
+          id: Number(e.id),
+          type: e.type,
+          ...(e.step ? { step: e.step } : {}),
+          message: e.message,
+          ...(e.data ? { data: readJson(e.data, {}) } : {}),
+          at: readTimestamp(e.created_at),
+        }),
+      ),
+    };
+  }
+}

@@ -1,0 +1,827 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  canTransition,
+  Condition,
+  OperationState,
+  ResourceState,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
+import { Knex } from 'knex';
+import { DateTime, Duration } from 'luxon';
+import { randomUUID } from 'node:crypto';
+import { AuditLog } from '../audit/AuditLog';
+import { now } from '../database/time';
+import { ResourceEventStore } from '../events/ResourceEventStore';
+import { DesiredState } from '../gitops/DesiredState';
+import { StateIndexer } from '../gitops/StateIndexer';
+import { OperationStore } from '../operations/OperationStore';
+import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
+import { backoffMs } from './backoff';
+import {
+  ClaimedOperation,
+  LeaseLostError,
+  SagaStore,
+  StepRecord,
+} from './SagaStore';
+import { Saga, SagaContext } from './types';
+
+export interface SagaEngineOptions {
+  db: Knex;
+  store: SagaStore;
+  resources: ResourceStore;
+  operations: OperationStore;
+  events: ResourceEventStore;
+  audit: AuditLog;
+  indexer: StateIndexer;
+  logger: LoggerService;
+  sagaFor(type: string): Saga | undefined;
+  /** Runs at most this many operations at once in this process. @defaultValue 16 */
+  concurrency?: number;
+  /** How often to look for work when idle. @defaultValue 250 ms */
+  pollInterval?: Duration;
+  /** How long a claim lasts without a heartbeat. @defaultValue 15 s */
+  lease?: Duration;
+  /** Attempts of a compensation before the operation is parked. @defaultValue 5 */
+  maxCompensationAttempts?: number;
+  /** Backoff of retries. @defaultValue base 250 ms, max 30 s */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Wraps each step run, e.g. in a tracing span or a timer. */
+  instrumentStep?<T>(
+    op: ClaimedOperation,
+    step: string,
+    fn: () => Promise<T>,
+  ): Promise<T>;
+  /** Called after an operation reached an end state (to trigger the reconciler). */
+  onSettled?(
+    operationId: string,
+    state: OperationState,
+    op: ClaimedOperation,
+  ): void;
+}
+
+const isRetryable = (error: unknown) =>
+  error instanceof DriverError && error.retryable;
+const describe = (error: unknown) =>
+  (error as Error)?.message ? (error as Error).message : String(error);
+
+function upsertCondition(
+  conditions: Condition[],
+  condition: Omit<Condition, 'lastTransitionTime'>,
+): Condition[] {
+  const previous = conditions.find(c => c.type === condition.type);
+  const changed = !previous || previous.status !== condition.status;
+  return [
+    ...conditions.filter(c => c.type !== condition.type),
+    {
+      ...condition,
+      lastTransitionTime: changed ? now() : previous!.lastTransitionTime,
+    },
+  ];
+}
+
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  step: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new DriverError(`${step} timed out after ${ms} ms`, {
+                retryable: true,
+                code: 'Timeout',
+              }),
+            ),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One run of one claimed operation: from where it stands to an end state or a wait. */
+class OperationRun {
+  private saga!: Saga;
+  private resource!: ResourceRecord;
+  private desired!: DesiredState;
+  private results: Record<string, unknown> = {};
+  private steps: StepRecord[] = [];
+
+  constructor(
+    private readonly engine: SagaEngine,
+    private readonly op: ClaimedOperation,
+    private readonly signal: AbortSignal,
+    /** Aborts when someone cancels the operation: the running step stops at once. */
+    private readonly cancelSignal: AbortSignal,
+  ) {}
+
+  private get o() {
+    return this.engine.options;
+  }
+
+  async start(saga: Saga, resource: ResourceRecord, desired: DesiredState) {
+    this.saga = saga;
+    this.resource = resource;
+    this.desired = desired;
+    this.steps = await this.o.store.steps(this.op.id);
+    for (const s of this.steps) {
+      if (s.state === 'succeeded') this.results[s.name] = s.result;
+    }
+    if (this.op.state === 'compensating' || this.op.cancelRequested) {
+      await this.compensate(this.op.cancelRequested);
+    } else {
+      await this.forward();
+    }
+  }
+
+  private context(step: string, suffix = ''): SagaContext {
+    return {
+      operation: this.op,
+      resource: this.resource,
+      desired: this.desired,
+      results: this.results,
+      idempotencyToken: `${this.op.id}:${step}${suffix}`,
+      signal: this.signal,
+      logger: this.o.logger.child({ operationId: this.op.id, step }),
+    };
+  }
+
+  private async event(
+    trx: Knex.Transaction,
+    type: string,
+    message: string,
+    step?: string,
+    data?: Record<string, unknown>,
+  ) {
+    const { op } = this;
+    await this.o.operations.appendEvent(trx, op.id, {
+      type,
+      step,
+      message,
+      data,
+    });
+    await this.o.events.append(
+      {
+        ref: op.resourceRef,
+        uid: op.resourceUid,
+        type,
+        operationId: op.id,
+        message: step
+          ? `${op.type} · ${step}: ${message}`
+          : `${op.type}: ${message}`,
+        data: { ...data, ...(step ? { step } : {}) },
+      },
+      trx,
+    );
+  }
+
+  private announce() {
+    this.o.events.announce([this.op.resourceRef]);
+  }
+
+  private async transition(
+    trx: Knex.Transaction,
+    to: ResourceState,
+    reason: string,
+  ) {
+    const current = await this.o.resources.getByUid(this.op.resourceUid, trx);
+    if (
+      !current ||
+      current.status.state === to ||
+      !canTransition(current.status.state, to)
+    ) {
+      return;
+    }
+    await this.o.resources.transition(
+      this.op.resourceUid,
+      current.status.state,
+      to,
+      { actor: this.op.actor, reason, operationId: this.op.id },
+      trx,
+    );
+  }
+
+  private releaseUntil(delayMs: number) {
+    return {
+      lease_owner: null,
+      lease_until: null,
+      next_run_at: DateTime.utc().plus({ milliseconds: delayMs }).toISO(),
+    };
+  }
+
+  /** Runs the steps from the first one not done, recording each start before it runs. */
+  private async forward() {
+    const done = new Set(
+      this.steps.filter(s => s.state === 'succeeded').map(s => s.position),
+    );
+    const first = this.saga.steps.findIndex((_, i) => !done.has(i));
+    const record = this.steps.find(s => s.position === first);
+    await this.o.store.fenced(this.op, { state: 'running' }, async trx => {
+      const start = this.saga.transitions.start;
+      if (
+        first === 0 &&
+        !record &&
+        start &&
+        start.from.includes(this.resource.status.state)
+      ) {
+        await this.transition(trx, start.to, `${this.op.type} started`);
+      }
+      await this.o.store.startStep(
+        trx,
+        this.op.id,
+        first,
+        this.saga.steps[first].name,
+      );
+      await this.event(
+        trx,
+        record ? 'step.resumed' : 'step.started',
+        `attempt ${(record?.attempts ?? 0) + 1}`,
+        this.saga.steps[first].name,
+      );
+    });
+    this.announce();
+    let attempts = (record?.attempts ?? 0) + 1;
+    for (let position = first; position < this.saga.steps.length; position++) {
+      const outcome = await this.runStep(position, attempts);
+      if (outcome !== 'next') return;
+      attempts = 1;
+    }
+  }
+
+  /** Runs one step; 'next' when it succeeded and the next one is recorded as started. */
+  private async runStep(
+    position: number,
+    attempts: number,
+  ): Promise<'next' | 'stop'> {
+    const { op, saga } = this;
+    const step = saga.steps[position];
+    if (op.cancelRequested || (await this.cancelRequested())) {
+      await this.o.store.fenced(
+        op,
+        { state: 'compensating', error: 'cancelled' },
+        trx =>
+          this.event(
+            trx,
+            'operation.cancelling',
+            'cancel requested: undoing completed steps',
+          ),
+      );
+      await this.compensate(true);
+      return 'stop';
+    }
+    const tier = this.desired.tier(this.resource.spec.tier);
+    const maxAttempts = tier?.operations.maxAttempts ?? 3;
+    const ctx = this.context(step.name);
+    const timeout =
+      step.timeoutMs?.(ctx) ??
+      (tier?.operations.stepTimeoutSeconds ?? 600) * 1000;
+    let result: unknown;
+    try {
+      const execute = () =>
+        withTimeout(
+          step.run({
+            ...ctx,
+            signal: AbortSignal.any([
+              this.signal,
+              this.cancelSignal,
+              AbortSignal.timeout(timeout),
+            ]),
+          }),
+          timeout,
+          step.name,
+        );
+      result = await (this.o.instrumentStep
+        ? this.o.instrumentStep(op, step.name, execute)
+        : execute());
+    } catch (error) {
+      if (this.signal.aborted) throw this.signal.reason;
+      if (this.cancelSignal.aborted) {
+        await this.o.store.fenced(
+          op,
+          { state: 'compensating', error: 'cancelled' },
+          async trx => {
+            await this.o.store.finishStep(trx, op.id, position, {
+              state: 'failed',
+              error: 'cancelled',
+            });
+            await this.event(
+              trx,
+              'operation.cancelling',
+              `cancelled during ${step.name}: undoing what was done`,
+            );
+          },
+        );
+        await this.compensate(true);
+        return 'stop';
+      }
+      await this.stepFailed(position, attempts, maxAttempts, error);
+      return 'stop';
+    }
+    const last = position === saga.steps.length - 1;
+    await this.o.store.fenced(
+      op,
+      last ? { state: 'succeeded', lease_owner: null, lease_until: null } : {},
+      async trx => {
+        await this.o.store.finishStep(trx, op.id, position, {
+          state: 'succeeded',
+          result: result ?? null,
+        });
+        await step.persist?.(trx, ctx, result);
+        await this.event(trx, 'step.succeeded', 'done', step.name);
+        if (last) {
+          await this.finishSuccess(trx);
+        } else {
+          await this.o.store.startStep(
+            trx,
+            op.id,
+            position + 1,
+            saga.steps[position + 1].name,
+          );
+          await this.event(
+            trx,
+            'step.started',
+            'attempt 1',
+            saga.steps[position + 1].name,
+          );
+        }
+      },
+    );
+    this.announce();
+    this.results[step.name] = result;
+    if (last) {
+      this.o.onSettled?.(op.id, 'succeeded', op);
+      return 'stop';
+    }
+    return 'next';
+  }
+
+  /** Retries a retryable failure later, or fails the step and compensates. */
+  private async stepFailed(
+    position: number,
+    attempts: number,
+    maxAttempts: number,
+    error: unknown,
+  ) {
+    const { op } = this;
+    const name = this.saga.steps[position].name;
+    if (isRetryable(error) && attempts < maxAttempts) {
+      const delay = backoffMs(attempts, this.engine.settings.backoff);
+      await this.o.store.fenced(op, this.releaseUntil(delay), async trx => {
+        await this.o.store.finishStep(trx, op.id, position, {
+          state: 'running',
+          error: describe(error),
+        });
+        await this.event(
+          trx,
+          'step.retried',
+          `${describe(error)}; attempt ${
+            attempts + 1
+          } of ${maxAttempts} in ${delay} ms`,
+          name,
+          { attempt: attempts, delayMs: delay },
+        );
+      });
+      this.announce();
+      return;
+    }
+    const reason = `${name}: ${describe(error)}`;
+    await this.o.store.fenced(
+      op,
+      { state: 'compensating', error: reason },
+      async trx => {
+        await this.o.store.finishStep(trx, op.id, position, {
+          state: 'failed',
+          error: describe(error),
+        });
+        await this.event(trx, 'step.failed', describe(error), name, {
+          attempts,
+        });
+      },
+    );
+    this.announce();
+    this.steps = await this.o.store.steps(op.id);
+    await this.compensate(false, reason);
+  }
+
+  private async cancelRequested(): Promise<boolean> {
+    return (
+      this.cancelSignal.aborted || this.o.store.cancelRequested(this.op.id)
+    );
+  }
+
+  private async finishSuccess(trx: Knex.Transaction) {
+    const { op, saga, resource } = this;
+    const generation = op.targetGeneration ?? resource.status.generation;
+    if (saga.transitions.success) {
+      await this.transition(
+        trx,
+        saga.transitions.success,
+        `${op.type} succeeded`,
+      );
+    }
+    if (saga.realisesGeneration) {
+      const current = await this.o.resources.getByUid(op.resourceUid, trx);
+      await this.o.resources.updateStatus(trx, op.resourceUid, {
+        observedGeneration: Math.max(
+          generation,
+          current?.status.observedGeneration ?? 0,
+        ),
+        failedGeneration: null,
+        conditions: upsertCondition(current?.status.conditions ?? [], {
+          type: 'Ready',
+          status: 'True',
+          reason: `${op.type}Succeeded`,
+          message: `generation ${generation} is running`,
+        }),
+      });
+    }
+    await this.event(trx, 'operation.succeeded', `${op.type} succeeded`);
+    await this.o.audit.append(
+      {
+        actor: op.actor,
+        action: `operation.${op.type}`,
+        target: op.resourceRef,
+        outcome: 'succeeded',
+        reason: `operation ${op.id}`,
+      },
+      trx,
+    );
+  }
+
+  /**
+   * Compensates, in reverse order, every step that ran (succeeded, failed, or was running),
+   * each once. A compensation that fails is retried with backoff; after the limit the
+   * operation is parked as needs-attention with an alert.
+   */
+  private async compensate(cancelled: boolean, reason?: string) {
+    const { op } = this;
+    this.steps = await this.o.store.steps(op.id);
+    const failure =
+      reason ??
+      (await this.o.db('operations').where({ id: op.id }).first('error'))
+        ?.error ??
+      'failed';
+    const pending = this.steps
+      .filter(s =>
+        ['succeeded', 'failed', 'running', 'compensating'].includes(s.state),
+      )
+      .sort((a, b) => b.position - a.position);
+    for (const record of pending) {
+      if (!(await this.compensateStep(record))) return;
+    }
+    await this.finishCompensation(cancelled, failure);
+  }
+
+  /** Undoes one step; false when the operation must wait (a retry) or was parked. */
+  private async compensateStep(record: StepRecord): Promise<boolean> {
+    const { op } = this;
+    const step = this.saga.steps[record.position];
+    const { store } = this.o;
+    if (!step?.compensate) {
+      await store.fenced(op, {}, trx =>
+        store.markCompensation(trx, op.id, record.position, 'compensated'),
+      );
+      return true;
+    }
+    const attempt = record.compensationAttempts + 1;
+    await store.fenced(op, { state: 'compensating' }, async trx => {
+      await store.markCompensation(trx, op.id, record.position, 'compensating');
+      await this.event(
+        trx,
+        'step.compensating',
+        `undoing (attempt ${attempt})`,
+        step.name,
+      );
+    });
+    try {
+      await step.compensate(
+        this.context(step.name, ':compensate'),
+        record.result,
+      );
+    } catch (error) {
+      if (this.signal.aborted) throw this.signal.reason;
+      if (attempt < this.engine.settings.maxCompensationAttempts) {
+        const delay = backoffMs(attempt, this.engine.settings.backoff);
+        await store.fenced(op, this.releaseUntil(delay), async trx => {
+          await store.markCompensation(
+            trx,
+            op.id,
+            record.position,
+            'compensating',
+            describe(error),
+          );
+          await this.event(
+            trx,
+            'compensation.retried',
+            `${describe(error)}; again in ${delay} ms`,
+            step.name,
+          );
+        });
+        this.announce();
+        return false;
+      }
+      await this.parkAfter(record, step.name, attempt, error);
+      return false;
+    }
+    await store.fenced(op, {}, async trx => {
+      await store.markCompensation(trx, op.id, record.position, 'compensated');
+      await this.event(trx, 'step.compensated', 'undone', step.name);
+    });
+    return true;
+  }
+
+  private async parkAfter(
+    record: StepRecord,
+    step: string,
+    attempt: number,
+    error: unknown,
+  ) {
+    const { op } = this;
+    const message = `compensation of ${step} failed: ${describe(error)}`;
+    await this.o.store.fenced(
+      op,
+      {
+        state: 'needs-attention',
+        lease_owner: null,
+        lease_until: null,
+        error: message,
+      },
+      async trx => {
+        await this.o.store.markCompensation(
+          trx,
+          op.id,
+          record.position,
+          'compensation-failed',
+          describe(error),
+        );
+        await this.event(
+          trx,
+          'operation.needs-attention',
+          `ALERT: could not undo ${step} after ${attempt} attempts (${describe(
+            error,
+          )}); a person must look at it`,
+          step,
+          { alert: true },
+        );
+        await this.o.audit.append(
+          {
+            actor: 'control-plane',
+            action: `operation.${op.type}`,
+            target: op.resourceRef,
+            outcome: 'failed',
+            reason: `needs attention: ${message}`,
+          },
+          trx,
+        );
+      },
+    );
+    this.announce();
+    this.o.logger.error(`operation ${op.id} needs attention: ${message}`);
+    this.o.onSettled?.(op.id, 'needs-attention', op);
+  }
+
+  private readyCondition(
+    state: ResourceState | undefined,
+  ): Condition['status'] {
+    if (this.saga.transitions.failure === 'FAILED') return 'False';
+    return state === 'READY' ? 'True' : 'Unknown';
+  }
+
+  private async finishCompensation(cancelled: boolean, failure: string) {
+    const { op, saga, resource } = this;
+    const end: OperationState = cancelled ? 'cancelled' : 'compensated';
+    const why = cancelled
+      ? 'cancelled; completed steps were undone'
+      : `failed (${failure}); completed steps were undone`;
+    await this.o.store.fenced(
+      op,
+      { state: end, lease_owner: null, lease_until: null },
+      async trx => {
+        if (saga.transitions.failure) {
+          await this.transition(
+            trx,
+            saga.transitions.failure,
+            `${op.type} ${why}`,
+          );
+        }
+        if (saga.realisesGeneration) {
+          const current = await this.o.resources.getByUid(op.resourceUid, trx);
+          await this.o.resources.updateStatus(trx, op.resourceUid, {
+            failedGeneration: op.targetGeneration ?? resource.status.generation,
+            conditions: upsertCondition(current?.status.conditions ?? [], {
+              type: 'Ready',
+              status: this.readyCondition(current?.status.state),
+              reason: `${op.type}Failed`,
+              message: `${op.type} ${why}`,
+            }),
+          });
+        }
+        await this.event(trx, `operation.${end}`, `${op.type} ${why}`);
+        await this.o.audit.append(
+          {
+            actor: op.actor,
+            action: `operation.${op.type}`,
+            target: op.resourceRef,
+            outcome: 'failed',
+            reason: `operation ${op.id} ${why}`,
+          },
+          trx,
+        );
+      },
+    );
+    this.announce();
+    this.o.onSettled?.(op.id, end, op);
+  }
+
+  /** Ends an operation that cannot run at all. */
+  async park(reason: string) {
+    await this.o.store.fenced(
+      this.op,
+      {
+        state: 'needs-attention',
+        error: reason,
+        lease_owner: null,
+        lease_until: null,
+      },
+      trx =>
+        this.event(
+          trx,
+          'operation.needs-attention',
+          `ALERT: ${reason}`,
+          undefined,
+          { alert: true },
+        ),
+    );
+    this.o.onSettled?.(this.op.id, 'needs-attention', this.op);
+  }
+}
+
+/**
+ * Runs operations as durable sagas. Each step is recorded before and after its side effect
+ * (the record of one step's end and the next one's start share a transaction, so a K-step
+ * saga commits K+2 times); its compensation is known before it runs; a retryable failure is
+ * retried with backoff and jitter up to the tier's limit; a lasting failure compensates the
+ * steps in reverse order, each once, and a compensation that keeps failing parks the
+ * operation as needs-attention. Workers claim operations with a lease and a fencing token
+ * (FOR UPDATE SKIP LOCKED on PostgreSQL), so replicas share the work and a crashed one's
+ * operations resume elsewhere, from the last completed step.
+ */
+export class SagaEngine {
+  readonly workerId = `worker-${randomUUID().slice(0, 8)}`;
+  private readonly active = new Map<string, Promise<void>>();
+  private running = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+  readonly settings: {
+    concurrency: number;
+    pollMs: number;
+    leaseMs: number;
+    maxCompensationAttempts: number;
+    backoff: { baseMs: number; maxMs: number };
+  };
+
+  constructor(readonly options: SagaEngineOptions) {
+    this.settings = {
+      concurrency: options.concurrency ?? 16,
+      pollMs: (options.pollInterval ?? Duration.fromMillis(250)).as(
+        'milliseconds',
+      ),
+      leaseMs: (options.lease ?? Duration.fromObject({ seconds: 15 })).as(
+        'milliseconds',
+      ),
+      maxCompensationAttempts: options.maxCompensationAttempts ?? 5,
+      backoff: options.backoff ?? { baseMs: 250, maxMs: 30_000 },
+    };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.options.logger.info(`saga engine ${this.workerId} started`, {
+      workerId: this.workerId,
+      concurrency: this.settings.concurrency,
+    });
+    this.running = true;
+    this.loop = this.runLoop();
+  }
+
+  /** Stops claiming; waits for the operations in hand to reach a safe point. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled(this.active.values());
+  }
+
+  /** Looks for work now (after an operation was created here). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, this.settings.pollMs);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async runLoop() {
+    while (this.running) {
+      let claimed: ClaimedOperation[] = [];
+      const free = this.settings.concurrency - this.active.size;
+      if (free > 0) {
+        try {
+          claimed = await this.options.store.claim(this.workerId, free);
+        } catch (error) {
+          this.options.logger.warn(
+            `could not claim operations: ${describe(error)}`,
+          );
+        }
+      }
+      for (const op of claimed) {
+        this.active.set(
+          op.id,
+          this.execute(op).finally(() => this.settle(op.id)),
+        );
+      }
+      if (
+        claimed.length === 0 ||
+        this.active.size >= this.settings.concurrency
+      ) {
+        await this.sleep();
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  private settle(id: string) {
+    this.active.delete(id);
+    this.wake();
+  }
+
+  /** Runs one claimed operation until it ends, waits for a retry, or loses its lease. */
+  async execute(op: ClaimedOperation): Promise<void> {
+    const { store, logger } = this.options;
+    const controller = new AbortController();
+    const cancel = new AbortController();
+    const heartbeat = setInterval(() => {
+      store
+        .heartbeat(op)
+        .then(async held => {
+          if (!held) controller.abort(new LeaseLostError(op.id));
+          else if (await store.cancelRequested(op.id))
+            cancel.abort(new Error('cancelled'));
+        })
+        .catch(() => undefined);
+    }, Math.max(50, this.settings.leaseMs / 3));
+    try {
+      const saga = this.options.sagaFor(op.type);
+      const resource = await this.options.resources.getByUid(op.resourceUid);
+      const run = new OperationRun(this, op, controller.signal, cancel.signal);
+      if (!saga || !resource) {
+        await run.park(
+          saga
+            ? `resource ${op.resourceRef} is gone`
+            : `no saga for ${op.type}`,
+        );
+        return;
+      }
+      await run.start(saga, resource, await this.options.indexer.current());
+    } catch (error) {
+      if (
+        error instanceof LeaseLostError ||
+        controller.signal.reason instanceof LeaseLostError
+      ) {
+        logger.warn(
+          `operation ${op.id}: lease lost; another worker carries on`,
+        );
+        return;
+      }
+      logger.error(
+        `operation ${op.id} stopped unexpectedly: ${describe(error)}`,
+      );
+      // Let it be picked up again after a while rather than hot-looping on a bug.
+      const later = DateTime.utc()
+        .plus({ milliseconds: backoffMs(1, this.settings.backoff) })
+        .toISO();
+      await store
+        .fenced(
+          op,
+          { lease_owner: null, lease_until: null, next_run_at: later },
+          async () => {},
+        )
+        .catch(() => undefined);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}

@@ -1,0 +1,260 @@
+import { Knex } from 'knex';
+import { DateTime, Duration } from 'luxon';
+import { now } from '../database/time';
+import { isPostgres, readJson } from '../database/util';
+
+/** An operation claimed by a worker, with the fencing token its writes must carry. */
+export interface ClaimedOperation {
+  id: string;
+  type: string;
+  resourceUid: string;
+  resourceRef: string;
+  state: 'running' | 'compensating';
+  params: Record<string, unknown>;
+  actor: string;
+  traceId?: string;
+  targetGeneration?: number;
+  cancelRequested: boolean;
+  fencingToken: number;
+}
+
+/** The record of one step. */
+export interface StepRecord {
+  position: number;
+  name: string;
+  state:
+    | 'running'
+    | 'succeeded'
+    | 'failed'
+    | 'compensating'
+    | 'compensated'
+    | 'compensation-failed';
+  attempts: number;
+  compensationAttempts: number;
+  result?: unknown;
+  error?: string;
+}
+
+/** Thrown when a worker's lease was taken over: its writes are refused. */
+export class LeaseLostError extends Error {
+  constructor(operationId: string) {
+    super(`lost the lease of operation ${operationId}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+const ACTIVE = ['pending', 'running', 'compensating'];
+
+/**
+ * The persistence of the saga engine: claiming runnable operations with a lease, and fenced
+ * writes. A worker claims an operation by bumping its fencing token; every later write of
+ * that worker is a compare-and-set on the token, so a worker that paused past its lease
+ * (while another took over) can no longer change anything.
+ */
+export class SagaStore {
+  constructor(private readonly db: Knex, private readonly lease: Duration) {}
+
+  /** Claims up to `limit` runnable operations for `worker`. */
+  async claim(worker: string, limit: number): Promise<ClaimedOperation[]> {
+    const at = now();
+    const leaseUntil = DateTime.utc().plus(this.lease).toISO();
+    const runnable = (qb: Knex.QueryBuilder) =>
+      qb
+        .whereIn('state', ACTIVE)
+        .andWhere('next_run_at', '<=', at)
+        .andWhere(b =>
+          b.whereNull('lease_until').orWhere('lease_until', '<', at),
+        );
+
+    let rows: any[];
+    if (isPostgres(this.db)) {
+      rows = await this.db.transaction(async trx => {
+        const ids = await trx('operations')
+          .select('id')
+          .where(runnable)
+          .orderBy('next_run_at', 'asc')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked();
+        if (ids.length === 0) return [];
+        return trx('operations')
+          .whereIn(
+            'id',
+            ids.map(r => r.id),
+          )
+          .update({
+            lease_owner: worker,
+            lease_until: leaseUntil,
+            fencing_token: trx.raw('fencing_token + 1'),
+            state: trx.raw(
+              `CASE WHEN state = 'pending' THEN 'running' ELSE state END`,
+            ),
+            updated_at: at,
+          })
+          .returning('*');
+      });
+    } else {
+      // SQLite has one writer: claim candidates one by one with a compare-and-set.
+      const candidates = await this.db('operations')
+        .where(runnable)
+        .orderBy('next_run_at', 'asc')
+        .limit(limit);
+      rows = [];
+      for (const candidate of candidates) {
+        const claimed = await this.db('operations')
+          .where({ id: candidate.id, fencing_token: candidate.fencing_token })
+          .andWhere(runnable)
+          .update({
+            lease_owner: worker,
+            lease_until: leaseUntil,
+            fencing_token: Number(candidate.fencing_token) + 1,
+            state: candidate.state === 'pending' ? 'running' : candidate.state,
+            updated_at: at,
+          });
+        if (claimed === 1) {
+          rows.push(
+            await this.db('operations').where({ id: candidate.id }).first(),
+          );
+        }
+      }
+    }
+    return rows.map(row => ({
+      id: row.id,
+      type: row.type,
+      resourceUid: row.resource_uid,
+      resourceRef: row.resource_ref,
+      state: row.state,
+      params: readJson(row.params, {}),
+      actor: row.actor,
+      ...(row.trace_id ? { traceId: row.trace_id } : {}),
+      ...(row.target_generation
+        ? { targetGeneration: Number(row.target_generation) }
+        : {}),
+      cancelRequested: Boolean(row.cancel_requested),
+      fencingToken: Number(row.fencing_token),
+    }));
+  }
+
+  /** Whether someone asked to cancel the operation. */
+  async cancelRequested(operationId: string): Promise<boolean> {
+    const row = await this.db('operations')
+      .where({ id: operationId })
+      .first('cancel_requested');
+    return Boolean(row?.cancel_requested);
+  }
+
+  /** Extends the lease; false when it was lost. */
+  async heartbeat(op: ClaimedOperation): Promise<boolean> {
+    const changed = await this.db('operations')
+      .where({ id: op.id, fencing_token: op.fencingToken })
+      .update({ lease_until: DateTime.utc().plus(this.lease).toISO() });
+    return changed === 1;
+  }
+
+  /**
+   * Runs `fn` in a transaction that first proves the worker still holds the operation
+   * (and applies `update` to it); throws LeaseLostError otherwise.
+   */
+  async fenced<T>(
+    op: ClaimedOperation,
+    update: Record<string, unknown>,
+    fn: (trx: Knex.Transaction) => Promise<T>,
+  ): Promise<T> {
+    return this.db.transaction(async trx => {
+      const changed = await trx('operations')
+        .where({ id: op.id, fencing_token: op.fencingToken })
+        .update({ ...update, updated_at: now() });
+      if (changed !== 1) {
+        throw new LeaseLostError(op.id);
+      }
+      return fn(trx);
+    });
+  }
+
+  async steps(
+    operationId: string,
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<StepRecord[]> {
+    const rows = await db('operation_steps')
+      .where({ operation_id: operationId })
+      .orderBy('position', 'asc');
+    return rows.map(row => ({
+      position: row.position,
+      name: row.name,
+      state: row.state,
+      attempts: row.attempts,
+      compensationAttempts: row.compensation_attempts,
+      ...(row.result ? { result: JSON.parse(row.result) } : {}),
+      ...(row.error ? { error: row.error } : {}),
+    }));
+  }
+
+  /** Records the start (or a new attempt) of a step. */
+  async startStep(
+    trx: Knex.Transaction,
+    operationId: string,
+    position: number,
+    name: string,
+  ) {
+    const at = now();
+    const existing = await trx('operation_steps')
+      .where({ operation_id: operationId, position })
+      .first();
+    if (existing) {
+      await trx('operation_steps')
+        .where({ operation_id: operationId, position })
+        .update({
+          state: 'running',
+          attempts: existing.attempts + 1,
+          started_at: at,
+          error: null,
+        });
+    } else {
+      await trx('operation_steps').insert({
+        operation_id: operationId,
+        position,
+        name,
+        state: 'running',
+        attempts: 1,
+        started_at: at,
+      });
+    }
+  }
+
+  async finishStep(
+    trx: Knex.Transaction,
+    operationId: string,
+    position: number,
+    outcome: { state: StepRecord['state']; result?: unknown; error?: string },
+  ) {
+    await trx('operation_steps')
+      .where({ operation_id: operationId, position })
+      .update({
+        state: outcome.state,
+        ...(outcome.result !== undefined
+          ? { result: JSON.stringify(outcome.result) }
+          : {}),
+        error: outcome.error ?? null,
+        finished_at: now(),
+      });
+  }
+
+  async markCompensation(
+    trx: Knex.Transaction,
+    operationId: string,
+    position: number,
+    state: 'compensating' | 'compensated' | 'compensation-failed',
+    error?: string,
+  ) {
+    await trx('operation_steps')
+      .where({ operation_id: operationId, position })
+      .update({
+        state,
+        ...(state === 'compensating'
+          ? { compensation_attempts: trx.raw('compensation_attempts + 1') }
+          : {}),
+        error: error ?? null,
+        finished_at: now(),
+      });
+  }
+}

@@ -1,0 +1,154 @@
+import {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { NotAllowedError } from '@backstage/errors';
+import {
+  AuthorizeResult,
+  BasicPermission,
+  ConditionalPolicyDecision,
+  PermissionCriteria,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
+import {
+  createConditionAuthorizer,
+  createConditionTransformer,
+  PermissionRuleset,
+} from '@backstage/plugin-permission-node';
+import {
+  CONTROL_PLANE_RESOURCE_TYPE,
+  Resource,
+} from '@idp-multicloud/plugin-control-plane-common';
+import {
+  ControlPlaneResourceFacts,
+  ControlPlaneResourceQuery,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { Knex } from 'knex';
+
+type ResourcePermissionOf = ResourcePermission<
+  typeof CONTROL_PLANE_RESOURCE_TYPE
+>;
+
+/** What the rules need to know of a resource (or of a resource about to exist). */
+export function factsOf(
+  resource: Pick<Resource, 'ref' | 'spec'>,
+): ControlPlaneResourceFacts {
+  return {
+    ref: resource.ref,
+    owner: resource.spec.owner,
+    ...(resource.spec.component ? { component: resource.spec.component } : {}),
+    cell: resource.spec.cell,
+    tier: resource.spec.tier,
+  };
+}
+
+function applyCriteria(
+  qb: Knex.QueryBuilder,
+  criteria: PermissionCriteria<ControlPlaneResourceQuery>,
+): void {
+  if ('allOf' in criteria) {
+    qb.where(inner => {
+      for (const c of criteria.allOf)
+        inner.andWhere(sub => applyCriteria(sub, c));
+    });
+  } else if ('anyOf' in criteria) {
+    qb.where(inner => {
+      for (const c of criteria.anyOf)
+        inner.orWhere(sub => applyCriteria(sub, c));
+    });
+  } else if ('not' in criteria) {
+    qb.whereNot(inner => applyCriteria(inner, criteria.not));
+  } else if (criteria.values.length === 0) {
+    qb.whereRaw('1 = 0');
+  } else {
+    qb.whereIn(criteria.column, criteria.values);
+  }
+}
+
+/**
+ * Authorizes requests through the permission framework. Conditional decisions about a
+ * resource are evaluated here against the resource (or the resource a request would
+ * create), and turned into SQL for listings.
+ */
+export class ResourceAuthorizer {
+  private readonly isAllowed: (
+    decision: any,
+    resource: ControlPlaneResourceFacts,
+  ) => boolean;
+  private readonly toQuery: (
+    conditions: any,
+  ) => PermissionCriteria<ControlPlaneResourceQuery>;
+
+  constructor(
+    private readonly permissions: PermissionsService,
+    ruleset: PermissionRuleset<
+      ControlPlaneResourceFacts,
+      ControlPlaneResourceQuery
+    >,
+  ) {
+    this.isAllowed = createConditionAuthorizer(ruleset as any);
+    this.toQuery = createConditionTransformer(ruleset);
+  }
+
+  /** Throws NotAllowedError unless `credentials` may do `permission` on every resource. */
+  async authorizeResources(
+    credentials: BackstageCredentials,
+    permission: ResourcePermissionOf,
+    resources: ControlPlaneResourceFacts[],
+  ): Promise<void> {
+    const [decision] = await this.permissions.authorizeConditional(
+      [{ permission }],
+      {
+        credentials,
+      },
+    );
+    if (decision.result === AuthorizeResult.ALLOW) return;
+    const denied =
+      decision.result === AuthorizeResult.DENY
+        ? resources
+        : resources.filter(r => !this.isAllowed(decision, r));
+    if (denied.length > 0) {
+      throw new NotAllowedError(
+        `${permission.name} is not allowed on ${denied
+          .map(r => r.ref)
+          .join(', ')}`,
+      );
+    }
+  }
+
+  /** Throws NotAllowedError unless `credentials` hold a basic permission. */
+  async authorize(
+    credentials: BackstageCredentials,
+    permission: BasicPermission,
+  ): Promise<void> {
+    const [decision] = await this.permissions.authorize([{ permission }], {
+      credentials,
+    });
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(`${permission.name} is not allowed`);
+    }
+  }
+
+  /**
+   * The listing restriction of a resource permission: `undefined` when everything is allowed,
+   * otherwise a knex `where` callback (matching nothing when denied).
+   */
+  async listRestriction(
+    credentials: BackstageCredentials,
+    permission: ResourcePermissionOf,
+  ): Promise<((qb: Knex.QueryBuilder) => void) | undefined> {
+    const [decision] = await this.permissions.authorizeConditional(
+      [{ permission }],
+      {
+        credentials,
+      },
+    );
+    if (decision.result === AuthorizeResult.ALLOW) return undefined;
+    if (decision.result === AuthorizeResult.DENY)
+      return qb => void qb.whereRaw('1 = 0');
+    const criteria = this.toQuery(
+      (decision as ConditionalPolicyDecision).conditions,
+    );
+    return qb => applyCriteria(qb, criteria);
+  }
+}

@@ -1,0 +1,199 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import {
+  controlPlanePermissions,
+  CONTROL_PLANE_RESOURCE_TYPE,
+  ProductSpec,
+  productSpecSchema,
+} from '@idp-multicloud/plugin-control-plane-common';
+import {
+  controlPlaneDriversExtensionPoint,
+  controlPlaneProductsExtensionPoint,
+  controlPlaneResourceRef,
+  controlPlaneResourceRules,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { DriverRegistry } from './drivers/DriverRegistry';
+import { probeHalfOpenProviders } from './health/probes';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { createRouter } from './api/router';
+import { readControlPlaneConfig } from './config';
+import { createControlPlane } from './controlPlane';
+import { migrateUp } from './database/migrations';
+import { factsOf, ResourceAuthorizer } from './permissions/ResourceAuthorizer';
+
+/**
+ * The control plane backend plugin.
+ *
+ * @public
+ */
+export const controlPlanePlugin = createBackendPlugin({
+  pluginId: 'control-plane',
+  register(env) {
+    const moduleProducts = new Map<string, ProductSpec>();
+    const drivers = new DriverRegistry();
+    env.registerExtensionPoint(controlPlaneDriversExtensionPoint, {
+      addDriver(...added) {
+        for (const driver of added) drivers.add(driver);
+      },
+    });
+    env.registerExtensionPoint(controlPlaneProductsExtensionPoint, {
+      addProduct(id, spec) {
+        if (moduleProducts.has(id)) {
+          throw new Error(`Product ${id} was registered twice`);
+        }
+        moduleProducts.set(id, productSpecSchema.parse(spec));
+      },
+    });
+
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        database: coreServices.database,
+        httpAuth: coreServices.httpAuth,
+        httpRouter: coreServices.httpRouter,
+        logger: coreServices.logger,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
+        events: eventsServiceRef,
+      },
+      async init({
+        events,
+        lifecycle,
+        config,
+        database,
+        httpAuth,
+        httpRouter,
+        logger,
+        permissions,
+        permissionsRegistry,
+        scheduler,
+      }) {
+        const db = await database.getClient();
+        if (!database.migrations?.skip) {
+          await migrateUp(db);
+        }
+        const settings = readControlPlaneConfig(config);
+        const controlPlane = await createControlPlane({
+          db,
+          config: settings,
+          logger,
+          moduleProducts,
+          drivers,
+        });
+        logger.info(`drivers: ${drivers.ids().join(', ') || 'none'}`);
+
+        permissionsRegistry.addResourceType({
+          resourceRef: controlPlaneResourceRef,
+          permissions: controlPlanePermissions.filter(
+            p =>
+              'resourceType' in p &&
+              p.resourceType === CONTROL_PLANE_RESOURCE_TYPE,
+          ),
+          rules: Object.values(controlPlaneResourceRules),
+          getResources: async refs => {
+            const live = new Map(
+              (await controlPlane.resources.getLiveMany(refs)).map(r => [
+                r.ref,
+                r,
+              ]),
+            );
+            return refs.map(ref => {
+              const found = live.get(ref);
+              return found ? factsOf(found) : undefined;
+            });
+          },
+        });
+        permissionsRegistry.addPermissions(
+          controlPlanePermissions.filter(p => !('resourceType' in p)),
+        );
+        const authorizer = new ResourceAuthorizer(
+          permissions,
+          permissionsRegistry.getPermissionRuleset(controlPlaneResourceRef),
+        );
+
+        await scheduler.scheduleTask({
+          id: 'control-plane-state-repo-sync',
+          frequency: settings.stateRepo.pollInterval.toObject(),
+          timeout: { minutes: 5 },
+          scope: 'local',
+          fn: async () => {
+            await controlPlane.indexer.sync();
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'control-plane-reconciler',
+          frequency: settings.reconciler.interval.toObject(),
+          timeout: { minutes: 5 },
+          scope: 'global',
+          fn: async () => {
+            if (settings.orchestration.enabled)
+              await controlPlane.reconciler.pass();
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'control-plane-drift-detection',
+          frequency: settings.reconciler.driftInterval.toObject(),
+          timeout: { minutes: 10 },
+          scope: 'global',
+          fn: async () => {
+            if (settings.orchestration.enabled)
+              await controlPlane.reconciler.detectDrift();
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'control-plane-provider-probes',
+          frequency: { seconds: 5 },
+          timeout: { minutes: 1 },
+          scope: 'global',
+          fn: async () => {
+            if (!settings.orchestration.enabled) return;
+            await probeHalfOpenProviders({
+              health: controlPlane.health,
+              drivers: controlPlane.drivers,
+              desired: await controlPlane.indexer.current(),
+              logger,
+            });
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'control-plane-idempotency-purge',
+          frequency: { hours: 1 },
+          timeout: { minutes: 5 },
+          scope: 'global',
+          fn: async () => {
+            const purged = await controlPlane.idempotency.purgeExpired();
+            if (purged > 0)
+              logger.info(`forgot ${purged} expired idempotency keys`);
+          },
+        });
+
+        // Tell other plugins (the catalog's entity provider) that resources changed.
+        controlPlane.events.onAnnounce(refs => {
+          events
+            .publish({
+              topic: 'control-plane.resources',
+              eventPayload: { refs },
+            })
+            .catch(error =>
+              logger.warn(`could not publish resource changes: ${error}`),
+            );
+        });
+
+        httpRouter.use(
+          await createRouter({ controlPlane, httpAuth, authorizer, logger }),
+        );
+        httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
+        lifecycle.addStartupHook(() => controlPlane.start());
+        lifecycle.addShutdownHook(() => controlPlane.stop());
+        httpRouter.addAuthPolicy({
+          path: '/openapi.json',
+          allow: 'unauthenticated',
+        });
+      },
+    });
+  },
+});

@@ -1,0 +1,346 @@
+import {
+  CellSpec,
+  ClusterSpec,
+  ProviderSpec,
+  TierSpec,
+} from '@idp-multicloud/plugin-control-plane-common';
+
+/** The state of a provider's circuit breaker. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** A cluster the scheduler may place on, with what the control plane knows about it. */
+export interface SchedulingCandidate {
+  cluster: string;
+  spec: ClusterSpec;
+  provider: {
+    id: string;
+    spec: ProviderSpec;
+    /** 0 (failing) to 1 (healthy), from the driver calls of the last minutes. */
+    health: number;
+    breaker: BreakerState;
+    /** Typical latency of the provider's API from this cell. */
+    latencyMs: number;
+  };
+  /** The data residency of the cluster's cell (e.g. EU), when it has one. */
+  cellResidency?: string;
+  /** Whether a registered driver realises the product on this provider. */
+  driverSupportsProduct: boolean;
+  usage: {
+    resources: number;
+    cpu: number;
+    memoryGi: number;
+    storageGi: number;
+  };
+  /** Estimated monthly cost of the resource on this cluster's provider, USD. */
+  monthlyCost: number;
+  /** Resources of the same owner and product (replicas, failover pairs) already there. */
+  peers: number;
+}
+
+/** How much each score counts; any non-negative numbers (normalised by their sum). */
+export interface ScoreWeights {
+  health: number;
+  cost: number;
+  utilization: number;
+  latency: number;
+  spread: number;
+}
+
+/** What is being placed. */
+export interface SchedulingRequest {
+  ref: string;
+  product: string;
+  cellId: string;
+  cell: CellSpec;
+  tierId: string;
+  tier: TierSpec;
+  demand: { cpu: number; memoryGi: number; storageGi: number };
+  pinned?: { provider?: string; cluster?: string };
+  /** Jurisdictions the resource's data may live in (from its cell's data residency). */
+  residency?: string;
+  /** Monthly budget left in the tightest quota that applies, USD (undefined: no budget). */
+  budgetHeadroom?: number;
+  weights: ScoreWeights;
+}
+
+/** One filter: why the candidate cannot take the resource, or undefined when it can. */
+export type Filter = (
+  request: SchedulingRequest,
+  candidate: SchedulingCandidate,
+) => string | undefined;
+
+const percent = (v: number) => `${Math.round(v * 100)}%`;
+
+function utilizationAfter(
+  request: SchedulingRequest,
+  c: SchedulingCandidate,
+): number {
+  const { capacity } = c.spec;
+  return Math.max(
+    (c.usage.cpu + request.demand.cpu) / capacity.cpu,
+    (c.usage.memoryGi + request.demand.memoryGi) / capacity.memoryGi,
+    capacity.storageGi > 0
+      ? (c.usage.storageGi + request.demand.storageGi) / capacity.storageGi
+      : 0,
+  );
+}
+
+/** The filters, in order; each is a pure function with a name for explanations and metrics. */
+export const filters: Record<string, Filter> = {
+  cell: (r, c) =>
+    c.spec.cell === r.cellId ? undefined : `in ${c.spec.cell}, not ${r.cellId}`,
+  residency: (r, c) =>
+    r.residency && c.cellResidency !== r.residency
+      ? `data must stay in ${r.residency}; ${c.spec.cell} is ${
+          c.cellResidency ? `in ${c.cellResidency}` : 'outside it'
+        }`
+      : undefined,
+  lifecycle: (_r, c) =>
+    c.spec.lifecycle === 'active'
+      ? undefined
+      : `cluster lifecycle is ${c.spec.lifecycle}`,
+  product: (r, c) =>
+    c.driverSupportsProduct
+      ? undefined
+      : `no driver for ${r.product} on ${c.provider.id} (driver ${c.provider.spec.driver})`,
+  pinned: (r, c) => {
+    if (r.pinned?.provider && c.provider.id !== r.pinned.provider) {
+      return `pinned to provider ${r.pinned.provider}`;
+    }
+    if (r.pinned?.cluster && c.cluster !== r.pinned.cluster) {
+      return `pinned to cluster ${r.pinned.cluster}`;
+    }
+    return undefined;
+  },
+  breaker: (_r, c) =>
+    c.provider.breaker === 'open'
+      ? `circuit breaker of ${c.provider.id} is open`
+      : undefined,
+  'tier-health': (r, c) =>
+    c.provider.health < r.tier.placement.minProviderHealth
+      ? `provider health ${c.provider.health.toFixed(2)} is below tier ${
+          r.tierId
+        }'s ${r.tier.placement.minProviderHealth}`
+      : undefined,
+  'tier-multi-az': (r, c) =>
+    r.tier.placement.requireMultiAZ && c.spec.zones.length < 2
+      ? `tier ${r.tierId} needs several zones; the cluster has ${c.spec.zones.length}`
+      : undefined,
+  'tier-providers': (r, c) =>
+    r.tier.placement.allowedProviders &&
+    !r.tier.placement.allowedProviders.includes(c.provider.id)
+      ? `tier ${r.tierId} does not allow provider ${c.provider.id}`
+      : undefined,
+  capacity: (_r, c) =>
+    c.usage.resources + 1 > c.spec.capacity.maxResources
+      ? `full: ${c.usage.resources} of ${c.spec.capacity.maxResources} resources`
+      : undefined,
+  utilization: (r, c) => {
+    const after = utilizationAfter(r, c);
+    return after > r.tier.placement.maxClusterUtilization
+      ? `would be ${percent(after)} used; tier ${r.tierId} allows ${percent(
+          r.tier.placement.maxClusterUtilization,
+        )}`
+      : undefined;
+  },
+  quota: (r, c) =>
+    r.budgetHeadroom !== undefined && c.monthlyCost > r.budgetHeadroom
+      ? `costs $${c.monthlyCost.toFixed(2)}/month; the budget has $${Math.max(
+          0,
+          r.budgetHeadroom,
+        ).toFixed(2)} left`
+      : undefined,
+};
+
+/** Scores in [0, 1]; higher is better. Relative ones compare with the best candidate. */
+export const scores: Record<
+  keyof ScoreWeights,
+  (
+    r: SchedulingRequest,
+    c: SchedulingCandidate,
+    all: SchedulingCandidate[],
+  ) => number
+> = {
+  health: (_r, c) => c.provider.health,
+  cost: (_r, c, all) => {
+    const cheapest = Math.min(...all.map(a => a.monthlyCost));
+    return c.monthlyCost <= 0 ? 1 : cheapest / c.monthlyCost;
+  },
+  utilization: (r, c) => Math.max(0, 1 - utilizationAfter(r, c)),
+  latency: (_r, c, all) => {
+    const fastest = Math.min(...all.map(a => a.provider.latencyMs));
+    return c.provider.latencyMs <= 0 ? 1 : fastest / c.provider.latencyMs;
+  },
+  spread: (_r, c) => 1 / (1 + c.peers),
+};
+
+/** The outcome for one candidate. */
+export interface CandidateVerdict {
+  cluster: string;
+  provider: string;
+  rejected: { filter: string; reason: string }[];
+  scores?: Record<keyof ScoreWeights, number>;
+  total?: number;
+}
+
+/** A decision and everything that explains it. */
+export interface SchedulingDecision {
+  selected?: {
+    cluster: string;
+    provider: string;
+    cell: string;
+    region: string;
+    zones: string[];
+  };
+  candidates: CandidateVerdict[];
+  weights: ScoreWeights;
+  explanation: string;
+}
+
+const round = (v: number) => Math.round(v * 10000) / 10000;
+
+/** Stage 1: every filter on every candidate. */
+export function filterStage(
+  request: SchedulingRequest,
+  candidates: SchedulingCandidate[],
+) {
+  return candidates.map(candidate => ({
+    candidate,
+    rejected: Object.entries(filters)
+      .map(([filter, fn]) => ({ filter, reason: fn(request, candidate) }))
+      .filter((r): r is { filter: string; reason: string } => !!r.reason),
+  }));
+}
+
+/** Stage 2: the weighted scores of the candidates that passed. */
+export function scoreStage(
+  request: SchedulingRequest,
+  passed: SchedulingCandidate[],
+) {
+  const weightSum =
+    Object.values(request.weights).reduce((a, b) => a + b, 0) || 1;
+  return passed.map(candidate => {
+    const parts = Object.fromEntries(
+      (Object.keys(scores) as (keyof ScoreWeights)[]).map(key => [
+        key,
+        round(scores[key](request, candidate, passed)),
+      ]),
+    ) as Record<keyof ScoreWeights, number>;
+    const total = round(
+      (Object.keys(parts) as (keyof ScoreWeights)[]).reduce(
+        (sum, key) => sum + parts[key] * request.weights[key],
+        0,
+      ) / weightSum,
+    );
+    return { candidate, scores: parts, total };
+  });
+}
+
+/** Stage 3: the best total; ties go to the cluster name, so one input gives one decision. */
+export function selectStage<
+  T extends { candidate: SchedulingCandidate; total: number },
+>(scored: T[]) {
+  return [...scored].sort(
+    (a, b) =>
+      b.total - a.total ||
+      a.candidate.cluster.localeCompare(b.candidate.cluster),
+  )[0];
+}
+
+/**
+ * filter → score → select, with an explanation naming every rejected candidate and why, and
+ * the score breakdown of the others.
+ */
+export function schedule(
+  request: SchedulingRequest,
+  candidates: SchedulingCandidate[],
+  stage: <T>(name: string, fn: () => T) => T = (_name, fn) => fn(),
+): SchedulingDecision {
+  const filtered = stage('filter', () => filterStage(request, candidates));
+  const passed = filtered
+    .filter(f => f.rejected.length === 0)
+    .map(f => f.candidate);
+  const scored = stage('score', () => scoreStage(request, passed));
+  const best = stage('select', () => selectStage(scored));
+  const verdicts: CandidateVerdict[] = filtered
+    .map(({ candidate, rejected }) => {
+      const s = scored.find(x => x.candidate === candidate);
+      return {
+        cluster: candidate.cluster,
+        provider: candidate.provider.id,
+        rejected,
+        ...(s ? { scores: s.scores, total: s.total } : {}),
+      };
+    })
+    .sort(
+      (a, b) =>
+        (b.total ?? -1) - (a.total ?? -1) || a.cluster.localeCompare(b.cluster),
+    );
+  const rejectedText = verdicts
+    .filter(v => v.rejected.length > 0)
+    .map(v => `${v.cluster}: ${v.rejected.map(r => r.reason).join('; ')}`);
+  if (!best) {
+    return {
+      candidates: verdicts,
+      weights: request.weights,
+      explanation:
+        candidates.length === 0
+          ? `no cluster to consider for ${request.ref}`
+          : `no cluster can take ${request.ref}. ${rejectedText.join('. ')}`,
+    };
+  }
+  const c = best.candidate;
+  const breakdown = Object.entries(best.scores)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return {
+    selected: {
+      cluster: c.cluster,
+      provider: c.provider.id,
+      cell: c.spec.cell,
+      region: c.spec.region,
+      zones: c.spec.zones,
+    },
+    candidates: verdicts,
+    weights: request.weights,
+    explanation: `${request.ref} → ${c.cluster} (${c.provider.id}), score ${
+      best.total
+    } (${breakdown}); ${scored.length} of ${
+      candidates.length
+    } clusters qualified${
+      rejectedText.length ? `. Rejected: ${rejectedText.join('. ')}` : ''
+    }`,
+  };
+}
+
+/** Default weights per tier: critical weighs health and spread; low weighs cost. */
+export const defaultWeights: Record<string, ScoreWeights> = {
+  critical: {
+    health: 0.4,
+    cost: 0.05,
+    utilization: 0.15,
+    latency: 0.15,
+    spread: 0.25,
+  },
+  high: {
+    health: 0.3,
+    cost: 0.15,
+    utilization: 0.15,
+    latency: 0.2,
+    spread: 0.2,
+  },
+  medium: {
+    health: 0.2,
+    cost: 0.3,
+    utilization: 0.2,
+    latency: 0.2,
+    spread: 0.1,
+  },
+  low: {
+    health: 0.1,
+    cost: 0.6,
+    utilization: 0.2,
+    latency: 0.05,
+    spread: 0.05,
+  },
+};

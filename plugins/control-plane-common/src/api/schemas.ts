@@ -1,0 +1,599 @@
+import { z } from 'zod';
+import {
+  componentRefSchema,
+  nameSchema,
+  namespaceSchema,
+  ownerRefSchema,
+  resourceRefSchema,
+} from '../model/names';
+import { operationStates, operationTypeSchema } from '../model/operations';
+import { resourceStates } from '../model/resourceState';
+import {
+  labelsSchema,
+  resourceSchema,
+  resourceStatusSchema,
+  resourceTransitionSchema,
+} from '../model/resources';
+import { tierIdSchema, tierSpecSchema } from '../model/tiers';
+import { productSpecSchema } from '../model/products';
+import {
+  cellSpecSchema,
+  clusterSpecSchema,
+  providerSpecSchema,
+  quotaSpecSchema,
+} from '../model/fleet';
+
+/**
+ * `POST /resources`: ask for a new resource.
+ * @public
+ */
+export const createResourceRequestSchema = z
+  .object({
+    name: nameSchema,
+    namespace: namespaceSchema.optional(),
+    product: nameSchema,
+    owner: ownerRefSchema,
+    component: componentRefSchema.optional(),
+    tier: tierIdSchema,
+    cell: nameSchema,
+    params: z.record(z.string(), z.unknown()).optional(),
+    dependsOn: z.array(resourceRefSchema).optional(),
+    labels: labelsSchema.optional(),
+    placement: z
+      .object({
+        provider: nameSchema.optional(),
+        cluster: nameSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    driftPolicy: z.enum(['correct', 'warn']).optional(),
+  })
+  .strict()
+  .meta({ id: 'CreateResourceRequest' });
+
+/**
+ * A request for a new resource.
+ * @public
+ */
+export type CreateResourceRequest = z.input<typeof createResourceRequestSchema>;
+
+/**
+ * `PATCH /resources/{namespace}/{name}`: change a resource's desired spec. `params` are
+ * merged into the current ones (a `null` value removes a parameter); the product and cell
+ * cannot change here (a cell change is the `migrate` operation).
+ * @public
+ */
+export const updateResourceRequestSchema = z
+  .object({
+    owner: ownerRefSchema.optional(),
+    component: componentRefSchema.nullable().optional(),
+    tier: tierIdSchema.optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    dependsOn: z.array(resourceRefSchema).optional(),
+    labels: labelsSchema.optional(),
+    driftPolicy: z.enum(['correct', 'warn']).nullable().optional(),
+  })
+  .strict()
+  .meta({ id: 'UpdateResourceRequest' });
+
+/**
+ * A change to a resource's desired spec.
+ * @public
+ */
+export type UpdateResourceRequest = z.input<typeof updateResourceRequestSchema>;
+
+/**
+ * `GET /resources` query: filters and cursor pagination.
+ * @public
+ */
+export const listResourcesQuerySchema = z
+  .object({
+    owner: z.string().optional(),
+    component: z.string().optional(),
+    product: z.string().optional(),
+    cell: z.string().optional(),
+    tier: tierIdSchema.optional(),
+    state: z.enum(resourceStates).optional(),
+    namespace: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().optional(),
+  })
+  .strict();
+
+/**
+ * Filters of a resource listing.
+ * @public
+ */
+export type ListResourcesQuery = z.input<typeof listResourcesQuerySchema>;
+
+/**
+ * A page of resources.
+ * @public
+ */
+export const resourcePageSchema = z
+  .object({
+    items: z.array(resourceSchema),
+    nextCursor: z
+      .string()
+      .optional()
+      .describe('pass as cursor for the next page'),
+  })
+  .meta({ id: 'ResourcePage' });
+
+/**
+ * A page of resources.
+ * @public
+ */
+export type ResourcePage = z.infer<typeof resourcePageSchema>;
+
+/**
+ * `DELETE /resources/{namespace}/{name}` answer: what is being deleted, in order.
+ * @public
+ */
+export const deleteResourceResponseSchema = z
+  .object({
+    deleting: z
+      .array(z.string())
+      .describe(
+        'refs marked for deletion, dependents first (reverse topological order)',
+      ),
+    commit: z.string(),
+  })
+  .meta({ id: 'DeleteResourceResponse' });
+
+/**
+ * The answer to a delete.
+ * @public
+ */
+export type DeleteResourceResponse = z.infer<
+  typeof deleteResourceResponseSchema
+>;
+
+/**
+ * `GET /resources/{namespace}/{name}/blockers`: what a resource waits for.
+ * @public
+ */
+export const blockersResponseSchema = z
+  .object({
+    ref: z.string(),
+    blocked: z.boolean(),
+    blockers: z.array(
+      z.object({
+        ref: z.string(),
+        state: z.enum([...resourceStates, 'MISSING']),
+        reason: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'Blockers' });
+
+/**
+ * What a resource waits for.
+ * @public
+ */
+export type BlockersResponse = z.infer<typeof blockersResponseSchema>;
+
+/**
+ * `GET /resources/{namespace}/{name}/history`: every state transition, oldest first.
+ * @public
+ */
+export const resourceHistorySchema = z
+  .object({ ref: z.string(), transitions: z.array(resourceTransitionSchema) })
+  .meta({ id: 'ResourceHistory' });
+
+/**
+ * `POST /resources/{namespace}/{name}/operations`: run an operation of the unified contract.
+ * @public
+ */
+export const createOperationRequestSchema = z
+  .object({
+    type: operationTypeSchema,
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict()
+  .meta({ id: 'CreateOperationRequest' });
+
+/**
+ * A request to run an operation.
+ * @public
+ */
+export type CreateOperationRequest = z.input<
+  typeof createOperationRequestSchema
+>;
+
+/**
+ * One entry of an operation's timeline.
+ * @public
+ */
+export const operationEventSchema = z.object({
+  id: z.number().int(),
+  type: z
+    .string()
+    .describe(
+      'e.g. operation.accepted, step.started, step.retried, step.compensated',
+    ),
+  step: z.string().optional(),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  at: z.string(),
+});
+
+/**
+ * A timeline entry.
+ * @public
+ */
+export type OperationEvent = z.infer<typeof operationEventSchema>;
+
+/**
+ * An operation: one durable run acting on a resource.
+ * @public
+ */
+export const operationSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum([
+      'create',
+      'update',
+      'delete',
+      ...operationTypeSchema.options,
+    ]),
+    resourceRef: z.string(),
+    state: z.enum(operationStates),
+    params: z.record(z.string(), z.unknown()),
+    actor: z.string(),
+    reason: z.string().optional(),
+    traceId: z.string().optional(),
+    error: z.string().optional().describe('why it failed or needs attention'),
+    cancelRequested: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        state: z.enum([
+          'running',
+          'succeeded',
+          'failed',
+          'compensating',
+          'compensated',
+          'compensation-failed',
+        ]),
+        attempts: z.number().int(),
+        compensationAttempts: z.number().int(),
+        error: z.string().optional(),
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+      }),
+    ),
+    timeline: z.array(operationEventSchema),
+  })
+  .meta({ id: 'Operation' });
+
+/**
+ * An operation.
+ * @public
+ */
+export type Operation = z.infer<typeof operationSchema>;
+
+/**
+ * `POST /manifests/plan` and `/manifests/apply`: a multi-document YAML.
+ * @public
+ */
+export const manifestsRequestSchema = z
+  .object({
+    yaml: z.string().min(1, 'must not be empty').max(1_000_000),
+    prune: z
+      .boolean()
+      .default(false)
+      .describe(
+        'also delete resources of the namespaces in the YAML that it leaves out',
+      ),
+  })
+  .strict()
+  .meta({ id: 'ManifestsRequest' });
+
+/**
+ * A manifests request.
+ * @public
+ */
+export type ManifestsRequest = z.input<typeof manifestsRequestSchema>;
+
+/**
+ * One field that a plan changes.
+ * @public
+ */
+export const fieldChangeSchema = z.object({
+  path: z.string(),
+  before: z.unknown().optional(),
+  after: z.unknown().optional(),
+});
+
+/**
+ * The plan of a manifests request: per object, what would happen.
+ * @public
+ */
+export const planSchema = z
+  .object({
+    changes: z.array(
+      z.object({
+        kind: z.string(),
+        ref: z.string(),
+        action: z.enum(['create', 'update', 'delete', 'unchanged']),
+        fields: z.array(fieldChangeSchema),
+      }),
+    ),
+    summary: z.object({
+      create: z.number().int(),
+      update: z.number().int(),
+      delete: z.number().int(),
+      unchanged: z.number().int(),
+    }),
+    commit: z
+      .string()
+      .optional()
+      .describe(
+        'the commit that applied the plan (apply only, when something changed)',
+      ),
+  })
+  .meta({ id: 'Plan' });
+
+/**
+ * A plan.
+ * @public
+ */
+export type Plan = z.infer<typeof planSchema>;
+
+/**
+ * An audit event: who did what, when, from where, with what outcome; chained by hashes.
+ * @public
+ */
+export const auditEventSchema = z
+  .object({
+    id: z.number().int(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    target: z.string(),
+    outcome: z.enum(['accepted', 'rejected', 'succeeded', 'failed']),
+    reason: z.string().optional(),
+    source: z.object({
+      ip: z.string().optional(),
+      userAgent: z.string().optional(),
+    }),
+    requestId: z.string().optional(),
+    approvers: z.array(z.string()),
+    commit: z.string().optional(),
+    beforeDigest: z.string().optional(),
+    afterDigest: z.string().optional(),
+    hash: z.string(),
+    prevHash: z.string(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+/**
+ * An audit event.
+ * @public
+ */
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+
+/**
+ * `GET /audit` query.
+ * @public
+ */
+export const listAuditQuerySchema = z
+  .object({
+    actor: z.string().optional(),
+    action: z.string().optional(),
+    target: z.string().optional(),
+    outcome: z.enum(['accepted', 'rejected', 'succeeded', 'failed']).optional(),
+    since: z.string().datetime({ offset: true }).optional(),
+    until: z.string().datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().optional(),
+  })
+  .strict();
+
+/**
+ * A page of audit events, newest first.
+ * @public
+ */
+export const auditPageSchema = z
+  .object({
+    items: z.array(auditEventSchema),
+    nextCursor: z.string().optional(),
+  })
+  .meta({ id: 'AuditPage' });
+
+/**
+ * `GET /audit/verify`: the result of walking the hash chain.
+ * @public
+ */
+export const auditVerificationSchema = z
+  .object({
+    valid: z.boolean(),
+    checked: z.number().int(),
+    firstBroken: z
+      .object({ id: z.number().int(), reason: z.string() })
+      .optional()
+      .describe('the first event whose hash does not match'),
+  })
+  .meta({ id: 'AuditVerification' });
+
+/**
+ * The result of verifying the audit chain.
+ * @public
+ */
+export type AuditVerification = z.infer<typeof auditVerificationSchema>;
+
+/**
+ * `GET /gitops/status`: how the index follows the state repository.
+ * @public
+ */
+export const gitopsStatusSchema = z
+  .object({
+    head: z.string().optional(),
+    indexedCommit: z.string().optional(),
+    inSync: z.boolean(),
+    rejected: z.array(
+      z.object({
+        commit: z.string(),
+        author: z.string(),
+        message: z.string(),
+        errors: z.array(z.string()),
+        detectedAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'GitopsStatus' });
+
+/**
+ * The state repository's sync status.
+ * @public
+ */
+export type GitopsStatus = z.infer<typeof gitopsStatusSchema>;
+
+/**
+ * An event of a resource, as the event stream sends it.
+ * @public
+ */
+export const resourceEventSchema = z
+  .object({
+    id: z.number().int(),
+    ref: z.string(),
+    type: z
+      .string()
+      .describe('state.changed, operation.*, step.*, drift.detected, ...'),
+    message: z.string(),
+    state: z.enum(resourceStates).optional(),
+    operationId: z.string().optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    at: z.string(),
+  })
+  .meta({ id: 'ResourceEvent' });
+
+/**
+ * A resource event.
+ * @public
+ */
+export type ResourceEvent = z.infer<typeof resourceEventSchema>;
+
+/**
+ * The body of every error answer (Backstage's error shape); a validation error lists each
+ * offending field in `error.issues`.
+ * @public
+ */
+export const errorResponseSchema = z
+  .object({
+    error: z
+      .object({
+        name: z.string(),
+        message: z.string(),
+        issues: z
+          .array(z.object({ path: z.string(), message: z.string() }))
+          .optional(),
+      })
+      .catchall(z.unknown()),
+    request: z.object({ method: z.string(), url: z.string() }).optional(),
+    response: z.object({ statusCode: z.number().int() }),
+  })
+  .meta({ id: 'ErrorResponse' });
+
+/**
+ * A product as `GET /products` lists it.
+ * @public
+ */
+export const productSchema = productSpecSchema
+  .extend({
+    id: z.string(),
+    source: z.enum(['state-repo', 'module', 'builtin']),
+  })
+  .meta({ id: 'Product' });
+
+/**
+ * A product as the API returns it.
+ * @public
+ */
+export type Product = z.infer<typeof productSchema>;
+
+const listOf = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ items: z.array(item) }).meta({ id });
+
+/**
+ * `GET /products`.
+ * @public
+ */
+export const productListSchema = listOf(productSchema, 'ProductList');
+
+/**
+ * `GET /tiers`.
+ * @public
+ */
+export const tierListSchema = listOf(
+  tierSpecSchema.extend({ id: tierIdSchema }).meta({ id: 'Tier' }),
+  'TierList',
+);
+
+/**
+ * `GET /cells`.
+ * @public
+ */
+export const cellListSchema = listOf(
+  cellSpecSchema.extend({ id: z.string() }).meta({ id: 'Cell' }),
+  'CellList',
+);
+
+/**
+ * `GET /providers`.
+ * @public
+ */
+export const providerListSchema = listOf(
+  providerSpecSchema.extend({ id: z.string() }).meta({ id: 'Provider' }),
+  'ProviderList',
+);
+
+/**
+ * `GET /clusters`.
+ * @public
+ */
+export const clusterListSchema = listOf(
+  clusterSpecSchema.extend({ id: z.string() }).meta({ id: 'Cluster' }),
+  'ClusterList',
+);
+
+/**
+ * `GET /quotas`.
+ * @public
+ */
+export const quotaListSchema = listOf(
+  quotaSpecSchema.extend({ id: z.string() }).meta({ id: 'Quota' }),
+  'QuotaList',
+);
+
+/**
+ * `GET /resources/{namespace}/{name}/status`.
+ * @public
+ */
+export const resourceStatusResponseSchema = resourceStatusSchema
+  .extend({ ref: z.string() })
+  .meta({ id: 'ResourceStatusResponse' });
+
+/**
+ * `GET /resources/{namespace}/{name}/operations`.
+ * @public
+ */
+export const operationListSchema = listOf(operationSchema, 'OperationList');
+
+/**
+ * `POST /gitops/sync`.
+ * @public
+ */
+export const gitopsSyncResponseSchema = z
+  .object({
+    result: z.object({
+      status: z.enum(['in-sync', 'indexed', 'rejected']),
+      commit: z.string().optional(),
+      errors: z.array(z.string()).optional(),
+    }),
+    status: gitopsStatusSchema,
+  })
+  .meta({ id: 'GitopsSyncResponse' });

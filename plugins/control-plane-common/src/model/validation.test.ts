@@ -1,0 +1,113 @@
+import { builtinProducts, ProductSpec } from './products';
+import { defaultTiers, TierId } from './tiers';
+import { validateResourceParameters } from './validation';
+
+const check = (
+  productId: keyof typeof builtinProducts,
+  tierId: TierId,
+  params: Record<string, unknown>,
+  product: ProductSpec = builtinProducts[productId],
+) =>
+  validateResourceParameters({
+    productId,
+    product,
+    tierId,
+    tier: defaultTiers[tierId],
+    params,
+  });
+
+describe('validateResourceParameters', () => {
+  it('fills in product defaults', () => {
+    expect(check('mysql', 'low', { size: 'large' })).toEqual({
+      ok: true,
+      params: expect.objectContaining({
+        size: 'large',
+        storageGi: 20,
+        engineVersion: '8.4',
+        backups: { enabled: true, retentionDays: 7, window: '02:00-03:00' },
+      }),
+    });
+  });
+
+  it.each([
+    ['mysql', { size: 'huge' }, 'spec.params.size'],
+    ['mysql', { storageGi: 5 }, 'spec.params.storageGi'],
+    [
+      'mysql',
+      { backups: { retentionDays: 90 } },
+      'spec.params.backups.retentionDays',
+    ],
+    ['mysql', { sise: 'large' }, 'spec.params'],
+    ['webapp', { version: '1.0.0' }, 'spec.params.image'],
+    ['webapp', { image: 'Not An Image', version: '1' }, 'spec.params.image'],
+    [
+      'kafka',
+      { brokers: 2, replicationFactor: 3 },
+      'spec.params.replicationFactor',
+    ],
+    ['redis', { persistence: 'sometimes' }, 'spec.params.persistence'],
+  ] as const)('%s with %j is refused naming %s', (product, params, path) => {
+    const result = check(product, 'medium', params);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.issues.map(i => i.path)).toContain(path);
+  });
+
+  it('switches on what the tier requires when the request leaves it out', () => {
+    const result = check('mysql', 'critical', {});
+    expect(result.ok && result.params).toMatchObject({
+      highAvailability: true,
+      encryption: true,
+      backups: { enabled: true },
+    });
+  });
+
+  it('refuses turning off what the tier requires, naming the field', () => {
+    const result = check('postgres', 'critical', { highAvailability: false });
+    expect(result).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: 'spec.params.highAvailability',
+          message: 'tier critical requires multi-AZ; it cannot be turned off',
+        },
+      ],
+    });
+  });
+
+  it('refuses a tier the product does not offer', () => {
+    const product = { ...builtinProducts.redis, tiers: ['low' as const] };
+    const result = check('redis', 'critical', {}, product);
+    expect(!result.ok && result.issues[0].path).toBe('spec.tier');
+  });
+
+  it('validates a product declared as data by its JSON Schema', () => {
+    const declared: ProductSpec = {
+      ...builtinProducts.redis,
+      title: 'Memcached',
+      parameters: {
+        type: 'object',
+        properties: {
+          nodes: { type: 'integer', minimum: 1, maximum: 20, default: 2 },
+        },
+        additionalProperties: false,
+      },
+      features: {},
+    };
+    const ok = validateResourceParameters({
+      productId: 'memcached',
+      product: declared,
+      tierId: 'low',
+      tier: defaultTiers.low,
+      params: {},
+    });
+    expect(ok).toEqual({ ok: true, params: { nodes: 2 } });
+    const bad = validateResourceParameters({
+      productId: 'memcached',
+      product: declared,
+      tierId: 'low',
+      tier: defaultTiers.low,
+      params: { nodes: 50 },
+    });
+    expect(!bad.ok && bad.issues[0].path).toBe('spec.params.nodes');
+  });
+});

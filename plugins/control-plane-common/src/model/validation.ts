@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import {
+  builtinProductParameters,
+  builtinProducts,
+  ProductSpec,
+} from './products';
+import { TierId, TierSpec } from './tiers';
+
+/**
+ * One thing wrong with an input: the field (a dotted path) and why.
+ * @public
+ */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Turns zod issues into {@link ValidationIssue}s, their paths under `prefix`.
+ * @public
+ */
+export function toValidationIssues(
+  error: z.ZodError,
+  prefix: string = '',
+): ValidationIssue[] {
+  return error.issues.map(issue => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return { path: path || '(root)', message: issue.message };
+  });
+}
+
+/**
+ * A one-line description of issues, naming each field.
+ * @public
+ */
+export function describeIssues(issues: ValidationIssue[]): string {
+  return issues.map(i => `${i.path}: ${i.message}`).join('; ');
+}
+
+const validators = new WeakMap<object, z.ZodType>();
+
+/**
+ * The zod schema that validates a product's parameters. Built-in products keep their
+ * hand-written schemas (with refinements); products declared as YAML are validated by the
+ * JSON Schema they declare.
+ * @public
+ */
+export function productParametersSchema(
+  id: string,
+  spec: ProductSpec,
+): z.ZodType {
+  const builtin = builtinProducts[id as keyof typeof builtinProducts];
+  if (builtin && builtin.parameters === spec.parameters) {
+    return builtinProductParameters[
+      id as keyof typeof builtinProductParameters
+    ];
+  }
+  let schema = validators.get(spec.parameters);
+  if (!schema) {
+    schema = z.fromJSONSchema(spec.parameters as z.core.JSONSchema.JSONSchema);
+    validators.set(spec.parameters, schema);
+  }
+  return schema;
+}
+
+function getPath(value: unknown, path: string[]): unknown {
+  return path.reduce<unknown>(
+    (v, key) =>
+      v && typeof v === 'object'
+        ? (v as Record<string, unknown>)[key]
+        : undefined,
+    value,
+  );
+}
+
+function setPath(
+  value: Record<string, unknown>,
+  path: string[],
+  leaf: unknown,
+) {
+  let node = value;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object') {
+      node[key] = {};
+    }
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = leaf;
+}
+
+const featureNames = {
+  backups: 'backups',
+  multiAZ: 'multi-AZ',
+  encryption: 'encryption',
+};
+
+/**
+ * Validates a resource's parameters against its product and tier:
+ *
+ * - the tier must be one the product supports;
+ * - each feature the tier requires is switched on when the request leaves it out, and a
+ *   request that switches it off is refused;
+ * - the parameters must match the product's schema (its defaults filled in).
+ *
+ * Returns the parameters with defaults, or the issues, paths under `spec.`.
+ * @public
+ */
+export function validateResourceParameters(options: {
+  productId: string;
+  product: ProductSpec;
+  tierId: TierId;
+  tier: TierSpec;
+  params: Record<string, unknown>;
+}):
+  | { ok: true; params: Record<string, unknown> }
+  | { ok: false; issues: ValidationIssue[] } {
+  const { productId, product, tierId, tier } = options;
+  if (!product.tiers.includes(tierId)) {
+    return {
+      ok: false,
+      issues: [
+        {
+          path: 'spec.tier',
+          message: `product ${productId} does not offer tier ${tierId} (it offers ${product.tiers.join(
+            ', ',
+          )})`,
+        },
+      ],
+    };
+  }
+
+  const params = structuredClone(options.params ?? {});
+  const issues: ValidationIssue[] = [];
+  for (const feature of ['backups', 'multiAZ', 'encryption'] as const) {
+    const param = product.features[feature];
+    if (!tier.requiredFeatures[feature] || !param) {
+      continue;
+    }
+    const path = param.split('.');
+    const given = getPath(params, path);
+    if (given === undefined) {
+      setPath(params, path, true);
+    } else if (given === false) {
+      issues.push({
+        path: `spec.params.${param}`,
+        message: `tier ${tierId} requires ${featureNames[feature]}; it cannot be turned off`,
+      });
+    }
+  }
+  if (issues.length > 0) {
+    return { ok: false, issues };
+  }
+
+  const result = productParametersSchema(productId, product).safeParse(params);
+  if (!result.success) {
+    return {
+      ok: false,
+      issues: toValidationIssues(result.error, 'spec.params'),
+    };
+  }
+  return { ok: true, params: result.data as Record<string, unknown> };
+}

@@ -1,0 +1,11 @@
+/**
+ * Extension points, driver interfaces and permission rules for backend modules of the IDP
+ * Multicloud control plane.
+ *
+ * @packageDocumentation
+ */
+
+export * from './permissions';
+export * from './extensions';
+export * from './drivers';
+export * from './policy';

@@ -1,0 +1,80 @@
+import {
+  registerMswTestHooks,
+  renderInTestApp,
+} from '@backstage/frontend-test-utils';
+import { screen } from '@testing-library/react';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { controlPlanePlugin } from '../../plugin';
+import { ControlPlanePage } from './ControlPlanePage';
+
+describe('ControlPlanePage', () => {
+  const server = setupServer();
+  registerMswTestHooks(server);
+
+  const render = () =>
+    renderInTestApp(<ControlPlanePage />, { features: [controlPlanePlugin] });
+
+  it('shows the health the backend reports', async () => {
+    server.use(
+      http.get('*/api/control-plane/health', () =>
+        HttpResponse.json({
+          status: 'ok',
+          database: {
+            client: 'better-sqlite3',
+            migrations: {
+              applied: ['202611231930_createResources.js'],
+              pending: [],
+            },
+          },
+        }),
+      ),
+    );
+    render();
+    expect(
+      await screen.findByText('The control plane is up'),
+    ).toBeInTheDocument();
+    expect(screen.getByText('better-sqlite3')).toBeInTheDocument();
+    expect(
+      screen.getByText('202611231930_createResources.js'),
+    ).toBeInTheDocument();
+  });
+
+  it('warns when migrations are pending', async () => {
+    server.use(
+      http.get('*/api/control-plane/health', () =>
+        HttpResponse.json({
+          status: 'degraded',
+          database: {
+            client: 'pg',
+            migrations: { applied: [], pending: ['x.js'] },
+          },
+        }),
+      ),
+    );
+    render();
+    expect(await screen.findByText(/not fully migrated/)).toBeInTheDocument();
+    expect(screen.getByText(/pending: x.js/)).toBeInTheDocument();
+  });
+
+  it("shows the backend's error when the call fails", async () => {
+    server.use(
+      http.get('*/api/control-plane/health', () =>
+        HttpResponse.json(
+          { error: { name: 'Error', message: 'database unreachable' } },
+          { status: 500 },
+        ),
+      ),
+    );
+    render();
+    expect(
+      await screen.findByText(
+        /The control plane did not answer/,
+        {},
+        // the client retries a 500 twice before it gives up
+        { timeout: 5000 },
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getAllByText(/database unreachable/)[0]).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,1 @@
+export { ControlPlanePage } from './ControlPlanePage';

@@ -1,0 +1,8 @@
+/**
+ * Scaffolder actions of the IDP Multicloud control plane.
+ *
+ * @packageDocumentation
+ */
+
+export { scaffolderModuleControlPlane as default } from './module';
+export { createHealthCheckAction } from './actions/healthCheck';

@@ -6,6 +6,7 @@
 #   IDP_TOOLCHAIN_DIR   where a fetched Node and yarn live (default ~/.cache/idp-multicloud/toolchain)
 #   IDP_SKIP_INSTALL=1  skip `yarn install` (the caller knows node_modules is current)
 
+IDP_ROOT="${IDP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 IDP_NODE_VERSION="${IDP_NODE_VERSION:-24.21.0}"
 IDP_YARN_VERSION="$(sed -n 's/.*"packageManager": *"yarn@\([^"]*\)".*/\1/p' "$IDP_ROOT/package.json")"
 IDP_TOOLCHAIN_DIR="${IDP_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/idp-multicloud/toolchain}"

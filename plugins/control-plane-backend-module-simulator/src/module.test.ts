@@ -73,7 +73,9 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('adds the simulated driver, configured from controlPlane.simulator', async () => {
+      // Long enough that the claim is still provisioning when the state is read.
       const { backend, server, drivers, driver } = await start({
+        provisioningTime: '1h',
         deprovisioningTime: { milliseconds: 20 },
         faults: { errorRate: { oci: 1 } },
       });
@@ -91,7 +93,7 @@ describe.each(databases.eachSupportedId())(
         simulated: true,
         driver: 'simulated',
         settings: {
-          provisioningMs: 30,
+          provisioningMs: 3_600_000,
           deprovisioningMs: 20,
           latencyMs: { default: 0 },
         },

@@ -3,16 +3,99 @@ import {
   DiscoveryApi,
   FetchApi,
 } from '@backstage/frontend-plugin-api';
-import { HealthResponse } from '@idp-multicloud/plugin-control-plane-common';
-import { createIdpClient, IdpClient } from '@idp-multicloud/sdk';
+import { ResponseError } from '@backstage/errors';
+import {
+  HealthResponse,
+  ResourceEvent,
+} from '@idp-multicloud/plugin-control-plane-common';
+import {
+  createIdpClient,
+  IdpClient,
+  Operation,
+  Resource,
+  Schemas,
+} from '@idp-multicloud/sdk';
+import {
+  AuditQuery,
+  CostEstimate,
+  CostEstimateRequest,
+  FleetCluster,
+  FleetProvider,
+  OperationType,
+  PlacementExplanation,
+  QuotaUsage,
+  ResourceCost,
+} from './types';
+
+/**
+ * Which resources to list: those owned by a team, or those serving a component or system.
+ * @public
+ */
+export interface ResourceFilter {
+  /** A group entity ref, e.g. `group:default/team-a`. */
+  owner?: string;
+  /** A component or system entity ref, e.g. `component:default/checkout`. */
+  component?: string;
+}
 
 /**
  * What the frontend asks of the control plane.
+ *
+ * Calls to endpoints a backend may not serve yet (placement, cost, quota usage, price
+ * estimates) resolve to `undefined` when the backend answers 404.
  * @public
  */
 export interface ControlPlaneApi {
   /** The control plane's health: status, database client, migrations. */
   health(): Promise<HealthResponse>;
+
+  /** Every resource matching the filter (all pages). */
+  listResources(filter: ResourceFilter): Promise<Resource[]>;
+  /** The resource's state transitions, oldest first. */
+  history(ref: string): Promise<Schemas['ResourceHistory']>;
+  /** The operations that acted on the resource. */
+  operations(ref: string): Promise<Operation[]>;
+  /** One operation with its steps and timeline. */
+  operation(id: string): Promise<Operation>;
+  /** The resource's events as they happen, until `signal` aborts. */
+  events(ref: string, signal: AbortSignal): AsyncGenerator<ResourceEvent>;
+  /** Why the resource was placed where it is; `undefined` when never placed or unavailable. */
+  placement(ref: string): Promise<PlacementExplanation | undefined>;
+  /** The resource's cost this month against its budget; `undefined` when unavailable. */
+  cost(ref: string): Promise<ResourceCost | undefined>;
+  /** Quota usage of every cell, team and namespace; `undefined` when unavailable. */
+  quotaUsage(): Promise<QuotaUsage[] | undefined>;
+  /** A monthly price estimate for a product; `undefined` when unavailable. */
+  estimateCost(request: CostEstimateRequest): Promise<CostEstimate | undefined>;
+
+  /** Starts an operation of the unified contract on a resource. */
+  runOperation(
+    ref: string,
+    type: OperationType,
+    params?: Record<string, unknown>,
+  ): Promise<Operation>;
+  /** Stops an operation in flight; what it did is undone. */
+  cancelOperation(id: string): Promise<Operation>;
+  /** Resumes the compensation of an operation parked as needs-attention. */
+  retryOperation(id: string): Promise<Operation>;
+  /** Lets the control plane try a failed resource again. */
+  retryResource(ref: string): Promise<Resource>;
+  /** Deletes a resource (dependents first when `cascade`). */
+  deleteResource(
+    ref: string,
+    options?: { cascade?: boolean },
+  ): Promise<Schemas['DeleteResourceResponse']>;
+
+  products(): Promise<Schemas['Product'][]>;
+  tiers(): Promise<Schemas['Tier'][]>;
+  cells(): Promise<Schemas['Cell'][]>;
+  providers(): Promise<FleetProvider[]>;
+  clusters(): Promise<FleetCluster[]>;
+
+  /** A page of the audit log, newest first. */
+  audit(query?: AuditQuery): Promise<Schemas['AuditPage']>;
+  /** Walks the audit log's hash chain. */
+  verifyAudit(): Promise<Schemas['AuditVerification']>;
 }
 
 /**
@@ -30,18 +113,172 @@ export const controlPlaneApiRef = createApiRef<ControlPlaneApi>().with({
  */
 export class ControlPlaneClient implements ControlPlaneApi {
   private readonly client: IdpClient;
+  private readonly discoveryApi: DiscoveryApi;
+  private readonly fetchApi: FetchApi;
 
   constructor(options: { discoveryApi: DiscoveryApi; fetchApi: FetchApi }) {
+    this.discoveryApi = options.discoveryApi;
+    this.fetchApi = options.fetchApi;
     this.client = createIdpClient({
       discoveryApi: options.discoveryApi,
-      fetch: request => options.fetchApi.fetch(request),
+      fetch: request => fetchThrough(options.fetchApi, request),
       // A page should show a failure within seconds, not after long backoffs.
       retry: { retries: 2, minDelayMs: 100, maxDelayMs: 1000 },
     });
   }
 
-  /** {@inheritDoc ControlPlaneApi.health} */
   health(): Promise<HealthResponse> {
     return this.client.health();
   }
+
+  async listResources(filter: ResourceFilter): Promise<Resource[]> {
+    const items: Resource[] = [];
+    for await (const resource of this.client.resources.listAll({
+      ...(filter.owner ? { owner: filter.owner } : {}),
+      ...(filter.component ? { component: filter.component } : {}),
+    } as any)) {
+      items.push(resource);
+    }
+    return items;
+  }
+
+  history(ref: string) {
+    return this.client.resources.history(ref);
+  }
+
+  operations(ref: string) {
+    return this.client.resources.operations(ref);
+  }
+
+  operation(id: string) {
+    return this.client.operations.get(id);
+  }
+
+  events(ref: string, signal: AbortSignal) {
+    return this.client.resources.events(ref, { signal });
+  }
+
+  placement(ref: string) {
+    return this.optionalJson<PlacementExplanation>(
+      `/resources/${refPath(ref)}/placement`,
+    );
+  }
+
+  cost(ref: string) {
+    return this.optionalJson<ResourceCost>(`/resources/${refPath(ref)}/cost`);
+  }
+
+  async quotaUsage() {
+    const body = await this.optionalJson<{ items: QuotaUsage[] }>(
+      '/quotas/usage',
+    );
+    return body?.items;
+  }
+
+  estimateCost(request: CostEstimateRequest) {
+    return this.optionalJson<CostEstimate>('/cost/estimate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+  }
+
+  runOperation(
+    ref: string,
+    type: OperationType,
+    params: Record<string, unknown> = {},
+  ) {
+    return this.client.operations.create(ref, { type, params });
+  }
+
+  cancelOperation(id: string) {
+    return this.client.operations.cancel(id);
+  }
+
+  retryOperation(id: string) {
+    return this.client.operations.retry(id);
+  }
+
+  retryResource(ref: string) {
+    return this.client.resources.retry(ref);
+  }
+
+  deleteResource(ref: string, options?: { cascade?: boolean }) {
+    return this.client.resources.delete(ref, options);
+  }
+
+  products() {
+    return this.client.catalog.products();
+  }
+
+  tiers() {
+    return this.client.catalog.tiers();
+  }
+
+  cells() {
+    return this.client.catalog.cells();
+  }
+
+  providers() {
+    // `health` is being added to the providers listing; older backends leave it out.
+    return this.client.catalog.providers() as Promise<FleetProvider[]>;
+  }
+
+  clusters() {
+    return this.client.catalog.clusters() as Promise<FleetCluster[]>;
+  }
+
+  audit(query?: AuditQuery) {
+    return this.client.audit.list(query);
+  }
+
+  verifyAudit() {
+    return this.client.audit.verify();
+  }
+
+  /**
+   * The one place that calls the backend without the SDK: endpoints the SDK does not know
+   * yet. A 404 means the backend does not serve it (or has nothing to say): `undefined`.
+   */
+  private async optionalJson<T>(
+    path: string,
+    init?: RequestInit,
+  ): Promise<T | undefined> {
+    const baseUrl = await this.discoveryApi.getBaseUrl('control-plane');
+    const response = await this.fetchApi.fetch(`${baseUrl}${path}`, init);
+    if (response.status === 404) {
+      return undefined;
+    }
+    if (!response.ok) {
+      throw await ResponseError.fromResponse(response);
+    }
+    return (await response.json()) as T;
+  }
+}
+
+function refPath(ref: string): string {
+  const bare = ref.replace(/^resource:/, '');
+  const [namespace, name] = bare.includes('/')
+    ? bare.split('/', 2)
+    : ['default', bare];
+  return `${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/**
+ * Hands the SDK's request to Backstage's fetchApi as a URL and init. Passing the Request
+ * object itself breaks calls with a body: the fetchApi's middleware rebuilds the request from
+ * it, and a Request whose body stream was already used cannot be rebuilt ("Cannot construct a
+ * Request with a Request object that has already been used").
+ */
+async function fetchThrough(
+  fetchApi: FetchApi,
+  request: Request,
+): Promise<Response> {
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  return fetchApi.fetch(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: hasBody ? await request.text() : undefined,
+    signal: request.signal,
+  });
 }

@@ -5,9 +5,18 @@ import {
   fetchApiRef,
   PageBlueprint,
 } from '@backstage/frontend-plugin-api';
+import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import CloudQueueIcon from '@material-ui/icons/CloudQueue';
+import HistoryIcon from '@material-ui/icons/History';
+import StorageIcon from '@material-ui/icons/Storage';
+import ShoppingCartIcon from '@material-ui/icons/ShoppingCart';
 import { ControlPlaneClient, controlPlaneApiRef } from './api';
-import { rootRouteRef } from './routes';
+import {
+  auditRouteRef,
+  fleetRouteRef,
+  rootRouteRef,
+  selfServiceRouteRef,
+} from './routes';
 
 /**
  * Provides the {@link ControlPlaneApi}, backed by the SDK.
@@ -23,7 +32,7 @@ export const controlPlaneApi = ApiBlueprint.make({
 });
 
 /**
- * The "Control Plane" page, linked from the sidebar.
+ * The "Control Plane" page: is the control plane up, on which database, how migrated.
  * @public
  */
 export const controlPlanePage = PageBlueprint.make({
@@ -38,6 +47,69 @@ export const controlPlanePage = PageBlueprint.make({
 });
 
 /**
+ * The self-service catalog: products, tiers, prices, and the templates that request them.
+ * @public
+ */
+export const controlPlaneSelfServicePage = PageBlueprint.make({
+  name: 'self-service',
+  params: {
+    path: '/control-plane/self-service',
+    title: 'Self-service',
+    icon: <ShoppingCartIcon />,
+    routeRef: selfServiceRouteRef,
+    loader: () =>
+      import('./components/SelfServicePage').then(m => <m.SelfServicePage />),
+  },
+});
+
+/**
+ * The fleet: cells, providers (health, circuit breaker) and clusters.
+ * @public
+ */
+export const controlPlaneFleetPage = PageBlueprint.make({
+  name: 'fleet',
+  params: {
+    path: '/control-plane/fleet',
+    title: 'Fleet',
+    icon: <StorageIcon />,
+    routeRef: fleetRouteRef,
+    loader: () => import('./components/FleetPage').then(m => <m.FleetPage />),
+  },
+});
+
+/**
+ * The audit log and the check of its hash chain.
+ * @public
+ */
+export const controlPlaneAuditPage = PageBlueprint.make({
+  name: 'audit',
+  params: {
+    path: '/control-plane/audit',
+    title: 'Audit',
+    icon: <HistoryIcon />,
+    routeRef: auditRouteRef,
+    loader: () => import('./components/AuditPage').then(m => <m.AuditPage />),
+  },
+});
+
+/**
+ * The "Infrastructure" tab of components, systems and groups.
+ * @public
+ */
+export const entityControlPlaneResourcesContent = EntityContentBlueprint.make({
+  name: 'resources',
+  params: {
+    path: '/infrastructure',
+    title: 'Infrastructure',
+    filter: 'kind:component,system,group',
+    loader: () =>
+      import('./components/EntityInfrastructureContent').then(m => (
+        <m.EntityInfrastructureContent />
+      )),
+  },
+});
+
+/**
  * The IDP Multicloud control plane frontend plugin.
  * @public
  */
@@ -45,8 +117,18 @@ export const controlPlanePlugin = createFrontendPlugin({
   pluginId: 'control-plane',
   title: 'Control Plane',
   icon: <CloudQueueIcon />,
-  extensions: [controlPlaneApi, controlPlanePage],
+  extensions: [
+    controlPlaneApi,
+    controlPlanePage,
+    controlPlaneSelfServicePage,
+    controlPlaneFleetPage,
+    controlPlaneAuditPage,
+    entityControlPlaneResourcesContent,
+  ],
   routes: {
     root: rootRouteRef,
+    selfService: selfServiceRouteRef,
+    fleet: fleetRouteRef,
+    audit: auditRouteRef,
   },
 });

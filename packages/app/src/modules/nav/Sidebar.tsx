@@ -28,6 +28,9 @@ export const SidebarContent = NavContentBlueprint.make({
           <SidebarGroup label="Menu" icon={<MenuIcon />}>
             {nav.take('page:catalog')}
             {nav.take('page:control-plane')}
+            {nav.take('page:control-plane/self-service')}
+            {nav.take('page:control-plane/fleet')}
+            {nav.take('page:control-plane/audit')}
             {nav.take('page:scaffolder')}
             <SidebarDivider />
             <SidebarScrollWrapper>

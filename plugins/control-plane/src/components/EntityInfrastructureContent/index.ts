@@ -1,0 +1,4 @@
+export {
+  EntityInfrastructureContent,
+  resourceFilterFor,
+} from './EntityInfrastructureContent';

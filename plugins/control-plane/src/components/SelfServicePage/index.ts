@@ -1,0 +1,1 @@
+export { SelfServicePage, defaultProductTemplates } from './SelfServicePage';

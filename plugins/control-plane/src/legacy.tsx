@@ -20,9 +20,9 @@ const legacyAuditRouteRef = createRouteRef({ id: 'control-plane-audit' });
  * The plugin for Backstage instances still on the old frontend system.
  *
  * @remarks
- * Mount its pages in `App.tsx` (e.g. `<Route path="/control-plane/fleet"
- * element={<ControlPlaneFleetPage />} />`) and add `<EntityControlPlaneContent />` to the
- * entity pages of components, systems and groups.
+ * Mount its pages in the app's routes (for example `ControlPlaneFleetPage` at
+ * `/control-plane/fleet`) and add `EntityControlPlaneContent` to the entity pages of
+ * components, systems and groups.
  * @public
  */
 export const controlPlaneLegacyPlugin = createPlugin({

@@ -41,6 +41,57 @@ export function resourceFilterFor(entity: Entity): ResourceFilter {
 /** How often the list is reloaded, for resources whose event stream is not followed. */
 const REFRESH_MS = 30_000;
 
+const ResourceDetails = (props: {
+  resource: Resource;
+  state: string;
+  tick: number;
+  products?: Parameters<typeof ResourceActions>[0]['product'][];
+  onChanged: () => void;
+}) => {
+  const { resource, tick } = props;
+  const [actionTick, setActionTick] = useState(0);
+  const t = tick + actionTick;
+  const changed = () => {
+    setActionTick(n => n + 1);
+    props.onChanged();
+  };
+  return (
+    <Section
+      title={`${resource.metadata.name} (${resource.spec.product}, ${resource.spec.tier})`}
+    >
+      <Flex direction="column" gap="4">
+        <Flex gap="2" align="center">
+          <StateBadge state={props.state} />
+          <Text variant="body-small" color="secondary">
+            {resource.ref} · owner {resource.spec.owner}
+            {resource.spec.component && ` · serves ${resource.spec.component}`}
+          </Text>
+        </Flex>
+        <ResourceActions
+          resource={resource}
+          state={props.state}
+          product={props.products?.find(p => p?.id === resource.spec.product)}
+          onChanged={changed}
+        />
+        <Grid.Root columns={{ initial: '1', md: '2' }} gap="4">
+          <Section title="Placement" level={3}>
+            <PlacementExplanationView resourceRef={resource.ref} tick={t} />
+          </Section>
+          <Section title="Cost this month" level={3}>
+            <CostView resourceRef={resource.ref} tick={t} />
+          </Section>
+        </Grid.Root>
+        <Section title="Operations" level={3}>
+          <OperationTimeline resourceRef={resource.ref} tick={t} />
+        </Section>
+        <Section title="Version history" level={3}>
+          <VersionHistory resourceRef={resource.ref} tick={t} />
+        </Section>
+      </Flex>
+    </Section>
+  );
+};
+
 /** The entity's "Infrastructure" tab. */
 export const EntityInfrastructureContent = () => {
   const { entity } = useEntity();
@@ -193,56 +244,5 @@ export const EntityInfrastructureContent = () => {
         </Section>
       )}
     </Flex>
-  );
-};
-
-const ResourceDetails = (props: {
-  resource: Resource;
-  state: string;
-  tick: number;
-  products?: Parameters<typeof ResourceActions>[0]['product'][];
-  onChanged: () => void;
-}) => {
-  const { resource, tick } = props;
-  const [actionTick, setActionTick] = useState(0);
-  const t = tick + actionTick;
-  const changed = () => {
-    setActionTick(n => n + 1);
-    props.onChanged();
-  };
-  return (
-    <Section
-      title={`${resource.metadata.name} (${resource.spec.product}, ${resource.spec.tier})`}
-    >
-      <Flex direction="column" gap="4">
-        <Flex gap="2" align="center">
-          <StateBadge state={props.state} />
-          <Text variant="body-small" color="secondary">
-            {resource.ref} · owner {resource.spec.owner}
-            {resource.spec.component && ` · serves ${resource.spec.component}`}
-          </Text>
-        </Flex>
-        <ResourceActions
-          resource={resource}
-          state={props.state}
-          product={props.products?.find(p => p?.id === resource.spec.product)}
-          onChanged={changed}
-        />
-        <Grid.Root columns={{ initial: '1', md: '2' }} gap="4">
-          <Section title="Placement" level={3}>
-            <PlacementExplanationView resourceRef={resource.ref} tick={t} />
-          </Section>
-          <Section title="Cost this month" level={3}>
-            <CostView resourceRef={resource.ref} tick={t} />
-          </Section>
-        </Grid.Root>
-        <Section title="Operations" level={3}>
-          <OperationTimeline resourceRef={resource.ref} tick={t} />
-        </Section>
-        <Section title="Version history" level={3}>
-          <VersionHistory resourceRef={resource.ref} tick={t} />
-        </Section>
-      </Flex>
-    </Section>
   );
 };

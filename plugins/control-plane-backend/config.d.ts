@@ -101,5 +101,22 @@ export interface Config {
        */
       retention?: HumanDuration | string;
     };
+
+    /**
+     * List prices (USD) for cost estimates, budgets and chargeback, merged over the built-in
+     * table (public on-demand list prices of comparable managed services).
+     */
+    pricing?: {
+      /** Hourly price of one replica per product and size class, e.g. mysql.large: 0.356. */
+      hourly?: { [product: string]: { [size: string]: number } };
+      /** Block storage, per GiB-month. */
+      storagePerGiMonth?: number;
+      /** Object storage per GiB-month, per storage class (standard, infrequent, archive). */
+      objectStoragePerGiMonth?: { [storageClass: string]: number };
+      /** Per provider: a multiplier of compute prices and its own storage price. */
+      providers?: {
+        [provider: string]: { compute: number; storagePerGiMonth?: number };
+      };
+    };
   };
 }

@@ -42,7 +42,7 @@ export interface IdpClientOptions {
   /** A bearer token, or a function returning one per request. */
   token?: string | (() => Promise<string | undefined> | string | undefined);
   /** The fetch to use: Backstage's fetchApi.fetch, a test double, or the global fetch. */
-  fetch?: (input: Request) => Promise<Response>;
+  fetch?: (input: string, init?: RequestInit) => Promise<Response>;
   /** Retries on 429, 5xx and network errors. */
   retry?: RetryOptions;
 }
@@ -84,6 +84,10 @@ export interface IdpResources {
   status(ref: string): Promise<Schemas['ResourceStatusResponse']>;
   history(ref: string): Promise<Schemas['ResourceHistory']>;
   blockers(ref: string): Promise<Schemas['Blockers']>;
+  /** The latest placement decision, explained (IdpNotFoundError before it is placed). */
+  placement(ref: string): Promise<Schemas['PlacementDecision']>;
+  /** Monthly estimate, cost this month, and the tightest budget that applies. */
+  cost(ref: string): Promise<Schemas['ResourceCost']>;
   operations(ref: string): Promise<Operation[]>;
   /** Lets the control plane try a failed generation again. */
   retry(ref: string): Promise<Resource>;
@@ -148,6 +152,19 @@ export type IdpClient = {
     providers(): Promise<Schemas['Provider'][]>;
     clusters(): Promise<Schemas['Cluster'][]>;
     quotas(): Promise<Schemas['Quota'][]>;
+    /** Every quota with what its scope uses now. */
+    quotaUsage(): Promise<Schemas['QuotaUsage'][]>;
+    policies(): Promise<Schemas['Policy'][]>;
+  };
+  cost: {
+    /** The monthly list price of a resource on each provider of a cell, cheapest first. */
+    estimate(
+      request: Schemas['CostEstimateRequest'],
+    ): Promise<Schemas['CostEstimate']>;
+    /** Cost accrued over a window, grouped by cell, team, tier, product or provider. */
+    chargeback(
+      query?: paths['/cost/chargeback']['get']['parameters']['query'],
+    ): Promise<Schemas['Chargeback']>;
   };
   audit: {
     list(
@@ -184,8 +201,18 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
   if (!discoveryApi && !options.baseUrl) {
     throw new TypeError('createIdpClient needs a baseUrl or a discoveryApi');
   }
-  const underlying =
-    options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  // Called with a URL and init, not a Request: fetch wrappers such as Backstage's fetchApi
+  // build their own Request from what they are given, and a used body cannot be reused.
+  const underlying = async (request: Request) => {
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const body = request.body ? await request.arrayBuffer() : undefined;
+    return doFetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal: request.signal,
+    });
+  };
   const authorizedFetch = async (request: Request) => {
     const bearer = typeof token === 'function' ? await token() : token;
     if (bearer && !request.headers.has('authorization')) {
@@ -295,6 +322,20 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     blockers: async ref =>
       call(
         api.GET('/resources/{namespace}/{name}/blockers', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    placement: async ref =>
+      call(
+        api.GET('/resources/{namespace}/{name}/placement', {
+          baseUrl: await apiBase(),
+          params: { path: splitRef(ref) },
+        }),
+      ),
+    cost: async ref =>
+      call(
+        api.GET('/resources/{namespace}/{name}/cost', {
           baseUrl: await apiBase(),
           params: { path: splitRef(ref) },
         }),
@@ -522,6 +563,22 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
         (await call(api.GET('/clusters', { baseUrl: await apiBase() }))).items,
       quotas: async () =>
         (await call(api.GET('/quotas', { baseUrl: await apiBase() }))).items,
+      quotaUsage: async () =>
+        (await call(api.GET('/quotas/usage', { baseUrl: await apiBase() })))
+          .items,
+      policies: async () =>
+        (await call(api.GET('/policies', { baseUrl: await apiBase() }))).items,
+    },
+    cost: {
+      estimate: async body =>
+        call(api.POST('/cost/estimate', { baseUrl: await apiBase(), body })),
+      chargeback: async query =>
+        call(
+          api.GET('/cost/chargeback', {
+            baseUrl: await apiBase(),
+            params: { query },
+          }),
+        ),
     },
     audit: {
       list: async query =>

@@ -2,6 +2,7 @@ import { readDurationFromConfig } from '@backstage/config';
 import { Config } from '@backstage/config';
 import { Duration } from 'luxon';
 import { resolve } from 'node:path';
+import { defaultPriceList, PriceList } from './scheduling/pricing';
 
 export interface ControlPlaneConfig {
   dataDir: string;
@@ -22,6 +23,36 @@ export interface ControlPlaneConfig {
     readyPollInterval: Duration;
   };
   reconciler: { interval: Duration; driftInterval: Duration };
+  /** The default price list with `controlPlane.pricing` merged over it. */
+  pricing: PriceList;
+}
+
+/** Merges configured prices over the defaults, table by table. */
+function readPricing(config: Config | undefined): PriceList {
+  const p = config?.getOptionalConfig('pricing');
+  if (!p) return defaultPriceList;
+  const table = <T>(key: string, base: Record<string, T>) => {
+    const c = p.getOptionalConfig(key);
+    if (!c) return base;
+    const merged: Record<string, T> = { ...base };
+    for (const k of c.keys()) {
+      const v = c.get(k) as T;
+      merged[k] =
+        typeof v === 'object' && v !== null ? { ...(base[k] ?? {}), ...v } : v;
+    }
+    return merged;
+  };
+  return {
+    hourly: table('hourly', defaultPriceList.hourly),
+    storagePerGiMonth:
+      p.getOptionalNumber('storagePerGiMonth') ??
+      defaultPriceList.storagePerGiMonth,
+    objectStoragePerGiMonth: table(
+      'objectStoragePerGiMonth',
+      defaultPriceList.objectStoragePerGiMonth,
+    ),
+    providers: table('providers', defaultPriceList.providers),
+  };
 }
 
 function duration(
@@ -110,5 +141,6 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
         Duration.fromObject({ seconds: 60 }),
       ),
     },
+    pricing: readPricing(config),
   };
 }

@@ -25,6 +25,10 @@ import { createSagas, SagaDependencies } from './orchestration/sagas';
 import { Reconciler } from './reconciler/Reconciler';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
+import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
+import { PolicyService } from './governance/PolicyService';
+import { CostService } from './governance/CostService';
+import { QuotaGuard } from './governance/QuotaGuard';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -42,6 +46,8 @@ export interface ControlPlane {
   drivers: DriverRegistry;
   scheduler: Scheduler;
   health: ProviderHealth;
+  policy: PolicyService;
+  cost: CostService;
   engine: SagaEngine;
   reconciler: Reconciler;
   /** Starts running operations and reconciling (when orchestration is enabled). */
@@ -62,6 +68,7 @@ export async function createControlPlane(options: {
   moduleProducts?: ReadonlyMap<string, ProductSpec>;
   drivers?: DriverRegistry;
   notify?: SagaDependencies['notify'];
+  policyEvaluators?: PolicyEvaluator[];
 }): Promise<ControlPlane> {
   const { db, config, logger } = options;
   const repo = await GitStateRepo.open({
@@ -106,7 +113,31 @@ export async function createControlPlane(options: {
     logger,
     moduleProducts: options.moduleProducts,
   });
-  const changes = new ChangeService({ db, repo, indexer });
+  const drivers = options.drivers ?? new DriverRegistry();
+  const health = new ProviderHealth({
+    db,
+    logger: logger.child({ component: 'provider-health' }),
+  });
+  drivers.setWrapper(driver => health.instrument(driver));
+  const scheduler = new Scheduler({
+    db,
+    drivers,
+    providerStatus: health,
+    prices: config.pricing,
+  });
+  const policy = new PolicyService({
+    db,
+    audit,
+    scheduler,
+    evaluators: options.policyEvaluators,
+  });
+  const cost = new CostService({ db, scheduler });
+  const changes = new ChangeService({
+    db,
+    repo,
+    indexer,
+    admit: change => policy.admit(change),
+  });
   const resourceService = new ResourceService({
     changes,
     indexer,
@@ -118,18 +149,12 @@ export async function createControlPlane(options: {
     retention: config.idempotencyRetention,
   });
 
-  const drivers = options.drivers ?? new DriverRegistry();
-  const health = new ProviderHealth({
-    db,
-    logger: logger.child({ component: 'provider-health' }),
-  });
-  drivers.setWrapper(driver => health.instrument(driver));
-  const scheduler = new Scheduler({ db, drivers, providerStatus: health });
   const sagas = createSagas({
     db,
     drivers,
     resources,
     scheduler,
+    quotas: new QuotaGuard({ db, scheduler }),
     readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
     notify: options.notify,
   });
@@ -191,6 +216,8 @@ export async function createControlPlane(options: {
     drivers,
     scheduler,
     health,
+    policy,
+    cost,
     engine,
     reconciler,
     start() {

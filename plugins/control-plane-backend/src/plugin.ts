@@ -10,6 +10,8 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   controlPlaneDriversExtensionPoint,
+  controlPlanePolicyEvaluatorsExtensionPoint,
+  PolicyEvaluator,
   controlPlaneProductsExtensionPoint,
   controlPlaneResourceRef,
   controlPlaneResourceRules,
@@ -36,6 +38,12 @@ export const controlPlanePlugin = createBackendPlugin({
     env.registerExtensionPoint(controlPlaneDriversExtensionPoint, {
       addDriver(...added) {
         for (const driver of added) drivers.add(driver);
+      },
+    });
+    const policyEvaluators: PolicyEvaluator[] = [];
+    env.registerExtensionPoint(controlPlanePolicyEvaluatorsExtensionPoint, {
+      addPolicyEvaluator(...added) {
+        policyEvaluators.push(...added);
       },
     });
     env.registerExtensionPoint(controlPlaneProductsExtensionPoint, {
@@ -83,6 +91,7 @@ export const controlPlanePlugin = createBackendPlugin({
           logger,
           moduleProducts,
           drivers,
+          policyEvaluators,
         });
         logger.info(`drivers: ${drivers.ids().join(', ') || 'none'}`);
 

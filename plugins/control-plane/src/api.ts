@@ -3,7 +3,6 @@ import {
   DiscoveryApi,
   FetchApi,
 } from '@backstage/frontend-plugin-api';
-import { ResponseError } from '@backstage/errors';
 import {
   HealthResponse,
   ResourceEvent,
@@ -11,6 +10,7 @@ import {
 import {
   createIdpClient,
   IdpClient,
+  IdpNotFoundError,
   Operation,
   Resource,
   Schemas,
@@ -113,15 +113,11 @@ export const controlPlaneApiRef = createApiRef<ControlPlaneApi>().with({
  */
 export class ControlPlaneClient implements ControlPlaneApi {
   private readonly client: IdpClient;
-  private readonly discoveryApi: DiscoveryApi;
-  private readonly fetchApi: FetchApi;
 
   constructor(options: { discoveryApi: DiscoveryApi; fetchApi: FetchApi }) {
-    this.discoveryApi = options.discoveryApi;
-    this.fetchApi = options.fetchApi;
     this.client = createIdpClient({
       discoveryApi: options.discoveryApi,
-      fetch: request => fetchThrough(options.fetchApi, request),
+      fetch: (url, init) => options.fetchApi.fetch(url, init),
       // A page should show a failure within seconds, not after long backoffs.
       retry: { retries: 2, minDelayMs: 100, maxDelayMs: 1000 },
     });
@@ -159,28 +155,27 @@ export class ControlPlaneClient implements ControlPlaneApi {
   }
 
   placement(ref: string) {
-    return this.optionalJson<PlacementExplanation>(
-      `/resources/${refPath(ref)}/placement`,
+    return orUndefined(
+      this.client.resources.placement(ref) as Promise<PlacementExplanation>,
     );
   }
 
   cost(ref: string) {
-    return this.optionalJson<ResourceCost>(`/resources/${refPath(ref)}/cost`);
+    return orUndefined(
+      this.client.resources.cost(ref) as Promise<ResourceCost>,
+    );
   }
 
   async quotaUsage() {
-    const body = await this.optionalJson<{ items: QuotaUsage[] }>(
-      '/quotas/usage',
+    return orUndefined(
+      this.client.catalog.quotaUsage() as Promise<QuotaUsage[]>,
     );
-    return body?.items;
   }
 
   estimateCost(request: CostEstimateRequest) {
-    return this.optionalJson<CostEstimate>('/cost/estimate', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-    });
+    return orUndefined(
+      this.client.cost.estimate(request as any) as Promise<CostEstimate>,
+    );
   }
 
   runOperation(
@@ -235,50 +230,14 @@ export class ControlPlaneClient implements ControlPlaneApi {
   verifyAudit() {
     return this.client.audit.verify();
   }
+}
 
-  /**
-   * The one place that calls the backend without the SDK: endpoints the SDK does not know
-   * yet. A 404 means the backend does not serve it (or has nothing to say): `undefined`.
-   */
-  private async optionalJson<T>(
-    path: string,
-    init?: RequestInit,
-  ): Promise<T | undefined> {
-    const baseUrl = await this.discoveryApi.getBaseUrl('control-plane');
-    const response = await this.fetchApi.fetch(`${baseUrl}${path}`, init);
-    if (response.status === 404) {
-      return undefined;
-    }
-    if (!response.ok) {
-      throw await ResponseError.fromResponse(response);
-    }
-    return (await response.json()) as T;
+/** A 404 (not placed yet, or an older backend): `undefined`. */
+async function orUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof IdpNotFoundError) return undefined;
+    throw error;
   }
-}
-
-function refPath(ref: string): string {
-  const bare = ref.replace(/^resource:/, '');
-  const [namespace, name] = bare.includes('/')
-    ? bare.split('/', 2)
-    : ['default', bare];
-  return `${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-}
-
-/**
- * Hands the SDK's request to Backstage's fetchApi as a URL and init. Passing the Request
- * object itself breaks calls with a body: the fetchApi's middleware rebuilds the request from
- * it, and a Request whose body stream was already used cannot be rebuilt ("Cannot construct a
- * Request with a Request object that has already been used").
- */
-async function fetchThrough(
-  fetchApi: FetchApi,
-  request: Request,
-): Promise<Response> {
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
-  return fetchApi.fetch(request.url, {
-    method: request.method,
-    headers: request.headers,
-    body: hasBody ? await request.text() : undefined,
-    signal: request.signal,
-  });
 }

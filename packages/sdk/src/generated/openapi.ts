@@ -73,6 +73,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/cost/chargeback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Cost accrued over a window while resources were READY or DEGRADED, grouped */
+    get: operations['getChargeback'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/cost/estimate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** The monthly list price of a resource on each provider of a cell */
+    post: operations['estimateCost'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/gitops/status': {
     parameters: {
       query?: never;
@@ -209,6 +243,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/policies': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Policies of the state repository */
+    get: operations['listPolicies'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/products': {
     parameters: {
       query?: never;
@@ -276,6 +327,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/quotas/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Quotas with what their scope uses now */
+    get: operations['listQuotaUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/resources': {
     parameters: {
       query?: never;
@@ -321,6 +389,23 @@ export interface paths {
     };
     /** What the resource waits for */
     get: operations['getResourceBlockers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/resources/{namespace}/{name}/cost': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Monthly estimate, cost this month, and the tightest budget */
+    get: operations['getResourceCost'];
     put?: never;
     post?: never;
     delete?: never;
@@ -375,6 +460,23 @@ export interface paths {
     put?: never;
     /** Run an operation of the unified contract */
     post: operations['createOperation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/resources/{namespace}/{name}/placement': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The latest placement decision: every candidate, why rejected, scores */
+    get: operations['getResourcePlacement'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -501,6 +603,20 @@ export interface components {
     CellList: {
       items: components['schemas']['Cell'][];
     };
+    Chargeback: {
+      currency: 'USD';
+      from: string;
+      groupBy: 'cell' | 'team' | 'tier' | 'product' | 'provider';
+      rows: {
+        cost: number;
+        /** resource-hours billed */
+        hours: number;
+        key: string;
+        resources: number;
+      }[];
+      to: string;
+      total: number;
+    };
     Cluster: {
       capacity: {
         cpu: number;
@@ -535,6 +651,35 @@ export interface components {
     };
     ClusterList: {
       items: components['schemas']['Cluster'][];
+    };
+    CostEstimate: {
+      cell?: string;
+      cheapest?: {
+        monthlyCost: number;
+        provider: string;
+      };
+      currency: 'USD';
+      estimates: {
+        monthlyCost: number;
+        provider: string;
+      }[];
+      params: {
+        [key: string]: unknown;
+      };
+      product: string;
+      tier: string;
+    };
+    CostEstimateRequest: {
+      /** default: every cell */
+      cell?: string;
+      params?: {
+        [key: string]: unknown;
+      };
+      product: string;
+      /**
+       * default medium
+       */
+      tier?: 'critical' | 'high' | 'medium' | 'low';
     };
     CreateOperationRequest: {
       /** default: \{\} */
@@ -699,6 +844,39 @@ export interface components {
     OperationList: {
       items: components['schemas']['Operation'][];
     };
+    PlacementDecision: {
+      candidates: {
+        cluster: string;
+        provider: string;
+        rejected: {
+          filter: string;
+          reason: string;
+        }[];
+        scores?: {
+          [key: string]: number;
+        };
+        total?: number;
+      }[];
+      decidedAt: string;
+      durationMs: number;
+      experiment?: {
+        arm: string;
+        id: string;
+      };
+      explanation: string;
+      operationId?: string;
+      resourceRef: string;
+      selected?: {
+        cell: string;
+        cluster: string;
+        provider: string;
+        region: string;
+        zones: string[];
+      };
+      weights: {
+        [key: string]: number;
+      };
+    };
     Plan: {
       changes: {
         action: 'create' | 'update' | 'delete' | 'unchanged';
@@ -718,6 +896,29 @@ export interface components {
         unchanged: number;
         update: number;
       };
+    };
+    Policy: {
+      cells?: {
+        allow: string[];
+      };
+      description?: string;
+      id: string;
+      products?: {
+        allow?: string[];
+        deny?: string[];
+      };
+      /** whom the policy applies to; everyone when absent */
+      subjects?: {
+        namespaces?: string[];
+        /** owner group refs, e.g. group:default/payments */
+        teams?: string[];
+      };
+      tiers?: {
+        allow: string[];
+      };
+    };
+    PolicyList: {
+      items: components['schemas']['Policy'][];
     };
     Product: {
       category: 'database' | 'cache' | 'messaging' | 'storage' | 'compute';
@@ -777,8 +978,22 @@ export interface components {
       displayName: string;
       /** the driver that acts on its clusters, e.g. simulated or kubernetes */
       driver: string;
+      health: components['schemas']['ProviderHealth'];
       id: string;
       kind: 'aws' | 'gcp' | 'azure' | 'oci' | 'onprem';
+    };
+    ProviderHealth: {
+      breaker: 'closed' | 'open' | 'half-open';
+      calls: number;
+      errorRate: number;
+      failures: number;
+      /** mean driver call latency */
+      latencyMs: number;
+      openedAt?: string;
+      /** why the breaker opened */
+      reason?: string;
+      /** success rate × latency factor over the sliding window */
+      score: number;
     };
     ProviderList: {
       items: components['schemas']['Provider'][];
@@ -799,6 +1014,29 @@ export interface components {
     };
     QuotaList: {
       items: components['schemas']['Quota'][];
+    };
+    QuotaUsage: {
+      id: string;
+      limits: {
+        maxInstances?: number;
+        /** USD per month */
+        maxMonthlyCost?: number;
+        maxStorageGi?: number;
+      };
+      scope: {
+        kind: 'cell' | 'team' | 'namespace';
+        /** cell id, owner group ref, or namespace */
+        name: string;
+      };
+      usage: {
+        instances: number;
+        /** USD per month */
+        monthlyCost: number;
+        storageGi: number;
+      };
+    };
+    QuotaUsageList: {
+      items: components['schemas']['QuotaUsage'][];
     };
     Resource: {
       metadata: {
@@ -872,6 +1110,21 @@ export interface components {
         updatedAt: string;
         version?: string;
       };
+    };
+    ResourceCost: {
+      /** the tightest monthly budget that applies */
+      budget?: {
+        limit: number;
+        quota: string;
+        used: number;
+      };
+      currency: 'USD';
+      /** on its provider, or the cheapest in its cell until placed */
+      monthlyEstimate: number;
+      /** accrued this calendar month (UTC) while READY or DEGRADED */
+      monthToDate: number;
+      provider?: string;
+      ref: string;
     };
     ResourceEvent: {
       at: string;
@@ -1151,6 +1404,92 @@ export interface operations {
       };
     };
   };
+  getChargeback: {
+    parameters: {
+      query?: {
+        /** default: the start of this month (UTC) */
+        from?: string;
+        groupBy?: 'cell' | 'team' | 'tier' | 'product' | 'provider';
+        /** default: now */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The report */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Chargeback'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  estimateCost: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['CostEstimateRequest'];
+      };
+    };
+    responses: {
+      /** The estimate, cheapest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CostEstimate'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   getGitopsStatus: {
     parameters: {
       query?: never;
@@ -1290,7 +1629,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** This Idempotency-Key was used for a different request */
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1371,7 +1710,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** This Idempotency-Key was used for a different request */
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1520,6 +1859,35 @@ export interface operations {
       };
     };
   };
+  listPolicies: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** Policies of the state repository */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyList'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   listProducts: {
     parameters: {
       query?: never;
@@ -1625,6 +1993,35 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['QuotaList'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listQuotaUsage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** Quotas with what their scope uses now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['QuotaUsageList'];
         };
       };
       /** No or invalid credentials */
@@ -1754,7 +2151,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** This Idempotency-Key was used for a different request */
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1877,7 +2274,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** This Idempotency-Key was used for a different request */
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1961,7 +2358,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** This Idempotency-Key was used for a different request */
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1991,6 +2388,47 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Blockers'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getResourceCost: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+        namespace: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The cost */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ResourceCost'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2211,8 +2649,49 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** This Idempotency-Key was used for a different request */
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getResourcePlacement: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+        namespace: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The decision */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PlacementDecision'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
         headers: {
           [name: string]: unknown;
         };

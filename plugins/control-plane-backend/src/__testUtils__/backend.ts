@@ -138,6 +138,8 @@ export async function startControlPlane(
     knex,
     dataDir,
     repoPath: join(dataDir, 'state.git'),
+    /** Stops the backend, keeping its database and data directory (a restart). */
+    stop: () => backend.stop(),
     cleanup: async () => {
       await backend.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -7,6 +7,14 @@ import {
   auditPageSchema,
   auditVerificationSchema,
   blockersResponseSchema,
+  chargebackQuerySchema,
+  chargebackSchema,
+  costEstimateRequestSchema,
+  costEstimateSchema,
+  placementDecisionSchema,
+  policyListSchema,
+  quotaUsageListSchema,
+  resourceCostSchema,
   cellListSchema,
   clusterListSchema,
   createOperationRequestSchema,
@@ -57,7 +65,7 @@ const errors = {
   ),
   422: json(
     errorResponseSchema,
-    'This Idempotency-Key was used for a different request',
+    'This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError)',
   ),
 };
 
@@ -111,6 +119,18 @@ export function createOpenApiDocument(): Record<string, unknown> {
     ['/providers', providerListSchema, 'listProviders', 'Providers'],
     ['/clusters', clusterListSchema, 'listClusters', 'Clusters'],
     ['/quotas', quotaListSchema, 'listQuotas', 'Quotas'],
+    [
+      '/quotas/usage',
+      quotaUsageListSchema,
+      'listQuotaUsage',
+      'Quotas with what their scope uses now',
+    ],
+    [
+      '/policies',
+      policyListSchema,
+      'listPolicies',
+      'Policies of the state repository',
+    ],
   ] as const) {
     route({
       method: 'get',
@@ -381,6 +401,60 @@ export function createOpenApiDocument(): Record<string, unknown> {
       200: json(auditPageSchema, 'A page'),
       400: errors[400],
       403: errors[403],
+    },
+  });
+  route({
+    method: 'post',
+    path: '/cost/estimate',
+    operationId: 'estimateCost',
+    summary: 'The monthly list price of a resource on each provider of a cell',
+    request: {
+      body: {
+        content: { 'application/json': { schema: costEstimateRequestSchema } },
+      },
+    },
+    responses: {
+      200: json(costEstimateSchema, 'The estimate, cheapest first'),
+      400: errors[400],
+      401: errors[401],
+    },
+  });
+  route({
+    method: 'get',
+    path: '/cost/chargeback',
+    operationId: 'getChargeback',
+    summary:
+      'Cost accrued over a window while resources were READY or DEGRADED, grouped',
+    request: { query: chargebackQuerySchema },
+    responses: {
+      200: json(chargebackSchema, 'The report'),
+      400: errors[400],
+      401: errors[401],
+    },
+  });
+  route({
+    method: 'get',
+    path: '/resources/{namespace}/{name}/placement',
+    operationId: 'getResourcePlacement',
+    summary:
+      'The latest placement decision: every candidate, why rejected, scores',
+    request: { params: resourcePath },
+    responses: {
+      200: json(placementDecisionSchema, 'The decision'),
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  route({
+    method: 'get',
+    path: '/resources/{namespace}/{name}/cost',
+    operationId: 'getResourceCost',
+    summary: 'Monthly estimate, cost this month, and the tightest budget',
+    request: { params: resourcePath },
+    responses: {
+      200: json(resourceCostSchema, 'The cost'),
+      403: errors[403],
+      404: errors[404],
     },
   });
   route({

@@ -203,7 +203,7 @@ export async function createRouter(
   // ── the fleet and the catalog of products (any signed-in caller) ─────────────────────
 
   const listed =
-    (kind: 'Tier' | 'Cell' | 'Provider' | 'Cluster' | 'Quota') =>
+    (kind: 'Tier' | 'Cell' | 'Cluster' | 'Quota' | 'Policy') =>
     async (req: Request, res: Response) => {
       await context(req, res);
       const state = await resourceService.current();
@@ -215,9 +215,61 @@ export async function createRouter(
     };
   router.get('/tiers', listed('Tier'));
   router.get('/cells', listed('Cell'));
-  router.get('/providers', listed('Provider'));
   router.get('/clusters', listed('Cluster'));
   router.get('/quotas', listed('Quota'));
+  router.get('/policies', listed('Policy'));
+
+  router.get('/providers', async (req, res) => {
+    await context(req, res);
+    const state = await resourceService.current();
+    const reports = new Map(
+      (await controlPlane.health.report()).map(r => [r.provider, r]),
+    );
+    res.json({
+      items: state.ofKind('Provider').map(m => {
+        const r = reports.get(m.metadata.name);
+        return {
+          id: m.metadata.name,
+          ...m.spec,
+          health: {
+            score: r?.health ?? 1,
+            breaker: r?.breaker ?? 'closed',
+            calls: r?.calls ?? 0,
+            failures: r?.failures ?? 0,
+            errorRate: r && r.calls > 0 ? r.failures / r.calls : 0,
+            latencyMs: r?.latencyMs ?? 0,
+            ...(r?.openedAt ? { openedAt: r.openedAt } : {}),
+            ...(r?.reason ? { reason: r.reason } : {}),
+          },
+        };
+      }),
+    });
+  });
+
+  // ── cost and quotas ──────────────────────────────────────────────────────────────────
+
+  router.get('/quotas/usage', async (req, res) => {
+    await context(req, res);
+    const state = await resourceService.current();
+    res.json({ items: await controlPlane.cost.quotaUsage(state) });
+  });
+
+  router.post('/cost/estimate', async (req, res) => {
+    await context(req, res);
+    res.json(
+      controlPlane.cost.estimate(await resourceService.current(), req.body),
+    );
+  });
+
+  router.get('/cost/chargeback', async (req, res) => {
+    await context(req, res);
+    res.json(
+      await controlPlane.cost.chargeback(
+        await resourceService.current(),
+        req.query,
+      ),
+    );
+  });
 
   router.get('/products', async (req, res) => {
     await context(req, res);
@@ -304,6 +356,21 @@ export async function createRouter(
       ref: resource.ref,
       transitions: await resources.history(resource.uid),
     });
+  });
+
+  router.get('/resources/:namespace/:name/placement', async (req, res) => {
+    const resource = await readable(req, res);
+    res.json(await controlPlane.cost.placement(resource));
+  });
+
+  router.get('/resources/:namespace/:name/cost', async (req, res) => {
+    const resource = await readable(req, res);
+    res.json(
+      await controlPlane.cost.resourceCost(
+        await resourceService.current(),
+        resource,
+      ),
+    );
   });
 
   router.get('/resources/:namespace/:name/blockers', async (req, res) => {

@@ -1,6 +1,7 @@
 import { ConflictError } from '@backstage/errors';
 import {
   Manifest,
+  ManifestOf,
   manifestKey,
   manifestPath,
   ObjectKey,
@@ -39,6 +40,16 @@ export interface ChangeRequest {
   describeIssues?(issues: ObjectIssue[]): ObjectIssue[];
 }
 
+/** A valid change about to be committed, as admission sees it. */
+export interface Admission {
+  action: string;
+  actor: string;
+  requestId: string;
+  before: DesiredState;
+  next: DesiredState;
+  put: ManifestOf<'Resource'>[];
+}
+
 export interface ChangeResult {
   /** The commit, or undefined when the change changed nothing. */
   commit: string | undefined;
@@ -65,6 +76,11 @@ export class ChangeService {
       db: Knex;
       repo: GitStateRepo;
       indexer: StateIndexer;
+      /**
+       * Admission (policy, quotas): may refuse a valid change before it is committed by
+       * throwing a 4xx error.
+       */
+      admit?: (change: Admission) => Promise<void>;
     },
   ) {}
 
@@ -131,6 +147,16 @@ export class ChangeService {
       const state = await indexer.current();
       const changes = request.compute(state);
       const next = this.validate(state, changes, request);
+      await this.options.admit?.({
+        action: request.action,
+        actor: request.actor,
+        requestId: request.requestId,
+        before: state,
+        next,
+        put: changes.put.filter(
+          (m): m is ManifestOf<'Resource'> => m.kind === 'Resource',
+        ),
+      });
 
       const trailers: Record<string, string> = {
         [TRAILERS.action]: request.action,

@@ -325,6 +325,30 @@ class OperationRun {
       return 'stop';
     }
     const last = position === saga.steps.length - 1;
+    try {
+      await this.recordSuccess(position, result);
+    } catch (error) {
+      // A step's persist may refuse its result (e.g. a placement over quota): the
+      // transaction rolled back, and the step fails like any other.
+      if (!(error instanceof DriverError)) throw error;
+      await this.stepFailed(position, attempts, maxAttempts, error);
+      return 'stop';
+    }
+    this.announce();
+    this.results[step.name] = result;
+    if (last) {
+      this.o.onSettled?.(op.id, 'succeeded', op);
+      return 'stop';
+    }
+    return 'next';
+  }
+
+  /** Records a step's result, its persisted effects, and the start of the next step. */
+  private async recordSuccess(position: number, result: unknown) {
+    const { op, saga } = this;
+    const step = saga.steps[position];
+    const ctx = this.context(step.name);
+    const last = position === saga.steps.length - 1;
     await this.o.store.fenced(
       op,
       last ? { state: 'succeeded', lease_owner: null, lease_until: null } : {},
@@ -353,13 +377,6 @@ class OperationRun {
         }
       },
     );
-    this.announce();
-    this.results[step.name] = result;
-    if (last) {
-      this.o.onSettled?.(op.id, 'succeeded', op);
-      return 'stop';
-    }
-    return 'next';
   }
 
   /** Retries a retryable failure later, or fails the step and compensates. */

@@ -1,3 +1,4 @@
+import { QuotaGuard } from '../governance/QuotaGuard';
 import {
   OperationType,
   Resource,
@@ -25,6 +26,8 @@ export interface SagaDependencies {
   /** How often `wait_ready` asks the driver. */
   readyPollMs: number;
   scheduler: Scheduler;
+  /** Admits placements against quotas, race-free (absent: quotas are not enforced at placement). */
+  quotas?: QuotaGuard;
   /** Runs a scheduling stage (e.g. in a tracing span) and times decisions. */
   stage?: <T>(name: string, fn: () => T) => T;
   /** Tells the owner a resource is ready (e.g. a Backstage notification). */
@@ -212,6 +215,7 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
           migrating && resource.status.placement
             ? [resource.status.placement.cluster]
             : [],
+        budgetHeadroom: await deps.quotas?.budgetHeadroom(desired, resource),
         stage: deps.stage,
       });
       const durationMs = performance.now() - started;
@@ -232,6 +236,14 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
         decision: { explanation: string };
         durationMs: number;
       };
+      if (!migrating) {
+        await deps.quotas?.admit(
+          trx,
+          ctx.desired,
+          ctx.resource,
+          placement.provider,
+        );
+      }
       await trx('placement_decisions').insert({
         resource_uid: ctx.resource.uid,
         resource_ref: ctx.resource.ref,

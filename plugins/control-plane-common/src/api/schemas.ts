@@ -19,6 +19,7 @@ import { productSpecSchema } from '../model/products';
 import {
   cellSpecSchema,
   clusterSpecSchema,
+  policySpecSchema,
   providerSpecSchema,
   quotaSpecSchema,
 } from '../model/fleet';
@@ -543,11 +544,34 @@ export const cellListSchema = listOf(
 );
 
 /**
- * `GET /providers`.
+ * The health of a provider: driver call outcomes over a sliding window, and its breaker.
+ * @public
+ */
+export const providerHealthSchema = z
+  .object({
+    score: z
+      .number()
+      .min(0)
+      .max(1)
+      .describe('success rate × latency factor over the sliding window'),
+    breaker: z.enum(['closed', 'open', 'half-open']),
+    calls: z.number().int().nonnegative(),
+    failures: z.number().int().nonnegative(),
+    errorRate: z.number().min(0).max(1),
+    latencyMs: z.number().nonnegative().describe('mean driver call latency'),
+    openedAt: z.string().optional(),
+    reason: z.string().optional().describe('why the breaker opened'),
+  })
+  .meta({ id: 'ProviderHealth' });
+
+/**
+ * `GET /providers`: each provider with its health and circuit breaker.
  * @public
  */
 export const providerListSchema = listOf(
-  providerSpecSchema.extend({ id: z.string() }).meta({ id: 'Provider' }),
+  providerSpecSchema
+    .extend({ id: z.string(), health: providerHealthSchema })
+    .meta({ id: 'Provider' }),
   'ProviderList',
 );
 
@@ -597,3 +621,199 @@ export const gitopsSyncResponseSchema = z
     status: gitopsStatusSchema,
   })
   .meta({ id: 'GitopsSyncResponse' });
+
+/**
+ * `GET /policies`.
+ * @public
+ */
+export const policyListSchema = listOf(
+  policySpecSchema.extend({ id: z.string() }).meta({ id: 'Policy' }),
+  'PolicyList',
+);
+
+const usageSchema = z.object({
+  instances: z.number().int().nonnegative(),
+  storageGi: z.number().nonnegative(),
+  monthlyCost: z.number().nonnegative().describe('USD per month'),
+});
+
+/**
+ * `GET /quotas/usage`: every quota with what its scope uses now.
+ * @public
+ */
+export const quotaUsageListSchema = listOf(
+  quotaSpecSchema
+    .extend({ id: z.string(), usage: usageSchema })
+    .meta({ id: 'QuotaUsage' }),
+  'QuotaUsageList',
+);
+
+/**
+ * `POST /cost/estimate`: what a resource would cost, as a create request would ask for it.
+ * @public
+ */
+export const costEstimateRequestSchema = z
+  .object({
+    product: z.string().min(1),
+    tier: tierIdSchema.optional().describe('default medium'),
+    cell: z.string().min(1).optional().describe('default: every cell'),
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .meta({ id: 'CostEstimateRequest' });
+
+/**
+ * A cost estimate request.
+ * @public
+ */
+export type CostEstimateRequest = z.infer<typeof costEstimateRequestSchema>;
+
+const providerCostSchema = z.object({
+  provider: z.string(),
+  monthlyCost: z.number().nonnegative(),
+});
+
+/**
+ * The answer of `POST /cost/estimate`: the monthly list price on each provider that can
+ * run it in the cell, cheapest first.
+ * @public
+ */
+export const costEstimateSchema = z
+  .object({
+    currency: z.literal('USD'),
+    product: z.string(),
+    tier: z.string(),
+    cell: z.string().optional(),
+    params: z.record(z.string(), z.unknown()),
+    estimates: z.array(providerCostSchema),
+    cheapest: providerCostSchema.optional(),
+  })
+  .meta({ id: 'CostEstimate' });
+
+/**
+ * A cost estimate.
+ * @public
+ */
+export type CostEstimate = z.infer<typeof costEstimateSchema>;
+
+/**
+ * `GET /resources/{namespace}/{name}/cost`.
+ * @public
+ */
+export const resourceCostSchema = z
+  .object({
+    ref: z.string(),
+    currency: z.literal('USD'),
+    provider: z.string().optional(),
+    monthlyEstimate: z
+      .number()
+      .nonnegative()
+      .describe('on its provider, or the cheapest in its cell until placed'),
+    monthToDate: z
+      .number()
+      .nonnegative()
+      .describe('accrued this calendar month (UTC) while READY or DEGRADED'),
+    budget: z
+      .object({
+        quota: z.string(),
+        limit: z.number(),
+        used: z.number(),
+      })
+      .optional()
+      .describe('the tightest monthly budget that applies'),
+  })
+  .meta({ id: 'ResourceCost' });
+
+/**
+ * The dimensions chargeback reports group by.
+ * @public
+ */
+export const chargebackGroups = [
+  'cell',
+  'team',
+  'tier',
+  'product',
+  'provider',
+] as const;
+
+/**
+ * `GET /cost/chargeback` query.
+ * @public
+ */
+export const chargebackQuerySchema = z
+  .object({
+    from: z
+      .string()
+      .datetime({ offset: true })
+      .optional()
+      .describe('default: the start of this month (UTC)'),
+    to: z
+      .string()
+      .datetime({ offset: true })
+      .optional()
+      .describe('default: now'),
+    groupBy: z.enum(chargebackGroups).default('team'),
+  })
+  .strict();
+
+/**
+ * A chargeback report: cost accrued over a window while resources were READY or DEGRADED.
+ * @public
+ */
+export const chargebackSchema = z
+  .object({
+    currency: z.literal('USD'),
+    from: z.string(),
+    to: z.string(),
+    groupBy: z.enum(chargebackGroups),
+    total: z.number(),
+    rows: z.array(
+      z.object({
+        key: z.string(),
+        cost: z.number(),
+        hours: z.number().describe('resource-hours billed'),
+        resources: z.number().int(),
+      }),
+    ),
+  })
+  .meta({ id: 'Chargeback' });
+
+/**
+ * A chargeback report.
+ * @public
+ */
+export type Chargeback = z.infer<typeof chargebackSchema>;
+
+/**
+ * `GET /resources/{namespace}/{name}/placement`: the latest placement decision, explained.
+ * @public
+ */
+export const placementDecisionSchema = z
+  .object({
+    resourceRef: z.string(),
+    operationId: z.string().optional(),
+    decidedAt: z.string(),
+    durationMs: z.number(),
+    explanation: z.string(),
+    selected: z
+      .object({
+        cluster: z.string(),
+        provider: z.string(),
+        cell: z.string(),
+        region: z.string(),
+        zones: z.array(z.string()),
+      })
+      .optional(),
+    candidates: z.array(
+      z.object({
+        cluster: z.string(),
+        provider: z.string(),
+        rejected: z.array(z.object({ filter: z.string(), reason: z.string() })),
+        scores: z.record(z.string(), z.number()).optional(),
+        total: z.number().optional(),
+      }),
+    ),
+    weights: z.record(z.string(), z.number()),
+    experiment: z.object({ id: z.string(), arm: z.string() }).optional(),
+  })
+  .meta({ id: 'PlacementDecision' });

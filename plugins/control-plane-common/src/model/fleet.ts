@@ -120,3 +120,47 @@ export const quotaSpecSchema = z.object({
  * @public
  */
 export type QuotaSpec = z.infer<typeof quotaSpecSchema>;
+
+/**
+ * A governance policy in the state repository (`policies/<name>.yaml`): which products,
+ * tiers and cells the teams or namespaces it names may request. Policies take effect on
+ * the commit that changes them. Every policy that applies must allow a request.
+ * @public
+ */
+export const policySpecSchema = z
+  .object({
+    description: z.string().optional(),
+    subjects: z
+      .object({
+        teams: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('owner group refs, e.g. group:default/payments'),
+        namespaces: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional()
+      .describe('whom the policy applies to; everyone when absent'),
+    products: z
+      .object({
+        allow: z.array(z.string().min(1)).optional(),
+        deny: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
+    tiers: z
+      .object({ allow: z.array(z.string().min(1)) })
+      .strict()
+      .optional(),
+    cells: z
+      .object({ allow: z.array(z.string().min(1)) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/**
+ * A policy's specification.
+ * @public
+ */
+export type PolicySpec = z.infer<typeof policySpecSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   cellSpecSchema,
   clusterSpecSchema,
+  policySpecSchema,
   providerSpecSchema,
   quotaSpecSchema,
 } from './fleet';
@@ -58,6 +59,7 @@ export const manifestSchema = z.discriminatedUnion('kind', [
   envelope('Provider', providerSpecSchema),
   envelope('Cluster', clusterSpecSchema),
   envelope('Quota', quotaSpecSchema),
+  envelope('Policy', policySpecSchema),
 ]);
 
 /**
@@ -90,6 +92,7 @@ export const manifestFolders: Record<ManifestKind, string> = {
   Provider: 'providers',
   Cluster: 'clusters',
   Quota: 'quotas',
+  Policy: 'policies',
 };
 
 /**

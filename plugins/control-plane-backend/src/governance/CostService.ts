@@ -1,0 +1,330 @@
+import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  Chargeback,
+  chargebackQuerySchema,
+  CostEstimate,
+  costEstimateRequestSchema,
+  validateResourceParameters,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { readTimestamp } from '../database/time';
+import { parseInput, validationError } from '../errors';
+import { DesiredState } from '../gitops/DesiredState';
+import { ResourceRecord } from '../resources/ResourceStore';
+import { HOURS_PER_MONTH } from '../scheduling/pricing';
+import { Scheduler } from '../scheduling/Scheduler';
+import {
+  addShares,
+  Countable,
+  effectiveParamsOf,
+  noShare,
+  providerCosts,
+  quotaApplies,
+  shareOf,
+} from './usage';
+
+/** States a resource is billed in. */
+const BILLED = new Set(['READY', 'DEGRADED']);
+
+interface BilledResource {
+  uid: string;
+  namespace: string;
+  product: string;
+  owner: string;
+  tier: string;
+  cell: string;
+  provider?: string;
+  params: Record<string, unknown>;
+}
+
+const cents = (v: number) => Math.round(v * 100) / 100;
+
+/**
+ * Cost estimates at plan time, accrued cost (while READY or DEGRADED) for a resource and as
+ * chargeback reports, and the usage of every quota.
+ */
+export class CostService {
+  constructor(private readonly options: { db: Knex; scheduler: Scheduler }) {}
+
+  /** What a resource would cost on each provider that can run it in the cell. */
+  estimate(desired: DesiredState, body: unknown): CostEstimate {
+    const request = parseInput(costEstimateRequestSchema, body);
+    const tierId = request.tier ?? 'medium';
+    const product = desired.product(request.product);
+    if (!product) {
+      throw new InputError(
+        `product: no product ${request.product} (known: ${desired
+          .products()
+          .map(p => p.id)
+          .join(', ')})`,
+      );
+    }
+    const tier = desired.tier(tierId);
+    if (!tier) throw new InputError(`tier: no tier ${tierId}`);
+    if (request.cell && !desired.cell(request.cell)) {
+      throw new InputError(`cell: no cell ${request.cell}`);
+    }
+    const checked = validateResourceParameters({
+      productId: product.id,
+      product: product.spec,
+      tierId: tierId as any,
+      tier,
+      params: request.params ?? {},
+    });
+    if (!checked.ok) throw validationError(checked.issues);
+    const estimates = providerCosts(
+      this.options.scheduler,
+      desired,
+      product.id,
+      checked.params,
+      request.cell,
+    );
+    return {
+      currency: 'USD',
+      product: product.id,
+      tier: tierId,
+      ...(request.cell ? { cell: request.cell } : {}),
+      params: checked.params,
+      estimates,
+      ...(estimates[0] ? { cheapest: estimates[0] } : {}),
+    };
+  }
+
+  /** Billed hours of each resource within [from, to), from its state transitions. */
+  private async billedHours(
+    from: DateTime,
+    to: DateTime,
+    uid?: string,
+  ): Promise<Map<string, number>> {
+    const rows = await this.options
+      .db('resource_transitions')
+      .modify(q => {
+        if (uid) q.where('resource_uid', uid);
+      })
+      .where('created_at', '<', to.toISO()!)
+      .orderBy([{ column: 'resource_uid' }, { column: 'id' }])
+      .select('resource_uid', 'to_state', 'created_at');
+    const hours = new Map<string, number>();
+    const add = (id: string, start: DateTime, end: DateTime) => {
+      const s = start < from ? from : start;
+      const e = end > to ? to : end;
+      if (e > s) hours.set(id, (hours.get(id) ?? 0) + e.diff(s).as('hours'));
+    };
+    const open = new Map<string, DateTime>();
+    for (const row of rows) {
+      const at = DateTime.fromISO(readTimestamp(row.created_at));
+      const since = open.get(row.resource_uid);
+      if (since) add(row.resource_uid, since, at);
+      open.delete(row.resource_uid);
+      if (BILLED.has(row.to_state)) open.set(row.resource_uid, at);
+    }
+    // Intervals still open accrue until `to`.
+    for (const [id, since] of open) add(id, since, to);
+    return hours;
+  }
+
+  private async billedResources(uids?: string[]): Promise<BilledResource[]> {
+    const rows = await this.options
+      .db('resources')
+      .modify(q => {
+        if (uids) q.whereIn('uid', uids);
+      })
+      .select(
+        'uid',
+        'namespace',
+        'product',
+        'owner',
+        'tier',
+        'cell',
+        'placement',
+        'spec',
+      );
+    return rows.map((r: any) => ({
+      uid: r.uid,
+      namespace: r.namespace,
+      product: r.product,
+      owner: r.owner,
+      tier: r.tier,
+      cell: r.cell,
+      provider: r.placement ? JSON.parse(r.placement).provider : undefined,
+      params: JSON.parse(r.spec).params ?? {},
+    }));
+  }
+
+  private hourlyCost(desired: DesiredState, r: BilledResource): number {
+    if (!r.provider) return 0;
+    const params = effectiveParamsOf(desired, {
+      namespace: r.namespace,
+      spec: { ...r, params: r.params },
+    });
+    return (
+      this.options.scheduler.cost(desired, r.product, params, r.provider) /
+      HOURS_PER_MONTH
+    );
+  }
+
+  /** Cost accrued over a window, grouped by cell, team, tier, product or provider. */
+  async chargeback(desired: DesiredState, query: unknown): Promise<Chargeback> {
+    const q = parseInput(chargebackQuerySchema, query);
+    const to = q.to ? DateTime.fromISO(q.to).toUTC() : DateTime.utc();
+    const from = q.from
+      ? DateTime.fromISO(q.from).toUTC()
+      : to.startOf('month');
+    if (to <= from) {
+      throw new InputError('to: must be after from');
+    }
+    const hours = await this.billedHours(from, to);
+    const resources = await this.billedResources([...hours.keys()]);
+    const rows = new Map<
+      string,
+      { cost: number; hours: number; resources: number }
+    >();
+    for (const r of resources) {
+      const h = hours.get(r.uid) ?? 0;
+      const key =
+        q.groupBy === 'team'
+          ? r.owner
+          : q.groupBy === 'provider'
+          ? r.provider ?? 'unplaced'
+          : r[q.groupBy];
+      const row = rows.get(key) ?? { cost: 0, hours: 0, resources: 0 };
+      row.cost += this.hourlyCost(desired, r) * h;
+      row.hours += h;
+      row.resources += 1;
+      rows.set(key, row);
+    }
+    const list = [...rows.entries()]
+      .map(([key, v]) => ({
+        key,
+        cost: cents(v.cost),
+        hours: Math.round(v.hours * 100) / 100,
+        resources: v.resources,
+      }))
+      .sort((a, b) => b.cost - a.cost || a.key.localeCompare(b.key));
+    return {
+      currency: 'USD',
+      from: from.toISO()!,
+      to: to.toISO()!,
+      groupBy: q.groupBy,
+      total: cents(list.reduce((sum, r) => sum + r.cost, 0)),
+      rows: list,
+    };
+  }
+
+  /** Live resources as quotas count them. */
+  private async liveCountables(): Promise<Countable[]> {
+    const rows = await this.options
+      .db('resources')
+      .whereNot('state', 'DELETED')
+      .select(
+        'namespace',
+        'product',
+        'owner',
+        'cell',
+        'tier',
+        'spec',
+        'placement',
+      );
+    return rows.map(r => {
+      const spec = JSON.parse(r.spec);
+      return {
+        namespace: r.namespace,
+        spec: {
+          product: r.product,
+          owner: r.owner,
+          cell: r.cell,
+          tier: r.tier,
+          params: spec.params ?? {},
+        },
+        provider: r.placement ? JSON.parse(r.placement).provider : undefined,
+        pinnedProvider: spec.placement?.provider,
+      };
+    });
+  }
+
+  /** Every quota with what its scope uses now. */
+  async quotaUsage(desired: DesiredState) {
+    const live = await this.liveCountables();
+    const { scheduler } = this.options;
+    return desired.ofKind('Quota').map(q => ({
+      id: q.metadata.name,
+      ...q.spec,
+      usage: live
+        .filter(r => quotaApplies(q.spec, r))
+        .reduce((sum, r) => addShares(sum, shareOf(scheduler, desired, r)), {
+          ...noShare,
+        }),
+    }));
+  }
+
+  /** A resource's monthly estimate, its cost so far this month, and its tightest budget. */
+  async resourceCost(desired: DesiredState, resource: ResourceRecord) {
+    const provider = resource.status.placement?.provider;
+    const countable: Countable = {
+      namespace: resource.metadata.namespace,
+      spec: resource.spec,
+      provider,
+      pinnedProvider: resource.spec.placement?.provider,
+    };
+    const monthlyEstimate = shareOf(
+      this.options.scheduler,
+      desired,
+      countable,
+    ).monthlyCost;
+    const to = DateTime.utc();
+    const hours =
+      (await this.billedHours(to.startOf('month'), to, resource.uid)).get(
+        resource.uid,
+      ) ?? 0;
+    const [billed] = await this.billedResources([resource.uid]);
+    const monthToDate = billed
+      ? cents(this.hourlyCost(desired, billed) * hours)
+      : 0;
+    const budgets = (await this.quotaUsage(desired))
+      .filter(
+        q =>
+          q.limits.maxMonthlyCost !== undefined && quotaApplies(q, countable),
+      )
+      .map(q => ({
+        quota: q.id,
+        limit: q.limits.maxMonthlyCost!,
+        used: q.usage.monthlyCost,
+      }))
+      .sort((a, b) => a.limit - a.used - (b.limit - b.used));
+    return {
+      ref: resource.ref,
+      currency: 'USD' as const,
+      ...(provider ? { provider } : {}),
+      monthlyEstimate,
+      monthToDate,
+      ...(budgets[0] ? { budget: budgets[0] } : {}),
+    };
+  }
+
+  /** The stored placement decision of a resource's current incarnation. */
+  async placement(resource: ResourceRecord) {
+    const row = await this.options
+      .db('placement_decisions')
+      .where('resource_uid', resource.uid)
+      .orderBy('id', 'desc')
+      .first();
+    if (!row) {
+      throw new NotFoundError(`${resource.ref} has not been placed yet`);
+    }
+    const decision = JSON.parse(row.decision);
+    return {
+      resourceRef: resource.ref,
+      ...(row.operation_id ? { operationId: row.operation_id } : {}),
+      decidedAt: readTimestamp(row.created_at),
+      durationMs: Number(row.duration_ms),
+      explanation: row.explanation,
+      ...(decision.selected ? { selected: decision.selected } : {}),
+      candidates: decision.candidates,
+      weights: decision.weights,
+      ...(row.experiment
+        ? { experiment: { id: row.experiment, arm: row.arm } }
+        : {}),
+    };
+  }
+}

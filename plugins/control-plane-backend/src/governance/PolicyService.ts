@@ -1,0 +1,293 @@
+import { CustomErrorBase } from '@backstage/errors';
+import {
+  ManifestOf,
+  PolicySpec,
+  stringifyResourceRef,
+} from '@idp-multicloud/plugin-control-plane-common';
+import {
+  PolicyDecision,
+  PolicyEvaluator,
+  PolicyInput,
+  PolicyResource,
+  PolicyViolation,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { AuditLog } from '../audit/AuditLog';
+import { DesiredState } from '../gitops/DesiredState';
+import { digestOf } from '../database/util';
+import { Scheduler } from '../scheduling/Scheduler';
+import {
+  Countable,
+  countableOf,
+  noShare,
+  quotaUsages,
+  quotaViolations,
+  shareOf,
+  subtractShares,
+} from './usage';
+
+/**
+ * A request refused by policy: 403, or 422 for quotas and budgets (named
+ * `QuotaExceededError` then, which the SDK turns into its quota error).
+ */
+export class PolicyDeniedError extends CustomErrorBase {
+  name: string;
+  statusCode: number;
+  violations: PolicyViolation[];
+
+  constructor(violations: PolicyViolation[]) {
+    super(violations.map(v => v.message).join('; '));
+    this.violations = violations;
+    const quota = violations.some(v => v.code.startsWith('quota.'));
+    this.name = quota ? 'QuotaExceededError' : 'PolicyDeniedError';
+    this.statusCode = violations.some(v => (v.status ?? 403) === 422)
+      ? 422
+      : 403;
+  }
+}
+
+function policyApplies(policy: PolicySpec, r: PolicyResource): boolean {
+  const { teams, namespaces } = policy.subjects ?? {};
+  if (!teams && !namespaces) return true;
+  return (
+    (teams ?? []).some(t => t.toLocaleLowerCase('en-US') === r.owner) ||
+    (namespaces ?? []).includes(r.namespace)
+  );
+}
+
+/**
+ * The built-in evaluator: quotas and budgets (limits a request's own share would break),
+ * and the Policy manifests of the state repository (allowed products, tiers and cells).
+ */
+export const builtInPolicyEvaluator: PolicyEvaluator = {
+  id: 'built-in',
+  async evaluate(input: PolicyInput): Promise<PolicyDecision> {
+    const violations: PolicyViolation[] = quotaViolations(input.quotas).map(
+      v => ({ code: v.code, message: v.message, status: 422 as const }),
+    );
+    const reasons: string[] = [];
+    const r = input.resource;
+    for (const [name, raw] of Object.entries(input.policies)) {
+      const policy = raw as PolicySpec;
+      if (!policyApplies(policy, r)) continue;
+      const refuse = (code: string, field: string, what: string) =>
+        violations.push({
+          code,
+          field,
+          message: `policy ${name} does not allow ${what} for ${r.owner}`,
+        });
+      if (
+        (policy.products?.allow &&
+          !policy.products.allow.includes(r.product)) ||
+        policy.products?.deny?.includes(r.product)
+      ) {
+        refuse('product.notAllowed', 'product', `product ${r.product}`);
+      }
+      if (policy.tiers && !policy.tiers.allow.includes(r.tier)) {
+        refuse('tier.notAllowed', 'tier', `tier ${r.tier}`);
+      }
+      if (policy.cells && !policy.cells.allow.includes(r.cell)) {
+        refuse('cell.notAllowed', 'cell', `cell ${r.cell}`);
+      }
+      reasons.push(`policy ${name} applies`);
+    }
+    for (const q of input.quotas) {
+      reasons.push(`within quota ${q.quota}`);
+    }
+    return { allowed: violations.length === 0, violations, reasons };
+  },
+};
+
+function policyResource(m: ManifestOf<'Resource'>): PolicyResource {
+  return {
+    ref: stringifyResourceRef(m.metadata),
+    namespace: m.metadata.namespace,
+    name: m.metadata.name,
+    product: m.spec.product,
+    owner: m.spec.owner,
+    ...(m.spec.component ? { component: m.spec.component } : {}),
+    tier: m.spec.tier,
+    cell: m.spec.cell,
+    params: m.spec.params,
+    dependsOn: m.spec.dependsOn,
+    labels: m.metadata.labels ?? {},
+  };
+}
+
+/**
+ * Decides, before anything is committed, whether a change to desired state may go ahead:
+ * every installed evaluator (the built-in one first) must allow each resource it creates or
+ * changes. Every decision, with its reasons, goes to the audit log.
+ */
+export class PolicyService {
+  private readonly evaluators: PolicyEvaluator[];
+
+  constructor(
+    private readonly options: {
+      db: Knex;
+      audit: AuditLog;
+      scheduler: Scheduler;
+      evaluators?: PolicyEvaluator[];
+    },
+  ) {
+    this.evaluators = [builtInPolicyEvaluator, ...(options.evaluators ?? [])];
+  }
+
+  /** Where live resources run, by ref: their cost is priced on that provider. */
+  private async placements(): Promise<Map<string, string>> {
+    const rows = await this.options
+      .db('resources')
+      .whereNot('state', 'DELETED')
+      .whereNotNull('placement')
+      .select('namespace', 'name', 'placement');
+    return new Map(
+      rows.map(r => [
+        `${r.namespace}/${r.name}`,
+        JSON.parse(r.placement).provider as string,
+      ]),
+    );
+  }
+
+  /** The input document of a decision about `manifest` in the state `next`. */
+  async input(options: {
+    action: string;
+    actor: string;
+    before: DesiredState;
+    next: DesiredState;
+    manifest: ManifestOf<'Resource'>;
+    placements?: Map<string, string>;
+  }): Promise<PolicyInput> {
+    const { before, next, manifest } = options;
+    const { scheduler } = this.options;
+    const placements = options.placements ?? (await this.placements());
+    const ref = stringifyResourceRef(manifest.metadata);
+    const key = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
+    const previous = before.resource(ref);
+    const countable = (m: ManifestOf<'Resource'>): Countable =>
+      countableOf(
+        m,
+        placements.get(`${m.metadata.namespace}/${m.metadata.name}`),
+      );
+    const self = countable(manifest);
+    const share = subtractShares(
+      shareOf(scheduler, next, self),
+      previous ? shareOf(scheduler, before, countable(previous)) : noShare,
+    );
+    const others = next
+      .ofKind('Resource')
+      .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
+      .map(countable);
+    const product = next.product(manifest.spec.product);
+    const tier = next.tier(manifest.spec.tier);
+    const cell = next.cell(manifest.spec.cell);
+    return {
+      action: options.action,
+      actor: { ref: options.actor },
+      resource: policyResource(manifest),
+      ...(previous ? { previous: policyResource(previous) } : {}),
+      product: {
+        id: manifest.spec.product,
+        category: product?.spec.category ?? 'unknown',
+        tiers: product?.spec.tiers ?? [],
+        operations: product?.spec.operations ?? [],
+      },
+      tier: {
+        id: manifest.spec.tier,
+        requiredFeatures: {
+          backups: !!tier?.requiredFeatures.backups,
+          multiAZ: !!tier?.requiredFeatures.multiAZ,
+          encryption: !!tier?.requiredFeatures.encryption,
+        },
+        sla: {
+          availability: tier?.sla.availability ?? 0,
+          p99LatencyMs: tier?.sla.p99LatencyMs ?? 0,
+          rtoMinutes: tier?.sla.rtoMinutes ?? 0,
+          rpoMinutes: tier?.sla.rpoMinutes ?? 0,
+        },
+      },
+      cell: {
+        id: manifest.spec.cell,
+        geo: cell?.geo ?? 'unknown',
+        ...(cell?.dataResidency ? { dataResidency: cell.dataResidency } : {}),
+      },
+      quotas: quotaUsages(scheduler, next, self, share, others),
+      cost: {
+        monthly: shareOf(scheduler, next, self).monthlyCost,
+        currency: 'USD',
+      },
+      policies: Object.fromEntries(
+        next.ofKind('Policy').map(p => [p.metadata.name, p.spec]),
+      ),
+      time: DateTime.utc().toISO()!,
+    };
+  }
+
+  /** Runs every evaluator; an evaluator that fails refuses (503 is not an answer). */
+  async evaluate(
+    input: PolicyInput,
+  ): Promise<PolicyDecision & { reasons: string[]; by: string[] }> {
+    const violations: PolicyViolation[] = [];
+    const reasons: string[] = [];
+    for (const evaluator of this.evaluators) {
+      const decision = await evaluator.evaluate(input);
+      violations.push(...decision.violations);
+      reasons.push(
+        ...(decision.reasons ?? []).map(r => `${evaluator.id}: ${r}`),
+      );
+      if (!decision.allowed && decision.violations.length === 0) {
+        violations.push({
+          code: 'policy.denied',
+          message: `${evaluator.id} denied ${input.action} of ${input.resource.ref}`,
+        });
+      }
+    }
+    return {
+      allowed: violations.length === 0,
+      violations,
+      reasons,
+      by: this.evaluators.map(e => e.id),
+    };
+  }
+
+  /**
+   * The admission check of a change: each created or changed resource is decided; the
+   * first refusal throws, after every decision was audited.
+   */
+  async admit(change: {
+    action: string;
+    actor: string;
+    requestId: string;
+    before: DesiredState;
+    next: DesiredState;
+    put: ManifestOf<'Resource'>[];
+  }): Promise<void> {
+    const changed = change.put.filter(m => {
+      const old = change.before.resource(stringifyResourceRef(m.metadata));
+      return !old || digestOf(old) !== digestOf(m);
+    });
+    if (changed.length === 0) return;
+    const placements = await this.placements();
+    const refused: PolicyViolation[] = [];
+    for (const manifest of changed) {
+      const input = await this.input({ ...change, manifest, placements });
+      const decision = await this.evaluate(input);
+      await this.options.audit.append({
+        actor: change.actor,
+        action: 'policy.decision',
+        target: input.resource.ref,
+        outcome: decision.allowed ? 'accepted' : 'rejected',
+        reason: `${change.action} by ${decision.by.join(', ')}: ${
+          decision.allowed
+            ? decision.reasons.join('; ') || 'no rule applies'
+            : decision.violations
+                .map(v => `[${v.code}] ${v.message}`)
+                .join('; ')
+        }`.slice(0, 2000),
+        requestId: change.requestId,
+      });
+      refused.push(...decision.violations);
+    }
+    if (refused.length > 0) throw new PolicyDeniedError(refused);
+  }
+}

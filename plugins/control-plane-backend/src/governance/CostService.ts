@@ -40,6 +40,21 @@ interface BilledResource {
 
 const cents = (v: number) => Math.round(v * 100) / 100;
 
+/** The row of a chargeback report a resource's cost goes to. */
+function chargebackKey(
+  r: BilledResource,
+  groupBy: Chargeback['groupBy'],
+): string {
+  switch (groupBy) {
+    case 'team':
+      return r.owner;
+    case 'provider':
+      return r.provider ?? 'unplaced';
+    default:
+      return r[groupBy];
+  }
+}
+
 /**
  * Cost estimates at plan time, accrued cost (while READY or DEGRADED) for a resource and as
  * chargeback reports, and the usage of every quota.
@@ -182,12 +197,7 @@ export class CostService {
     >();
     for (const r of resources) {
       const h = hours.get(r.uid) ?? 0;
-      const key =
-        q.groupBy === 'team'
-          ? r.owner
-          : q.groupBy === 'provider'
-          ? r.provider ?? 'unplaced'
-          : r[q.groupBy];
+      const key = chargebackKey(r, q.groupBy);
       const row = rows.get(key) ?? { cost: 0, hours: 0, resources: 0 };
       row.cost += this.hourlyCost(desired, r) * h;
       row.hours += h;

@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   ServerConfiguration,
   V1NetworkPolicy,
+  Watch,
 } from '@kubernetes/client-node';
 import { OperationType } from '@idp-multicloud/plugin-control-plane-common';
 import {
@@ -17,6 +18,7 @@ import {
   DriverError,
   DriverResource,
   DriverTarget,
+  ObservedPhase,
   ObservedResource,
 } from '@idp-multicloud/plugin-control-plane-node';
 import {
@@ -121,8 +123,30 @@ function loadKubeConfig(cluster: KubernetesClusterConfig): KubeConfig {
   return kc;
 }
 
-function createObjectApi(kc: KubeConfig): KubernetesObjectApi {
-  return new KubernetesObjectApi(
+/** The object API, telling also the collection path of a kind (for watches). */
+class ObjectApi extends KubernetesObjectApi {
+  /** `/apis/<group>/<version>/namespaces/<namespace>/<plural>`, from discovery (cached). */
+  async collectionPath(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+  ): Promise<string> {
+    const found = await this.resource(apiVersion, kind);
+    if (!found) {
+      throw new DriverError(
+        `The cluster does not serve ${apiVersion} ${kind}`,
+        { retryable: false, code: 'NotFound' },
+      );
+    }
+    const base = apiVersion.includes('/')
+      ? `/apis/${apiVersion}`
+      : `/api/${apiVersion}`;
+    return `${base}/namespaces/${encodeURIComponent(namespace)}/${found.name}`;
+  }
+}
+
+function createObjectApi(kc: KubeConfig): ObjectApi {
+  return new ObjectApi(
     createConfiguration({
       baseServer: new ServerConfiguration(kc.getCurrentCluster()!.server, {}),
       authMethods: { default: kc },
@@ -140,7 +164,8 @@ function createObjectApi(kc: KubeConfig): KubernetesObjectApi {
 export class KubernetesDriver implements ControlPlaneDriver {
   /** Serves the providers whose `driver` is `kubernetes`. */
   readonly id = 'kubernetes';
-  readonly #clients = new Map<string, KubernetesObjectApi>();
+  readonly #clients = new Map<string, ObjectApi>();
+  readonly #kubeConfigs = new Map<string, KubeConfig>();
   readonly #claims: Record<string, ResolvedClaimMapping>;
 
   /** Creates a driver from `controlPlane.kubernetes` (see the package's config.d.ts). */
@@ -156,7 +181,9 @@ export class KubernetesDriver implements ControlPlaneDriver {
           `Kubernetes cluster '${cluster.name}' is configured twice`,
         );
       }
-      this.#clients.set(cluster.name, createObjectApi(loadKubeConfig(cluster)));
+      const kc = loadKubeConfig(cluster);
+      this.#clients.set(cluster.name, createObjectApi(kc));
+      this.#kubeConfigs.set(cluster.name, kc);
     }
     this.#claims = resolveClaimMappings(options.claims);
   }
@@ -205,6 +232,139 @@ export class KubernetesDriver implements ControlPlaneDriver {
   ): Promise<ObservedResource> {
     const claim = await this.#read(this.#claimRef(resource), target, ctx);
     return claim ? observeClaim(claim) : { phase: 'absent' };
+  }
+
+  /**
+   * Waits until the claim's phase is one of `phases` by list-then-watch: lists the claim
+   * (by name) for its state now and the collection's resource version, then watches from
+   * that version and resolves on the first change that reaches a wanted phase (a deletion
+   * reads as `absent`). A watch that ends or expires (410 Gone) lists again; nothing polls.
+   */
+  async awaitPhase(
+    resource: DriverResource,
+    target: DriverTarget,
+    phases: ObservedPhase[],
+    ctx: DriverCallContext,
+  ): Promise<ObservedResource> {
+    const ref = this.#claimRef(resource);
+    const fieldSelector = `metadata.name=${ref.metadata.name}`;
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      const list = await this.#call(target, ctx, `list ${describe(ref)}`, api =>
+        api.list<KubeObject>(
+          ref.apiVersion,
+          ref.kind,
+          ref.metadata.namespace,
+          undefined,
+          undefined,
+          undefined,
+          fieldSelector,
+        ),
+      );
+      const claim = list.items.find(
+        i => i.metadata?.name === ref.metadata.name,
+      );
+      const now: ObservedResource = claim
+        ? observeClaim(claim as KubeObject)
+        : { phase: 'absent' };
+      if (phases.includes(now.phase)) return now;
+      const path = await this.#call(target, ctx, `discover ${ref.kind}`, api =>
+        (api as ObjectApi).collectionPath(
+          ref.apiVersion,
+          ref.kind,
+          ref.metadata.namespace,
+        ),
+      );
+      const reached = await this.#watch(
+        target,
+        ctx,
+        path,
+        { fieldSelector, resourceVersion: list.metadata?.resourceVersion },
+        (type, object) => {
+          const observed: ObservedResource =
+            type === 'DELETED' ? { phase: 'absent' } : observeClaim(object);
+          return phases.includes(observed.phase) ? observed : undefined;
+        },
+      );
+      if (reached) return reached;
+    }
+  }
+
+  /**
+   * Watches a collection until `until` returns something for an event (resolving with it),
+   * the watch ends or expires (resolving undefined: list again), or fails (rejecting).
+   */
+  #watch<T>(
+    target: DriverTarget,
+    ctx: DriverCallContext,
+    path: string,
+    query: { fieldSelector: string; resourceVersion?: string },
+    until: (type: string, object: KubeObject) => T | undefined,
+  ): Promise<T | undefined> {
+    const kc = this.#kubeConfigs.get(target.cluster)!;
+    const action = `watch ${path} on cluster ${target.cluster}`;
+    return new Promise<T | undefined>((resolve, reject) => {
+      let controller: AbortController | undefined;
+      let settled = false;
+      const stop = new AbortController(); // removes the abort listener below
+      const finish = (value: T | undefined, error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        stop.abort();
+        controller?.abort();
+        if (error) reject(error);
+        else resolve(value);
+      };
+      ctx.signal.addEventListener(
+        'abort',
+        () => finish(undefined, ctx.signal.reason),
+        { once: true, signal: stop.signal },
+      );
+      new Watch(kc)
+        .watch(
+          path,
+          query,
+          (type: string, object: KubeObject) => {
+            if (type === 'ERROR') {
+              const status = object as unknown as {
+                code?: number;
+                message?: string;
+              };
+              if (status.code === 410) finish(undefined); // expired: list again
+              else
+                finish(
+                  undefined,
+                  new DriverError(
+                    `${action} failed: ${status.code} ${status.message}`,
+                    {
+                      retryable: [429, 500, 502, 503, 504].includes(
+                        status.code ?? 0,
+                      ),
+                    },
+                  ),
+                );
+              return;
+            }
+            const value = until(type, object);
+            if (value !== undefined) finish(value);
+          },
+          (error: unknown) => {
+            if (!error) finish(undefined);
+            else
+              finish(
+                undefined,
+                watchError(error as { statusCode?: number }, action),
+              );
+          },
+        )
+        .then(
+          c => {
+            controller = c;
+            if (settled) c.abort();
+          },
+          error => finish(undefined, toDriverError(error, action)),
+        );
+    });
   }
 
   /** Deletes the claim in the foreground (its composed resources first); an absent claim is fine. */
@@ -352,7 +512,7 @@ export class KubernetesDriver implements ControlPlaneDriver {
     return { requested: true, annotation };
   }
 
-  #client(target: DriverTarget): KubernetesObjectApi {
+  #client(target: DriverTarget): ObjectApi {
     const client = this.#clients.get(target.cluster);
     if (!client) {
       const known = this.clusters.join(', ') || 'none';
@@ -498,6 +658,21 @@ interface ObjectRef {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace: string };
+}
+
+/** What a failed watch request means for a retry. */
+function watchError(
+  error: { statusCode?: number; name?: string },
+  action: string,
+): DriverError {
+  if (typeof error.statusCode === 'number') {
+    return new DriverError(`${action} failed: HTTP ${error.statusCode}`, {
+      retryable: [429, 500, 502, 503, 504].includes(error.statusCode),
+      code: `HTTP_${error.statusCode}`,
+      cause: error,
+    });
+  }
+  return toDriverError(error, action);
 }
 
 function describe(ref: ObjectRef): string {

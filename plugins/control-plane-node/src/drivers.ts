@@ -170,6 +170,38 @@ export interface ControlPlaneDriver {
     target: DriverTarget,
     ctx: DriverCallContext,
   ): Promise<Record<string, unknown>>;
+  /**
+   * Optional: resolves once the resource's observed phase is one of `phases` (or the call's
+   * signal aborts), with what was observed then. A driver that can watch its platform (the
+   * Kubernetes driver lists, then watches the claim) implements it; the control plane polls
+   * {@link ControlPlaneDriver.observe} for drivers that do not.
+   */
+  awaitPhase?(
+    resource: DriverResource,
+    target: DriverTarget,
+    phases: ObservedPhase[],
+    ctx: DriverCallContext,
+  ): Promise<ObservedResource>;
+  /**
+   * Optional: called on every installed driver before each saga step (and each compensation,
+   * whose step name ends in `:compensate`) runs, whether or not the step then calls a driver.
+   * What it throws fails the step like a failure of the step itself. The simulator injects
+   * faults at any step through it.
+   */
+  beforeStep?(step: DriverStepInfo, ctx: DriverCallContext): Promise<void>;
+}
+
+/**
+ * The saga step about to run, as {@link ControlPlaneDriver.beforeStep} sees it.
+ * @public
+ */
+export interface DriverStepInfo {
+  /** The operation type, e.g. `create`. */
+  operationType: string;
+  /** The step, e.g. `schedule`, or `schedule:compensate` for its compensation. */
+  step: string;
+  /** The resource, `resource:<namespace>/<name>`. */
+  ref: string;
 }
 
 /**

@@ -41,6 +41,20 @@ export interface FakeFault {
 
 type Obj = Record<string, any>;
 
+/** One change of an object, as a watch reports it. */
+interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  resourceVersion: number;
+  object: Obj;
+}
+
+interface Watcher {
+  kind: FakeKind;
+  namespace?: string;
+  query: Record<string, string>;
+  res: ServerResponse;
+}
+
 interface Stored {
   object: Obj;
   /** Field manager → the leaf paths it owns (JSON-encoded path arrays). */
@@ -117,6 +131,23 @@ class ApiError extends Error {
   }
 }
 
+/** The watch event of a version no longer in the history. */
+const expired = (from: number, compactedTo: number) => ({
+  type: 'ERROR',
+  object: {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `too old resource version: ${from} (${compactedTo})`,
+    reason: 'Expired',
+    code: 410,
+  },
+});
+
+const isWatch = (query: Record<string, string>) =>
+  query.watch === 'true' || query.watch === '1';
+
 /** What the API server answers for a path it does not serve. */
 const pageNotFound = () =>
   new ApiError(404, 'the server could not find the requested resource');
@@ -183,8 +214,12 @@ function deletePath(object: Obj, path: string[]) {
  *   stops applying are removed and others' fields are kept; `force=true` takes conflicting
  *   fields over, without it a conflict answers 409. No-op applies keep the resourceVersion.
  *   Other patch types answer 415; `status` is ignored (a status subresource).
- * - `GET` of an object, `GET` of a collection (list, with an equality `labelSelector`; no
- *   watch: the driver uses none);
+ * - `GET` of an object, `GET` of a collection (list, with an equality `labelSelector` and a
+ *   `metadata.name` / `metadata.namespace` `fieldSelector`), and its watch (`watch=true`
+ *   from a `resourceVersion`): a chunked stream of `ADDED`, `MODIFIED` and `DELETED` events,
+ *   one JSON object a line, first those after the version asked for, then each change as it
+ *   happens; a version older than the history kept ({@link FakeKubernetes.compact}) answers
+ *   an `ERROR` event with a 410 `Status`, as the real API server does;
  * - `DELETE`: with `propagationPolicy=Foreground` the object is marked (`deletionTimestamp`,
  *   finalizer `foregroundDeletion`) and stays until {@link FakeKubernetes.finishDeletion}
  *   plays the garbage collector; any other policy removes it at once.
@@ -196,6 +231,11 @@ export class FakeKubernetes {
   #objects = new Map<string, Stored>();
   #faults: FakeFault[] = [];
   #resourceVersion = 1;
+  /** Every change, oldest first, since the last {@link FakeKubernetes.compact}. */
+  #history: WatchEvent[] = [];
+  /** Versions at or below this one are no longer in the history. */
+  #compactedTo = 0;
+  #watchers = new Set<Watcher>();
   #server: Server;
   #kinds: FakeKind[];
   #token?: string;
@@ -224,8 +264,36 @@ export class FakeKubernetes {
   }
 
   async stop(): Promise<void> {
+    for (const watcher of this.#watchers) watcher.res.end();
+    this.#watchers.clear();
     this.#server.closeAllConnections();
     await new Promise(resolve => this.#server.close(resolve));
+  }
+
+  /**
+   * Forgets the history of changes, as etcd compaction does: a watch from an older version
+   * answers 410 Gone, and the client has to list again.
+   */
+  compact() {
+    this.#compactedTo = this.#resourceVersion;
+    this.#history = [];
+  }
+
+  /**
+   * Ends every open watch with an `ERROR` event carrying a 410 `Status`, and compacts the
+   * history, as an API server whose watch cache fell behind does.
+   */
+  expireWatches() {
+    this.compact();
+    for (const watcher of this.#watchers) {
+      watcher.res.end(`${JSON.stringify(expired(0, this.#compactedTo))}\n`);
+    }
+    this.#watchers.clear();
+  }
+
+  /** Watches open now. */
+  get watches(): number {
+    return this.#watchers.size;
   }
 
   /** Makes the next matching request(s) fail. */
@@ -255,6 +323,7 @@ export class FakeKubernetes {
     if (!stored) throw new Error(`no ${kind} ${namespace}/${name}`);
     stored.object.status = clone(status);
     this.#bump(stored.object);
+    this.#emit('MODIFIED', stored.object);
   }
 
   /** Stores an object as if someone else created it, e.g. a secret written by a provider. */
@@ -264,6 +333,7 @@ export class FakeKubernetes {
     const stored = { object: clone(object), owners: new Map() };
     this.#initMetadata(stored.object);
     this.#objects.set(key, stored);
+    this.#emit('ADDED', stored.object);
   }
 
   /** Completes a foreground deletion, as the garbage collector does once dependents are gone. */
@@ -277,7 +347,10 @@ export class FakeKubernetes {
     if (!this.#objects.get(key)?.object.metadata.deletionTimestamp) {
       throw new Error(`${kind} ${namespace}/${name} is not being deleted`);
     }
+    const { object } = this.#objects.get(key)!;
     this.#objects.delete(key);
+    this.#bump(object);
+    this.#emit('DELETED', object);
   }
 
   #keyOf(apiVersion: string, kind: string, namespace: string, name: string) {
@@ -297,6 +370,80 @@ export class FakeKubernetes {
   #bump(object: Obj) {
     this.#resourceVersion += 1;
     object.metadata.resourceVersion = String(this.#resourceVersion);
+  }
+
+  /** Records a change and tells the watches it matches. */
+  #emit(type: WatchEvent['type'], object: Obj) {
+    const event: WatchEvent = {
+      type,
+      resourceVersion: Number(object.metadata.resourceVersion),
+      object: clone(object),
+    };
+    this.#history.push(event);
+    for (const watcher of this.#watchers) {
+      if (this.#matches(watcher, event.object)) {
+        watcher.res.write(
+          `${JSON.stringify({ type, object: event.object })}\n`,
+        );
+      }
+    }
+  }
+
+  #matches(
+    w: { kind: FakeKind; namespace?: string; query: Record<string, string> },
+    o: Obj,
+  ): boolean {
+    const labels = (w.query.labelSelector ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(term => term.split('='));
+    const fields = (w.query.fieldSelector ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(term => term.split('='));
+    const field = (path: string) =>
+      path === 'metadata.name' || path === 'metadata.namespace'
+        ? o.metadata[path.slice('metadata.'.length)]
+        : undefined;
+    return (
+      o.kind === w.kind.kind &&
+      o.apiVersion === w.kind.apiVersion &&
+      (w.namespace === undefined || o.metadata.namespace === w.namespace) &&
+      labels.every(([k, v]) => o.metadata.labels?.[k] === v) &&
+      fields.every(([k, v]) => field(k) === v)
+    );
+  }
+
+  /** Streams a watch until the client goes away or the fake stops. */
+  #watch(
+    kind: FakeKind,
+    namespace: string | undefined,
+    query: Record<string, string>,
+    res: ServerResponse,
+  ) {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'transfer-encoding': 'chunked',
+    });
+    res.flushHeaders(); // as the API server does: the client learns at once that it watches
+    const from = Number(query.resourceVersion ?? this.#resourceVersion);
+    const watcher: Watcher = { kind, namespace, query, res };
+    if (from < this.#compactedTo) {
+      res.end(`${JSON.stringify(expired(from, this.#compactedTo))}\n`);
+      return;
+    }
+    for (const event of this.#history) {
+      if (
+        event.resourceVersion > from &&
+        this.#matches(watcher, event.object)
+      ) {
+        res.write(
+          `${JSON.stringify({ type: event.type, object: event.object })}\n`,
+        );
+      }
+    }
+    this.#watchers.add(watcher);
+    res.on('close', () => this.#watchers.delete(watcher));
   }
 
   #initMetadata(object: Obj) {
@@ -360,6 +507,11 @@ export class FakeKubernetes {
         throw new ApiError(401, 'Unauthorized');
       }
       const [code, body] = this.#route(recorded);
+      if (code === 0) {
+        const { kind, namespace } = (body as { watch: Watcher }).watch;
+        this.#watch(kind, namespace, recorded.query, res);
+        return;
+      }
       send(code, body);
     } catch (caught) {
       const error =
@@ -411,6 +563,9 @@ export class FakeKubernetes {
       throw pageNotFound();
     }
     const name = rest[1];
+    if (name === undefined && req.method === 'GET' && isWatch(req.query)) {
+      return [0, { watch: { kind, namespace } }];
+    }
     if (name === undefined) {
       if (req.method !== 'GET') {
         throw new ApiError(
@@ -468,19 +623,9 @@ export class FakeKubernetes {
     namespace: string | undefined,
     query: Record<string, string>,
   ) {
-    const selector = (query.labelSelector ?? '')
-      .split(',')
-      .filter(Boolean)
-      .map(term => term.split('='));
     const items = [...this.#objects.values()]
       .map(s => s.object)
-      .filter(
-        o =>
-          o.kind === kind.kind &&
-          o.apiVersion === kind.apiVersion &&
-          (namespace === undefined || o.metadata.namespace === namespace) &&
-          selector.every(([k, v]) => o.metadata.labels?.[k] === v),
-      );
+      .filter(o => this.#matches({ kind, namespace, query }, o));
     return {
       apiVersion: kind.apiVersion,
       kind: `${kind.kind}List`,
@@ -592,6 +737,7 @@ export class FakeKubernetes {
     owners.set(manager, new Set(paths));
 
     if (created) {
+      this.#emit('ADDED', object);
       return [201, object];
     }
     if (!isDeepStrictEqual(before, object)) {
@@ -599,6 +745,7 @@ export class FakeKubernetes {
         object.metadata.generation += 1;
       }
       this.#bump(object);
+      this.#emit('MODIFIED', object);
     }
     return [200, object];
   }
@@ -621,10 +768,13 @@ export class FakeKubernetes {
           'foregroundDeletion',
         ];
         this.#bump(stored.object);
+        this.#emit('MODIFIED', stored.object);
       }
       return [202, stored.object];
     }
     this.#objects.delete(key);
+    this.#bump(stored.object);
+    this.#emit('DELETED', stored.object);
     return [200, stored.object];
   }
 }

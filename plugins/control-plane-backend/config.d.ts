@@ -77,6 +77,23 @@ export interface Config {
        * @defaultValue { milliseconds: 500 }
        */
       readyPollInterval?: HumanDuration | string;
+      /**
+       * Backoff between the attempts of a retried step or compensation: exponential (the
+       * ceiling doubles with each attempt) with full jitter, between `base` and `max`. The
+       * attempts and step timeouts come from the tier, or the product's `retries` where set.
+       */
+      backoff?: {
+        /**
+         * The ceiling of the first delay.
+         * @defaultValue { milliseconds: 250 }
+         */
+        base?: HumanDuration | string;
+        /**
+         * The largest delay.
+         * @defaultValue { seconds: 30 }
+         */
+        max?: HumanDuration | string;
+      };
     };
 
     /** The reconciler: closes the gap between desired and observed state. */

@@ -11,6 +11,7 @@ import {
   DriverCapabilities,
   DriverError,
   DriverResource,
+  DriverStepInfo,
   DriverTarget,
   ObservedPhase,
   ObservedResource,
@@ -46,6 +47,7 @@ import {
   judgeCall,
   observationOf,
   phaseAt,
+  stepFailuresBefore,
   stepOf,
 } from './simulation/logic';
 import { ObjectStore } from './simulation/ObjectStore';
@@ -680,6 +682,28 @@ export class SimulatedDriver implements ControlPlaneDriver {
       },
       `${type}/${step}`,
     );
+  }
+
+  /**
+   * Fails a saga step before it runs when a step failure names it (and no driver method,
+   * provider or cluster): how a fault is injected at a step that calls no driver, such as
+   * `validate`, `schedule` or `notify`.
+   */
+  async beforeStep(
+    step: DriverStepInfo,
+    ctx: DriverCallContext,
+  ): Promise<void> {
+    const faults = stepFailuresBefore(await this.faultStore.list(), step);
+    for (const fault of faults) {
+      if (await this.faultStore.consume(fault)) {
+        const message =
+          fault.message ?? `simulated failure at step ${step.step}`;
+        ctx.logger?.info(`simulator: injected failure: ${message}`, {
+          faultId: fault.id,
+        });
+        throw failure(message);
+      }
+    }
   }
 
   // ── faults and out-of-band changes ─────────────────────────────────────────────────

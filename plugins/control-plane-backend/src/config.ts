@@ -21,6 +21,7 @@ export interface ControlPlaneConfig {
     lease: Duration;
     pollInterval: Duration;
     readyPollInterval: Duration;
+    backoff: { base: Duration; max: Duration };
   };
   reconciler: { interval: Duration; driftInterval: Duration };
   /** The default price list with `controlPlane.pricing` merged over it. */
@@ -72,6 +73,17 @@ function duration(
     return parsed;
   }
   return Duration.fromObject(readDurationFromConfig(config, { key }));
+}
+
+function readBackoff(config: Config | undefined) {
+  const base = duration(config, 'base', Duration.fromMillis(250));
+  const max = duration(config, 'max', Duration.fromObject({ seconds: 30 }));
+  if (base.toMillis() <= 0 || max.toMillis() < base.toMillis()) {
+    throw new Error(
+      'controlPlane.orchestration.backoff: base must be positive and max at least base',
+    );
+  }
+  return { base, max };
 }
 
 /** Reads `controlPlane.*` with its defaults (see config.d.ts). */
@@ -128,6 +140,7 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
         'readyPollInterval',
         Duration.fromMillis(500),
       ),
+      backoff: readBackoff(orchestration?.getOptionalConfig('backoff')),
     },
     reconciler: {
       interval: duration(

@@ -177,6 +177,18 @@ export async function createControlPlane(options: {
     concurrency: config.orchestration.concurrency,
     pollInterval: config.orchestration.pollInterval,
     lease: config.orchestration.lease,
+    backoff: {
+      baseMs: config.orchestration.backoff.base.toMillis(),
+      maxMs: config.orchestration.backoff.max.toMillis(),
+    },
+    beforeStep: (step, ctx) =>
+      drivers.beforeStep(step, {
+        idempotencyToken: ctx.idempotencyToken,
+        operationId: ctx.operation.id,
+        traceId: ctx.operation.traceId,
+        signal: ctx.signal,
+        logger: ctx.logger,
+      }),
     onSettled: () => triggerReconciler(),
   });
   const reconciler = new Reconciler({
@@ -189,6 +201,7 @@ export async function createControlPlane(options: {
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
+    cellDriftPolicy: (cell, desired) => desired.cell(cell)?.driftPolicy,
   });
   reconcilerRef.current = reconciler;
 

@@ -594,6 +594,10 @@ export interface components {
       /** jurisdiction data must stay in, e.g. EU; resources may not leave it */
       dataResidency?: string;
       displayName: string;
+      /**
+       * what to do with drift of this cell's resources that set no policy of their own: correct it (the default) or only report it
+       */
+      driftPolicy?: 'correct' | 'warn';
       /** geography, e.g. us, eu, ap */
       geo: string;
       id: string;
@@ -952,6 +956,13 @@ export interface components {
         [key: string]: unknown;
       };
       replicasParameter?: string;
+      /** retry limits of this product's saga steps; each one set overrides the tier's */
+      retries?: {
+        /** attempts per saga step for retryable errors */
+        maxAttempts?: number;
+        /** how long one attempt of a saga step may take */
+        stepTimeoutSeconds?: number;
+      };
       /**
        * resources per replica of each size class
        * default: \{\}

@@ -10,6 +10,7 @@ const tables = [
   'simulator_backups',
   'simulator_side_effects',
   'simulator_faults',
+  'simulator_applications',
 ];
 
 describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {

@@ -3,8 +3,9 @@ import { DateTime } from 'luxon';
 import { SimulatorAction } from '../config';
 
 /**
- * Side effects applied, per idempotency token: how many times each was applied (always 1)
- * and how many calls carried its token.
+ * Side effects the simulator performed, counted from the append-only log of performances
+ * (not from the per-token deduplication log): per idempotency token, and per resource and
+ * kind of effect whatever token carried it, so that an effect performed twice shows.
  * @public
  */
 export interface SimulatorSideEffects {
@@ -16,15 +17,27 @@ export interface SimulatorSideEffects {
     detail?: string;
     cluster: string;
     ref: string;
-    /** Times the effect was applied: 1, or the simulator has a bug. */
+    /** Times the effect was actually performed under this token: 1, or the simulator has a bug. */
     applied: number;
     /** Calls that carried the token; those after the first were answered from the log. */
     calls: number;
     appliedAt: string;
   }>;
-  /** Effects applied, per action. */
+  /**
+   * Per resource, action and detail: how many times such an effect was performed, under any
+   * token. A saga that repeated a step under a new token (or two operations doing the same
+   * thing) shows here as more than one.
+   */
+  performed: Array<{
+    ref: string;
+    action: SimulatorAction;
+    detail?: string;
+    cluster: string;
+    applied: number;
+  }>;
+  /** Effects performed, per action. */
   totals: Partial<Record<SimulatorAction, number>>;
-  /** Calls answered from the log instead of applying again. */
+  /** Calls answered from the log instead of performing the effect again. */
   replays: number;
 }
 
@@ -96,33 +109,75 @@ export class SideEffectLog {
       await trx('simulator_side_effects')
         .where(key)
         .update({ result: JSON.stringify(result ?? null) });
+      await trx('simulator_applications').insert({
+        ...key,
+        detail: facts.detail ?? null,
+        cluster: facts.cluster,
+        ref: facts.ref,
+        applied_at: now,
+      });
       return { result, replayed: false };
     });
   }
 
-  async summary(filter: { tokenPrefix?: string; ref?: string } = {}) {
-    const rows = await this.db('simulator_side_effects')
-      .modify(q => {
-        if (filter.tokenPrefix) {
-          q.whereRaw('substr(token, 1, ?) = ?', [
-            filter.tokenPrefix.length,
-            filter.tokenPrefix,
-          ]);
-        }
-        if (filter.ref) q.where({ ref: filter.ref });
-      })
-      .select('token', 'action', 'detail', 'cluster', 'ref', 'applied_at')
-      .count({ applied: '*' })
-      .sum({ calls: 'calls' })
-      .groupBy('token', 'action', 'detail', 'cluster', 'ref', 'applied_at')
-      .orderBy(['applied_at', 'token', 'action']);
+  async summary(
+    filter: { tokenPrefix?: string; ref?: string } = {},
+  ): Promise<SimulatorSideEffects> {
+    const where = (q: Knex.QueryBuilder, table: string) => {
+      if (filter.tokenPrefix) {
+        q.whereRaw(`substr(${table}.token, 1, ?) = ?`, [
+          filter.tokenPrefix.length,
+          filter.tokenPrefix,
+        ]);
+      }
+      if (filter.ref) q.where(`${table}.ref`, filter.ref);
+    };
+    const [tokens, performances] = await Promise.all([
+      this.db('simulator_side_effects as s')
+        .modify(q => where(q, 's'))
+        .select(
+          's.token',
+          's.action',
+          's.detail',
+          's.cluster',
+          's.ref',
+          's.calls',
+          's.applied_at',
+        )
+        .orderBy(['s.applied_at', 's.token', 's.action']),
+      this.db('simulator_applications as a')
+        .modify(q => where(q, 'a'))
+        .select('a.token', 'a.action', 'a.detail', 'a.cluster', 'a.ref'),
+    ]);
+    const byToken = new Map<string, number>();
+    const byEffect = new Map<string, SimulatorSideEffects['performed'][0]>();
+    for (const row of performances) {
+      const tokenKey = `${row.action} ${row.token}`;
+      byToken.set(tokenKey, (byToken.get(tokenKey) ?? 0) + 1);
+      const effectKey = JSON.stringify([
+        row.ref,
+        row.action,
+        row.detail,
+        row.cluster,
+      ]);
+      const entry = byEffect.get(effectKey) ?? {
+        ref: row.ref,
+        action: row.action,
+        ...(row.detail ? { detail: row.detail } : {}),
+        cluster: row.cluster,
+        applied: 0,
+      };
+      entry.applied += 1;
+      byEffect.set(effectKey, entry);
+    }
     const summary: SimulatorSideEffects = {
       tokens: [],
+      performed: [...byEffect.values()],
       totals: {},
       replays: 0,
     };
-    for (const row of rows) {
-      const applied = Number(row.applied);
+    for (const row of tokens) {
+      const applied = byToken.get(`${row.action} ${row.token}`) ?? 0;
       const calls = Number(row.calls);
       summary.tokens.push({
         token: row.token,
@@ -138,7 +193,7 @@ export class SideEffectLog {
       });
       summary.totals[row.action as SimulatorAction] =
         (summary.totals[row.action as SimulatorAction] ?? 0) + applied;
-      summary.replays += calls - applied;
+      summary.replays += Math.max(0, calls - applied);
     }
     return summary;
   }

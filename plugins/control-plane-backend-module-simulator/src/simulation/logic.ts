@@ -286,6 +286,27 @@ export function judgeCall(
   return verdict;
 }
 
+/**
+ * The step failures that fail a saga step before it calls any driver: those naming the step
+ * and no driver method, provider or cluster (a step such as `validate`, `schedule` or
+ * `notify` calls none). Pure: consuming one is the store's business.
+ */
+export function stepFailuresBefore(
+  faults: SimulatorFault[],
+  call: { step: string; ref: string },
+): SimulatorFault[] {
+  return faults.filter(
+    fault =>
+      fault.kind === 'step-failure' &&
+      fault.step === call.step &&
+      fault.action === undefined &&
+      fault.provider === undefined &&
+      fault.cluster === undefined &&
+      (fault.ref === undefined || fault.ref === call.ref) &&
+      (fault.remaining === undefined || fault.remaining > 0),
+  );
+}
+
 /** JSON with object keys sorted, so equal values compare equal. */
 export function canonicalJson(value: unknown): string {
   const sort = (v: unknown): unknown => {

@@ -1,4 +1,8 @@
-import { ControlPlaneDriver } from '@idp-multicloud/plugin-control-plane-node';
+import {
+  ControlPlaneDriver,
+  DriverCallContext,
+  DriverStepInfo,
+} from '@idp-multicloud/plugin-control-plane-node';
 
 /**
  * The drivers modules added, by id, each wrapped once (to record provider health).
@@ -27,9 +31,20 @@ export class DriverRegistry {
     let wrapped = this.wrapped.get(id);
     if (!wrapped) {
       wrapped = this.wrap(driver);
+      // A wrapper (provider health) times the methods it knows; optional ones pass through.
+      if (driver.awaitPhase && !wrapped.awaitPhase) {
+        wrapped = { ...wrapped, awaitPhase: driver.awaitPhase.bind(driver) };
+      }
       this.wrapped.set(id, wrapped);
     }
     return wrapped;
+  }
+
+  /** Runs every driver's `beforeStep` hook (drivers without one are skipped). */
+  async beforeStep(step: DriverStepInfo, ctx: DriverCallContext): Promise<void> {
+    for (const driver of this.drivers.values()) {
+      await driver.beforeStep?.(step, ctx);
+    }
   }
 
   ids(): string[] {

@@ -5,7 +5,7 @@ import {
   OperationState,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
@@ -20,6 +20,14 @@ export interface NewOperation {
   traceId?: string;
   /** The desired generation the operation brings about, when it changed the spec. */
   targetGeneration?: number;
+}
+
+/** One entry of an operation's timeline, to append. */
+export interface NewOperationEvent {
+  type: string;
+  step?: string;
+  message: string;
+  data?: Record<string, unknown>;
 }
 
 type Row = {
@@ -80,7 +88,8 @@ export class OperationStore {
       params: JSON.stringify(op.params),
       actor: op.actor,
       reason: op.reason ?? null,
-      trace_id: op.traceId ?? null,
+      // W3C trace id format; the engine hands it to every driver call.
+      trace_id: op.traceId ?? randomBytes(16).toString('hex'),
       target_generation: op.targetGeneration ?? null,
       next_run_at: at,
       created_at: at,
@@ -121,21 +130,29 @@ export class OperationStore {
   async appendEvent(
     trx: Knex | Knex.Transaction,
     operationId: string,
-    event: {
-      type: string;
-      step?: string;
-      message: string;
-      data?: Record<string, unknown>;
-    },
+    event: NewOperationEvent,
   ): Promise<void> {
-    await trx('operation_events').insert({
-      operation_id: operationId,
-      type: event.type,
-      step: event.step ?? null,
-      message: event.message,
-      data: event.data ? JSON.stringify(event.data) : null,
-      created_at: now(),
-    });
+    await this.appendEvents(trx, operationId, [event]);
+  }
+
+  /** Appends events to an operation's timeline, in order, in one statement. */
+  async appendEvents(
+    trx: Knex | Knex.Transaction,
+    operationId: string,
+    events: NewOperationEvent[],
+  ): Promise<void> {
+    if (events.length === 0) return;
+    const at = now();
+    await trx('operation_events').insert(
+      events.map(event => ({
+        operation_id: operationId,
+        type: event.type,
+        step: event.step ?? null,
+        message: event.message,
+        data: event.data ? JSON.stringify(event.data) : null,
+        created_at: at,
+      })),
+    );
   }
 
   async get(id: string): Promise<Operation> {

@@ -5,13 +5,19 @@ import {
   OperationState,
   ResourceState,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
+import {
+  DriverError,
+  DriverStepInfo,
+} from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
 import { DateTime, Duration } from 'luxon';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AuditLog } from '../audit/AuditLog';
 import { now } from '../database/time';
-import { ResourceEventStore } from '../events/ResourceEventStore';
+import {
+  NewResourceEvent,
+  ResourceEventStore,
+} from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { OperationStore } from '../operations/OperationStore';
@@ -45,6 +51,11 @@ export interface SagaEngineOptions {
   maxCompensationAttempts?: number;
   /** Backoff of retries. @defaultValue base 250 ms, max 30 s */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Runs before each step and each compensation (e.g. the drivers' `beforeStep` hooks, through
+   * which the simulator injects faults at any step); what it throws fails the step.
+   */
+  beforeStep?(step: DriverStepInfo, ctx: SagaContext): Promise<void>;
   /** Wraps each step run, e.g. in a tracing span or a timer. */
   instrumentStep?<T>(
     op: ClaimedOperation,
@@ -57,6 +68,14 @@ export interface SagaEngineOptions {
     state: OperationState,
     op: ClaimedOperation,
   ): void;
+}
+
+/** A W3C trace id: 16 random bytes as 32 hex digits (never all zeros). */
+export function newTraceId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('hex');
+    if (!/^0+$/.test(id)) return id;
+  }
 }
 
 const isRetryable = (error: unknown) =>
@@ -130,6 +149,11 @@ class OperationRun {
     this.saga = saga;
     this.resource = resource;
     this.desired = desired;
+    if (!this.op.traceId) {
+      // Every operation carries a trace id to its drivers (e.g. onto a Kubernetes claim).
+      this.op.traceId = newTraceId();
+      this.pendingUpdate = { trace_id: this.op.traceId };
+    }
     this.steps = await this.o.store.steps(this.op.id);
     for (const s of this.steps) {
       if (s.state === 'succeeded') this.results[s.name] = s.result;
@@ -153,33 +177,66 @@ class OperationRun {
     };
   }
 
+  /** Events of the fenced transaction in progress, written in one statement per table. */
+  private queued?: {
+    timeline: Parameters<OperationStore['appendEvents']>[2];
+    stream: NewResourceEvent[];
+  };
+  /** Operation columns to write with the next fenced write (a new trace id). */
+  private pendingUpdate: Record<string, unknown> = {};
+
+  /**
+   * A fenced write (see SagaStore.fenced) whose events are queued by {@link event} and
+   * inserted together before the commit: one transaction, a fixed number of statements.
+   */
+  private async fenced<T>(
+    update: Record<string, unknown>,
+    fn: (trx: Knex.Transaction) => Promise<T>,
+  ): Promise<T> {
+    const extra = this.pendingUpdate;
+    const result = await this.o.store.fenced(
+      this.op,
+      { ...update, ...extra },
+      async trx => {
+        this.queued = { timeline: [], stream: [] };
+        try {
+          const value = await fn(trx);
+          await this.o.operations.appendEvents(
+            trx,
+            this.op.id,
+            this.queued.timeline,
+          );
+          await this.o.events.appendMany(this.queued.stream, trx);
+          return value;
+        } finally {
+          this.queued = undefined;
+        }
+      },
+    );
+    if (extra === this.pendingUpdate) this.pendingUpdate = {};
+    return result;
+  }
+
   private async event(
-    trx: Knex.Transaction,
+    _trx: Knex.Transaction,
     type: string,
     message: string,
     step?: string,
     data?: Record<string, unknown>,
   ) {
-    const { op } = this;
-    await this.o.operations.appendEvent(trx, op.id, {
+    const { op, queued } = this;
+    if (!queued) throw new Error('an event outside a fenced write');
+    queued.timeline.push({ type, step, message, data });
+    queued.stream.push({
+      ref: op.resourceRef,
+      uid: op.resourceUid,
       type,
-      step,
-      message,
-      data,
+      operationId: op.id,
+      message: step
+        ? `${op.type} · ${step}: ${message}`
+        : `${op.type}: ${message}`,
+      data: { ...data, ...(step ? { step } : {}) },
     });
-    await this.o.events.append(
-      {
-        ref: op.resourceRef,
-        uid: op.resourceUid,
-        type,
-        operationId: op.id,
-        message: step
-          ? `${op.type} · ${step}: ${message}`
-          : `${op.type}: ${message}`,
-        data: { ...data, ...(step ? { step } : {}) },
-      },
-      trx,
-    );
   }
 
   private announce() {
@@ -223,7 +280,7 @@ class OperationRun {
     );
     const first = this.saga.steps.findIndex((_, i) => !done.has(i));
     const record = this.steps.find(s => s.position === first);
-    await this.o.store.fenced(this.op, { state: 'running' }, async trx => {
+    await this.fenced({ state: 'running' }, async trx => {
       const start = this.saga.transitions.start;
       if (
         first === 0 &&
@@ -262,38 +319,37 @@ class OperationRun {
   ): Promise<'next' | 'stop'> {
     const { op, saga } = this;
     const step = saga.steps[position];
-    if (op.cancelRequested || (await this.cancelRequested())) {
-      await this.o.store.fenced(
-        op,
-        { state: 'compensating', error: 'cancelled' },
-        trx =>
-          this.event(
-            trx,
-            'operation.cancelling',
-            'cancel requested: undoing completed steps',
-          ),
+    // A cancel requested since the claim reaches this run through the heartbeat.
+    if (op.cancelRequested || this.cancelSignal.aborted) {
+      await this.fenced({ state: 'compensating', error: 'cancelled' }, trx =>
+        this.event(
+          trx,
+          'operation.cancelling',
+          'cancel requested: undoing completed steps',
+        ),
       );
       await this.compensate(true);
       return 'stop';
     }
-    const tier = this.desired.tier(this.resource.spec.tier);
-    const maxAttempts = tier?.operations.maxAttempts ?? 3;
+    const { maxAttempts, stepTimeoutMs } = this.limits();
     const ctx = this.context(step.name);
-    const timeout =
-      step.timeoutMs?.(ctx) ??
-      (tier?.operations.stepTimeoutSeconds ?? 600) * 1000;
+    const timeout = step.timeoutMs?.(ctx) ?? stepTimeoutMs;
     let result: unknown;
     try {
       const execute = () =>
         withTimeout(
-          step.run({
-            ...ctx,
-            signal: AbortSignal.any([
+          (async () => {
+            const signal = AbortSignal.any([
               this.signal,
               this.cancelSignal,
               AbortSignal.timeout(timeout),
-            ]),
-          }),
+            ]);
+            await this.o.beforeStep?.(this.stepInfo(step.name), {
+              ...ctx,
+              signal,
+            });
+            return step.run({ ...ctx, signal });
+          })(),
           timeout,
           step.name,
         );
@@ -303,8 +359,7 @@ class OperationRun {
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason;
       if (this.cancelSignal.aborted) {
-        await this.o.store.fenced(
-          op,
+        await this.fenced(
           { state: 'compensating', error: 'cancelled' },
           async trx => {
             await this.o.store.finishStep(trx, op.id, position, {
@@ -343,14 +398,38 @@ class OperationRun {
     return 'next';
   }
 
+  /**
+   * Retry limits of a step: the product's (`retries` in its spec) where it sets them, else
+   * the tier's.
+   */
+  private limits(): { maxAttempts: number; stepTimeoutMs: number } {
+    const tier = this.desired.tier(this.resource.spec.tier);
+    const retries = this.desired.product(this.resource.spec.product)?.spec
+      .retries;
+    return {
+      maxAttempts: retries?.maxAttempts ?? tier?.operations.maxAttempts ?? 3,
+      stepTimeoutMs:
+        (retries?.stepTimeoutSeconds ??
+          tier?.operations.stepTimeoutSeconds ??
+          600) * 1000,
+    };
+  }
+
+  private stepInfo(step: string): DriverStepInfo {
+    return {
+      operationType: this.op.type,
+      step,
+      ref: this.op.resourceRef,
+    };
+  }
+
   /** Records a step's result, its persisted effects, and the start of the next step. */
   private async recordSuccess(position: number, result: unknown) {
     const { op, saga } = this;
     const step = saga.steps[position];
     const ctx = this.context(step.name);
     const last = position === saga.steps.length - 1;
-    await this.o.store.fenced(
-      op,
+    await this.fenced(
       last ? { state: 'succeeded', lease_owner: null, lease_until: null } : {},
       async trx => {
         await this.o.store.finishStep(trx, op.id, position, {
@@ -390,7 +469,7 @@ class OperationRun {
     const name = this.saga.steps[position].name;
     if (isRetryable(error) && attempts < maxAttempts) {
       const delay = backoffMs(attempts, this.engine.settings.backoff);
-      await this.o.store.fenced(op, this.releaseUntil(delay), async trx => {
+      await this.fenced(this.releaseUntil(delay), async trx => {
         await this.o.store.finishStep(trx, op.id, position, {
           state: 'running',
           error: describe(error),
@@ -409,28 +488,18 @@ class OperationRun {
       return;
     }
     const reason = `${name}: ${describe(error)}`;
-    await this.o.store.fenced(
-      op,
-      { state: 'compensating', error: reason },
-      async trx => {
-        await this.o.store.finishStep(trx, op.id, position, {
-          state: 'failed',
-          error: describe(error),
-        });
-        await this.event(trx, 'step.failed', describe(error), name, {
-          attempts,
-        });
-      },
-    );
+    await this.fenced({ state: 'compensating', error: reason }, async trx => {
+      await this.o.store.finishStep(trx, op.id, position, {
+        state: 'failed',
+        error: describe(error),
+      });
+      await this.event(trx, 'step.failed', describe(error), name, {
+        attempts,
+      });
+    });
     this.announce();
     this.steps = await this.o.store.steps(op.id);
     await this.compensate(false, reason);
-  }
-
-  private async cancelRequested(): Promise<boolean> {
-    return (
-      this.cancelSignal.aborted || this.o.store.cancelRequested(this.op.id)
-    );
   }
 
   private async finishSuccess(trx: Knex.Transaction) {
@@ -501,14 +570,14 @@ class OperationRun {
     const { op } = this;
     const step = this.saga.steps[record.position];
     const { store } = this.o;
-    if (!step?.compensate) {
-      await store.fenced(op, {}, trx =>
+    if (!step?.compensate && !step?.revert) {
+      await this.fenced({}, trx =>
         store.markCompensation(trx, op.id, record.position, 'compensated'),
       );
       return true;
     }
     const attempt = record.compensationAttempts + 1;
-    await store.fenced(op, { state: 'compensating' }, async trx => {
+    await this.fenced({ state: 'compensating' }, async trx => {
       await store.markCompensation(trx, op.id, record.position, 'compensating');
       await this.event(
         trx,
@@ -517,16 +586,15 @@ class OperationRun {
         step.name,
       );
     });
+    const ctx = this.context(step.name, ':compensate');
     try {
-      await step.compensate(
-        this.context(step.name, ':compensate'),
-        record.result,
-      );
+      await this.o.beforeStep?.(this.stepInfo(`${step.name}:compensate`), ctx);
+      await step.compensate?.(ctx, record.result);
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason;
       if (attempt < this.engine.settings.maxCompensationAttempts) {
         const delay = backoffMs(attempt, this.engine.settings.backoff);
-        await store.fenced(op, this.releaseUntil(delay), async trx => {
+        await this.fenced(this.releaseUntil(delay), async trx => {
           await store.markCompensation(
             trx,
             op.id,
@@ -547,7 +615,8 @@ class OperationRun {
       await this.parkAfter(record, step.name, attempt, error);
       return false;
     }
-    await store.fenced(op, {}, async trx => {
+    await this.fenced({}, async trx => {
+      await step.revert?.(trx, ctx, record.result);
       await store.markCompensation(trx, op.id, record.position, 'compensated');
       await this.event(trx, 'step.compensated', 'undone', step.name);
     });
@@ -562,8 +631,7 @@ class OperationRun {
   ) {
     const { op } = this;
     const message = `compensation of ${step} failed: ${describe(error)}`;
-    await this.o.store.fenced(
-      op,
+    await this.fenced(
       {
         state: 'needs-attention',
         lease_owner: null,
@@ -617,8 +685,7 @@ class OperationRun {
     const why = cancelled
       ? 'cancelled; completed steps were undone'
       : `failed (${failure}); completed steps were undone`;
-    await this.o.store.fenced(
-      op,
+    await this.fenced(
       { state: end, lease_owner: null, lease_until: null },
       async trx => {
         if (saga.transitions.failure) {
@@ -659,8 +726,7 @@ class OperationRun {
 
   /** Ends an operation that cannot run at all. */
   async park(reason: string) {
-    await this.o.store.fenced(
-      this.op,
+    await this.fenced(
       {
         state: 'needs-attention',
         error: reason,

@@ -189,7 +189,10 @@ export class SagaStore {
     }));
   }
 
-  /** Records the start (or a new attempt) of a step. */
+  /**
+   * Records the start (or a new attempt) of a step in one statement: an insert, or on a
+   * step recorded before (a retry, a resumed run) a new attempt of it.
+   */
   async startStep(
     trx: Knex.Transaction,
     operationId: string,
@@ -197,28 +200,22 @@ export class SagaStore {
     name: string,
   ) {
     const at = now();
-    const existing = await trx('operation_steps')
-      .where({ operation_id: operationId, position })
-      .first();
-    if (existing) {
-      await trx('operation_steps')
-        .where({ operation_id: operationId, position })
-        .update({
-          state: 'running',
-          attempts: existing.attempts + 1,
-          started_at: at,
-          error: null,
-        });
-    } else {
-      await trx('operation_steps').insert({
+    await trx('operation_steps')
+      .insert({
         operation_id: operationId,
         position,
         name,
         state: 'running',
         attempts: 1,
         started_at: at,
+      })
+      .onConflict(['operation_id', 'position'])
+      .merge({
+        state: 'running',
+        attempts: trx.raw('operation_steps.attempts + 1'),
+        started_at: at,
+        error: null,
       });
-    }
   }
 
   async finishStep(

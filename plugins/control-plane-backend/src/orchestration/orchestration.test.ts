@@ -194,26 +194,12 @@ describe.each(databases.eachSupportedId())(
       ]);
     });
 
-    it.each([
-      ['apply_claim', ['validate', 'schedule']],
-      ['wait_ready', ['validate', 'schedule', 'apply_claim']],
-      [
-        'configure_networking',
-        ['validate', 'schedule', 'apply_claim', 'wait_ready'],
-      ],
-      [
-        'register_dns',
-        [
-          'validate',
-          'schedule',
-          'apply_claim',
-          'wait_ready',
-          'configure_networking',
-        ],
-      ],
-    ])(
+    it.each(
+      // every step of the provisioning saga, with the steps that completed before it
+      CREATE_STEPS.map((step, k) => [step, CREATE_STEPS.slice(0, k)] as const),
+    )(
       'a fault at %s compensates the completed steps in reverse, each once; the resource ends FAILED',
-      async (step, completed) => {
+      async (step, completed: readonly string[]) => {
         cp = await start(databaseId, {
           ...simulatorConfig,
           faults: { stepFailures: [{ step, times: 1 }] },
@@ -257,10 +243,25 @@ describe.each(databases.eachSupportedId())(
         expect(state.claims).toEqual([]);
         expect(state.networking).toEqual([]);
         expect(state.dnsRecords).toEqual([]);
+        // Each side effect was performed once (the simulator counts every time it performs
+        // one, whatever the token), and each step that ran was undone (the failed one too).
         const effects = (
           await a.sim('get', `/side-effects?operationId=${op.id}`)
         ).body;
         for (const effect of effects.tokens) expect(effect.applied).toBe(1);
+        const performed = Object.fromEntries(
+          effects.performed.map((e: any) => [e.action, e.applied]),
+        );
+        const did = (s: string) => completed.includes(s);
+        const ran = (s: string) => did(s) || s === step;
+        expect(performed).toEqual({
+          ...(did('apply_claim') ? { apply: 1 } : {}),
+          ...(ran('apply_claim') ? { delete: 1 } : {}),
+          ...(did('configure_networking') ? { configureNetworking: 1 } : {}),
+          ...(ran('configure_networking') ? { removeNetworking: 1 } : {}),
+          ...(did('register_dns') ? { registerDns: 1 } : {}),
+          ...(ran('register_dns') ? { deregisterDns: 1 } : {}),
+        });
       },
     );
 

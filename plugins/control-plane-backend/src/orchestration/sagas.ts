@@ -9,6 +9,8 @@ import {
   DriverError,
   DriverResource,
   DriverTarget,
+  ObservedPhase,
+  ObservedResource,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
 import { DriverRegistry } from '../drivers/DriverRegistry';
@@ -175,6 +177,28 @@ const sleep = (ms: number, signal: AbortSignal) =>
     );
   });
 
+/**
+ * Waits until the driver observes one of `phases`: through the driver's own wait (a watch)
+ * when it has one, else by polling `observe`.
+ */
+async function awaitPhase(
+  deps: SagaDependencies,
+  ctx: SagaContext,
+  driver: ControlPlaneDriver,
+  resource: DriverResource,
+  target: DriverTarget,
+  phases: ObservedPhase[],
+): Promise<ObservedResource> {
+  if (driver.awaitPhase) {
+    return driver.awaitPhase(resource, target, phases, callContext(ctx));
+  }
+  for (;;) {
+    const observed = await driver.observe(resource, target, callContext(ctx));
+    if (phases.includes(observed.phase)) return observed;
+    await sleep(deps.readyPollMs, ctx.signal);
+  }
+}
+
 // ── steps ──────────────────────────────────────────────────────────────────────────────
 
 function validateStep(): SagaStep {
@@ -259,13 +283,12 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
         await deps.resources.updateStatus(trx, ctx.resource.uid, { placement });
       }
     },
-    async compensate(ctx) {
+    // A resource that never ran forgets the placement it was given; one that runs keeps its own.
+    async revert(trx, ctx) {
       if (!migrating && !ctx.resource.status.observedGeneration) {
-        await deps.db.transaction(trx =>
-          deps.resources.updateStatus(trx, ctx.resource.uid, {
-            placement: null,
-          }),
-        );
+        await deps.resources.updateStatus(trx, ctx.resource.uid, {
+          placement: null,
+        });
       }
     },
   };
@@ -299,12 +322,7 @@ function applyStep(
         ctx,
         async (driver, resource, target) => {
           await driver.delete(resource, target, callContext(ctx));
-          while (
-            (await driver.observe(resource, target, callContext(ctx))).phase !==
-            'absent'
-          ) {
-            await sleep(deps.readyPollMs, ctx.signal);
-          }
+          await awaitPhase(deps, ctx, driver, resource, target, ['absent']);
         },
         placementKey,
       ),
@@ -323,48 +341,59 @@ function waitReadyStep(
         deps,
         ctx,
         async (driver, resource, target) => {
-          for (;;) {
-            const observed = await driver.observe(
-              resource,
-              target,
-              callContext(ctx),
+          const observed = await awaitPhase(
+            deps,
+            ctx,
+            driver,
+            resource,
+            target,
+            ['ready', 'failed'],
+          );
+          if (observed.phase === 'failed') {
+            throw new DriverError(
+              `${resource.ref} failed on ${target.cluster}: ${
+                observed.message ?? 'no reason given'
+              }`,
+              { retryable: false },
             );
-            if (observed.phase === 'ready') {
-              return {
-                version: observed.version ?? null,
-                connectionSecretRef: observed.connectionSecretRef ?? null,
-              };
-            }
-            if (observed.phase === 'failed') {
-              throw new DriverError(
-                `${resource.ref} failed on ${target.cluster}: ${
-                  observed.message ?? 'no reason given'
-                }`,
-                { retryable: false },
-              );
-            }
-            await sleep(deps.readyPollMs, ctx.signal);
           }
+          return {
+            version: observed.version ?? null,
+            connectionSecretRef: observed.connectionSecretRef ?? null,
+          };
         },
         placementKey,
       ),
   };
 }
 
-function networkingStep(deps: SagaDependencies): SagaStep {
+function networkingStep(
+  deps: SagaDependencies,
+  name = 'configure_networking',
+  placementKey?: string,
+): SagaStep {
   return {
-    name: 'configure_networking',
+    name,
     run: ctx =>
-      withDriver(deps, ctx, async (driver, resource, target) => ({
-        endpoint: await driver.configureNetworking(
-          resource,
-          target,
-          callContext(ctx),
-        ),
-      })),
+      withDriver(
+        deps,
+        ctx,
+        async (driver, resource, target) => ({
+          endpoint: await driver.configureNetworking(
+            resource,
+            target,
+            callContext(ctx),
+          ),
+        }),
+        placementKey,
+      ),
     compensate: ctx =>
-      withDriver(deps, ctx, (driver, resource, target) =>
-        driver.removeNetworking(resource, target, callContext(ctx)),
+      withDriver(
+        deps,
+        ctx,
+        (driver, resource, target) =>
+          driver.removeNetworking(resource, target, callContext(ctx)),
+        placementKey,
       ),
   };
 }
@@ -523,12 +552,9 @@ export function createSagas(deps: SagaDependencies): Record<string, Saga> {
           run: ctx =>
             ctx.resource.status.placement
               ? withDriver(deps, ctx, async (driver, resource, target) => {
-                  while (
-                    (await driver.observe(resource, target, callContext(ctx)))
-                      .phase !== 'absent'
-                  ) {
-                    await sleep(deps.readyPollMs, ctx.signal);
-                  }
+                  await awaitPhase(deps, ctx, driver, resource, target, [
+                    'absent',
+                  ]);
                 })
               : Promise.resolve(),
         },
@@ -592,6 +618,7 @@ export function createSagas(deps: SagaDependencies): Record<string, Saga> {
         scheduleStep(deps, 'schedule_target'),
         applyStep(deps, 'provision_target', 'schedule_target'),
         waitReadyStep(deps, 'wait_target_ready', 'schedule_target'),
+        networkingStep(deps, 'configure_target_networking', 'schedule_target'),
         {
           name: 'sync_data',
           run: ctx =>
@@ -626,11 +653,16 @@ export function createSagas(deps: SagaDependencies): Record<string, Saga> {
             ),
         },
         {
+          // Only now, with the target READY and serving, does the source go: its endpoint,
+          // then the resource itself, waited for until it is gone.
           name: 'decommission_source',
           run: ctx =>
-            withDriver(deps, ctx, (driver, resource, target) =>
-              driver.delete(resource, target, callContext(ctx)),
-            ),
+            withDriver(deps, ctx, async (driver, resource, target) => {
+              await driver.removeNetworking(resource, target, callContext(ctx));
+              await driver.delete(resource, target, callContext(ctx));
+              await awaitPhase(deps, ctx, driver, resource, target, ['absent']);
+              return { source: target.cluster };
+            }),
           async persist(trx, ctx) {
             const target = (
               ctx.results.schedule_target as { placement: Placement }

@@ -35,6 +35,15 @@ export interface SagaStep {
     ctx: SagaContext,
     result: unknown,
   ): Promise<void>;
+  /**
+   * Undoes what `persist` wrote, in the fenced transaction that records the compensation
+   * (so a worker that lost its lease cannot write it).
+   */
+  revert?(
+    trx: Knex.Transaction,
+    ctx: SagaContext,
+    result: unknown,
+  ): Promise<void>;
   /** Overrides the tier's step timeout, e.g. for waits. */
   timeoutMs?: (ctx: SagaContext) => number;
 }

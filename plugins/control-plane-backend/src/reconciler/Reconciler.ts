@@ -10,6 +10,7 @@ import { now } from '../database/time';
 import { isUniqueViolation, readJson } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { ResourceEventStore } from '../events/ResourceEventStore';
+import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { Mutex } from '../gitops/mutex';
 import { effectiveParams } from '../orchestration/sagas';
@@ -35,8 +36,14 @@ export interface ReconcilerOptions {
   logger: LoggerService;
   /** Starts the engine after operations were created. */
   wake(): void;
-  /** The drift policy of a cell, when the resource sets none (flags, issue 5). */
-  cellDriftPolicy?(cell: string): DriftPolicy | undefined;
+  /**
+   * The drift policy of a cell, for its resources that set none (a resource's own policy
+   * wins). The control plane reads it from the Cell's `driftPolicy`.
+   */
+  cellDriftPolicy?(
+    cell: string,
+    desired: DesiredState,
+  ): DriftPolicy | undefined;
   /** Counts drift for metrics. */
   onDrift?(resource: ResourceRecord, fields: string[]): void;
 }
@@ -50,6 +57,14 @@ export interface DriftResult {
   drifted: { ref: string; fields: string[]; corrected: boolean }[];
 }
 
+/** Commits of operation requests that change the spec they bring about. */
+const OPERATION_REQUESTS = [
+  'resource.scale',
+  'resource.upgrade-version',
+  'resource.migrate',
+];
+const OPERATION_REQUEST_GRACE_MS = 30_000;
+
 const ACTIVE_OPERATION = `exists (select 1 from operations o where o.resource_uid = resources.uid and o.state in ('pending', 'running', 'compensating'))`;
 
 /**
@@ -61,6 +76,8 @@ const ACTIVE_OPERATION = `exists (select 1 from operations o where o.resource_ui
  */
 export class Reconciler {
   private readonly mutex = new Mutex();
+  /** Where the next drift check goes on: drift checks rotate over every resource, by uid. */
+  private driftCursor = '';
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -98,6 +115,7 @@ export class Reconciler {
     const dependents = await this.liveDependents(
       candidates.filter(r => r.status.state === 'DELETING'),
     );
+    const requested = await this.changedByOperationRequests(rows);
 
     for (const resource of candidates) {
       const state = resource.status.state;
@@ -120,7 +138,7 @@ export class Reconciler {
               ? `generation ${resource.status.generation} asked for`
               : 'requested';
         }
-      } else {
+      } else if (!requested.has(resource.uid)) {
         type = 'update';
         reason = `generation ${resource.status.generation} differs from the running ${resource.status.observedGeneration}`;
       }
@@ -130,6 +148,40 @@ export class Reconciler {
     }
     if (started.length > 0) this.options.wake();
     return { started };
+  }
+
+  /**
+   * Resources whose new generation was committed moments ago by an operation request (a
+   * scale, upgrade-version or migrate commits the spec it brings about, then records its
+   * operation): that operation realises the generation, so the pass leaves them alone rather
+   * than racing it with an update. One whose operation never came (a crash in between) is
+   * updated once the grace period is over.
+   */
+  private async changedByOperationRequests(
+    rows: ResourceRow[],
+  ): Promise<Set<string>> {
+    const changed = rows.filter(
+      r =>
+        ['READY', 'DEGRADED', 'FAILED'].includes(r.state) &&
+        Number(r.generation) > Number(r.observed_generation) &&
+        r.desired_commit,
+    );
+    if (changed.length === 0) return new Set();
+    const commits = await this.options
+      .db('audit_events')
+      .whereIn(
+        'commit_sha',
+        changed.map(r => r.desired_commit!),
+      )
+      .whereIn('action', OPERATION_REQUESTS)
+      .select('commit_sha', 'at');
+    const since = Date.now() - OPERATION_REQUEST_GRACE_MS;
+    const recent = new Set(
+      commits.filter(c => Date.parse(c.at) > since).map(c => c.commit_sha),
+    );
+    return new Set(
+      changed.filter(r => recent.has(r.desired_commit!)).map(r => r.uid),
+    );
   }
 
   /** Creates the operation unless one is already active for the resource (any replica). */
@@ -190,21 +242,44 @@ export class Reconciler {
   }
 
   /**
-   * Asks the drivers what actually runs, for READY and DEGRADED resources (a batch at a time),
-   * and records drift: a structured diff of the parameters, an audit event, a condition, an
-   * event. Under the `correct` policy an update puts the desired state back; under `warn` it
-   * is only reported. A resource that stopped (or recovered) being healthy moves between
-   * READY and DEGRADED.
+   * Asks the drivers what actually runs, for READY and DEGRADED resources (`limit` at a time,
+   * taking up where the previous check stopped, so that every resource is checked in turn
+   * however many there are), and records drift: a structured diff of the parameters, an audit
+   * event, a condition, an event. Under the `correct` policy an update puts the desired state
+   * back; under `warn` it is only reported, once for as long as the drift stays the same. A
+   * resource that stopped (or recovered) being healthy moves between READY and DEGRADED. A
+   * pass that finds nothing new writes nothing.
    */
   async detectDrift(limit = 200): Promise<DriftResult> {
+    return this.mutex.run(() => this.detectDriftLocked(limit));
+  }
+
+  private async batchToCheck(limit: number): Promise<ResourceRow[]> {
+    const query = (uid: (q: Knex.QueryBuilder) => void, n: number) =>
+      this.options
+        .db<ResourceRow>('resources')
+        .whereIn('state', ['READY', 'DEGRADED'])
+        .whereNotNull('placement')
+        .andWhere(uid)
+        .andWhereRaw(`not ${ACTIVE_OPERATION}`)
+        .orderBy('uid', 'asc')
+        .limit(n);
+    const after = this.driftCursor;
+    const rows = await query(q => q.where('uid', '>', after), limit);
+    if (rows.length < limit && after !== '') {
+      // wrapped around: the start of the list, up to where this batch began
+      rows.push(
+        ...(await query(q => q.where('uid', '<=', after), limit - rows.length)),
+      );
+    }
+    this.driftCursor = rows.length > 0 ? rows[rows.length - 1].uid : '';
+    return rows;
+  }
+
+  private async detectDriftLocked(limit: number): Promise<DriftResult> {
     const { db, indexer, drivers, resources } = this.options;
     const desired = await indexer.current();
-    const rows: ResourceRow[] = await db<ResourceRow>('resources')
-      .whereIn('state', ['READY', 'DEGRADED'])
-      .whereNotNull('placement')
-      .andWhereRaw(`not ${ACTIVE_OPERATION}`)
-      .orderBy('updated_at', 'asc')
-      .limit(limit);
+    const rows = await this.batchToCheck(limit);
     const result: DriftResult = { checked: 0, drifted: [] };
     for (const resource of rows.map(toResource)) {
       const placement = resource.status.placement!;
@@ -264,21 +339,48 @@ export class Reconciler {
       }
       const policy: DriftPolicy =
         resource.spec.driftPolicy ??
-        this.options.cellDriftPolicy?.(resource.spec.cell) ??
+        this.options.cellDriftPolicy?.(resource.spec.cell, desired) ??
         'correct';
       const diff = Object.fromEntries(
         fields
           .filter(f => !f.startsWith('('))
           .map(f => [f, { desired: params[f], actual: observed.params?.[f] }]),
       );
-      const corrected = policy === 'correct';
-      await db.transaction(async trx => {
+      // The condition's message states the drift exactly: the same message is the same drift.
+      const message = `${fields.join(', ')} differ from the desired state${
+        Object.keys(diff).length > 0 ? `: ${JSON.stringify(diff)}` : ''
+      }`.slice(0, 1000);
+      const previous = resource.status.conditions.find(
+        c => c.type === 'Drifted',
+      );
+      if (
+        policy === 'warn' &&
+        previous?.status === 'True' &&
+        previous.reason === 'Reported' &&
+        previous.message === message
+      ) {
+        // reported already, and nothing changed since
+        result.drifted.push({ ref: resource.ref, fields, corrected: false });
+        continue;
+      }
+      const corrected = await db.transaction(async trx => {
+        let correcting = false;
+        if (policy === 'correct') {
+          correcting = await this.startCorrection(trx, resource, fields);
+        }
+        let reason = 'Reported';
+        if (correcting) reason = 'Correcting';
+        else if (policy === 'correct') reason = 'NotCorrected';
+        let outcome = 'reported only (policy warn)';
+        if (correcting) outcome = 'correcting it';
+        else if (policy === 'correct')
+          outcome = 'not corrected: another operation is in flight';
         await resources.updateStatus(trx, resource.uid, {
           conditions: setCondition(resource.status.conditions, {
             type: 'Drifted',
             status: 'True',
-            reason: corrected ? 'Correcting' : 'Reported',
-            message: `${fields.join(', ')} differ from the desired state`,
+            reason,
+            message,
           }),
         });
         await this.options.events.append(
@@ -286,10 +388,8 @@ export class Reconciler {
             ref: resource.ref,
             uid: resource.uid,
             type: 'drift.detected',
-            message: `drift in ${fields.join(', ')}; ${
-              corrected ? 'correcting it' : 'reported only (policy warn)'
-            }`,
-            data: { fields, diff, policy },
+            message: `drift in ${fields.join(', ')}; ${outcome}`,
+            data: { fields, diff, policy, corrected: correcting },
           },
           trx,
         );
@@ -299,24 +399,55 @@ export class Reconciler {
             action: 'resource.drift',
             target: resource.ref,
             outcome: 'accepted',
-            reason: JSON.stringify({ fields, diff, policy }).slice(0, 2000),
+            reason: JSON.stringify({
+              fields,
+              diff,
+              policy,
+              corrected: correcting,
+            }).slice(0, 2000),
           },
           trx,
         );
+        return correcting;
       });
       this.options.events.announce([resource.ref]);
       this.options.onDrift?.(resource, fields);
-      if (corrected) {
-        await this.startOperation(
-          resource,
-          'update',
-          `correcting drift in ${fields.join(', ')}`,
-        );
-        this.options.wake();
-      }
+      if (corrected) this.options.wake();
       result.drifted.push({ ref: resource.ref, fields, corrected });
     }
     return result;
+  }
+
+  /**
+   * Starts the update that corrects drift, in the caller's transaction (under a savepoint);
+   * false when it was refused because an operation is already in flight.
+   */
+  private async startCorrection(
+    trx: Knex.Transaction,
+    resource: ResourceRecord,
+    fields: string[],
+  ): Promise<boolean> {
+    try {
+      await trx.transaction(savepoint =>
+        this.options.operations.create(
+          {
+            resourceUid: resource.uid,
+            resourceRef: resource.ref,
+            type: 'update',
+            params: {},
+            actor: 'control-plane',
+            reason: `correcting drift in ${fields.join(', ')}`,
+            targetGeneration: resource.status.generation,
+          },
+          savepoint,
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError || isUniqueViolation(error))
+        return false;
+      throw error;
+    }
   }
 
   private async followHealth(

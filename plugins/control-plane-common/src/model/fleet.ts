@@ -36,6 +36,12 @@ export const cellSpecSchema = z.object({
     .array(nameSchema)
     .min(1)
     .describe('providers with clusters in this cell'),
+  driftPolicy: z
+    .enum(['correct', 'warn'])
+    .optional()
+    .describe(
+      "what to do with drift of this cell's resources that set no policy of their own: correct it (the default) or only report it",
+    ),
 });
 
 /**

@@ -76,6 +76,27 @@ export const productSpecSchema = z.object({
     .string()
     .optional()
     .describe('the parameter holding the engine version or image tag'),
+  retries: z
+    .object({
+      maxAttempts: z
+        .number()
+        .int()
+        .min(1)
+        .max(20)
+        .optional()
+        .describe('attempts per saga step for retryable errors'),
+      stepTimeoutSeconds: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe('how long one attempt of a saga step may take'),
+    })
+    .strict()
+    .optional()
+    .describe(
+      "retry limits of this product's saga steps; each one set overrides the tier's",
+    ),
 });
 
 /**

@@ -1023,6 +1023,15 @@ export interface components {
         name: string;
       };
     };
+      /**
+       * features a tier may require that do not apply to this product, with the reason
+       * default: \{\}
+       */
+      waivedFeatures: {
+        backups?: string;
+        encryption?: string;
+        multiAZ?: string;
+      };
     QuotaList: {
       items: components['schemas']['Quota'][];
     };

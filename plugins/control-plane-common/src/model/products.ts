@@ -35,6 +35,18 @@ export const productFeaturesSchema = z.object({
 });
 
 /**
+ * Features a tier may require that do not apply to a product, each with the reason (e.g. a
+ * stateless web application has nothing to back up). A tier requiring a feature the product
+ * neither provides (see {@link productFeaturesSchema}) nor waives here is refused.
+ * @public
+ */
+export const productWaivedFeaturesSchema = z.object({
+  backups: z.string().min(1).optional(),
+  multiAZ: z.string().min(1).optional(),
+  encryption: z.string().min(1).optional(),
+});
+
+/**
  * What a product is and what it accepts. Declared in the state repository as YAML
  * (`products/<id>.yaml`), or registered by a backend module.
  * @public
@@ -58,6 +70,11 @@ export const productSpecSchema = z.object({
     .default([])
     .describe('products a resource of this product may depend on'),
   features: productFeaturesSchema.default({}),
+  waivedFeatures: productWaivedFeaturesSchema
+    .default({})
+    .describe(
+      'features a tier may require that do not apply to this product, with the reason',
+    ),
   sizes: z
     .record(
       z.string(),
@@ -189,6 +206,7 @@ export const redisParameters = z
       .default(false)
       .describe('Sentinel failover across zones'),
     persistence: z.enum(['none', 'rdb', 'aof']).default('rdb'),
+    backups,
     maxMemoryPolicy: z
       .enum(['noeviction', 'allkeys-lru', 'volatile-lru', 'allkeys-lfu'])
       .default('allkeys-lru'),
@@ -333,8 +351,13 @@ const dbOps: OperationType[] = [
 
 function spec(
   parameters: z.ZodType,
-  rest: Omit<ProductSpec, 'parameters' | 'dependsOn' | 'features' | 'sizes'> &
-    Partial<Pick<ProductSpec, 'dependsOn' | 'features' | 'sizes'>>,
+  rest: Omit<
+    ProductSpec,
+    'parameters' | 'dependsOn' | 'features' | 'waivedFeatures' | 'sizes'
+  > &
+    Partial<
+      Pick<ProductSpec, 'dependsOn' | 'features' | 'waivedFeatures' | 'sizes'>
+    >,
 ): ProductSpec {
   return productSpecSchema.parse({
     ...rest,
@@ -398,7 +421,11 @@ export const builtinProducts: Record<BuiltinProductId, ProductSpec> = {
       'rotate-credentials',
       'upgrade-version',
     ],
-    features: { multiAZ: 'highAvailability', encryption: 'encryption' },
+    features: {
+      backups: 'backups.enabled',
+      multiAZ: 'highAvailability',
+      encryption: 'encryption',
+    },
     sizes: {
       small: { cpu: 0.5, memoryGi: 1 },
       medium: { cpu: 1, memoryGi: 4 },
@@ -424,6 +451,10 @@ export const builtinProducts: Record<BuiltinProductId, ProductSpec> = {
       'webapp',
     ],
     features: { multiAZ: 'multiAZ' },
+    waivedFeatures: {
+      backups: 'stateless: it holds no data to back up',
+      encryption: 'stateless: it stores no data at rest',
+    },
     sizes: {
       small: { cpu: 0.25, memoryGi: 0.5 },
       medium: { cpu: 0.5, memoryGi: 1 },
@@ -440,6 +471,10 @@ export const builtinProducts: Record<BuiltinProductId, ProductSpec> = {
     tiers: ['critical', 'high', 'medium', 'low'],
     operations: ['migrate', 'scale', 'rotate-credentials', 'upgrade-version'],
     features: { multiAZ: 'multiAZ', encryption: 'encryption' },
+    waivedFeatures: {
+      backups:
+        'durability comes from replication across brokers (replicationFactor); Kafka takes no snapshots',
+    },
     sizes: standardSizes,
     storageParameter: 'storageGi',
     replicasParameter: 'brokers',

@@ -74,6 +74,70 @@ describe('validateResourceParameters', () => {
     });
   });
 
+  it('refuses a tier whose required feature the product cannot provide, naming the tier and the feature', () => {
+    // A product declared without any backup parameter, asked for at a tier requiring backups.
+    const product: ProductSpec = {
+      ...builtinProducts.redis,
+      features: { multiAZ: 'highAvailability', encryption: 'encryption' },
+    };
+    const result = check('redis', 'critical', {}, product);
+    expect(result).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: 'spec.tier',
+          message: expect.stringMatching(
+            /^tier critical requires backups, which product redis does not provide/,
+          ),
+        },
+      ],
+    });
+    // The same product at a tier that requires no backups is fine.
+    expect(check('redis', 'low', {}, product).ok).toBe(true);
+  });
+
+  it('lets a product waive a feature that does not apply to it', () => {
+    // A stateless webapp has nothing to back up or encrypt at rest: it says so.
+    const webapp = check('webapp', 'critical', {
+      image: 'ghcr.io/acme/checkout',
+      version: '1.0.0',
+    });
+    expect(webapp.ok && webapp.params).toMatchObject({ multiAZ: true });
+    const unwaived: ProductSpec = {
+      ...builtinProducts.webapp,
+      waivedFeatures: {},
+    };
+    const refused = check(
+      'webapp',
+      'critical',
+      { image: 'ghcr.io/acme/checkout', version: '1.0.0' },
+      unwaived,
+    );
+    expect(!refused.ok && refused.issues.map(i => i.message)).toEqual([
+      expect.stringContaining('tier critical requires backups'),
+      expect.stringContaining('tier critical requires encryption'),
+    ]);
+  });
+
+  it('gives a critical redis backups, and refuses turning them off', () => {
+    const result = check('redis', 'critical', {});
+    expect(result.ok && result.params).toMatchObject({
+      backups: { enabled: true },
+      highAvailability: true,
+    });
+    expect(
+      check('redis', 'critical', { backups: { enabled: false } }),
+    ).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: 'spec.params.backups.enabled',
+          message: 'tier critical requires backups; it cannot be turned off',
+        },
+      ],
+    });
+  });
+
   it('refuses a tier the product does not offer', () => {
     const product = { ...builtinProducts.redis, tiers: ['low' as const] };
     const result = check('redis', 'critical', {}, product);

@@ -100,7 +100,8 @@ const featureNames = {
  *
  * - the tier must be one the product supports;
  * - each feature the tier requires is switched on when the request leaves it out, and a
- *   request that switches it off is refused;
+ *   request that switches it off is refused; a product that provides no such feature is
+ *   refused for the tier, unless it waives the feature (`waivedFeatures`, with the reason);
  * - the parameters must match the product's schema (its defaults filled in).
  *
  * Returns the parameters with defaults, or the issues, paths under `spec.`.
@@ -134,7 +135,14 @@ export function validateResourceParameters(options: {
   const issues: ValidationIssue[] = [];
   for (const feature of ['backups', 'multiAZ', 'encryption'] as const) {
     const param = product.features[feature];
-    if (!tier.requiredFeatures[feature] || !param) {
+    if (!tier.requiredFeatures[feature] || product.waivedFeatures?.[feature]) {
+      continue;
+    }
+    if (!param) {
+      issues.push({
+        path: 'spec.tier',
+        message: `tier ${tierId} requires ${featureNames[feature]}, which product ${productId} does not provide (it names no parameter for it in features.${feature}, nor a reason in waivedFeatures.${feature}); choose another tier or product`,
+      });
       continue;
     }
     const path = param.split('.');

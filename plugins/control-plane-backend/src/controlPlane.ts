@@ -136,18 +136,23 @@ export async function createControlPlane(options: {
     db,
     repo,
     indexer,
+    audit,
+    idempotencyRetention: config.idempotencyRetention,
     admit: change => policy.admit(change),
+    review: change => policy.review(change),
+  });
+  const idempotency = new IdempotencyStore(db, {
+    retention: config.idempotencyRetention,
   });
   const resourceService = new ResourceService({
+    db,
     changes,
     indexer,
     resources,
     operations,
+    idempotency,
   });
   const manifests = new ManifestService(changes);
-  const idempotency = new IdempotencyStore(db, {
-    retention: config.idempotencyRetention,
-  });
 
   const sagas = createSagas({
     db,

@@ -58,6 +58,37 @@ export const resourceOperatePermission = createPermission({
 });
 
 /**
+ * See what a resource costs: its cost, and its share of chargeback reports and of team
+ * quotas. Conditional like the other resource permissions (a developer sees their groups').
+ * @public
+ */
+export const costReadPermission = createPermission({
+  name: 'control-plane.cost.read',
+  attributes: { action: 'read' },
+  resourceType: CONTROL_PLANE_RESOURCE_TYPE,
+});
+
+/**
+ * Read what a request may ask for: products, tiers, cells, quotas and policies, and price
+ * estimates.
+ * @public
+ */
+export const catalogReadPermission = createPermission({
+  name: 'control-plane.catalog.read',
+  attributes: { action: 'read' },
+});
+
+/**
+ * Read the fleet as its operators see it: providers with their health, clusters, and where
+ * the index of the state repository stands.
+ * @public
+ */
+export const fleetReadPermission = createPermission({
+  name: 'control-plane.fleet.read',
+  attributes: { action: 'read' },
+});
+
+/**
  * Manage cells and clusters and their lifecycle.
  * @public
  */
@@ -112,6 +143,9 @@ export const controlPlanePermissions = [
   resourceUpdatePermission,
   resourceDeletePermission,
   resourceOperatePermission,
+  costReadPermission,
+  catalogReadPermission,
+  fleetReadPermission,
   clusterManagePermission,
   providerManagePermission,
   experimentManagePermission,

@@ -80,7 +80,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Cost accrued over a window while resources were READY or DEGRADED, grouped */
+    /** Cost accrued over a window while resources were READY or DEGRADED, grouped; of the resources whose cost the caller may see (control-plane.cost.read) */
     get: operations['getChargeback'];
     put?: never;
     post?: never;
@@ -186,6 +186,23 @@ export interface paths {
     put?: never;
     /** Validate manifests and show the diff; writes nothing */
     post: operations['planManifests'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/openapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This document */
+    get: operations['getOpenApiDocument'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -338,6 +355,23 @@ export interface paths {
     get: operations['listQuotaUsage'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/reconciler/run': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run a reconciler pass now (and, when asked, look for drift); needs control-plane.cluster.manage */
+    post: operations['runReconciler'];
     delete?: never;
     options?: never;
     head?: never;
@@ -894,6 +928,14 @@ export interface components {
       }[];
       /** the commit that applied the plan (apply only, when something changed) */
       commit?: string;
+      /** what policy admission (quotas, budgets, policies) would refuse: apply refuses the whole change when any is listed */
+      refusals: {
+        /** e.g. quota.maxInstances, product.notAllowed */
+        code: string;
+        field?: string;
+        message: string;
+        ref: string;
+      }[];
       summary: {
         create: number;
         delete: number;
@@ -981,6 +1023,15 @@ export interface components {
       title: string;
       /** the parameter holding the engine version or image tag */
       versionParameter?: string;
+      /**
+       * features a tier may require that do not apply to this product, with the reason
+       * default: \{\}
+       */
+      waivedFeatures: {
+        backups?: string;
+        encryption?: string;
+        multiAZ?: string;
+      };
     };
     ProductList: {
       items: components['schemas']['Product'][];
@@ -1023,15 +1074,6 @@ export interface components {
         name: string;
       };
     };
-      /**
-       * features a tier may require that do not apply to this product, with the reason
-       * default: \{\}
-       */
-      waivedFeatures: {
-        backups?: string;
-        encryption?: string;
-        multiAZ?: string;
-      };
     QuotaList: {
       items: components['schemas']['Quota'][];
     };
@@ -1057,6 +1099,29 @@ export interface components {
     };
     QuotaUsageList: {
       items: components['schemas']['QuotaUsage'][];
+    };
+    ReconcilerRunRequest: {
+      /**
+       * also ask the drivers for the actual state of READY resources
+       * default: false
+       */
+      drift: boolean;
+    };
+    ReconcilerRunResponse: {
+      /** present when drift was asked for */
+      drift?: {
+        checked: number;
+        drifted: {
+          corrected: boolean;
+          fields: string[];
+          ref: string;
+        }[];
+      };
+      started: {
+        operationId: string;
+        ref: string;
+        type: string;
+      }[];
     };
     Resource: {
       metadata: {
@@ -1393,6 +1458,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   listClusters: {
@@ -1415,6 +1489,15 @@ export interface operations {
       };
       /** No or invalid credentials */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -1508,6 +1591,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   getGitopsStatus: {
@@ -1528,12 +1620,26 @@ export interface operations {
           'application/json': components['schemas']['GitopsStatus'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   syncGitops: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1548,8 +1654,53 @@ export interface operations {
           'application/json': components['schemas']['GitopsSyncResponse'];
         };
       };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** Not allowed by the permission policy */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1585,6 +1736,8 @@ export interface operations {
       header?: {
         /** Replays the first response of a request with the same key and body */
         'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path?: never;
       cookie?: never;
@@ -1666,6 +1819,8 @@ export interface operations {
       header?: {
         /** Replays the first response of a request with the same key and body */
         'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path?: never;
       cookie?: never;
@@ -1741,6 +1896,28 @@ export interface operations {
       };
     };
   };
+  getOpenApiDocument: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The OpenAPI document */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
   getOperation: {
     parameters: {
       query?: never;
@@ -1784,7 +1961,12 @@ export interface operations {
   cancelOperation: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         id: string;
       };
@@ -1799,6 +1981,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Operation'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -1821,6 +2021,15 @@ export interface operations {
       };
       /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1833,7 +2042,12 @@ export interface operations {
   retryOperation: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         id: string;
       };
@@ -1848,6 +2062,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Operation'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -1870,6 +2102,15 @@ export interface operations {
       };
       /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1906,6 +2147,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   listProducts: {
@@ -1935,6 +2185,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   getProduct: {
@@ -1955,6 +2214,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Product'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No such object */
@@ -1995,6 +2263,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   listQuotas: {
@@ -2024,6 +2301,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   listQuotaUsage: {
@@ -2046,6 +2332,98 @@ export interface operations {
       };
       /** No or invalid credentials */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  runReconciler: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ReconcilerRunRequest'];
+      };
+    };
+    responses: {
+      /** What the pass did */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReconcilerRunResponse'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2107,6 +2485,8 @@ export interface operations {
       header?: {
         /** Replays the first response of a request with the same key and body */
         'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path?: never;
       cookie?: never;
@@ -2231,6 +2611,8 @@ export interface operations {
       header?: {
         /** Replays the first response of a request with the same key and body */
         'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path: {
         name: string;
@@ -2311,6 +2693,8 @@ export interface operations {
       header?: {
         /** Replays the first response of a request with the same key and body */
         'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path: {
         name: string;
@@ -2602,6 +2986,8 @@ export interface operations {
       header?: {
         /** Replays the first response of a request with the same key and body */
         'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path: {
         name: string;
@@ -2724,7 +3110,12 @@ export interface operations {
   retryResource: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -2740,6 +3131,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Resource'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2762,6 +3171,15 @@ export interface operations {
       };
       /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2832,6 +3250,15 @@ export interface operations {
       };
       /** No or invalid credentials */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
         headers: {
           [name: string]: unknown;
         };

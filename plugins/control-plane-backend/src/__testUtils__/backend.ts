@@ -15,6 +15,7 @@ import {
   AuthorizeResult,
   isResourcePermission,
 } from '@backstage/plugin-permission-common';
+import { catalogReadPermission } from '@idp-multicloud/plugin-control-plane-common';
 import { controlPlaneResourceConditions } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { controlPlanePlugin } from '../plugin';
 /**
  * Test users and what a role-based policy would decide for them:
  * ana is a platform engineer (everything), bruno a developer in group payments (his groups'
- * resources only, no basic permissions), eve has no role (nothing).
+ * resources only, and the catalog of what may be requested), eve has no role (nothing).
  */
 export const users = {
   ana: 'user:default/ana',
@@ -58,6 +59,9 @@ export const rolePermissionsFactory = createServiceFactory({
         return { result: AuthorizeResult.ALLOW } as const;
       }
       const claims = developerClaims[principal.userEntityRef ?? ''];
+      if (claims && permission.name === catalogReadPermission.name) {
+        return { result: AuthorizeResult.ALLOW } as const;
+      }
       if (
         claims &&
         isResourcePermission(permission, 'control-plane-resource')

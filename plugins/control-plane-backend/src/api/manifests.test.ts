@@ -171,5 +171,90 @@ spec:
       });
       expect(foreign.status).toBe(403);
     });
+
+    it('refuses a Policy from a developer with 403, and nothing changes', async () => {
+      const denyAll = `apiVersion: idp.multicloud/v1
+kind: Policy
+metadata: { name: deny-all }
+spec:
+  description: nobody may request anything
+  products: { allow: [] }
+`;
+      const before = commits();
+      for (const path of ['plan', 'apply']) {
+        const res = await post(path, { yaml: denyAll });
+        expect(res.status).toBe(403);
+        expect(res.body.error.message).toContain('control-plane.policy.manage');
+      }
+      expect(commits()).toBe(before);
+      const policies = await request(cp.server)
+        .get('/api/control-plane/policies')
+        .set('authorization', authAs(users.bruno));
+      expect(policies.body.items).toEqual([]);
+      // Others may still request what they may.
+      expect((await post('apply', { yaml })).status).toBe(200);
+    });
+
+    it('authorizes a plan before checking it against the desired state', async () => {
+      // Against the desired state this YAML is wrong (no such cell, no such dependency),
+      // but a caller who may not write it learns only that.
+      const probing = yaml
+        .replaceAll('group:default/payments', 'group:default/search')
+        .replaceAll('cell-eu', 'cell-secret')
+        .replace('resource:payments/orders-db', 'resource:payments/hidden-db');
+      for (const user of [users.bruno, users.eve]) {
+        const res = await post('plan', { yaml: probing }, user);
+        expect(res.status).toBe(403);
+        expect(JSON.stringify(res.body)).not.toContain('cell-secret');
+      }
+      // The owner sees what is wrong with it.
+      const own = await post('plan', {
+        yaml: yaml.replaceAll('cell-eu', 'cell-secret'),
+      });
+      expect(own.status).toBe(400);
+      expect(own.body.error.message).toContain('no cell cell-secret');
+    });
+
+    it('reports in the plan what admission would refuse, which apply then refuses', async () => {
+      await post(
+        'apply',
+        {
+          yaml: `apiVersion: idp.multicloud/v1
+kind: Quota
+metadata: { name: payments-ns }
+spec:
+  scope: { kind: namespace, name: payments }
+  limits: { maxInstances: 1 }
+`,
+        },
+        users.ana,
+      ).expect(200);
+      const before = commits();
+      const plan = await post('plan', { yaml });
+      expect(plan.status).toBe(200);
+      expect(plan.body.summary.create).toBe(2);
+      expect(plan.body.refusals).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            ref: expect.stringMatching(/^resource:payments\//),
+            code: expect.stringMatching(/^quota\./),
+            message: expect.stringContaining('payments-ns'),
+          }),
+        ]),
+      );
+      // Planning records no decision.
+      const decisions = await request(cp.server)
+        .get('/api/control-plane/audit?action=policy.decision')
+        .set('authorization', authAs(users.ana));
+      expect(decisions.body.items).toEqual([]);
+
+      const applied = await post('apply', { yaml });
+      expect(applied.status).toBe(422);
+      expect(applied.body.error.name).toBe('QuotaExceededError');
+      expect(commits()).toBe(before);
+      // Within the quota, the plan lists no refusal.
+      const one = await post('plan', { yaml: yaml.split('---')[0] });
+      expect(one.body.refusals).toEqual([]);
+    });
   },
 );

@@ -36,6 +36,8 @@ import {
   productSchema,
   providerListSchema,
   quotaListSchema,
+  reconcilerRunRequestSchema,
+  reconcilerRunResponseSchema,
   resourceEventSchema,
   resourceHistorySchema,
   resourcePageSchema,
@@ -75,6 +77,14 @@ const idempotencyHeader = z.object({
     description:
       'Replays the first response of a request with the same key and body',
   }),
+  'x-request-id': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/)
+    .optional()
+    .meta({
+      description:
+        'Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header)',
+    }),
 });
 
 /**
@@ -137,7 +147,11 @@ export function createOpenApiDocument(): Record<string, unknown> {
       path,
       operationId,
       summary,
-      responses: { 200: json(schema, summary), 401: errors[401] },
+      responses: {
+        200: json(schema, summary),
+        401: errors[401],
+        403: errors[403],
+      },
     });
   }
   route({
@@ -145,7 +159,11 @@ export function createOpenApiDocument(): Record<string, unknown> {
     path: '/products/{id}',
     operationId: 'getProduct',
     request: { params: z.object({ id: z.string() }) },
-    responses: { 200: json(productSchema, 'The product'), 404: errors[404] },
+    responses: {
+      200: json(productSchema, 'The product'),
+      403: errors[403],
+      404: errors[404],
+    },
   });
 
   route({
@@ -333,13 +351,11 @@ export function createOpenApiDocument(): Record<string, unknown> {
       path: `/operations/{id}/${verb}`,
       operationId,
       summary,
-      request: { params: z.object({ id: z.string().uuid() }) },
-      responses: {
-        202: json(operationSchema, 'The operation'),
-        403: errors[403],
-        404: errors[404],
-        409: errors[409],
+      request: {
+        params: z.object({ id: z.string().uuid() }),
+        headers: idempotencyHeader,
       },
+      responses: { 202: json(operationSchema, 'The operation'), ...errors },
     });
   }
   route({
@@ -347,12 +363,27 @@ export function createOpenApiDocument(): Record<string, unknown> {
     path: '/resources/{namespace}/{name}/retry',
     operationId: 'retryResource',
     summary: 'Try a failed generation again',
-    request: { params: resourcePath },
+    request: { params: resourcePath, headers: idempotencyHeader },
+    responses: { 202: json(resourceSchema, 'The resource'), ...errors },
+  });
+  route({
+    method: 'post',
+    path: '/reconciler/run',
+    operationId: 'runReconciler',
+    summary:
+      'Run a reconciler pass now (and, when asked, look for drift); needs control-plane.cluster.manage',
+    request: {
+      headers: idempotencyHeader,
+      body: {
+        required: false,
+        content: {
+          'application/json': { schema: reconcilerRunRequestSchema },
+        },
+      },
+    },
     responses: {
-      202: json(resourceSchema, 'The resource'),
-      403: errors[403],
-      404: errors[404],
-      409: errors[409],
+      200: json(reconcilerRunResponseSchema, 'What the pass did'),
+      ...errors,
     },
   });
   for (const [path, operationId, summary] of [
@@ -417,6 +448,7 @@ export function createOpenApiDocument(): Record<string, unknown> {
       200: json(costEstimateSchema, 'The estimate, cheapest first'),
       400: errors[400],
       401: errors[401],
+      403: errors[403],
     },
   });
   route({
@@ -424,7 +456,7 @@ export function createOpenApiDocument(): Record<string, unknown> {
     path: '/cost/chargeback',
     operationId: 'getChargeback',
     summary:
-      'Cost accrued over a window while resources were READY or DEGRADED, grouped',
+      'Cost accrued over a window while resources were READY or DEGRADED, grouped; of the resources whose cost the caller may see (control-plane.cost.read)',
     request: { query: chargebackQuerySchema },
     responses: {
       200: json(chargebackSchema, 'The report'),
@@ -472,16 +504,34 @@ export function createOpenApiDocument(): Record<string, unknown> {
     path: '/gitops/status',
     operationId: 'getGitopsStatus',
     summary: 'The state repository head, the indexed commit, and refused heads',
-    responses: { 200: json(gitopsStatusSchema, 'Status') },
+    responses: {
+      200: json(gitopsStatusSchema, 'Status'),
+      403: errors[403],
+    },
   });
   route({
     method: 'post',
     path: '/gitops/sync',
     operationId: 'syncGitops',
     summary: 'Index the state repository head now',
+    request: { headers: idempotencyHeader },
     responses: {
       200: json(gitopsSyncResponseSchema, 'The sync'),
-      403: errors[403],
+      ...errors,
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
+    summary: 'This document',
+    responses: {
+      200: {
+        description: 'The OpenAPI document',
+        content: {
+          'application/json': { schema: z.record(z.string(), z.unknown()) },
+        },
+      },
     },
   });
 

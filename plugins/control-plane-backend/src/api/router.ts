@@ -4,25 +4,32 @@ import {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
+import { BasicPermission } from '@backstage/plugin-permission-common';
 import {
   auditReadPermission,
+  catalogReadPermission,
   clusterManagePermission,
+  costReadPermission,
   createOperationRequestSchema,
+  fleetReadPermission,
   HealthResponse,
   listAuditQuerySchema,
   listResourcesQuerySchema,
+  ManifestKind,
   manifestKey,
   namespaceSchema,
   nameSchema,
   normalizeEntityRef,
   policyManagePermission,
   providerManagePermission,
+  reconcilerRunRequestSchema,
   resourceCreatePermission,
   resourceDeletePermission,
   resourceOperatePermission,
   resourceReadPermission,
   resourceUpdatePermission,
   stringifyResourceRef,
+  updateResourceRequestSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
 import express, { NextFunction, Request, Response } from 'express';
 import Router from 'express-promise-router';
@@ -32,7 +39,7 @@ import { ControlPlane } from '../controlPlane';
 import { createOpenApiDocument } from './openapi';
 import { databaseClient, migrationStatus } from '../database/migrations';
 import { canonicalJson, sha256 } from '../database/util';
-import { parseInput } from '../errors';
+import { parseInput, validationError } from '../errors';
 import { streamResourceEvents } from '../events/sse';
 import { ParsedManifests } from '../gitops/ManifestService';
 import { factsOf, ResourceAuthorizer } from '../permissions/ResourceAuthorizer';
@@ -52,6 +59,33 @@ const idempotencyKeySchema = z
   .min(1)
   .max(255)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+// As stored with commits and audit events (64 characters).
+const requestIdSchema = z
+  .string()
+  .regex(
+    /^[\x21-\x7e]{1,64}$/,
+    'must be 1 to 64 printable ASCII characters without spaces',
+  );
+
+/** Who may write each kind of manifest (resources: the resource permissions). */
+const manifestPermissions: Record<
+  Exclude<ManifestKind, 'Resource'>,
+  BasicPermission
+> = {
+  Product: policyManagePermission,
+  Tier: policyManagePermission,
+  Quota: policyManagePermission,
+  Policy: policyManagePermission,
+  Cell: clusterManagePermission,
+  Cluster: clusterManagePermission,
+  Provider: providerManagePermission,
+};
+
+/** What a request names in the URL, before it is validated: for the audit of a refusal. */
+function rawTarget(kind: string, ...parts: (string | undefined)[]) {
+  return `${kind}:${parts.map(p => p ?? '').join('/')}`.slice(0, 255);
+}
 
 /** What the audit log records of a request when it is refused. */
 interface AuditTarget {
@@ -114,11 +148,19 @@ export async function createRouter(
       name: parseInput(nameSchema, req.params.name, 'name'),
     });
 
+  /**
+   * Authenticates the request and gives it its identity. With `audited`, the request is a
+   * mutating one: from here on, a refusal of it is audited (see the error handler below), so
+   * everything that can refuse it must come after this call.
+   */
   async function context(req: Request, res: Response, audited?: AuditTarget) {
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
-    const requestId = req.header('x-request-id') ?? randomUUID();
+    const header = req.header('x-request-id');
+    const checked =
+      header === undefined ? undefined : requestIdSchema.safeParse(header);
+    const requestId = checked?.success ? checked.data : randomUUID();
     res.setHeader('x-request-id', requestId);
     const ctx: CallContext & { credentials: BackstageCredentials } = {
       credentials,
@@ -129,28 +171,50 @@ export async function createRouter(
     if (audited) {
       res.locals.audit = { ...audited, ctx };
     }
+    if (checked && !checked.success) {
+      throw validationError([
+        {
+          path: 'x-request-id',
+          message: checked.error.issues[0]?.message ?? 'invalid',
+        },
+      ]);
+    }
     return ctx;
   }
 
+  const auditedOf = (res: Response) =>
+    res.locals.audit as (AuditTarget & { ctx: CallContext }) | undefined;
+
   /**
-   * Runs a mutating handler under the request's Idempotency-Key (generated for creates):
-   * the first response is stored and replayed for the same request; see IdempotencyStore.
+   * Runs a mutating request under its Idempotency-Key (generated for creates) with the
+   * semantics of the IETF draft: the same key and request replay the first response, with
+   * no new side effect; another request with the key is a 422; while the first is in
+   * flight, a 409.
+   *
+   * `prepare` holds the checks that depend on the current state (authorization, validation
+   * against the desired state); they run after a completed key is replayed (a retried
+   * delete must get its 202, not a 404) and before the key is claimed (a bad request writes
+   * nothing, not even its key). `run` makes the change.
    */
-  async function idempotent(
+  async function mutate<T>(
     req: Request,
     res: Response,
     ctx: CallContext,
-    generateKey: boolean,
-    handler: () => Promise<{ status: number; body: unknown }>,
+    steps: {
+      generateKey?: boolean;
+      prepare?: () => Promise<T>;
+      run: (prepared: T) => Promise<{ status: number; body: unknown }>;
+    },
   ) {
     let key = req.header('idempotency-key');
     if (key !== undefined) {
       key = parseInput(idempotencyKeySchema, key, 'Idempotency-Key');
-    } else if (generateKey) {
+    } else if (steps.generateKey) {
       key = randomUUID();
     }
     if (!key) {
-      const result = await handler();
+      const prepared = (await steps.prepare?.()) as T;
+      const result = await steps.run(prepared);
       res.status(result.status).json(result.body);
       return;
     }
@@ -161,20 +225,53 @@ export async function createRouter(
         req.query,
       )}\n${canonicalJson(req.body ?? null)}`,
     );
+    const replay = async (answer: { status: number; body: unknown }) => {
+      const target = auditedOf(res);
+      if (target) {
+        await audit.append({
+          actor: ctx.actor,
+          action: target.action,
+          target: target.target,
+          outcome: answer.status < 400 ? 'accepted' : 'rejected',
+          reason: `replayed the first response (${answer.status}) to Idempotency-Key ${key}`,
+          source: ctx.source,
+          requestId: ctx.requestId,
+        });
+      }
+      res.setHeader('Idempotent-Replayed', 'true');
+      res.status(answer.status).json(answer.body);
+    };
+    const earlier = await idempotency.peek(ctx.actor, key, fingerprint);
+    if (earlier) {
+      await replay(earlier);
+      return;
+    }
+    const prepared = (await steps.prepare?.()) as T;
     const decision = await idempotency.begin(ctx.actor, key, fingerprint);
     if (decision.kind === 'replay') {
-      res.setHeader('Idempotent-Replayed', 'true');
-      res.status(decision.status).json(decision.body);
+      await replay(decision);
       return;
     }
     let result;
     try {
-      result = await handler();
+      result = await steps.run(prepared);
     } catch (error) {
-      await idempotency.release(ctx.actor, key);
+      await idempotency.release(ctx.actor, key, decision.lease);
       throw error;
     }
-    await idempotency.complete(ctx.actor, key, result.status, result.body);
+    if (
+      !(await idempotency.complete(
+        ctx.actor,
+        key,
+        decision.lease,
+        result.status,
+        result.body,
+      ))
+    ) {
+      logger.warn(
+        `the lease of Idempotency-Key ${key} of ${ctx.actor} lapsed before the request answered; its retry holds the key`,
+      );
+    }
     res.status(result.status).json(result.body);
   }
 
@@ -200,12 +297,26 @@ export async function createRouter(
     res.json(openApiDocument);
   });
 
-  // ── the fleet and the catalog of products (any signed-in caller) ─────────────────────
+  // ── the catalog of what may be requested, and the fleet ─────────────────────────────
+
+  /** A signed-in caller holding a basic permission. */
+  async function allowed(
+    req: Request,
+    res: Response,
+    permission: BasicPermission,
+  ) {
+    const ctx = await context(req, res);
+    await authorizer.authorize(ctx.credentials, permission);
+    return ctx;
+  }
 
   const listed =
-    (kind: 'Tier' | 'Cell' | 'Cluster' | 'Quota' | 'Policy') =>
+    (
+      kind: 'Tier' | 'Cell' | 'Cluster' | 'Quota' | 'Policy',
+      permission: BasicPermission,
+    ) =>
     async (req: Request, res: Response) => {
-      await context(req, res);
+      await allowed(req, res, permission);
       const state = await resourceService.current();
       res.json({
         items: state
@@ -213,14 +324,14 @@ export async function createRouter(
           .map(m => ({ id: m.metadata.name, ...m.spec })),
       });
     };
-  router.get('/tiers', listed('Tier'));
-  router.get('/cells', listed('Cell'));
-  router.get('/clusters', listed('Cluster'));
-  router.get('/quotas', listed('Quota'));
-  router.get('/policies', listed('Policy'));
+  router.get('/tiers', listed('Tier', catalogReadPermission));
+  router.get('/cells', listed('Cell', catalogReadPermission));
+  router.get('/quotas', listed('Quota', catalogReadPermission));
+  router.get('/policies', listed('Policy', catalogReadPermission));
+  router.get('/clusters', listed('Cluster', fleetReadPermission));
 
   router.get('/providers', async (req, res) => {
-    await context(req, res);
+    await allowed(req, res, fleetReadPermission);
     const state = await resourceService.current();
     const reports = new Map(
       (await controlPlane.health.report()).map(r => [r.provider, r]),
@@ -249,30 +360,53 @@ export async function createRouter(
   // ── cost and quotas ──────────────────────────────────────────────────────────────────
 
   router.get('/quotas/usage', async (req, res) => {
-    await context(req, res);
+    const ctx = await allowed(req, res, catalogReadPermission);
+    const costs = await authorizer.predicate(
+      ctx.credentials,
+      costReadPermission,
+    );
     const state = await resourceService.current();
-    res.json({ items: await controlPlane.cost.quotaUsage(state) });
+    // A team quota's usage is that team's cost: shown to those who may see its resources'
+    // costs. Cell and namespace quotas are shared limits every requester runs into.
+    const items = (await controlPlane.cost.quotaUsage(state)).filter(
+      q =>
+        costs.all ||
+        q.scope.kind !== 'team' ||
+        costs.allows({
+          ref: `team:${q.scope.name}`,
+          owner: normalizeEntityRef(q.scope.name),
+          cell: '',
+          tier: '',
+        }),
+    );
+    res.json({ items });
   });
 
   router.post('/cost/estimate', async (req, res) => {
-    await context(req, res);
+    await allowed(req, res, catalogReadPermission);
     res.json(
       controlPlane.cost.estimate(await resourceService.current(), req.body),
     );
   });
 
   router.get('/cost/chargeback', async (req, res) => {
-    await context(req, res);
+    const ctx = await context(req, res);
+    // Everyone's costs to those allowed all; the rest see their resources' share only.
+    const restrict = await authorizer.listRestriction(
+      ctx.credentials,
+      costReadPermission,
+    );
     res.json(
       await controlPlane.cost.chargeback(
         await resourceService.current(),
         req.query,
+        restrict,
       ),
     );
   });
 
   router.get('/products', async (req, res) => {
-    await context(req, res);
+    await allowed(req, res, catalogReadPermission);
     const state = await resourceService.current();
     res.json({
       items: state
@@ -282,7 +416,7 @@ export async function createRouter(
   });
 
   router.get('/products/:id', async (req, res) => {
-    await context(req, res);
+    await allowed(req, res, catalogReadPermission);
     const product = (await resourceService.current()).product(req.params.id);
     if (!product) throw new NotFoundError(`No product ${req.params.id}`);
     res.json({ id: product.id, source: product.source, ...product.spec });
@@ -314,7 +448,11 @@ export async function createRouter(
   router.post('/resources', async (req, res) => {
     const ctx = await context(req, res, {
       action: 'resource.create',
-      target: 'resource',
+      target: rawTarget(
+        'resource',
+        req.body?.namespace ?? 'default',
+        String(req.body?.name ?? ''),
+      ),
     });
     const manifest = resourceService.manifestForCreate(req.body);
     const ref = stringifyResourceRef(manifest.metadata);
@@ -324,21 +462,36 @@ export async function createRouter(
       resourceCreatePermission,
       [factsOf({ ref, spec: manifest.spec })],
     );
-    await idempotent(req, res, ctx, true, async () => ({
-      status: 201,
-      body: publicResource(await resourceService.create(manifest, ctx)),
-    }));
+    await mutate(req, res, ctx, {
+      generateKey: true,
+      prepare: () => resourceService.check(ref, [manifest]),
+      run: async () => ({
+        status: 201,
+        body: publicResource(await resourceService.create(manifest, ctx)),
+      }),
+    });
   });
+
+  /** The live resource `ref`, when the caller holds `permission` on it. */
+  async function authorizedResource(
+    credentials: BackstageCredentials,
+    ref: string,
+    permission: typeof resourceReadPermission,
+  ) {
+    const resource = await resourceService.getLive(ref);
+    await authorizer.authorizeResources(credentials, permission, [
+      factsOf(resource),
+    ]);
+    return resource;
+  }
 
   async function readable(req: Request, res: Response) {
     const ctx = await context(req, res);
-    const resource = await resourceService.getLive(refFrom(req));
-    await authorizer.authorizeResources(
+    return authorizedResource(
       ctx.credentials,
+      refFrom(req),
       resourceReadPermission,
-      [factsOf(resource)],
     );
-    return resource;
   }
 
   router.get('/resources/:namespace/:name', async (req, res) => {
@@ -364,7 +517,12 @@ export async function createRouter(
   });
 
   router.get('/resources/:namespace/:name/cost', async (req, res) => {
-    const resource = await readable(req, res);
+    const ctx = await context(req, res);
+    const resource = await authorizedResource(
+      ctx.credentials,
+      refFrom(req),
+      costReadPermission,
+    );
     res.json(
       await controlPlane.cost.resourceCost(
         await resourceService.current(),
@@ -394,192 +552,204 @@ export async function createRouter(
     );
   });
 
+  /** The audit target of a request on a resource, before its name is validated. */
+  const resourceTarget = (req: Request) =>
+    rawTarget('resource', req.params.namespace, req.params.name);
+
   router.patch('/resources/:namespace/:name', async (req, res) => {
-    const ref = refFrom(req);
     const ctx = await context(req, res, {
       action: 'resource.update',
-      target: ref,
+      target: resourceTarget(req),
     });
-    const current = await resourceService.getLive(ref);
-    const next = await resourceService.manifestForUpdate(ref, req.body);
-    // Allowed on the resource as it is, and as it would become (e.g. a new owner).
-    await authorizer.authorizeResources(
-      ctx.credentials,
-      resourceUpdatePermission,
-      [factsOf(current), factsOf({ ref, spec: next.spec })],
-    );
-    await idempotent(req, res, ctx, false, async () => ({
-      status: 200,
-      body: publicResource(await resourceService.update(ref, req.body, ctx)),
-    }));
+    const ref = refFrom(req);
+    res.locals.audit.target = ref;
+    const patch = parseInput(updateResourceRequestSchema, req.body);
+    await mutate(req, res, ctx, {
+      prepare: async () => {
+        const current = await resourceService.getLive(ref);
+        const { next, basis } = await resourceService.planUpdate(ref, patch);
+        // Allowed on the resource as it is, and as it would become (e.g. a new owner).
+        await authorizer.authorizeResources(
+          ctx.credentials,
+          resourceUpdatePermission,
+          [factsOf(current), factsOf({ ref, spec: next.spec })],
+        );
+        await resourceService.check(ref, [next]);
+        return basis;
+      },
+      run: async basis => ({
+        status: 200,
+        body: publicResource(
+          await resourceService.update(ref, patch, ctx, basis),
+        ),
+      }),
+    });
   });
 
   router.delete('/resources/:namespace/:name', async (req, res) => {
-    const ref = refFrom(req);
     const ctx = await context(req, res, {
       action: 'resource.delete',
-      target: ref,
+      target: resourceTarget(req),
     });
+    const ref = refFrom(req);
+    res.locals.audit.target = ref;
     const cascade =
       parseInput(
         z.enum(['true', 'false']).optional(),
         req.query.cascade,
         'cascade',
       ) === 'true';
-    const plan = await resourceService.deletionPlan(ref, cascade);
-    const state = await resourceService.current();
-    await authorizer.authorizeResources(
-      ctx.credentials,
-      resourceDeletePermission,
-      plan.map(r => factsOf({ ref: r, spec: state.resource(r)!.spec })),
-    );
-    await idempotent(req, res, ctx, false, async () => ({
-      status: 202,
-      body: await resourceService.delete(ref, cascade, ctx),
-    }));
+    await mutate(req, res, ctx, {
+      prepare: async () => {
+        const plan = await resourceService.deletionPlan(ref, cascade);
+        await authorizer.authorizeResources(
+          ctx.credentials,
+          resourceDeletePermission,
+          plan.map(factsOf),
+        );
+        return plan.map(p => p.ref);
+      },
+      run: async planned => ({
+        status: 202,
+        body: await resourceService.delete(ref, cascade, ctx, planned),
+      }),
+    });
   });
 
   router.post('/resources/:namespace/:name/operations', async (req, res) => {
-    const ref = refFrom(req);
-    const body = parseInput(createOperationRequestSchema, req.body);
     const ctx = await context(req, res, {
-      action: `resource.${body.type}`,
-      target: ref,
+      action: 'resource.operation',
+      target: resourceTarget(req),
     });
-    const resource = await resourceService.getLive(ref);
-    await authorizer.authorizeResources(
-      ctx.credentials,
-      resourceOperatePermission,
-      [factsOf(resource)],
-    );
-    await idempotent(req, res, ctx, true, async () => {
-      const id = await resourceService.operate(ref, body, ctx);
-      await audit.append({
-        actor: ctx.actor,
-        action: `resource.${body.type}`,
-        target: ref,
-        outcome: 'accepted',
-        reason: `operation ${id}`,
-        source: ctx.source,
-        requestId: ctx.requestId,
-      });
-      return { status: 202, body: await operations.get(id) };
+    const ref = refFrom(req);
+    res.locals.audit.target = ref;
+    const body = parseInput(createOperationRequestSchema, req.body);
+    res.locals.audit.action = `resource.${body.type}`;
+    await mutate(req, res, ctx, {
+      generateKey: true,
+      prepare: async () => {
+        await authorizedResource(
+          ctx.credentials,
+          ref,
+          resourceOperatePermission,
+        );
+        await resourceService.checkOperation(ref, body);
+      },
+      run: async () => {
+        const accepted = await resourceService.operate(ref, body, ctx);
+        await audit.append({
+          actor: ctx.actor,
+          action: `resource.${body.type}`,
+          target: ref,
+          outcome: 'accepted',
+          reason: `operation ${accepted.operationId}`,
+          source: ctx.source,
+          requestId: ctx.requestId,
+          beforeDigest: accepted.beforeDigest,
+          afterDigest: accepted.afterDigest,
+        });
+        return {
+          status: 202,
+          body: await operations.get(accepted.operationId),
+        };
+      },
     });
   });
+
+  /**
+   * Authorizes `permission` on the resource an operation acts on; when its row is gone, only
+   * an unconditional decision allows it.
+   */
+  async function authorizeOperation(
+    credentials: BackstageCredentials,
+    permission: typeof resourceReadPermission,
+    id: string,
+  ) {
+    const operation = await operations.get(id);
+    const resource = await resourceService.resourceOfOperation(id);
+    if (resource) {
+      await authorizer.authorizeResources(credentials, permission, [
+        factsOf(resource),
+      ]);
+    } else {
+      await authorizer.authorizeWithoutFacts(
+        credentials,
+        permission,
+        operation.resourceRef,
+      );
+    }
+    return operation;
+  }
 
   router.get('/operations/:id', async (req, res) => {
     const ctx = await context(req, res);
-    const operation = await operations.get(
-      parseInput(z.string().uuid(), req.params.id, 'id'),
+    const id = parseInput(z.string().uuid(), req.params.id, 'id');
+    res.json(
+      await authorizeOperation(ctx.credentials, resourceReadPermission, id),
     );
-    const resource = await resources.getLatest(
-      ...(operation.resourceRef.replace(/^resource:/, '').split('/') as [
-        string,
-        string,
-      ]),
-    );
-    if (resource) {
-      await authorizer.authorizeResources(
-        ctx.credentials,
-        resourceReadPermission,
-        [factsOf(resource)],
-      );
-    }
-    res.json(operation);
   });
 
-  async function operationWithResource(
-    req: Request,
-    res: Response,
-    audited?: string,
-  ) {
-    const id = parseInput(z.string().uuid(), req.params.id, 'id');
-    const ctx = await context(
-      req,
-      res,
-      audited ? { action: audited, target: id } : undefined,
-    );
-    const operation = await operations.get(id);
-    const resource = await resources.getLatest(
-      ...(operation.resourceRef.replace(/^resource:/, '').split('/') as [
-        string,
-        string,
-      ]),
-    );
-    return { ctx, operation, resource };
+  for (const verb of ['cancel', 'retry'] as const) {
+    router.post(`/operations/:id/${verb}`, async (req, res) => {
+      const action = `operation.${verb}`;
+      const ctx = await context(req, res, {
+        action,
+        target: rawTarget('operation', req.params.id),
+      });
+      const id = parseInput(z.string().uuid(), req.params.id, 'id');
+      await mutate(req, res, ctx, {
+        prepare: async () => {
+          const operation = await authorizeOperation(
+            ctx.credentials,
+            resourceOperatePermission,
+            id,
+          );
+          res.locals.audit.target = operation.resourceRef;
+          return operation;
+        },
+        run: async operation => {
+          if (verb === 'cancel') {
+            await operations.requestCancel(id, ctx.actor);
+          } else {
+            await operations.retryParked(id, ctx.actor);
+          }
+          await audit.append({
+            actor: ctx.actor,
+            action,
+            target: operation.resourceRef,
+            outcome: 'accepted',
+            reason: `operation ${id}`,
+            source: ctx.source,
+            requestId: ctx.requestId,
+          });
+          controlPlane.engine.wake();
+          return { status: 202, body: await operations.get(id) };
+        },
+      });
+    });
   }
 
-  router.post('/operations/:id/cancel', async (req, res) => {
-    const { ctx, operation, resource } = await operationWithResource(
-      req,
-      res,
-      'operation.cancel',
-    );
-    if (resource) {
-      await authorizer.authorizeResources(
-        ctx.credentials,
-        resourceOperatePermission,
-        [factsOf(resource)],
-      );
-    }
-    await operations.requestCancel(operation.id, ctx.actor);
-    await audit.append({
-      actor: ctx.actor,
-      action: 'operation.cancel',
-      target: operation.resourceRef,
-      outcome: 'accepted',
-      reason: `operation ${operation.id}`,
-      source: ctx.source,
-      requestId: ctx.requestId,
-    });
-    controlPlane.engine.wake();
-    res.status(202).json(await operations.get(operation.id));
-  });
-
-  router.post('/operations/:id/retry', async (req, res) => {
-    const { ctx, operation, resource } = await operationWithResource(
-      req,
-      res,
-      'operation.retry',
-    );
-    if (resource) {
-      await authorizer.authorizeResources(
-        ctx.credentials,
-        resourceOperatePermission,
-        [factsOf(resource)],
-      );
-    }
-    await operations.retryParked(operation.id, ctx.actor);
-    await audit.append({
-      actor: ctx.actor,
-      action: 'operation.retry',
-      target: operation.resourceRef,
-      outcome: 'accepted',
-      reason: `operation ${operation.id}`,
-      source: ctx.source,
-      requestId: ctx.requestId,
-    });
-    controlPlane.engine.wake();
-    res.status(202).json(await operations.get(operation.id));
-  });
-
   router.post('/resources/:namespace/:name/retry', async (req, res) => {
-    const ref = refFrom(req);
     const ctx = await context(req, res, {
       action: 'resource.retry',
-      target: ref,
+      target: resourceTarget(req),
     });
-    const resource = await resourceService.getLive(ref);
-    await authorizer.authorizeResources(
-      ctx.credentials,
-      resourceOperatePermission,
-      [factsOf(resource)],
-    );
-    await resourceService.retry(resource, ctx);
-    controlPlane.reconciler
-      .pass()
-      .catch(error => logger.warn(`reconciler pass failed: ${error}`));
-    res.status(202).json(publicResource(await resourceService.getLive(ref)));
+    const ref = refFrom(req);
+    res.locals.audit.target = ref;
+    await mutate(req, res, ctx, {
+      prepare: () =>
+        authorizedResource(ctx.credentials, ref, resourceOperatePermission),
+      run: async resource => {
+        await resourceService.retry(resource, ctx);
+        controlPlane.reconciler
+          .pass()
+          .catch(error => logger.warn(`reconciler pass failed: ${error}`));
+        return {
+          status: 202,
+          body: publicResource(await resourceService.getLive(ref)),
+        };
+      },
+    });
   });
 
   router.post('/reconciler/run', async (req, res) => {
@@ -588,33 +758,53 @@ export async function createRouter(
       target: 'control-plane',
     });
     await authorizer.authorize(ctx.credentials, clusterManagePermission);
-    const { drift } = parseInput(
-      z.object({ drift: z.boolean().default(false) }).strict(),
-      req.body ?? {},
-    );
-    const pass = await controlPlane.reconciler.pass();
-    res.json({
-      ...pass,
-      ...(drift ? { drift: await controlPlane.reconciler.detectDrift() } : {}),
+    const { drift } = parseInput(reconcilerRunRequestSchema, req.body ?? {});
+    await mutate(req, res, ctx, {
+      run: async () => {
+        const pass = await controlPlane.reconciler.pass();
+        const body = {
+          ...pass,
+          ...(drift
+            ? { drift: await controlPlane.reconciler.detectDrift() }
+            : {}),
+        };
+        await audit.append({
+          actor: ctx.actor,
+          action: 'reconciler.run',
+          target: 'control-plane',
+          outcome: 'accepted',
+          reason: `started ${pass.started.length} operation${
+            pass.started.length === 1 ? '' : 's'
+          }${drift ? `; ${body.drift!.drifted.length} drifted` : ''}`,
+          source: ctx.source,
+          requestId: ctx.requestId,
+        });
+        return { status: 200, body };
+      },
     });
   });
 
   // ── declarative manifests ────────────────────────────────────────────────────────────
 
+  /**
+   * Authorizes what the manifests would change, before they are validated against the
+   * desired state (whose issues would tell an unauthorized caller about it). Returns the
+   * signature of the authorized change (see ManifestService.diff).
+   */
   async function authorizeManifests(
     credentials: BackstageCredentials,
     parsed: ParsedManifests,
-  ) {
-    const { plan, state, changes } = await manifests.plan(parsed);
-    const kinds = new Set(parsed.manifests.map(m => m.kind));
-    if (kinds.has('Product') || kinds.has('Tier') || kinds.has('Quota')) {
-      await authorizer.authorize(credentials, policyManagePermission);
-    }
-    if (kinds.has('Cell') || kinds.has('Cluster')) {
-      await authorizer.authorize(credentials, clusterManagePermission);
-    }
-    if (kinds.has('Provider')) {
-      await authorizer.authorize(credentials, providerManagePermission);
+  ): Promise<string> {
+    const { state, changes, signature } = await manifests.diff(parsed);
+    const basics = new Set(
+      parsed.manifests
+        .filter(m => m.kind !== 'Resource')
+        .map(
+          m => manifestPermissions[m.kind as keyof typeof manifestPermissions],
+        ),
+    );
+    for (const permission of basics) {
+      await authorizer.authorize(credentials, permission);
     }
     const resourceChanges = changes.put.filter(m => m.kind === 'Resource');
     const created = resourceChanges.filter(m => !state.has(manifestKey(m)));
@@ -655,13 +845,14 @@ export async function createRouter(
         ),
       );
     }
-    return plan;
+    return signature;
   }
 
   router.post('/manifests/plan', async (req, res) => {
     const ctx = await context(req, res);
     const parsed = manifests.parse(req.body);
-    res.json(await authorizeManifests(ctx.credentials, parsed));
+    await authorizeManifests(ctx.credentials, parsed);
+    res.json(await manifests.plan(parsed, ctx));
   });
 
   router.post('/manifests/apply', async (req, res) => {
@@ -670,11 +861,19 @@ export async function createRouter(
       target: 'state-repo',
     });
     const parsed = manifests.parse(req.body);
-    await authorizeManifests(ctx.credentials, parsed);
-    await idempotent(req, res, ctx, false, async () => ({
-      status: 200,
-      body: await manifests.apply(parsed, ctx),
-    }));
+    await mutate(req, res, ctx, {
+      prepare: async () => {
+        const signature = await authorizeManifests(ctx.credentials, parsed);
+        // Validated before the key is claimed; apply validates again on the head it commits
+        // on, and runs admission then (auditing its decisions).
+        await manifests.validate(parsed);
+        return { signature };
+      },
+      run: async ({ signature }) => ({
+        status: 200,
+        body: await manifests.apply(parsed, ctx, signature),
+      }),
+    });
   });
 
   // ── audit and the state repository ───────────────────────────────────────────────────
@@ -688,11 +887,11 @@ export async function createRouter(
   router.get('/audit/verify', async (req, res) => {
     const ctx = await context(req, res);
     await authorizer.authorize(ctx.credentials, auditReadPermission);
-    res.json(await audit.verify());
+    res.json(await audit.verify(await indexer.auditAnchor()));
   });
 
   router.get('/gitops/status', async (req, res) => {
-    await context(req, res);
+    await allowed(req, res, fleetReadPermission);
     res.json(await indexer.status());
   });
 
@@ -702,8 +901,26 @@ export async function createRouter(
       target: 'state-repo',
     });
     await authorizer.authorize(ctx.credentials, policyManagePermission);
-    const result = await indexer.sync();
-    res.json({ result, status: await indexer.status() });
+    await mutate(req, res, ctx, {
+      run: async () => {
+        const result = await indexer.sync();
+        await audit.append({
+          actor: ctx.actor,
+          action: 'state-repo.sync',
+          target: 'state-repo',
+          outcome: 'accepted',
+          reason: `${result.status}${
+            result.commit ? ` at ${result.commit.slice(0, 12)}` : ''
+          }`,
+          source: ctx.source,
+          requestId: ctx.requestId,
+        });
+        return {
+          status: 200,
+          body: { result, status: await indexer.status() },
+        };
+      },
+    });
   });
 
   // ── refused mutating requests are audited too ────────────────────────────────────────
@@ -715,9 +932,7 @@ export async function createRouter(
       res: Response,
       next: NextFunction,
     ) => {
-      const audited = res.locals.audit as
-        | (AuditTarget & { ctx: CallContext })
-        | undefined;
+      const audited = auditedOf(res);
       if (audited) {
         const status = statusOf(error);
         try {

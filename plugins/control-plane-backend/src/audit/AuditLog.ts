@@ -10,6 +10,21 @@ export const GENESIS_HASH = '0'.repeat(64);
 // Any constant: the key of the PostgreSQL advisory lock that serializes appends.
 const AUDIT_LOCK_KEY = 74_123_001;
 
+/**
+ * Where the chain stood at a commit of the state repository: the commit's own event must
+ * exist, and so must the event its `Audit-Head` trailer names, with that hash. Git holds the
+ * anchor, so deleting the newest events with SQL (which the chain alone cannot show) is found.
+ */
+export interface AuditAnchor {
+  commit: string;
+  head?: { id: number; hash: string };
+}
+
+/** At most `max` characters (the column's size). */
+function clip<T extends string | null>(value: T, max: number): T {
+  return (value === null ? null : value.slice(0, max)) as T;
+}
+
 /** What a caller records; the log adds id, time and the chain. */
 export interface AuditEntry {
   actor: string;
@@ -127,26 +142,36 @@ export class AuditLog {
     const last = await trx<Row>('audit_events')
       .orderBy('id', 'desc')
       .first('id', 'hash');
+    // Values are clipped to their columns: an over-long one (from a hand-pushed commit's
+    // trailers, say) is recorded in part rather than failing the transaction it is part of.
     const base: Omit<Row, 'hash'> = {
       id: last ? Number(last.id) + 1 : 1,
       at: DateTime.utc().toISO(),
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
+      actor: clip(entry.actor, 255),
+      action: clip(entry.action, 64),
+      target: clip(entry.target, 255),
       outcome: entry.outcome,
       reason: entry.reason ?? null,
-      source_ip: entry.source?.ip ?? null,
+      source_ip: clip(entry.source?.ip ?? null, 64),
       user_agent: entry.source?.userAgent ?? null,
-      request_id: entry.requestId ?? null,
+      request_id: clip(entry.requestId ?? null, 64),
       approvers: JSON.stringify(entry.approvers ?? []),
-      commit_sha: entry.commit ?? null,
-      before_digest: entry.beforeDigest ?? null,
-      after_digest: entry.afterDigest ?? null,
+      commit_sha: clip(entry.commit ?? null, 40),
+      before_digest: clip(entry.beforeDigest ?? null, 64),
+      after_digest: clip(entry.afterDigest ?? null, 64),
       prev_hash: last?.hash ?? GENESIS_HASH,
     };
     const row: Row = { ...base, hash: hashAuditRow(base) };
     await trx('audit_events').insert(row);
     return toEvent(row);
+  }
+
+  /** The newest event's id and hash, if any: what a commit anchors the chain at. */
+  async head(): Promise<{ id: number; hash: string } | undefined> {
+    const last = await this.db<Row>('audit_events')
+      .orderBy('id', 'desc')
+      .first('id', 'hash');
+    return last ? { id: Number(last.id), hash: last.hash } : undefined;
   }
 
   /** Events matching the filters, newest first, in pages. */
@@ -183,9 +208,54 @@ export class AuditLog {
 
   /**
    * Walks the chain from the first event and names the first one whose stored hash does not
-   * match its content, whose link to its predecessor is broken, or that is missing.
+   * match its content, whose link to its predecessor is broken, or that is missing. With an
+   * anchor (see {@link AuditAnchor}), also names an anchored event that was deleted or
+   * changed: a chain cut short at its end is otherwise still a valid chain.
    */
-  async verify(): Promise<{
+  async verify(anchor?: AuditAnchor): Promise<{
+    valid: boolean;
+    checked: number;
+    firstBroken?: { id: number; reason: string };
+  }> {
+    const chain = await this.walk();
+    if (!chain.valid || !anchor) {
+      return chain;
+    }
+    const broken = (id: number, reason: string) => ({
+      valid: false,
+      checked: chain.checked,
+      firstBroken: { id, reason },
+    });
+    const short = anchor.commit.slice(0, 12);
+    if (anchor.head) {
+      const { id, hash } = anchor.head;
+      const row = await this.db<Row>('audit_events').where({ id }).first();
+      if (!row) {
+        return broken(
+          id,
+          `event ${id} is missing: commit ${short} of the state repository anchors the chain there; the newest events were deleted`,
+        );
+      }
+      if (row.hash !== hash) {
+        return broken(
+          id,
+          `its hash is not the one commit ${short} of the state repository anchored`,
+        );
+      }
+    }
+    const own = await this.db<Row>('audit_events')
+      .where({ commit_sha: anchor.commit })
+      .first('id');
+    if (!own) {
+      return broken(
+        chain.checked + 1,
+        `the event of commit ${short}, the state repository's indexed head, is missing: the newest events were deleted`,
+      );
+    }
+    return chain;
+  }
+
+  private async walk(): Promise<{
     valid: boolean;
     checked: number;
     firstBroken?: { id: number; reason: string };

@@ -6,14 +6,17 @@ import {
   manifestPath,
   ObjectKey,
 } from '@idp-multicloud/plugin-control-plane-common';
+import { PolicyViolation } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
+import { DateTime, Duration } from 'luxon';
+import { AuditEntry, AuditLog } from '../audit/AuditLog';
 import { digestOf } from '../database/util';
 import { validationError } from '../errors';
 import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
-import { serializeManifest } from './manifestCodec';
+import { keyString, serializeManifest } from './manifestCodec';
 import { Mutex } from './mutex';
-import { RequestContext, StateIndexer, TRAILERS } from './StateIndexer';
+import { StateIndexer, TRAILERS } from './StateIndexer';
 
 /** The objects a change writes and removes. */
 export interface ChangeSet {
@@ -30,7 +33,8 @@ export interface ChangeRequest {
   message: string;
   requestId: string;
   idempotencyKey?: string;
-  context?: RequestContext;
+  /** Where the request came from: recorded in the commit's trailers for its audit event. */
+  source?: AuditEntry['source'];
   /**
    * Computes the change from the current desired state. Called again when another change
    * lands first; may throw a 4xx error to refuse the request.
@@ -39,6 +43,9 @@ export interface ChangeRequest {
   /** Maps issues of the resulting state to the caller's terms (e.g. request field names). */
   describeIssues?(issues: ObjectIssue[]): ObjectIssue[];
 }
+
+/** A refusal of admission, naming the resource it is about. */
+export type Refusal = PolicyViolation & { ref: string };
 
 /** A valid change about to be committed, as admission sees it. */
 export interface Admission {
@@ -61,6 +68,44 @@ export interface ChangeResult {
 
 const MAX_ATTEMPTS = 8;
 
+/** Digests of what a change touches, before and after it (for its audit event). */
+export function changeDigests(
+  before: DesiredState,
+  changes: ChangeSet,
+): { beforeDigest?: string; afterDigest?: string } {
+  const keys = [...changes.put.map(manifestKey), ...changes.remove];
+  if (keys.length === 0) return {};
+  const next = before.with(changes.put, changes.remove);
+  // One object: its manifest's digest (as the index stores it). Several: a digest of the
+  // sorted list of [object, manifest or null].
+  const digestAt = (state: DesiredState) => {
+    const entries = keys
+      .map(k => [keyString(k), state.get(k.kind, k.name, k.namespace) ?? null])
+      .sort(([a], [b]) => String(a).localeCompare(String(b)));
+    if (entries.length === 1) {
+      return entries[0][1] ? digestOf(entries[0][1]) : undefined;
+    }
+    return entries.every(([, m]) => m === null) ? undefined : digestOf(entries);
+  };
+  const beforeDigest = digestAt(before);
+  const afterDigest = digestAt(next);
+  return {
+    ...(beforeDigest ? { beforeDigest } : {}),
+    ...(afterDigest ? { afterDigest } : {}),
+  };
+}
+
+/** A trailer value: one line, without control characters, at most `max` characters. */
+function trailerValue(value: string, max = 512): string {
+  return (
+    value
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\x00-\x1f\x7f]+/g, ' ')
+      .trim()
+      .slice(0, max)
+  );
+}
+
 /**
  * Turns an accepted request into exactly one commit of the state repository, then indexes
  * it. The change is validated against the desired state at the head it is committed on;
@@ -76,11 +121,19 @@ export class ChangeService {
       db: Knex;
       repo: GitStateRepo;
       indexer: StateIndexer;
+      audit: AuditLog;
+      /**
+       * How long an idempotency key's commit is remembered; an older commit with the same
+       * key is someone's earlier request, not this one (default 24 hours, as the keys).
+       */
+      idempotencyRetention?: Duration;
       /**
        * Admission (policy, quotas): may refuse a valid change before it is committed by
        * throwing a 4xx error.
        */
       admit?: (change: Admission) => Promise<void>;
+      /** The same decisions as `admit`, recording nothing: what admission would refuse. */
+      review?: (change: Admission) => Promise<Refusal[]>;
     },
   ) {}
 
@@ -88,13 +141,82 @@ export class ChangeService {
     return this.mutex.run(() => this.applyLocked(request));
   }
 
-  /** The same checks as {@link apply}, without committing: what would change. */
-  async dryRun(request: Pick<ChangeRequest, 'compute' | 'describeIssues'>) {
+  /** The desired state at the repository's head (indexed first when it moved). */
+  async current(): Promise<DesiredState> {
     await this.options.indexer.sync();
-    const state = await this.options.indexer.current();
+    return this.options.indexer.current();
+  }
+
+  /**
+   * The same checks as {@link apply}, without committing or recording anything: what would
+   * change, and what admission would refuse (listed, not thrown).
+   */
+  async dryRun(
+    request: Pick<ChangeRequest, 'compute' | 'describeIssues'> &
+      Partial<Pick<ChangeRequest, 'action' | 'actor' | 'requestId'>> & {
+        /** Also ask admission what it would refuse (default true). */
+        admission?: boolean;
+      },
+  ): Promise<{
+    state: DesiredState;
+    changes: ChangeSet;
+    refusals: Refusal[];
+  }> {
+    const state = await this.current();
     const changes = request.compute(state);
-    this.validate(state, changes, request);
-    return { state, changes };
+    const next = this.validate(state, changes, request);
+    const refusals =
+      (request.admission !== false &&
+        (await this.options.review?.(
+          this.admission(
+            {
+              action: request.action ?? 'plan',
+              actor: request.actor ?? 'unknown',
+              requestId: request.requestId ?? '',
+            },
+            state,
+            next,
+            changes,
+          ),
+        ))) ||
+      [];
+    return { state, changes, refusals };
+  }
+
+  private admission(
+    request: Pick<ChangeRequest, 'action' | 'actor' | 'requestId'>,
+    before: DesiredState,
+    next: DesiredState,
+    changes: ChangeSet,
+  ): Admission {
+    return {
+      action: request.action,
+      actor: request.actor,
+      requestId: request.requestId,
+      before,
+      next,
+      put: changes.put.filter(
+        (m): m is ManifestOf<'Resource'> => m.kind === 'Resource',
+      ),
+    };
+  }
+
+  /** The audit event of a request that changed nothing (no commit, so no indexed event). */
+  private async auditNoCommit(
+    request: ChangeRequest,
+    reason: string,
+    extra: Partial<AuditEntry> = {},
+  ) {
+    await this.options.audit.append({
+      actor: request.actor,
+      action: request.action,
+      target: request.target,
+      outcome: 'accepted',
+      reason,
+      source: request.source,
+      requestId: request.requestId,
+      ...extra,
+    });
   }
 
   private validate(
@@ -114,18 +236,35 @@ export class ChangeService {
   }
 
   private async applyLocked(request: ChangeRequest): Promise<ChangeResult> {
-    const { repo, indexer, db } = this.options;
+    const { repo, indexer, db, audit } = this.options;
+    const retention =
+      this.options.idempotencyRetention ?? Duration.fromObject({ hours: 24 });
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const sync = await indexer.sync();
       if (request.idempotencyKey) {
+        // A commit this caller made with this key, within the key's retention: the request
+        // is a retry of one whose commit landed. Older ones are another, earlier request.
         const earlier = await db('state_changes')
           .where({
             actor: request.actor,
             idempotency_key: request.idempotencyKey,
           })
+          .andWhere(
+            'indexed_at',
+            '>=',
+            DateTime.utc().minus(retention).toISO()!,
+          )
+          .orderBy('indexed_at', 'desc')
           .first();
         if (earlier) {
           const state = await indexer.current();
+          await this.auditNoCommit(
+            request,
+            `already applied in commit ${earlier.commit_sha.slice(
+              0,
+              12,
+            )}: a retry of the request with this Idempotency-Key`,
+          );
           return {
             commit: earlier.commit_sha,
             state,
@@ -147,24 +286,32 @@ export class ChangeService {
       const state = await indexer.current();
       const changes = request.compute(state);
       const next = this.validate(state, changes, request);
-      await this.options.admit?.({
-        action: request.action,
-        actor: request.actor,
-        requestId: request.requestId,
-        before: state,
-        next,
-        put: changes.put.filter(
-          (m): m is ManifestOf<'Resource'> => m.kind === 'Resource',
-        ),
-      });
+      await this.options.admit?.(this.admission(request, state, next, changes));
 
+      const digests = changeDigests(state, changes);
+      const auditHead = await audit.head();
       const trailers: Record<string, string> = {
-        [TRAILERS.action]: request.action,
-        [TRAILERS.target]: request.target,
-        [TRAILERS.requestId]: request.requestId,
+        [TRAILERS.action]: trailerValue(request.action, 64),
+        [TRAILERS.target]: trailerValue(request.target, 255),
+        [TRAILERS.requestId]: trailerValue(request.requestId, 64),
       };
       if (request.idempotencyKey) {
         trailers[TRAILERS.idempotencyKey] = request.idempotencyKey;
+      }
+      if (request.source?.ip) {
+        trailers[TRAILERS.sourceIp] = trailerValue(request.source.ip, 64);
+      }
+      if (request.source?.userAgent) {
+        trailers[TRAILERS.userAgent] = trailerValue(request.source.userAgent);
+      }
+      if (digests.beforeDigest) {
+        trailers[TRAILERS.beforeDigest] = digests.beforeDigest;
+      }
+      if (digests.afterDigest) {
+        trailers[TRAILERS.afterDigest] = digests.afterDigest;
+      }
+      if (auditHead) {
+        trailers[TRAILERS.auditHead] = `${auditHead.id} ${auditHead.hash}`;
       }
       const result = await repo.commit({
         parent: state.commit,
@@ -183,9 +330,13 @@ export class ChangeService {
         continue;
       }
       if (result.status === 'unchanged') {
+        await this.auditNoCommit(
+          request,
+          'nothing to change: the desired state already is what the request asks for',
+          digests,
+        );
         return { commit: undefined, state, alreadyApplied: false, changes };
       }
-      indexer.rememberRequest(result.sha, request.context ?? {});
       const indexed = await indexer.sync();
       if (indexed.status === 'rejected') {
         // Validation passed on this head, so only a concurrent invalid push gets here.

@@ -304,11 +304,20 @@ export class GitStateRepo {
   /** The commits after `from` up to `to`, oldest first (all of `to`'s history without `from`). */
   async log(from: string | undefined, to: string): Promise<CommitInfo[]> {
     const range = from ? `${from}..${to}` : to;
+    return this.commits(['--reverse', range]);
+  }
+
+  /** One commit: its author, message and trailers. */
+  async commitInfo(sha: string): Promise<CommitInfo | undefined> {
+    const [info] = await this.commits(['-1', sha]);
+    return info;
+  }
+
+  private async commits(args: string[]): Promise<CommitInfo[]> {
     const raw = await this.run([
       'log',
-      '--reverse',
       '--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%B%x1f%(trailers:unfold,only,separator=%x1d)%x1e',
-      range,
+      ...args,
     ]);
     return raw
       .split('\x1e')

@@ -7,7 +7,8 @@ import {
   Plan,
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { digestOf } from '../database/util';
+import { ConflictError } from '@backstage/errors';
+import { canonicalJson, digestOf } from '../database/util';
 import { parseInput, validationError } from '../errors';
 import { ChangeService, ChangeSet } from './ChangeService';
 import { DesiredState } from './DesiredState';
@@ -132,7 +133,7 @@ export class ManifestService {
     state: DesiredState,
     parsed: ParsedManifests,
     changes: ChangeSet,
-  ): Plan {
+  ): Omit<Plan, 'refusals'> {
     const entries: Plan['changes'] = parsed.manifests.map(m => {
       const key = manifestKey(m);
       const current = state.get(key.kind, key.name, key.namespace);
@@ -165,19 +166,62 @@ export class ManifestService {
     };
   }
 
-  /** Validates against the current desired state and returns the plan; writes nothing. */
-  async plan(
-    parsed: ParsedManifests,
-  ): Promise<{ plan: Plan; state: DesiredState; changes: ChangeSet }> {
-    const { state, changes } = await this.changes.dryRun({
-      compute: s => this.changeSet(s, parsed),
-    });
-    return { plan: this.planOf(state, parsed, changes), state, changes };
+  /**
+   * What the manifests would change in the current desired state, not yet validated: what an
+   * authorization decides on. `signature` names what the change overwrites (each object and
+   * its digest before); {@link apply} refuses to commit a change with another signature.
+   */
+  async diff(parsed: ParsedManifests): Promise<{
+    state: DesiredState;
+    changes: ChangeSet;
+    signature: string;
+  }> {
+    const state = await this.changes.current();
+    const changes = this.changeSet(state, parsed);
+    return { state, changes, signature: signatureOf(state, changes) };
   }
 
-  /** Applies the manifests as one commit (none when nothing changes). */
-  async apply(parsed: ParsedManifests, ctx: CallContext): Promise<Plan> {
-    let plan: Plan | undefined;
+  /**
+   * Validates against the current desired state and runs admission, and returns the plan
+   * with what admission would refuse; writes and records nothing.
+   */
+  async plan(parsed: ParsedManifests, ctx?: CallContext): Promise<Plan> {
+    const { state, changes, refusals } = await this.changes.dryRun({
+      action: 'manifests.apply',
+      actor: ctx?.actor,
+      requestId: ctx?.requestId,
+      compute: s => this.changeSet(s, parsed),
+    });
+    return {
+      ...this.planOf(state, parsed, changes),
+      refusals: refusals.map(r => ({
+        ref: r.ref,
+        code: r.code,
+        message: r.message,
+        ...(r.field ? { field: r.field } : {}),
+      })),
+    };
+  }
+
+  /** Validates against the current desired state, as {@link plan} does; writes nothing. */
+  async validate(parsed: ParsedManifests): Promise<void> {
+    await this.changes.dryRun({
+      admission: false,
+      compute: s => this.changeSet(s, parsed),
+    });
+  }
+
+  /**
+   * Applies the manifests as one commit (none when nothing changes). With `signature` (from
+   * {@link diff}, what the caller was authorized for), refuses with 409 a change that would
+   * overwrite something else because the state moved meanwhile.
+   */
+  async apply(
+    parsed: ParsedManifests,
+    ctx: CallContext,
+    signature?: string,
+  ): Promise<Plan> {
+    let plan: Omit<Plan, 'refusals'> | undefined;
     const result = await this.changes.apply({
       actor: ctx.actor,
       action: 'manifests.apply',
@@ -187,9 +231,14 @@ export class ManifestService {
       }`,
       requestId: ctx.requestId,
       idempotencyKey: ctx.idempotencyKey,
-      context: { source: ctx.source },
+      source: ctx.source,
       compute: state => {
         const changes = this.changeSet(state, parsed);
+        if (signature && signatureOf(state, changes) !== signature) {
+          throw new ConflictError(
+            'The desired state changed while the manifests were checked (an object they change was changed, created or deleted meanwhile); plan and apply again',
+          );
+        }
         plan = this.planOf(state, parsed, changes);
         return changes;
       },
@@ -197,6 +246,23 @@ export class ManifestService {
     // A retried request whose commit had already landed computes no plan: all is unchanged.
     const final =
       plan ?? this.planOf(result.state, parsed, { put: [], remove: [] });
-    return { ...final, ...(result.commit ? { commit: result.commit } : {}) };
+    return {
+      ...final,
+      refusals: [],
+      ...(result.commit ? { commit: result.commit } : {}),
+    };
   }
+}
+
+/** What a change overwrites: each object it writes or removes, with its digest before. */
+function signatureOf(state: DesiredState, changes: ChangeSet): string {
+  const keys = [...changes.put.map(manifestKey), ...changes.remove];
+  return digestOf(
+    keys
+      .map(k => {
+        const current = state.get(k.kind, k.name, k.namespace);
+        return [keyString(k), current ? digestOf(current) : null];
+      })
+      .sort((a, b) => canonicalJson(a).localeCompare(canonicalJson(b))),
+  );
 }

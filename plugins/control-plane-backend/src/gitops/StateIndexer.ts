@@ -10,7 +10,7 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
-import { AuditEntry, AuditLog } from '../audit/AuditLog';
+import { AuditAnchor, AuditLog } from '../audit/AuditLog';
 import { now, readTimestamp } from '../database/time';
 import { digestOf, isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
@@ -27,7 +27,25 @@ export const TRAILERS = {
   requestId: 'Request-Id',
   idempotencyKey: 'Idempotency-Key',
   approvedBy: 'Approved-by',
+  /** Where the API request came from (its client's address and user agent). */
+  sourceIp: 'Source-Ip',
+  userAgent: 'User-Agent',
+  /** Digests of what the change touched, before and after it. */
+  beforeDigest: 'Before-Digest',
+  afterDigest: 'After-Digest',
+  /**
+   * `<id> <hash>` of the newest audit event when the commit was made: anchors the audit
+   * chain outside the database, so deleting its newest events is detected.
+   */
+  auditHead: 'Audit-Head',
 } as const;
+
+/** The first `max` characters of a trailer (hand-pushed commits may carry anything). */
+function clip(value: string | undefined, max: number): string | undefined {
+  return value === undefined ? undefined : value.slice(0, max);
+}
+
+const sha256Pattern = /^[0-9a-f]{64}$/;
 
 /** Who a commit is attributed to: its author when it names a catalog entity, else its email. */
 export function actorOf(commit: CommitInfo): string {
@@ -40,13 +58,6 @@ export type SyncResult =
   | { status: 'in-sync'; commit: string | undefined }
   | { status: 'indexed'; commit: string; from: string | undefined }
   | { status: 'rejected'; commit: string; errors: string[] };
-
-/** Details of an API request that only the request knows, for the audit event of its commit. */
-export interface RequestContext {
-  source?: AuditEntry['source'];
-  beforeDigest?: string;
-  afterDigest?: string;
-}
 
 type DesiredRow = {
   kind: string;
@@ -70,7 +81,6 @@ type DesiredRow = {
 export class StateIndexer {
   private readonly mutex = new Mutex();
   private cached: DesiredState | undefined;
-  private readonly requestContexts = new Map<string, RequestContext>();
   private readonly listeners = new Set<(result: SyncResult) => void>();
 
   constructor(
@@ -91,9 +101,22 @@ export class StateIndexer {
     return () => this.listeners.delete(listener);
   }
 
-  /** Remembers request details for the audit event of a commit about to be indexed. */
-  rememberRequest(commit: string, context: RequestContext): void {
-    this.requestContexts.set(commit, context);
+  /**
+   * Where the audit chain stood at the indexed commit, from the commit's `Audit-Head`
+   * trailer: {@link AuditLog.verify} checks that the commit's own event and the anchored
+   * event are still there, unchanged.
+   */
+  async auditAnchor(): Promise<AuditAnchor | undefined> {
+    const commit = await this.indexedCommit();
+    if (!commit) return undefined;
+    const info = await this.options.repo.commitInfo(commit);
+    const match = /^(\d+) ([0-9a-f]{64})$/.exec(
+      info?.trailers[TRAILERS.auditHead] ?? '',
+    );
+    return {
+      commit,
+      ...(match ? { head: { id: Number(match[1]), hash: match[2] } } : {}),
+    };
   }
 
   async indexedCommit(
@@ -335,31 +358,47 @@ export class StateIndexer {
     if (await trx('state_changes').where({ commit_sha: commit.sha }).first()) {
       return;
     }
+    const { trailers } = commit;
+    const subject = commit.message.split('\n')[0];
+    // Trailers of hand-pushed commits are not ours to trust: clipped to the columns, so an
+    // over-long one cannot make indexing fail (and block every later change).
+    const requestId = clip(trailers[TRAILERS.requestId], 64);
     await trx('state_changes').insert({
       commit_sha: commit.sha,
-      actor: actorOf(commit),
-      message: commit.message.split('\n')[0],
-      request_id: commit.trailers[TRAILERS.requestId] ?? null,
-      idempotency_key: commit.trailers[TRAILERS.idempotencyKey] ?? null,
+      actor: clip(actorOf(commit), 255),
+      message: subject,
+      request_id: requestId ?? null,
+      idempotency_key: clip(trailers[TRAILERS.idempotencyKey], 255) ?? null,
       committed_at: commit.date,
       indexed_at: now(),
     });
-    const context = this.requestContexts.get(commit.sha);
-    this.requestContexts.delete(commit.sha);
-    const approvers = Object.entries(commit.trailers)
+    const approvers = Object.entries(trailers)
       .filter(([k]) => /^(approved|reviewed)-by$/i.test(k))
       .map(([, v]) => v);
+    const digest = (key: string) =>
+      sha256Pattern.test(trailers[key] ?? '') ? trailers[key] : undefined;
+    const ip = trailers[TRAILERS.sourceIp];
+    const userAgent = trailers[TRAILERS.userAgent];
     await this.options.audit.append(
       {
         actor: actorOf(commit),
-        action: commit.trailers[TRAILERS.action] ?? 'state-repo.push',
-        target: commit.trailers[TRAILERS.target] ?? 'state-repo',
+        action: trailers[TRAILERS.action] ?? 'state-repo.push',
+        target: trailers[TRAILERS.target] ?? 'state-repo',
         outcome: 'accepted',
-        reason: commit.message.split('\n')[0],
-        requestId: commit.trailers[TRAILERS.requestId],
+        reason: subject,
+        requestId,
         approvers,
         commit: commit.sha,
-        ...context,
+        ...(ip || userAgent
+          ? {
+              source: {
+                ...(ip ? { ip } : {}),
+                ...(userAgent ? { userAgent } : {}),
+              },
+            }
+          : {}),
+        beforeDigest: digest(TRAILERS.beforeDigest),
+        afterDigest: digest(TRAILERS.afterDigest),
       },
       trx,
     );
@@ -375,7 +414,7 @@ export class StateIndexer {
       await this.options.db.transaction(async trx => {
         await trx('state_repo_rejections').insert({
           commit_sha: head,
-          author: actor,
+          author: clip(actor, 255),
           message: commit?.message.split('\n')[0] ?? '',
           errors: JSON.stringify(errors),
           detected_at: now(),

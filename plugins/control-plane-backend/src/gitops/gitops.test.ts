@@ -1,8 +1,11 @@
+import { createBackendModule } from '@backstage/backend-plugin-api';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { builtinProducts } from '@idp-multicloud/plugin-control-plane-common';
+import { controlPlaneProductsExtensionPoint } from '@idp-multicloud/plugin-control-plane-node';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import request from 'supertest';
 import { readControlPlaneConfig } from '../config';
 import { createControlPlane } from '../controlPlane';
@@ -46,31 +49,73 @@ spec:
     size: ${size}
 `;
 
+/** A resource as a request would ask for it (what a commit of it holds). */
+const sessions = {
+  apiVersion: 'idp.multicloud/v1',
+  kind: 'Resource',
+  metadata: { name: 'sessions', namespace: 'payments', labels: {} },
+  spec: {
+    product: 'redis',
+    owner: 'group:default/payments',
+    tier: 'medium',
+    cell: 'cell-eu',
+    params: {},
+    dependsOn: [],
+  },
+} as const;
+
+/**
+ * A clone of the control plane's state repository, changed by hand: `push` writes files,
+ * commits them with the message paragraphs given (trailers in the last) and pushes.
+ */
+function handClone(repoPath: string, work: string) {
+  git(work, 'clone', '--quiet', repoPath, 'state');
+  const dir = join(work, 'state');
+  return {
+    dir,
+    push(files: Record<string, string>, ...message: string[]): string {
+      for (const [path, content] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), content);
+      }
+      git(dir, 'add', '.');
+      git(dir, 'commit', '--quiet', ...message.flatMap(m => ['-m', m]));
+      git(dir, 'push', '--quiet', 'origin', 'HEAD:main');
+      return git(dir, 'rev-parse', 'HEAD');
+    },
+  };
+}
+
 describe.each(databases.eachSupportedId())(
   'the declarative path on %s',
   databaseId => {
+    /** A migrated database and the config of a control plane on it, without a backend. */
+    const bare = async () => {
+      const knex = await databases.init(databaseId);
+      await migrateUp(knex);
+      const dataDir = mkdtempSync(join(tmpdir(), 'idp-cp-'));
+      const config = readControlPlaneConfig(
+        new ConfigReader({ controlPlane: { dataDir } }),
+      );
+      return { knex, dataDir, config, logger: mockServices.logger.mock() };
+    };
+
     it('picks up a manifest pushed with git push, and refuses an invalid head whole', async () => {
       const cp = await startControlPlane(databases, databaseId);
       const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
       try {
-        git(work, 'clone', '--quiet', cp.repoPath, 'state');
-        const dir = join(work, 'state');
-        mkdirSync(join(dir, 'resources', 'payments'), { recursive: true });
-        writeFileSync(
-          join(dir, 'resources/payments/sessions.yaml'),
-          cacheManifest('sessions', 'medium'),
-        );
-        git(dir, 'add', '.');
-        git(
-          dir,
-          'commit',
-          '--quiet',
-          '-m',
+        const clone = handClone(cp.repoPath, work);
+        const dir = clone.dir;
+        clone.push(
+          {
+            'resources/payments/sessions.yaml': cacheManifest(
+              'sessions',
+              'medium',
+            ),
+          },
           'add the sessions cache',
-          '-m',
           'Approved-by: user:default/ana',
         );
-        git(dir, 'push', '--quiet', 'origin', 'HEAD:main');
 
         const api = () => request(cp.server);
         await api()
@@ -96,18 +141,19 @@ describe.each(databases.eachSupportedId())(
         });
 
         // One valid change and one invalid file in the same push: nothing of it applies.
-        writeFileSync(
-          join(dir, 'resources/payments/sessions.yaml'),
-          cacheManifest('sessions', 'large'),
+        const bad = clone.push(
+          {
+            'resources/payments/sessions.yaml': cacheManifest(
+              'sessions',
+              'large',
+            ),
+            'resources/payments/broken.yaml': cacheManifest(
+              'broken',
+              'gigantic',
+            ),
+          },
+          'resize sessions, add broken',
         );
-        writeFileSync(
-          join(dir, 'resources/payments/broken.yaml'),
-          cacheManifest('broken', 'gigantic'),
-        );
-        git(dir, 'add', '.');
-        git(dir, 'commit', '--quiet', '-m', 'resize sessions, add broken');
-        git(dir, 'push', '--quiet', 'origin', 'HEAD:main');
-        const bad = git(dir, 'rev-parse', 'HEAD');
 
         const sync = await api()
           .post('/api/control-plane/gitops/sync')
@@ -166,12 +212,12 @@ describe.each(databases.eachSupportedId())(
         );
 
         // Fixing it applies the whole head.
-        writeFileSync(
-          join(dir, 'resources/payments/broken.yaml'),
-          cacheManifest('broken', 'small'),
+        clone.push(
+          {
+            'resources/payments/broken.yaml': cacheManifest('broken', 'small'),
+          },
+          'fix broken',
         );
-        git(dir, 'commit', '--quiet', '-am', 'fix broken');
-        git(dir, 'push', '--quiet', 'origin', 'HEAD:main');
         await api()
           .post('/api/control-plane/gitops/sync')
           .set('authorization', authAs(users.ana))
@@ -188,13 +234,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('after a crash between the commit and the index update, a restart indexes the commit once', async () => {
-      const knex = await databases.init(databaseId);
-      await migrateUp(knex);
-      const dataDir = mkdtempSync(join(tmpdir(), 'idp-crash-'));
-      const config = readControlPlaneConfig(
-        new ConfigReader({ controlPlane: { dataDir } }),
-      );
-      const logger = mockServices.logger.mock();
+      const { knex, dataDir, config, logger } = await bare();
       try {
         const first = await createControlPlane({ db: knex, config, logger });
         const key = 'create-sessions-1';
@@ -202,25 +242,12 @@ describe.each(databases.eachSupportedId())(
         const state = await first.indexer.current();
         // What ChangeService does, up to the moment the process dies: the commit lands in Git,
         // the index never hears of it.
-        const manifest = {
-          apiVersion: 'idp.multicloud/v1',
-          kind: 'Resource',
-          metadata: { name: 'sessions', namespace: 'payments', labels: {} },
-          spec: {
-            product: 'redis',
-            owner: 'group:default/payments',
-            tier: 'medium',
-            cell: 'cell-eu',
-            params: {},
-            dependsOn: [],
-          },
-        } as const;
         const crashed = await first.repo.commit({
           parent: state.commit,
           changes: [
             {
               path: 'resources/payments/sessions.yaml',
-              content: serializeManifest(manifest as any),
+              content: serializeManifest(sessions as any),
             },
           ],
           message: 'create resource:payments/sessions',
@@ -250,7 +277,7 @@ describe.each(databases.eachSupportedId())(
         const commitsBefore = (
           await second.repo.log(undefined, (await second.repo.head())!)
         ).length;
-        const retried = await second.resourceService.create(manifest as any, {
+        const retried = await second.resourceService.create(sessions as any, {
           actor: users.bruno,
           requestId: 'req-2',
           idempotencyKey: key,
@@ -271,6 +298,252 @@ describe.each(databases.eachSupportedId())(
         ).toHaveLength(1);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('indexes a hand-pushed commit with over-long trailers, clipped, and keeps accepting changes', async () => {
+      const cp = await startControlPlane(databases, databaseId);
+      const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
+      try {
+        const pushed = handClone(cp.repoPath, work).push(
+          {
+            'resources/payments/sessions.yaml': cacheManifest(
+              'sessions',
+              'medium',
+            ),
+          },
+          'add the sessions cache',
+          [
+            `Action: ${'a'.repeat(100)}`,
+            `Target: ${'t'.repeat(300)}`,
+            `Request-Id: ${'r'.repeat(100)}`,
+            `Idempotency-Key: ${'k'.repeat(300)}`,
+            `Source-Ip: ${'9'.repeat(100)}`,
+          ].join('\n'),
+        );
+
+        const api = () => request(cp.server);
+        const sync = await api()
+          .post('/api/control-plane/gitops/sync')
+          .set('authorization', authAs(users.ana));
+        expect(sync.status).toBe(200);
+        expect(sync.body.result).toMatchObject({ status: 'indexed' });
+        const [event] = (
+          await api()
+            .get(`/api/control-plane/audit?limit=5`)
+            .set('authorization', authAs(users.ana))
+        ).body.items.filter((e: any) => e.commit === pushed);
+        expect(event).toMatchObject({
+          action: 'a'.repeat(64),
+          target: 't'.repeat(255),
+          requestId: 'r'.repeat(64),
+          source: { ip: '9'.repeat(64) },
+        });
+
+        // Every later change still indexes.
+        await api()
+          .post('/api/control-plane/resources')
+          .set('authorization', authAs(users.bruno))
+          .send({
+            name: 'db',
+            product: 'mysql',
+            owner: 'group:default/payments',
+            tier: 'low',
+            cell: 'cell-us',
+          })
+          .expect(201);
+        expect(
+          (
+            await api()
+              .get('/api/control-plane/gitops/status')
+              .set('authorization', authAs(users.ana))
+          ).body.inSync,
+        ).toBe(true);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+        await cp.cleanup();
+      }
+    });
+
+    it('records where a change came from even when another replica indexes its commit first', async () => {
+      const { knex, dataDir, config, logger } = await bare();
+      try {
+        // Two replicas on one database and one state repository.
+        const a = await createControlPlane({ db: knex, config, logger });
+        const b = await createControlPlane({ db: knex, config, logger });
+        // Replica b takes the commit in the moment it lands, before a can index it.
+        const commit = a.repo.commit.bind(a.repo);
+        a.repo.commit = async req => {
+          const result = await commit(req);
+          await b.indexer.sync();
+          return result;
+        };
+        await a.resourceService.create(sessions as any, {
+          actor: users.bruno,
+          requestId: 'req-1',
+          source: { ip: '203.0.113.7', userAgent: 'idp-cli/1.2.3' },
+        });
+        const [event] = await knex('audit_events').where({
+          action: 'resource.create',
+        });
+        expect(event).toMatchObject({
+          actor: users.bruno,
+          source_ip: '203.0.113.7',
+          user_agent: 'idp-cli/1.2.3',
+          request_id: 'req-1',
+          commit_sha: await a.repo.head(),
+        });
+        expect(event.after_digest).toMatch(/^[0-9a-f]{64}$/);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('offers a product declared as YAML in the state repository, validated by its JSON Schema', async () => {
+      const cp = await startControlPlane(databases, databaseId);
+      const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
+      try {
+        handClone(cp.repoPath, work).push(
+          {
+            'products/memcached.yaml': `apiVersion: idp.multicloud/v1
+kind: Product
+metadata: { name: memcached }
+spec:
+  title: Memcached
+  description: A memcached pool
+  category: cache
+  tiers: [critical, medium, low]
+  operations: [scale]
+  parameters:
+    type: object
+    properties:
+      nodes: { type: integer, minimum: 1, maximum: 20, default: 2 }
+    additionalProperties: false
+  replicasParameter: nodes
+`,
+          },
+          'offer memcached',
+        );
+        const api = () => request(cp.server);
+        await api()
+          .post('/api/control-plane/gitops/sync')
+          .set('authorization', authAs(users.ana))
+          .expect(200);
+
+        const product = await api()
+          .get('/api/control-plane/products/memcached')
+          .set('authorization', authAs(users.bruno));
+        expect(product.body).toMatchObject({
+          id: 'memcached',
+          source: 'state-repo',
+          title: 'Memcached',
+        });
+        const create = (extra: object) =>
+          api()
+            .post('/api/control-plane/resources')
+            .set('authorization', authAs(users.bruno))
+            .send({
+              name: 'pool',
+              product: 'memcached',
+              owner: 'group:default/payments',
+              tier: 'low',
+              cell: 'cell-eu',
+              ...extra,
+            });
+        const bad = await create({ params: { nodes: 50 } });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.issues.map((i: any) => i.path)).toEqual([
+          'params.nodes',
+        ]);
+        // Medium requires backups, which this product neither provides nor waives.
+        const medium = await create({ tier: 'medium' });
+        expect(medium.status).toBe(400);
+        expect(medium.body.error.issues).toEqual([
+          {
+            path: 'tier',
+            message: expect.stringContaining(
+              'tier medium requires backups, which product memcached does not provide',
+            ),
+          },
+        ]);
+        const ok = await create({});
+        expect(ok.status).toBe(201);
+        expect(ok.body.spec.params).toEqual({});
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+        await cp.cleanup();
+      }
+    });
+
+    it('offers a product registered by a backend module', async () => {
+      const productsModule = createBackendModule({
+        pluginId: 'control-plane',
+        moduleId: 'test-products',
+        register(env) {
+          env.registerInit({
+            deps: { products: controlPlaneProductsExtensionPoint },
+            async init({ products }) {
+              products.addProduct('search-index', {
+                ...builtinProducts.redis,
+                title: 'Search index',
+                description: 'An OpenSearch index',
+                category: 'storage',
+                tiers: ['high', 'low'],
+                operations: ['scale'],
+                parameters: {
+                  type: 'object',
+                  properties: {
+                    shards: { type: 'integer', minimum: 1, maximum: 8 },
+                  },
+                  required: ['shards'],
+                  additionalProperties: false,
+                },
+                features: {},
+                waivedFeatures: {
+                  backups: 'rebuilt from the source of truth',
+                  encryption: 'holds public data only',
+                },
+              });
+            },
+          });
+        },
+      });
+      const cp = await startControlPlane(databases, databaseId, {
+        features: [productsModule],
+      });
+      try {
+        const api = () => request(cp.server);
+        const listed = await api()
+          .get('/api/control-plane/products')
+          .set('authorization', authAs(users.bruno));
+        expect(listed.body.items).toContainEqual(
+          expect.objectContaining({ id: 'search-index', source: 'module' }),
+        );
+        const create = (params: object) =>
+          api()
+            .post('/api/control-plane/resources')
+            .set('authorization', authAs(users.bruno))
+            .send({
+              name: 'catalog-index',
+              product: 'search-index',
+              owner: 'group:default/payments',
+              tier: 'high',
+              cell: 'cell-us',
+              params,
+            });
+        const bad = await create({});
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.issues.map((i: any) => i.path)).toEqual([
+          'params.shards',
+        ]);
+        const ok = await create({ shards: 3 });
+        expect(ok.status).toBe(201);
+        expect(ok.body.spec).toMatchObject({
+          product: 'search-index',
+          params: { shards: 3 },
+        });
+      } finally {
+        await cp.cleanup();
       }
     });
   },

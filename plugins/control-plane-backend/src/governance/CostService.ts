@@ -139,11 +139,15 @@ export class CostService {
     return hours;
   }
 
-  private async billedResources(uids?: string[]): Promise<BilledResource[]> {
+  private async billedResources(
+    uids?: string[],
+    restrict?: (qb: Knex.QueryBuilder) => void,
+  ): Promise<BilledResource[]> {
     const rows = await this.options
       .db('resources')
       .modify(q => {
         if (uids) q.whereIn('uid', uids);
+        if (restrict) q.where(restrict);
       })
       .select(
         'uid',
@@ -180,7 +184,15 @@ export class CostService {
   }
 
   /** Cost accrued over a window, grouped by cell, team, tier, product or provider. */
-  async chargeback(desired: DesiredState, query: unknown): Promise<Chargeback> {
+  /**
+   * `restrict` (a `where` on the resources table, from a permission decision) limits the
+   * report to the resources whose cost the caller may see.
+   */
+  async chargeback(
+    desired: DesiredState,
+    query: unknown,
+    restrict?: (qb: Knex.QueryBuilder) => void,
+  ): Promise<Chargeback> {
     const q = parseInput(chargebackQuerySchema, query);
     const to = q.to ? DateTime.fromISO(q.to).toUTC() : DateTime.utc();
     const from = q.from
@@ -190,7 +202,7 @@ export class CostService {
       throw new InputError('to: must be after from');
     }
     const hours = await this.billedHours(from, to);
-    const resources = await this.billedResources([...hours.keys()]);
+    const resources = await this.billedResources([...hours.keys()], restrict);
     const rows = new Map<
       string,
       { cost: number; hours: number; resources: number }

@@ -250,6 +250,44 @@ export class PolicyService {
     };
   }
 
+  /** The decision about each resource a change creates or changes. */
+  private async decide(change: {
+    action: string;
+    actor: string;
+    before: DesiredState;
+    next: DesiredState;
+    put: ManifestOf<'Resource'>[];
+  }) {
+    const changed = change.put.filter(m => {
+      const old = change.before.resource(stringifyResourceRef(m.metadata));
+      return !old || digestOf(old) !== digestOf(m);
+    });
+    if (changed.length === 0) return [];
+    const placements = await this.placements();
+    const decisions = [];
+    for (const manifest of changed) {
+      const input = await this.input({ ...change, manifest, placements });
+      decisions.push({ input, decision: await this.evaluate(input) });
+    }
+    return decisions;
+  }
+
+  /**
+   * What admission would refuse of a change, each refusal with the resource it is about;
+   * records nothing (a plan).
+   */
+  async review(change: {
+    action: string;
+    actor: string;
+    before: DesiredState;
+    next: DesiredState;
+    put: ManifestOf<'Resource'>[];
+  }): Promise<(PolicyViolation & { ref: string })[]> {
+    return (await this.decide(change)).flatMap(({ input, decision }) =>
+      decision.violations.map(v => ({ ...v, ref: input.resource.ref })),
+    );
+  }
+
   /**
    * The admission check of a change: each created or changed resource is decided; the
    * first refusal throws, after every decision was audited.
@@ -262,16 +300,8 @@ export class PolicyService {
     next: DesiredState;
     put: ManifestOf<'Resource'>[];
   }): Promise<void> {
-    const changed = change.put.filter(m => {
-      const old = change.before.resource(stringifyResourceRef(m.metadata));
-      return !old || digestOf(old) !== digestOf(m);
-    });
-    if (changed.length === 0) return;
-    const placements = await this.placements();
     const refused: PolicyViolation[] = [];
-    for (const manifest of changed) {
-      const input = await this.input({ ...change, manifest, placements });
-      const decision = await this.evaluate(input);
+    for (const { input, decision } of await this.decide(change)) {
       await this.options.audit.append({
         actor: change.actor,
         action: 'policy.decision',

@@ -116,6 +116,49 @@ export class ResourceAuthorizer {
     }
   }
 
+  /**
+   * Like {@link authorizeResources} for a resource whose facts are gone (its row was
+   * removed): only an unconditional ALLOW lets the request through, since no condition can
+   * be checked.
+   */
+  async authorizeWithoutFacts(
+    credentials: BackstageCredentials,
+    permission: ResourcePermissionOf,
+    ref: string,
+  ): Promise<void> {
+    const [decision] = await this.permissions.authorizeConditional(
+      [{ permission }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(`${permission.name} is not allowed on ${ref}`);
+    }
+  }
+
+  /**
+   * One decision about a resource permission, as a predicate over resources (for filtering
+   * what a report shows): `all` when everything is allowed.
+   */
+  async predicate(
+    credentials: BackstageCredentials,
+    permission: ResourcePermissionOf,
+  ): Promise<{
+    all: boolean;
+    allows: (resource: ControlPlaneResourceFacts) => boolean;
+  }> {
+    const [decision] = await this.permissions.authorizeConditional(
+      [{ permission }],
+      { credentials },
+    );
+    if (decision.result === AuthorizeResult.ALLOW) {
+      return { all: true, allows: () => true };
+    }
+    if (decision.result === AuthorizeResult.DENY) {
+      return { all: false, allows: () => false };
+    }
+    return { all: false, allows: r => this.isAllowed(decision, r) };
+  }
+
   /** Throws NotAllowedError unless `credentials` hold a basic permission. */
   async authorize(
     credentials: BackstageCredentials,

@@ -14,13 +14,16 @@ import {
   stringifyResourceRef,
   updateResourceRequestSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
+import { Knex } from 'knex';
 import { z } from 'zod';
-import { digestOf } from '../database/util';
+import { AuditEntry } from '../audit/AuditLog';
+import { digestOf, isUniqueViolation } from '../database/util';
 import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState, ObjectIssue } from '../gitops/DesiredState';
 import { keyString } from '../gitops/manifestCodec';
-import { RequestContext, StateIndexer } from '../gitops/StateIndexer';
+import { StateIndexer } from '../gitops/StateIndexer';
+import { IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { OperationStore } from '../operations/OperationStore';
 import { deletionOrder } from './graph';
 import { ResourceRecord, ResourceStore } from './ResourceStore';
@@ -30,7 +33,21 @@ export interface CallContext {
   actor: string;
   requestId: string;
   idempotencyKey?: string;
-  source?: RequestContext['source'];
+  source?: AuditEntry['source'];
+}
+
+/** An accepted operation, with digests of the resource's desired spec before and after. */
+export interface AcceptedOperation {
+  operationId: string;
+  beforeDigest?: string;
+  afterDigest?: string;
+}
+
+/** What an operation request turns into, checked against the resource and its product. */
+interface CheckedOperation {
+  type: OperationType;
+  params: Record<string, unknown>;
+  specChange?: (m: ResourceManifest) => ResourceManifest;
 }
 
 type ResourceManifest = ManifestOf<'Resource'>;
@@ -65,10 +82,12 @@ function issuesInRequestTerms(ref: string) {
 export class ResourceService {
   constructor(
     private readonly options: {
+      db: Knex;
       changes: ChangeService;
       indexer: StateIndexer;
       resources: ResourceStore;
       operations: OperationStore;
+      idempotency: IdempotencyStore;
     },
   ) {}
 
@@ -99,6 +118,19 @@ export class ResourceService {
     };
   }
 
+  /**
+   * Checks manifests about to be written to resource `ref` against the desired state, as a
+   * commit of them would be checked, writing nothing: a 400 names each offending field.
+   * Whether the resource exists is not checked (a retried create must reach its replay).
+   */
+  async check(ref: string, put: ResourceManifest[]): Promise<void> {
+    await this.options.changes.dryRun({
+      admission: false,
+      compute: () => ({ put, remove: [] }),
+      describeIssues: issuesInRequestTerms(ref),
+    });
+  }
+
   async create(
     manifest: ResourceManifest,
     ctx: CallContext,
@@ -111,7 +143,7 @@ export class ResourceService {
       message: `create ${ref} (${manifest.spec.product}, tier ${manifest.spec.tier}, ${manifest.spec.cell})`,
       requestId: ctx.requestId,
       idempotencyKey: ctx.idempotencyKey,
-      context: { source: ctx.source, afterDigest: digestOf(manifest) },
+      source: ctx.source,
       compute: state => {
         if (state.resource(ref)) {
           throw new ConflictError(`${ref} already exists`);
@@ -123,22 +155,28 @@ export class ResourceService {
     return this.getLive(ref);
   }
 
-  /** The manifest a patch would produce from the current desired spec. */
-  async manifestForUpdate(
+  /**
+   * What a patch would make of the current desired spec (not yet validated), and the digest
+   * of the spec it starts from: {@link update} refuses to apply it on another one.
+   */
+  async planUpdate(
     ref: string,
-    body: unknown,
-  ): Promise<ResourceManifest> {
-    const patch = parseInput(updateResourceRequestSchema, body);
+    patch: UpdatePatch,
+  ): Promise<{ next: ResourceManifest; basis: string }> {
     const current = await this.desired(ref);
-    return applyPatch(current, patch);
+    return { next: applyPatch(current, patch), basis: digestOf(current) };
   }
 
+  /**
+   * Applies a patch. `basis` is the digest of the spec the caller was authorized and
+   * validated against: when another request changed the resource since, 409.
+   */
   async update(
     ref: string,
-    body: unknown,
+    patch: UpdatePatch,
     ctx: CallContext,
+    basis?: string,
   ): Promise<ResourceRecord> {
-    const patch = parseInput(updateResourceRequestSchema, body);
     await this.options.changes.apply({
       actor: ctx.actor,
       action: 'resource.update',
@@ -146,27 +184,47 @@ export class ResourceService {
       message: `update ${ref}`,
       requestId: ctx.requestId,
       idempotencyKey: ctx.idempotencyKey,
-      context: { source: ctx.source },
-      compute: state => ({
-        put: [applyPatch(requireDesired(state, ref), patch)],
-        remove: [],
-      }),
+      source: ctx.source,
+      compute: state => {
+        const current = requireDesired(state, ref);
+        if (basis && digestOf(current) !== basis) {
+          throw new ConflictError(
+            `${ref} was changed by another request while this one was checked; read it again and retry`,
+          );
+        }
+        return { put: [applyPatch(current, patch)], remove: [] };
+      },
       describeIssues: issuesInRequestTerms(ref),
     });
     return this.getLive(ref);
   }
 
-  /** The refs a delete removes, dependents first; refuses when others depend on it. */
-  async deletionPlan(ref: string, cascade: boolean): Promise<string[]> {
+  /**
+   * The resources a delete removes, dependents first, with their desired manifests (read
+   * from one state); refuses when others depend on it.
+   */
+  async deletionPlan(
+    ref: string,
+    cascade: boolean,
+  ): Promise<{ ref: string; spec: ResourceManifest['spec'] }[]> {
     const state = await this.current();
     requireDesired(state, ref);
-    return planDeletion(state, ref, cascade);
+    return planDeletion(state, ref, cascade).map(r => ({
+      ref: r,
+      spec: state.resource(r)!.spec,
+    }));
   }
 
+  /**
+   * Deletes `ref` (and with `cascade` its dependents). `planned` is what the caller was
+   * authorized to delete: when the state changed so that the delete would remove something
+   * else (a new dependent, or the resource is gone), 409.
+   */
   async delete(
     ref: string,
     cascade: boolean,
     ctx: CallContext,
+    planned?: string[],
   ): Promise<{ deleting: string[]; commit: string }> {
     let order: string[] = [];
     const result = await this.options.changes.apply({
@@ -176,10 +234,25 @@ export class ResourceService {
       message: cascade ? `delete ${ref} and its dependents` : `delete ${ref}`,
       requestId: ctx.requestId,
       idempotencyKey: ctx.idempotencyKey,
-      context: { source: ctx.source },
+      source: ctx.source,
       compute: state => {
+        if (planned && !state.resource(ref)) {
+          throw new ConflictError(
+            `${ref} was deleted by another request while this one was checked`,
+          );
+        }
         requireDesired(state, ref);
         order = planDeletion(state, ref, cascade);
+        if (
+          planned &&
+          [...order].sort().join() !== [...planned].sort().join()
+        ) {
+          throw new ConflictError(
+            `What deleting ${ref} removes changed while the request was checked (now ${order.join(
+              ', ',
+            )}); try again`,
+          );
+        }
         return {
           put: [],
           remove: order.map(r => ({
@@ -199,6 +272,17 @@ export class ResourceService {
 
   async desired(ref: string): Promise<ResourceManifest> {
     return requireDesired(await this.current(), ref);
+  }
+
+  /** The resource (the incarnation) an operation acts on, if its row is still there. */
+  async resourceOfOperation(
+    operationId: string,
+  ): Promise<ResourceRecord | undefined> {
+    const row = await this.options
+      .db('operations')
+      .where({ id: operationId })
+      .first('resource_uid');
+    return row ? this.options.resources.getByUid(row.resource_uid) : undefined;
   }
 
   async getLive(ref: string): Promise<ResourceRecord> {
@@ -225,6 +309,7 @@ export class ResourceService {
     await this.options.resources.clearFailedGeneration(resource.uid, {
       actor: ctx.actor,
       requestId: ctx.requestId,
+      source: ctx.source,
     });
   }
 
@@ -260,74 +345,162 @@ export class ResourceService {
   }
 
   /**
+   * Checks an operation request against the resource and its product, writing nothing:
+   * the product must implement it, its parameters must be valid, and a spec change it makes
+   * must keep the desired state valid. Throws the 4xx {@link operate} would.
+   */
+  async checkOperation(
+    ref: string,
+    request: CreateOperationRequest,
+  ): Promise<void> {
+    const resource = await this.getLive(ref);
+    const state = await this.current();
+    const checked = checkOperationRequest(resource, state, request);
+    if (checked.specChange) {
+      const change = checked.specChange;
+      await this.options.changes.dryRun({
+        admission: false,
+        compute: s => ({ put: [change(requireDesired(s, ref))], remove: [] }),
+        describeIssues: operationIssues(ref),
+      });
+    }
+  }
+
+  /**
    * Accepts an operation of the unified contract. Operations that change what the resource
    * should be (scale, upgrade-version, migrate) also commit that change to its desired spec,
-   * so Git stays the truth; the operation records the run that brings it about.
+   * so Git stays the truth; the operation records the run that brings it about. Under an
+   * Idempotency-Key, the operation is created once: a retry of a request whose operation was
+   * created (a crash before it answered) gets that operation.
    */
   async operate(
     ref: string,
     request: CreateOperationRequest,
     ctx: CallContext,
-  ): Promise<string> {
+  ): Promise<AcceptedOperation> {
+    const { idempotency, operations } = this.options;
+    const key = ctx.idempotencyKey;
+    const digestNow = async () => {
+      const manifest = (await this.current()).resource(ref);
+      return manifest ? digestOf(manifest) : undefined;
+    };
+    if (key) {
+      const earlier = await idempotency.operationFor(ctx.actor, key);
+      if (earlier) {
+        const digest = await digestNow();
+        return {
+          operationId: earlier,
+          beforeDigest: digest,
+          afterDigest: digest,
+        };
+      }
+    }
     const resource = await this.getLive(ref);
-    if (['DELETING', 'DELETED'].includes(resource.status.state)) {
-      throw new ConflictError(
-        `${ref} is ${resource.status.state}; it takes no operations`,
-      );
-    }
     const state = await this.current();
-    const product = state.product(resource.spec.product);
-    const type = request.type as OperationType;
-    if (!product?.spec.operations.includes(type)) {
-      throw new InputError(
-        `type: product ${
-          resource.spec.product
-        } does not implement ${type} (it implements ${
-          product?.spec.operations.join(', ') || 'none'
-        })`,
-      );
-    }
-    const params = parseInput(
-      operationParamsSchemas[type] as z.ZodType<Record<string, unknown>>,
-      request.params ?? {},
-      'params',
-    );
+    const checked = checkOperationRequest(resource, state, request);
+    const beforeManifest = state.resource(ref);
     // Refuse before committing anything: one operation in flight per resource.
-    await this.options.operations.assertNoneActive(resource.uid, resource.ref);
+    await operations.assertNoneActive(resource.uid, resource.ref);
 
     let targetGeneration: number | undefined;
-    const specChange = specChangeFor(type, params, product.spec);
-    if (specChange) {
-      await this.options.changes.apply({
+    let afterDigest = beforeManifest ? digestOf(beforeManifest) : undefined;
+    if (checked.specChange) {
+      const change = checked.specChange;
+      const result = await this.options.changes.apply({
         actor: ctx.actor,
-        action: `resource.${type}`,
+        action: `resource.${checked.type}`,
         target: ref,
-        message: `${type} ${ref}`,
+        message: `${checked.type} ${ref}`,
         requestId: ctx.requestId,
-        idempotencyKey: ctx.idempotencyKey,
-        context: { source: ctx.source },
+        idempotencyKey: key,
+        source: ctx.source,
         compute: s => ({
-          put: [specChange(requireDesired(s, ref))],
+          put: [change(requireDesired(s, ref))],
           remove: [],
         }),
-        describeIssues: issues =>
-          issuesInRequestTerms(ref)(issues).map(i => ({
-            ...i,
-            path: 'params',
-            message: `would make ${i.path} invalid: ${i.message}`,
-          })),
+        describeIssues: operationIssues(ref),
       });
       targetGeneration = (await this.getLive(ref)).status.generation;
+      const after = result.state.resource(ref);
+      afterDigest = after ? digestOf(after) : afterDigest;
     }
-    return this.options.operations.create({
+    const op = {
       resourceUid: resource.uid,
       resourceRef: resource.ref,
-      type,
-      params,
+      type: checked.type,
+      params: checked.params,
       targetGeneration,
       actor: ctx.actor,
-    });
+    };
+    let operationId: string;
+    try {
+      operationId = await this.options.db.transaction(async trx => {
+        const id = await operations.create(op, trx);
+        if (key) await idempotency.recordOperation(trx, ctx.actor, key, id);
+        return id;
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const earlier = key && (await idempotency.operationFor(ctx.actor, key));
+      if (earlier) {
+        operationId = earlier;
+      } else {
+        // The unique index of operations in flight: another request got there first.
+        await operations.assertNoneActive(resource.uid, resource.ref);
+        throw error;
+      }
+    }
+    return {
+      operationId,
+      ...(beforeManifest ? { beforeDigest: digestOf(beforeManifest) } : {}),
+      ...(afterDigest ? { afterDigest } : {}),
+    };
   }
+}
+
+type UpdatePatch = z.output<typeof updateResourceRequestSchema>;
+
+function operationIssues(ref: string) {
+  return (issues: ObjectIssue[]) =>
+    issuesInRequestTerms(ref)(issues).map(i => ({
+      ...i,
+      path: 'params',
+      message: `would make ${i.path} invalid: ${i.message}`,
+    }));
+}
+
+function checkOperationRequest(
+  resource: ResourceRecord,
+  state: DesiredState,
+  request: CreateOperationRequest,
+): CheckedOperation {
+  const ref = resource.ref;
+  if (['DELETING', 'DELETED'].includes(resource.status.state)) {
+    throw new ConflictError(
+      `${ref} is ${resource.status.state}; it takes no operations`,
+    );
+  }
+  const product = state.product(resource.spec.product);
+  const type = request.type as OperationType;
+  if (!product?.spec.operations.includes(type)) {
+    throw new InputError(
+      `type: product ${
+        resource.spec.product
+      } does not implement ${type} (it implements ${
+        product?.spec.operations.join(', ') || 'none'
+      })`,
+    );
+  }
+  const params = parseInput(
+    operationParamsSchemas[type] as z.ZodType<Record<string, unknown>>,
+    request.params ?? {},
+    'params',
+  );
+  return {
+    type,
+    params,
+    specChange: specChangeFor(type, params, product.spec),
+  };
 }
 
 /** Whether a failed generation may be tried again. */
@@ -370,7 +543,7 @@ function planDeletion(
 
 function applyPatch(
   current: ResourceManifest,
-  patch: z.output<typeof updateResourceRequestSchema>,
+  patch: UpdatePatch,
 ): ResourceManifest {
   const params = { ...current.spec.params };
   for (const [key, value] of Object.entries(patch.params ?? {})) {

@@ -356,7 +356,11 @@ export class ResourceStore {
   /** Forgets that the current generation failed, so the reconciler tries it again. */
   async clearFailedGeneration(
     uid: string,
-    by: { actor: string; requestId?: string },
+    by: {
+      actor: string;
+      requestId?: string;
+      source?: { ip?: string; userAgent?: string };
+    },
   ) {
     await this.db.transaction(async trx => {
       await trx('resources')
@@ -372,6 +376,7 @@ export class ResourceStore {
           target: stringifyResourceRef(row!),
           outcome: 'accepted',
           requestId: by.requestId,
+          source: by.source,
         },
         trx,
       );

@@ -329,6 +329,20 @@ export const planSchema = z
       delete: z.number().int(),
       unchanged: z.number().int(),
     }),
+    refusals: z
+      .array(
+        z.object({
+          ref: z.string(),
+          code: z
+            .string()
+            .describe('e.g. quota.maxInstances, product.notAllowed'),
+          message: z.string(),
+          field: z.string().optional(),
+        }),
+      )
+      .describe(
+        'what policy admission (quotas, budgets, policies) would refuse: apply refuses the whole change when any is listed',
+      ),
     commit: z
       .string()
       .optional()
@@ -621,6 +635,45 @@ export const gitopsSyncResponseSchema = z
     status: gitopsStatusSchema,
   })
   .meta({ id: 'GitopsSyncResponse' });
+
+/**
+ * `POST /reconciler/run`.
+ * @public
+ */
+export const reconcilerRunRequestSchema = z
+  .object({
+    drift: z
+      .boolean()
+      .default(false)
+      .describe('also ask the drivers for the actual state of READY resources'),
+  })
+  .strict()
+  .meta({ id: 'ReconcilerRunRequest' });
+
+/**
+ * The answer of `POST /reconciler/run`: the operations the pass started, and the drift found.
+ * @public
+ */
+export const reconcilerRunResponseSchema = z
+  .object({
+    started: z.array(
+      z.object({ ref: z.string(), type: z.string(), operationId: z.string() }),
+    ),
+    drift: z
+      .object({
+        checked: z.number().int().nonnegative(),
+        drifted: z.array(
+          z.object({
+            ref: z.string(),
+            fields: z.array(z.string()),
+            corrected: z.boolean(),
+          }),
+        ),
+      })
+      .optional()
+      .describe('present when drift was asked for'),
+  })
+  .meta({ id: 'ReconcilerRunResponse' });
 
 /**
  * `GET /policies`.

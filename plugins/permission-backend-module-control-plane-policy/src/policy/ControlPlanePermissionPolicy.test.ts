@@ -5,7 +5,10 @@ import {
 } from '@backstage/plugin-permission-common';
 import {
   auditReadPermission,
+  catalogReadPermission,
   clusterManagePermission,
+  costReadPermission,
+  fleetReadPermission,
   policyManagePermission,
   resourceCreatePermission,
   resourceDeletePermission,
@@ -78,6 +81,12 @@ describe('ControlPlanePermissionPolicy', () => {
       resourceReadPermission,
       AuthorizeResult.CONDITIONAL,
     ],
+    ['developer', developer, catalogReadPermission, AuthorizeResult.ALLOW],
+    ['developer', developer, costReadPermission, AuthorizeResult.CONDITIONAL],
+    ['developer', developer, fleetReadPermission, AuthorizeResult.DENY],
+    ['engineer', engineer, fleetReadPermission, AuthorizeResult.ALLOW],
+    ['engineer', engineer, costReadPermission, AuthorizeResult.ALLOW],
+    ['stranger', stranger, catalogReadPermission, AuthorizeResult.DENY],
     ['developer', developer, clusterManagePermission, AuthorizeResult.DENY],
     ['developer', developer, auditReadPermission, AuthorizeResult.DENY],
     ['stranger', stranger, resourceReadPermission, AuthorizeResult.DENY],

@@ -11,9 +11,12 @@ import {
 } from '@backstage/plugin-permission-node';
 import {
   auditReadPermission,
+  catalogReadPermission,
   clusterManagePermission,
   CONTROL_PLANE_RESOURCE_TYPE,
+  costReadPermission,
   experimentManagePermission,
+  fleetReadPermission,
   providerManagePermission,
   resourceOperatePermission,
   resourceReadPermission,
@@ -51,17 +54,22 @@ export function readRoleMapping(config: Config): ControlPlaneRoleMapping {
   };
 }
 
+// What every developer may read: what they can ask for.
+const developerPermissions = new Set([catalogReadPermission.name]);
 // What platform engineers may do beyond developers: run the fleet.
 const fleetPermissions = new Set([
+  fleetReadPermission.name,
   clusterManagePermission.name,
   providerManagePermission.name,
   experimentManagePermission.name,
   auditReadPermission.name,
 ]);
-// Platform engineers see and operate every resource, not only their groups'.
+// Platform engineers see and operate every resource, and see every team's costs, not only
+// their groups'.
 const fleetWideResourcePermissions = new Set([
   resourceReadPermission.name,
   resourceOperatePermission.name,
+  costReadPermission.name,
 ]);
 
 /**
@@ -69,9 +77,11 @@ const fleetWideResourcePermissions = new Set([
  * membership:
  *
  * - developer: create, read, update, delete and operate the resources their groups (or they)
- *   own; nothing else of the control plane;
- * - platform engineer: a developer's rights, plus reading and operating every resource, and
- *   managing clusters, providers, flags and experiments, and reading the audit log;
+ *   own, and see their cost; read the catalog of what may be requested (products, tiers,
+ *   cells, quotas, policies, price estimates); nothing else of the control plane;
+ * - platform engineer: a developer's rights, plus reading and operating every resource and
+ *   every team's costs, reading the fleet (providers, clusters, the state repository's
+ *   index), managing clusters, providers, flags and experiments, and reading the audit log;
  * - admin: everything, including products, tiers, quotas and policies.
  *
  * Users in none of the mapped groups get nothing of the control plane. Permissions of other
@@ -112,6 +122,9 @@ export class ControlPlanePermissionPolicy implements PermissionPolicy {
       ) {
         return { result: AuthorizeResult.ALLOW };
       }
+    }
+    if (role && developerPermissions.has(permission.name)) {
+      return { result: AuthorizeResult.ALLOW };
     }
     if (
       (role === 'platformEngineer' || role === 'developer') &&

@@ -156,15 +156,36 @@ export class ChangeService {
       Partial<Pick<ChangeRequest, 'action' | 'actor' | 'requestId'>> & {
         /** Also ask admission what it would refuse (default true). */
         admission?: boolean;
+        /**
+         * Bring the index up to the repository's head first (default true). With false, a
+         * pre-check (its change is validated again when committed) checks against the index
+         * as it is, and catches up with the head only before refusing.
+         */
+        sync?: boolean;
       },
   ): Promise<{
     state: DesiredState;
     changes: ChangeSet;
     refusals: Refusal[];
   }> {
-    const state = await this.current();
-    const changes = request.compute(state);
-    const next = this.validate(state, changes, request);
+    const attempt = (at: DesiredState) => {
+      const changes = request.compute(at);
+      return { state: at, changes, next: this.validate(at, changes, request) };
+    };
+    let checked;
+    if (request.sync === false) {
+      const indexed = await this.options.indexer.current();
+      try {
+        checked = attempt(indexed);
+      } catch (error) {
+        const head = await this.current();
+        if (head.commit === indexed.commit) throw error;
+        checked = attempt(head);
+      }
+    } else {
+      checked = attempt(await this.current());
+    }
+    const { state, changes, next } = checked;
     const refusals =
       (request.admission !== false &&
         (await this.options.review?.(

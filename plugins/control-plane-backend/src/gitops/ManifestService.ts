@@ -207,6 +207,7 @@ export class ManifestService {
   async validate(parsed: ParsedManifests): Promise<void> {
     await this.changes.dryRun({
       admission: false,
+      sync: false,
       compute: s => this.changeSet(s, parsed),
     });
   }

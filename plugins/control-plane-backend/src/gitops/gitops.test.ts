@@ -425,19 +425,6 @@ spec:
           'offer memcached',
         );
         const api = () => request(cp.server);
-        await api()
-          .post('/api/control-plane/gitops/sync')
-          .set('authorization', authAs(users.ana))
-          .expect(200);
-
-        const product = await api()
-          .get('/api/control-plane/products/memcached')
-          .set('authorization', authAs(users.bruno));
-        expect(product.body).toMatchObject({
-          id: 'memcached',
-          source: 'state-repo',
-          title: 'Memcached',
-        });
         const create = (extra: object) =>
           api()
             .post('/api/control-plane/resources')
@@ -450,13 +437,26 @@ spec:
               cell: 'cell-eu',
               ...extra,
             });
-        const bad = await create({ params: { nodes: 50 } });
+        // Asked for before anything indexed the push: the request catches up with the head.
+        const ok = await create({});
+        expect(ok.status).toBe(201);
+        expect(ok.body.spec.params).toEqual({});
+
+        const product = await api()
+          .get('/api/control-plane/products/memcached')
+          .set('authorization', authAs(users.bruno));
+        expect(product.body).toMatchObject({
+          id: 'memcached',
+          source: 'state-repo',
+          title: 'Memcached',
+        });
+        const bad = await create({ name: 'pool-2', params: { nodes: 50 } });
         expect(bad.status).toBe(400);
         expect(bad.body.error.issues.map((i: any) => i.path)).toEqual([
           'params.nodes',
         ]);
         // Medium requires backups, which this product neither provides nor waives.
-        const medium = await create({ tier: 'medium' });
+        const medium = await create({ name: 'pool-3', tier: 'medium' });
         expect(medium.status).toBe(400);
         expect(medium.body.error.issues).toEqual([
           {
@@ -466,9 +466,6 @@ spec:
             ),
           },
         ]);
-        const ok = await create({});
-        expect(ok.status).toBe(201);
-        expect(ok.body.spec.params).toEqual({});
       } finally {
         rmSync(work, { recursive: true, force: true });
         await cp.cleanup();

@@ -126,6 +126,7 @@ export class ResourceService {
   async check(ref: string, put: ResourceManifest[]): Promise<void> {
     await this.options.changes.dryRun({
       admission: false,
+      sync: false,
       compute: () => ({ put, remove: [] }),
       describeIssues: issuesInRequestTerms(ref),
     });
@@ -360,6 +361,7 @@ export class ResourceService {
       const change = checked.specChange;
       await this.options.changes.dryRun({
         admission: false,
+        sync: false,
         compute: s => ({ put: [change(requireDesired(s, ref))], remove: [] }),
         describeIssues: operationIssues(ref),
       });

@@ -182,6 +182,9 @@ describe('idp against a running control plane', () => {
     }
     expect(run.stdout).toMatch(/^state\s+READY$/m);
     expect(run.stdout).toMatch(/^placement\s+[a-z]+\/[a-z0-9-]+$/m);
+    expect(run.stdout).toMatch(
+      /^connection secret\s+default\/orders-db-connection on [a-z0-9-]+$/m,
+    );
 
     const json = await idp(['get', 'orders-db', '-o', 'json']);
     expect(JSON.parse(json.stdout)).toMatchObject({
@@ -462,6 +465,12 @@ spec:
       '--storage-gi',
     ]);
     expect(complete('idp ops f').split(' ')).toEqual(['failover']);
+  });
+
+  it('runs a reconciler pass, which has nothing to do once everything converged', async () => {
+    const run = await idp(['reconcile', '-o', 'json']);
+    expectExit(run, 0);
+    expect(JSON.parse(run.stdout).started).toEqual([]);
   });
 
   it('shows the health of the control plane', async () => {

@@ -7,7 +7,7 @@ import { loginCommands } from './commands/login';
 import { manifestCommands } from './commands/manifests';
 import { operationCommands } from './commands/operations';
 import { resourceCommands } from './commands/resources';
-import { fields, outputFormats, print } from './format';
+import { fields, outputFormats, print, table } from './format';
 import { UsageError } from './params';
 import { sessionOf } from './session';
 
@@ -34,6 +34,31 @@ function healthCommand(): Command {
         ]),
       );
       if (health.status !== 'ok') process.exitCode = EXIT_FAILURE;
+    });
+}
+
+function reconcileCommand(): Command {
+  return new Command('reconcile')
+    .description(
+      'Run a reconciler pass now (platform engineers): start what closes the gap between desired and observed state',
+    )
+    .option(
+      '--drift',
+      'also ask the drivers for the actual state, to find drift',
+    )
+    .action(async (opts: { drift?: boolean }, command: Command) => {
+      const session = await sessionOf(command);
+      const result = await session.idp.reconciler.run({
+        drift: Boolean(opts.drift),
+      });
+      print(session.output, result, () =>
+        result.started.length
+          ? table(
+              ['RESOURCE', 'OPERATION', 'ID'],
+              result.started.map(s => [s.ref, s.type, s.operationId]),
+            )
+          : 'Converged: nothing to start.',
+      );
     });
 }
 
@@ -83,6 +108,7 @@ export function buildProgram(): Command {
     ...operationCommands(),
     ...manifestCommands(),
     ...auditCommands(),
+    reconcileCommand(),
   ]) {
     program.addCommand(command);
   }

@@ -90,7 +90,7 @@ export interface IdpResources {
   cost(ref: string): Promise<Schemas['ResourceCost']>;
   operations(ref: string): Promise<Operation[]>;
   /** Lets the control plane try a failed generation again. */
-  retry(ref: string): Promise<Resource>;
+  retry(ref: string, options?: MutationOptions): Promise<Resource>;
   /** The resource's events so far (after `afterId`), oldest first, every page of them. */
   eventLog(
     ref: string,
@@ -138,9 +138,16 @@ export type IdpClient = {
     ): Promise<Operation>;
     get(id: string): Promise<Operation>;
     /** Stops an operation in flight; what it did is undone. */
-    cancel(id: string): Promise<Operation>;
+    cancel(id: string, options?: MutationOptions): Promise<Operation>;
     /** Resumes the compensation of an operation parked as needs-attention. */
-    retry(id: string): Promise<Operation>;
+    retry(id: string, options?: MutationOptions): Promise<Operation>;
+  };
+  reconciler: {
+    /** Runs a reconciler pass now (with `drift`, also looks for drift); for platform engineers. */
+    run(
+      request?: Schemas['ReconcilerRunRequest'],
+      options?: MutationOptions,
+    ): Promise<Schemas['ReconcilerRunResponse']>;
   };
   manifests: {
     plan(yaml: string, options?: { prune?: boolean }): Promise<Plan>;
@@ -354,11 +361,12 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
           }),
         )
       ).items,
-    retry: async ref =>
+    retry: async (ref, o) =>
       call(
         api.POST('/resources/{namespace}/{name}/retry', {
           baseUrl: await apiBase(),
           params: { path: splitRef(ref) },
+          headers: key(o),
         }),
       ),
     async eventLog(ref, o = {}) {
@@ -534,18 +542,30 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
             params: { path: { id } },
           }),
         ),
-      cancel: async id =>
+      cancel: async (id, o) =>
         call(
           api.POST('/operations/{id}/cancel', {
             baseUrl: await apiBase(),
             params: { path: { id } },
+            headers: key(o),
           }),
         ),
-      retry: async id =>
+      retry: async (id, o) =>
         call(
           api.POST('/operations/{id}/retry', {
             baseUrl: await apiBase(),
             params: { path: { id } },
+            headers: key(o),
+          }),
+        ),
+    },
+    reconciler: {
+      run: async (body = { drift: false }, o) =>
+        call(
+          api.POST('/reconciler/run', {
+            baseUrl: await apiBase(),
+            body,
+            headers: key(o),
           }),
         ),
     },

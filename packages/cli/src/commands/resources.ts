@@ -38,6 +38,20 @@ export function describeResource(r: Resource): string {
     ['placement', placementOf(r)],
     ['version', r.status.version],
     [
+      'endpoint',
+      r.status.endpoint
+        ? `${r.status.endpoint.hostname ?? r.status.endpoint.host}:${
+            r.status.endpoint.port
+          }`
+        : undefined,
+    ],
+    [
+      'connection secret',
+      r.status.connectionSecret
+        ? `${r.status.connectionSecret.namespace}/${r.status.connectionSecret.name} on ${r.status.connectionSecret.cluster}`
+        : undefined,
+    ],
+    [
       'generation',
       `${r.status.observedGeneration}/${r.status.generation} observed`,
     ],

@@ -1173,7 +1173,21 @@ export interface components {
           status: 'True' | 'False' | 'Unknown';
           type: string;
         }[];
+        /** the secret holding its connection details (a reference, never the details) */
+        connectionSecret?: {
+          /** the cluster the secret is on */
+          cluster: string;
+          name: string;
+          namespace: string;
+        };
         createdAt: string;
+        /** where clients connect, once it is READY */
+        endpoint?: {
+          host: string;
+          /** the DNS name registered for it */
+          hostname?: string;
+          port: number;
+        };
         /** generation of the desired spec */
         generation: number;
         /** the generation the control plane last acted on completely */
@@ -1276,7 +1290,21 @@ export interface components {
         status: 'True' | 'False' | 'Unknown';
         type: string;
       }[];
+      /** the secret holding its connection details (a reference, never the details) */
+      connectionSecret?: {
+        /** the cluster the secret is on */
+        cluster: string;
+        name: string;
+        namespace: string;
+      };
       createdAt: string;
+      /** where clients connect, once it is READY */
+      endpoint?: {
+        host: string;
+        /** the DNS name registered for it */
+        hostname?: string;
+        port: number;
+      };
       /** generation of the desired spec */
       generation: number;
       /** the generation the control plane last acted on completely */

@@ -450,9 +450,53 @@ function notifyStep(deps: SagaDependencies): SagaStep {
     },
     async persist(trx, ctx, result) {
       const { version } = result as { version?: string };
-      if (version)
-        await deps.resources.updateStatus(trx, ctx.resource.uid, { version });
+      const found = {
+        ...(version ? { version } : {}),
+        ...connectionOf(ctx.results),
+      };
+      if (Object.keys(found).length) {
+        await deps.resources.updateStatus(trx, ctx.resource.uid, found);
+      }
     },
+  };
+}
+
+/**
+ * How to reach the resource, from what this run's steps found: the secret its driver wrote
+ * the connection details to (the wait for READY), the endpoint (networking) and its DNS
+ * name. Only what the run found; what it did not touch stays as it was.
+ */
+function connectionOf(results: Record<string, unknown>): {
+  endpoint?: { host: string; port: number; hostname?: string };
+  connectionSecret?: string;
+} {
+  const pick = <T>(steps: string[]) =>
+    steps.map(s => results[s] as T | undefined).find(r => r !== undefined);
+  const ready = pick<{ connectionSecretRef?: string | null }>([
+    'wait_target_ready',
+    'wait_ready',
+  ]);
+  const networking = pick<{ endpoint?: { host: string; port: number } }>([
+    'configure_target_networking',
+    'configure_networking',
+  ]);
+  const dns = pick<{ hostname?: string }>([
+    'switch_traffic',
+    'repoint_dns',
+    'register_dns',
+  ]);
+  return {
+    ...(networking?.endpoint
+      ? {
+          endpoint: {
+            ...networking.endpoint,
+            ...(dns?.hostname ? { hostname: dns.hostname } : {}),
+          },
+        }
+      : {}),
+    ...(ready?.connectionSecretRef
+      ? { connectionSecret: ready.connectionSecretRef }
+      : {}),
   };
 }
 
@@ -669,6 +713,7 @@ export function createSagas(deps: SagaDependencies): Record<string, Saga> {
             ).placement;
             await deps.resources.updateStatus(trx, ctx.resource.uid, {
               placement: target,
+              ...connectionOf(ctx.results),
             });
           },
         },

@@ -47,10 +47,36 @@ export type ResourceRow = {
   desired_commit: string | null;
   placement: string | null;
   version: string | null;
+  endpoint?: string | null;
+  connection_secret?: string | null;
   conditions: string;
   created_at: Date | string;
   updated_at: Date | string;
 };
+
+/** Where a resource is reached: its endpoint, and its connection secret on its cluster. */
+function connectionOf(
+  row: ResourceRow,
+): Pick<Resource['status'], 'endpoint' | 'connectionSecret'> {
+  const placement = readJson<Resource['status']['placement']>(
+    row.placement,
+    undefined,
+  );
+  return {
+    ...(row.endpoint
+      ? { endpoint: readJson(row.endpoint, undefined as never) }
+      : {}),
+    ...(row.connection_secret && placement
+      ? {
+          connectionSecret: {
+            name: row.connection_secret,
+            namespace: row.namespace,
+            cluster: placement.cluster,
+          },
+        }
+      : {}),
+  };
+}
 
 export function toResource(row: ResourceRow): ResourceRecord {
   return {
@@ -71,6 +97,7 @@ export function toResource(row: ResourceRow): ResourceRecord {
         ? { placement: readJson(row.placement, undefined as never) }
         : {}),
       ...(row.version ? { version: row.version } : {}),
+      ...connectionOf(row),
       conditions: readJson<Condition[]>(row.conditions, []),
       ...(row.desired_commit ? { commit: row.desired_commit } : {}),
       createdAt: readTimestamp(row.created_at),
@@ -331,6 +358,8 @@ export class ResourceStore {
     status: {
       placement?: Resource['status']['placement'] | null;
       version?: string | null;
+      endpoint?: Resource['status']['endpoint'] | null;
+      connectionSecret?: string | null;
       conditions?: Condition[];
       observedGeneration?: number;
       failedGeneration?: number | null;
@@ -343,6 +372,14 @@ export class ResourceStore {
         : null;
     }
     if (status.version !== undefined) update.version = status.version;
+    if (status.endpoint !== undefined) {
+      update.endpoint = status.endpoint
+        ? JSON.stringify(status.endpoint)
+        : null;
+    }
+    if (status.connectionSecret !== undefined) {
+      update.connection_secret = status.connectionSecret;
+    }
     if (status.conditions !== undefined)
       update.conditions = JSON.stringify(status.conditions);
     if (status.observedGeneration !== undefined) {

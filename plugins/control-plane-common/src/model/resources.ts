@@ -120,6 +120,27 @@ export const resourceStatusSchema = z.object({
     .describe('the generation the control plane last acted on completely'),
   placement: placementSchema.optional(),
   version: z.string().optional(),
+  endpoint: z
+    .object({
+      host: z.string(),
+      port: z.number().int(),
+      hostname: z
+        .string()
+        .optional()
+        .describe('the DNS name registered for it'),
+    })
+    .optional()
+    .describe('where clients connect, once it is READY'),
+  connectionSecret: z
+    .object({
+      name: z.string(),
+      namespace: z.string(),
+      cluster: z.string().describe('the cluster the secret is on'),
+    })
+    .optional()
+    .describe(
+      'the secret holding its connection details (a reference, never the details)',
+    ),
   conditions: z.array(conditionSchema),
   commit: z
     .string()

@@ -125,17 +125,17 @@ describe('validateResourceParameters', () => {
       backups: { enabled: true },
       highAvailability: true,
     });
-    expect(
-      check('redis', 'critical', { backups: { enabled: false } }),
-    ).toEqual({
-      ok: false,
-      issues: [
-        {
-          path: 'spec.params.backups.enabled',
-          message: 'tier critical requires backups; it cannot be turned off',
-        },
-      ],
-    });
+    expect(check('redis', 'critical', { backups: { enabled: false } })).toEqual(
+      {
+        ok: false,
+        issues: [
+          {
+            path: 'spec.params.backups.enabled',
+            message: 'tier critical requires backups; it cannot be turned off',
+          },
+        ],
+      },
+    );
   });
 
   it('refuses a tier the product does not offer', () => {

@@ -45,6 +45,14 @@ describe('the control plane actions, against a running control plane', () => {
       });
       expect(out.provider).toEqual(expect.any(String));
       expect(out.cluster).toEqual(expect.any(String));
+      // Where the connection details are, on the cluster it runs on; never the details.
+      expect(out.connectionSecret).toEqual({
+        name: 'orders-db-connection',
+        namespace: 'default',
+        cluster: out.cluster,
+      });
+      expect(out.endpoint).toMatchObject({ port: expect.any(Number) });
+      expect(JSON.stringify(out)).not.toMatch(/password/i);
       // The control plane saw the template user, not the scaffolder.
       const idp = cp.clientAs(users.ana);
       const audit = await idp.audit.list({ action: 'resource.create' });

@@ -153,17 +153,39 @@ export const resourceOutputSchema = {
     zImpl.string().optional().describe('the provider it runs on, once placed'),
   cluster: (zImpl: typeof z) =>
     zImpl.string().optional().describe('the cluster it runs on, once placed'),
+  endpoint: (zImpl: typeof z) =>
+    zImpl
+      .object({
+        host: zImpl.string(),
+        port: zImpl.number(),
+        hostname: zImpl.string().optional(),
+      })
+      .optional()
+      .describe('where clients connect, once it is READY'),
+  connectionSecret: (zImpl: typeof z) =>
+    zImpl
+      .object({
+        name: zImpl.string().describe('name of the secret'),
+        namespace: zImpl.string().describe('namespace of the secret'),
+        cluster: zImpl.string().describe('the cluster the secret is on'),
+      })
+      .optional()
+      .describe(
+        'where the connection details are (a reference, never the secret itself); set once it is READY',
+      ),
 };
 
 /** The outputs of a resource, for {@link resourceOutputSchema}. */
 export function resourceOutputs(resource: Resource) {
-  const { placement } = resource.status;
+  const { placement, endpoint, connectionSecret } = resource.status;
   return {
     ref: resource.ref,
     state: resource.status.state,
     cell: placement?.cell,
     provider: placement?.provider,
     cluster: placement?.cluster,
+    endpoint,
+    connectionSecret,
   };
 }
 

@@ -3,18 +3,9 @@
  * control plane: the backend plugin and the simulated clouds in a test backend.
  */
 import {
-  coreServices,
-  createServiceFactory,
-  PermissionsService,
-} from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import controlPlane from '@idp-multicloud/plugin-control-plane-backend';
-import simulator from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+  startTestControlPlane,
+  TestControlPlane,
+} from '@idp-multicloud/test-utils';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   mkdtempSync,
@@ -34,65 +25,20 @@ const eve = 'user:default/eve';
 const cliDir = resolve(__dirname, '..');
 const transform = require.resolve('@backstage/cli/config/nodeTransform.cjs');
 
-const permissions = createServiceFactory({
-  service: coreServices.permissions,
-  deps: {},
-  factory(): PermissionsService {
-    const decide = (c: any) =>
-      c.principal?.userEntityRef === eve
-        ? AuthorizeResult.DENY
-        : AuthorizeResult.ALLOW;
-    return {
-      authorize: async (requests, { credentials }) =>
-        requests.map(() => ({ result: decide(credentials) })) as any,
-      authorizeConditional: async (requests, { credentials }) =>
-        requests.map(() => ({ result: decide(credentials) })) as any,
-    };
-  },
-});
-
+let cp: TestControlPlane;
 let server: string;
-let stopBackend: () => Promise<void>;
 const work = mkdtempSync(join(tmpdir(), 'idp-cli-test-'));
 const configHome = join(work, 'config');
 
 beforeAll(async () => {
   // The built CLI: what `yarn build` makes and a published package runs.
   execFileSync('yarn', ['build'], { cwd: cliDir, stdio: 'pipe' });
-  const backend = await startTestBackend({
-    features: [
-      controlPlane,
-      simulator,
-      permissions,
-      mockServices.rootConfig.factory({
-        data: {
-          controlPlane: {
-            dataDir: join(work, 'control-plane'),
-            stateRepo: { pollInterval: { hours: 1 } },
-            orchestration: {
-              pollInterval: { milliseconds: 20 },
-              readyPollInterval: { milliseconds: 10 },
-              lease: { seconds: 3 },
-            },
-            reconciler: { interval: { hours: 1 }, driftInterval: { hours: 1 } },
-            simulator: {
-              provisioningTime: { milliseconds: 300 },
-              deprovisioningTime: { milliseconds: 20 },
-              latency: { default: 0 },
-            },
-          },
-        },
-      }),
-    ],
-  });
-  server = `http://127.0.0.1:${
-    (backend.server.address() as { port: number }).port
-  }`;
-  stopBackend = () => backend.stop();
+  cp = await startTestControlPlane({ deny: [eve], provisioningMs: 300 });
+  server = cp.baseUrl;
 }, 180_000);
 
 afterAll(async () => {
-  await stopBackend?.();
+  await cp?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -116,7 +62,7 @@ function start(
         CI: undefined,
         IDP_CLI_USE_DIST: '1',
         IDP_SERVER: server,
-        IDP_TOKEN: mockCredentials.user.token(ana),
+        IDP_TOKEN: cp.tokenFor(ana),
         XDG_CONFIG_HOME: configHome,
         ...env,
       },
@@ -410,7 +356,7 @@ spec:
     const run = await idp(
       ['create', 'redis', 'eves-cache', '--cell', 'cell-us', ...owner],
       {
-        IDP_TOKEN: mockCredentials.user.token(eve),
+        IDP_TOKEN: cp.tokenFor(eve),
       },
     );
     expect(run.code).toBe(1);
@@ -418,7 +364,7 @@ spec:
   });
 
   it('keeps the token `idp login` was given in a file only the user can read', async () => {
-    const token = mockCredentials.user.token(ana);
+    const token = cp.tokenFor(ana);
     const login = await idp(
       ['login', '--server', server],
       { IDP_TOKEN: undefined, IDP_SERVER: undefined },

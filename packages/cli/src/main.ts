@@ -94,7 +94,7 @@ export function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      '\nExit codes: 0 success, 1 the operation failed, 2 a usage error.\nExamples:\n' +
+      '\nExit codes: 0 success, 1 the operation failed, 2 a usage error.\n\n' +
         '  idp login --guest\n' +
         '  idp create mysql orders-db --cell cell-us --tier medium --size large --wait\n' +
         '  idp list --owner group:default/payments -o yaml\n' +

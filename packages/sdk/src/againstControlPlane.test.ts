@@ -5,67 +5,29 @@
  * The SDK against a real control plane (the backend plugin and the simulated clouds in a
  * test backend), behind a gateway that fails the way real ones do.
  */
+// A real control plane in the test's Node process (this test runs in Node, not a browser).
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-// The SDK is tested against the real control plane, not a stand-in for it.
-// eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import controlPlane from '@idp-multicloud/plugin-control-plane-backend';
-// eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import simulator from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
-import { mkdtempSync, rmSync } from 'node:fs';
+  startTestControlPlane,
+  TestControlPlane,
+} from '@idp-multicloud/test-utils';
 import { createServer, IncomingMessage, Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createIdpClient } from './client';
 import { IdpValidationError, IdpWaitError } from './errors';
 
 jest.setTimeout(60_000);
 
-const token = mockCredentials.user.token('user:default/ana');
-const dataDir = mkdtempSync(join(tmpdir(), 'idp-sdk-test-'));
+let cp: TestControlPlane;
 let backendUrl: string;
-let stopBackend: () => Promise<void>;
+let token: string;
 
 beforeAll(async () => {
-  const backend = await startTestBackend({
-    features: [
-      controlPlane,
-      simulator,
-      mockServices.permissions.factory(),
-      mockServices.rootConfig.factory({
-        data: {
-          controlPlane: {
-            dataDir,
-            stateRepo: { pollInterval: { hours: 1 } },
-            orchestration: {
-              pollInterval: { milliseconds: 20 },
-              readyPollInterval: { milliseconds: 10 },
-              lease: { seconds: 3 },
-            },
-            reconciler: { interval: { hours: 1 }, driftInterval: { hours: 1 } },
-            simulator: {
-              provisioningTime: { milliseconds: 200 },
-              deprovisioningTime: { milliseconds: 20 },
-              latency: { default: 0 },
-            },
-          },
-        },
-      }),
-    ],
-  });
-  backendUrl = `http://127.0.0.1:${
-    (backend.server.address() as { port: number }).port
-  }`;
-  stopBackend = () => backend.stop();
+  cp = await startTestControlPlane();
+  backendUrl = cp.baseUrl;
+  token = cp.tokenFor('user:default/ana');
 });
 
-afterAll(async () => {
-  await stopBackend?.();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => cp?.stop());
 
 /**
  * A gateway in front of the control plane. For the first `failures` POSTs it passes the

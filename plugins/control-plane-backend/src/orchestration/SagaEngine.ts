@@ -823,7 +823,9 @@ export class SagaEngine {
       const free = this.settings.concurrency - this.active.size;
       if (free > 0) {
         try {
-          claimed = await this.options.store.claim(this.workerId, free);
+          claimed = await this.options.store.claim(this.workerId, free, [
+            ...this.active.keys(),
+          ]);
         } catch (error) {
           this.options.logger.warn(
             `could not claim operations: ${describe(error)}`,

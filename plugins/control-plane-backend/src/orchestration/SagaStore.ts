@@ -54,8 +54,15 @@ const ACTIVE = ['pending', 'running', 'compensating'];
 export class SagaStore {
   constructor(private readonly db: Knex, private readonly lease: Duration) {}
 
-  /** Claims up to `limit` runnable operations for `worker`. */
-  async claim(worker: string, limit: number): Promise<ClaimedOperation[]> {
+  /**
+   * Claims up to `limit` runnable operations for `worker`, leaving out those it runs already
+   * (`running`): a busy worker whose heartbeat came late does not take its own runs over.
+   */
+  async claim(
+    worker: string,
+    limit: number,
+    running: string[] = [],
+  ): Promise<ClaimedOperation[]> {
     const at = now();
     const leaseUntil = DateTime.utc().plus(this.lease).toISO();
     const runnable = (qb: Knex.QueryBuilder) =>
@@ -64,7 +71,10 @@ export class SagaStore {
         .andWhere('next_run_at', '<=', at)
         .andWhere(b =>
           b.whereNull('lease_until').orWhere('lease_until', '<', at),
-        );
+        )
+        .modify(b => {
+          if (running.length > 0) b.whereNotIn('id', running);
+        });
 
     let rows: any[];
     if (isPostgres(this.db)) {

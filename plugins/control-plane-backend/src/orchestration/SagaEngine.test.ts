@@ -1,5 +1,4 @@
-import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
-import { ConfigReader } from '@backstage/config';
+import { TestDatabases } from '@backstage/backend-test-utils';
 import { SimulatedDriver } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import {
   ControlPlaneDriver,
@@ -9,13 +8,8 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
 import { Duration } from 'luxon';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readControlPlaneConfig } from '../config';
-import { ControlPlane, createControlPlane } from '../controlPlane';
-import { migrateUp } from '../database/migrations';
-import { DriverRegistry } from '../drivers/DriverRegistry';
+import { createTestControlPlane } from '../__testUtils__/controlPlane';
+import { ControlPlane } from '../controlPlane';
 import { SagaEngine } from './SagaEngine';
 import { LeaseLostError, SagaStore } from './SagaStore';
 
@@ -89,56 +83,23 @@ function commitCounter(knex: Knex) {
 describe.each(databases.eachSupportedId())('SagaEngine on %s', databaseId => {
   let knex: Knex;
   let cp: ControlPlane;
-  let dataDir: string;
   let gated: GatedDriver;
+  let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    knex = await databases.init(databaseId);
-    await migrateUp(knex);
-    dataDir = mkdtempSync(join(tmpdir(), 'idp-engine-'));
-    const logger = mockServices.logger.mock();
-    gated = new GatedDriver(
-      await SimulatedDriver.create({
-        database: knex,
-        logger,
-        provisioningTime: { milliseconds: 0 },
-        deprovisioningTime: { milliseconds: 0 },
-        latency: { default: 0 },
-      }),
-    );
-    const drivers = new DriverRegistry();
-    drivers.add(gated.asDriver());
-    cp = await createControlPlane({
-      db: knex,
-      config: readControlPlaneConfig(
-        new ConfigReader({
-          controlPlane: {
-            dataDir,
-            orchestration: {
-              lease: { seconds: 30 },
-              readyPollInterval: { milliseconds: 5 },
-            },
-          },
-        }),
-      ),
-      logger,
-      drivers,
+    const t = await createTestControlPlane(databases, databaseId, {
+      wrap: simulator => {
+        gated = new GatedDriver(simulator);
+        return gated.asDriver();
+      },
     });
+    ({ knex, cp, cleanup } = t);
     // The engine's loops are not started: each test claims and runs by hand.
-    await cp.resourceService.create(
-      cp.resourceService.manifestForCreate({
-        name: 'orders-db',
-        product: 'mysql',
-        owner: 'group:default/payments',
-        tier: 'medium',
-        cell: 'cell-us',
-      }),
-      { actor: 'user:default/ana', requestId: 'req-1' },
-    );
+    await t.request({ name: 'orders-db', product: 'mysql' });
     await cp.reconciler.pass();
   });
 
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterEach(() => cleanup());
 
   it('commits at most K+2 times for a K-step saga, claim included', async () => {
     const counter = commitCounter(knex);

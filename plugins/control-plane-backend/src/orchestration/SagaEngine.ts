@@ -335,6 +335,7 @@ class OperationRun {
     const ctx = this.context(step.name);
     const timeout = step.timeoutMs?.(ctx) ?? stepTimeoutMs;
     let result: unknown;
+    const timedOut = AbortSignal.timeout(timeout);
     try {
       const execute = () =>
         withTimeout(
@@ -342,7 +343,7 @@ class OperationRun {
             const signal = AbortSignal.any([
               this.signal,
               this.cancelSignal,
-              AbortSignal.timeout(timeout),
+              timedOut,
             ]);
             await this.o.beforeStep?.(this.stepInfo(step.name), {
               ...ctx,
@@ -376,7 +377,15 @@ class OperationRun {
         await this.compensate(true);
         return 'stop';
       }
-      await this.stepFailed(position, attempts, maxAttempts, error);
+      // A step cut off by its timeout (whatever the aborted call threw) is a retryable timeout.
+      const failure = timedOut.aborted
+        ? new DriverError(`${step.name} timed out after ${timeout} ms`, {
+            retryable: true,
+            code: 'Timeout',
+            cause: error,
+          })
+        : error;
+      await this.stepFailed(position, attempts, maxAttempts, failure);
       return 'stop';
     }
     const last = position === saga.steps.length - 1;

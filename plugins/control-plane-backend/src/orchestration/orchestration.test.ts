@@ -339,10 +339,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     /** Declares the built-in redis again in the state repo, with retry limits of its own. */
-    async function redisWithRetries(
-      cp: ControlPlaneTest,
-      retries: Record<string, number>,
-    ) {
+    async function redisWithRetries(retries: Record<string, number>) {
       const { id, source, ...spec } = (
         await request(cp.server)
           .get('/api/control-plane/products/redis')
@@ -364,7 +361,7 @@ describe.each(databases.eachSupportedId())(
         .expect(200);
     }
 
-    const failedOperation = async (cp: ControlPlaneTest, ref: string) => {
+    const failedOperation = async (ref: string) => {
       await until(
         async () => (await stateOf(cp, ref)) === 'FAILED',
         `${ref} FAILED`,
@@ -379,9 +376,9 @@ describe.each(databases.eachSupportedId())(
         faults: { slowSteps: [{ step: 'apply_claim', delay: 2500 }] },
       } as any);
       // tier medium allows 6 attempts of 600 s each
-      await redisWithRetries(cp, { maxAttempts: 2, stepTimeoutSeconds: 1 });
+      await redisWithRetries({ maxAttempts: 2, stepTimeoutSeconds: 1 });
       await api(cp).create(redis).expect(201);
-      const op = await failedOperation(cp, 'default/sessions');
+      const op = await failedOperation('default/sessions');
       expect(op.state).toBe('compensated');
       expect(op.error).toBe('apply_claim: apply_claim timed out after 1000 ms');
       const step = op.steps.find((s: any) => s.name === 'apply_claim');

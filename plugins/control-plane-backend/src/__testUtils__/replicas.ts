@@ -145,6 +145,16 @@ export class Replica {
   }
 }
 
+/**
+ * The cells of the seeded fleet in proportion to their capacity (room for 320, 240 and 200
+ * resources), so that hundreds of resources fit.
+ */
+const CELL_PATTERN = [
+  ...Array(8).fill('cell-us'),
+  ...Array(6).fill('cell-eu'),
+  ...Array(5).fill('cell-ap'),
+];
+
 /** A multi-document YAML of `count` resources with a few product kinds. */
 export function fleetYaml(prefix: string, count: number): string {
   const products = [
@@ -166,7 +176,7 @@ export function fleetYaml(prefix: string, count: number): string {
         product,
         owner: 'group:default/payments',
         tier: 'low',
-        cell: ['cell-us', 'cell-eu', 'cell-ap'][i % 3],
+        cell: CELL_PATTERN[i % CELL_PATTERN.length],
         params,
       },
     });

@@ -59,7 +59,7 @@ function commitCounter(knex: Knex) {
       const table = /(?:into|update|from)\s+[`"]?(\w+)/i.exec(sql)?.[1];
       if (table) set.add(table);
       tables.set(q.__knexTxId, set);
-    } else if (/^(insert|update|delete)/i.test(sql)) {
+    } else if (/^(insert|update|delete|with)/i.test(sql)) {
       autocommits += 1;
     }
   };

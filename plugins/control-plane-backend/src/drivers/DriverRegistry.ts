@@ -41,7 +41,10 @@ export class DriverRegistry {
   }
 
   /** Runs every driver's `beforeStep` hook (drivers without one are skipped). */
-  async beforeStep(step: DriverStepInfo, ctx: DriverCallContext): Promise<void> {
+  async beforeStep(
+    step: DriverStepInfo,
+    ctx: DriverCallContext,
+  ): Promise<void> {
     for (const driver of this.drivers.values()) {
       await driver.beforeStep?.(step, ctx);
     }

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 export interface BenchDatabase {
   name: string;
   knex: Knex;
+  /** A connection string to the same database (PostgreSQL only). */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -40,14 +42,19 @@ export async function postgres(): Promise<BenchDatabase> {
   const database = `idp_bench_${process.pid}_${Date.now()}`;
   const admin = knexFactory({ client: 'pg', connection: url });
   await admin.raw(`CREATE DATABASE ${database}`);
+  // The database goes into the URL: node-postgres lets a connection string's (absent)
+  // database override a `database` given beside it, which would bench in `postgres`.
+  const target = new URL(url);
+  target.pathname = `/${database}`;
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, database },
+    connection: { connectionString: target.toString() },
     pool: { min: 1, max: 10 },
   });
   return {
     name: 'postgres',
     knex,
+    url: target.toString(),
     async close() {
       await knex.destroy();
       await admin.raw(`DROP DATABASE IF EXISTS ${database}`);

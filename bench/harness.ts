@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 /** One thing to time: `run` performs `batch` operations. */
 export interface Measured {
   label: string;
+  /** Sets up what the next `run(batch)` works on; not timed. */
+  prepare?(batch: number): Promise<void>;
   run(batch: number): Promise<void>;
 }
 
@@ -18,6 +20,8 @@ export interface Comparison {
   baseline: Measured;
   /** Operations per timed batch. */
   batch: number;
+  /** What one operation counts as, e.g. the steps of a saga: times are per one of these. */
+  opsPerRun?: number;
   close(): Promise<void>;
 }
 
@@ -42,10 +46,15 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function timePerOp(m: Measured, batch: number): Promise<number> {
+async function timePerOp(
+  m: Measured,
+  batch: number,
+  opsPerRun = 1,
+): Promise<number> {
+  await m.prepare?.(batch);
   const start = performance.now();
   await m.run(batch);
-  return (performance.now() - start) / batch;
+  return (performance.now() - start) / (batch * opsPerRun);
 }
 
 export async function compare(
@@ -53,18 +62,19 @@ export async function compare(
   repetitions: number,
 ): Promise<Result> {
   // Warm up both paths (JIT, caches, connections) before anything is timed.
-  await c.scenario.run(Math.max(1, Math.floor(c.batch / 4)));
-  await c.baseline.run(Math.max(1, Math.floor(c.batch / 4)));
+  const warmUp = Math.max(1, Math.floor(c.batch / 4));
+  await timePerOp(c.scenario, warmUp);
+  await timePerOp(c.baseline, warmUp);
 
   const scenario: number[] = [];
   const baseline: number[] = [];
   for (let i = 0; i < repetitions; i++) {
     if (i % 2 === 0) {
-      scenario.push(await timePerOp(c.scenario, c.batch));
-      baseline.push(await timePerOp(c.baseline, c.batch));
+      scenario.push(await timePerOp(c.scenario, c.batch, c.opsPerRun));
+      baseline.push(await timePerOp(c.baseline, c.batch, c.opsPerRun));
     } else {
-      baseline.push(await timePerOp(c.baseline, c.batch));
-      scenario.push(await timePerOp(c.scenario, c.batch));
+      baseline.push(await timePerOp(c.baseline, c.batch, c.opsPerRun));
+      scenario.push(await timePerOp(c.scenario, c.batch, c.opsPerRun));
     }
   }
   const scenarioMedianMs = median(scenario);

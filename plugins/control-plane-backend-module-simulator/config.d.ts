@@ -82,7 +82,9 @@ export interface Config {
 
         /**
          * Non-retryable failures of the calls made by a step and/or to a driver method. An
-         * `observe` hit by one reports the phase `failed` instead of throwing.
+         * `observe` hit by one reports the phase `failed` instead of throwing. One that names
+         * a step and no method, provider or cluster fails the step before it runs, so it also
+         * fails steps that call no driver (`validate`, `schedule`, `notify`).
          */
         stepFailures?: Array<{
           /** The saga step, e.g. `register_dns` or `apply_claim:compensate`. */

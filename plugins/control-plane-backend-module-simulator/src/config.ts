@@ -77,7 +77,8 @@ export interface SimulatorSlowStep {
  * A failure at a step: the calls made by the named step (and/or to the named driver method)
  * fail with a non-retryable error, the next `times` times or until lifted. For `observe`,
  * the call does not throw: it reports the phase `failed`, which is how a resource fails to
- * become ready.
+ * become ready. One naming a step and no method, provider or cluster fails the step before
+ * it runs (through the driver's `beforeStep`), whether or not it calls a driver.
  * @public
  */
 export interface SimulatorStepFailure {

@@ -145,7 +145,12 @@ class OperationRun {
     return this.engine.options;
   }
 
-  async start(saga: Saga, resource: ResourceRecord, desired: DesiredState) {
+  async start(
+    saga: Saga,
+    resource: ResourceRecord,
+    desired: DesiredState,
+    steps: StepRecord[],
+  ) {
     this.saga = saga;
     this.resource = resource;
     this.desired = desired;
@@ -154,7 +159,7 @@ class OperationRun {
       this.op.traceId = newTraceId();
       this.pendingUpdate = { trace_id: this.op.traceId };
     }
-    this.steps = await this.o.store.steps(this.op.id);
+    this.steps = steps;
     for (const s of this.steps) {
       if (s.state === 'succeeded') this.results[s.name] = s.result;
     }
@@ -224,10 +229,21 @@ class OperationRun {
     step?: string,
     data?: Record<string, unknown>,
   ) {
-    const { op, queued } = this;
+    const { queued } = this;
     if (!queued) throw new Error('an event outside a fenced write');
     queued.timeline.push({ type, step, message, data });
-    queued.stream.push({
+    queued.stream.push(this.streamEvent(type, message, step, data));
+  }
+
+  /** An event of the resource's stream, as the operation's timeline event reads there. */
+  private streamEvent(
+    type: string,
+    message: string,
+    step?: string,
+    data?: Record<string, unknown>,
+  ): NewResourceEvent {
+    const { op } = this;
+    return {
       ref: op.resourceRef,
       uid: op.resourceUid,
       type,
@@ -236,7 +252,7 @@ class OperationRun {
         ? `${op.type} · ${step}: ${message}`
         : `${op.type}: ${message}`,
       data: { ...data, ...(step ? { step } : {}) },
-    });
+    };
   }
 
   private announce() {
@@ -280,29 +296,43 @@ class OperationRun {
     );
     const first = this.saga.steps.findIndex((_, i) => !done.has(i));
     const record = this.steps.find(s => s.position === first);
+    const start = this.saga.transitions.start;
+    const transition =
+      first === 0 &&
+      !record &&
+      start &&
+      start.from.includes(this.resource.status.state);
+    const type = record ? 'step.resumed' : 'step.started';
+    const message = `attempt ${(record?.attempts ?? 0) + 1}`;
+    const name = this.saga.steps[first].name;
+    if (
+      !transition &&
+      this.o.store.canAdvance &&
+      Object.keys(this.pendingUpdate).length === 0
+    ) {
+      await this.o.store.advance(
+        this.op,
+        undefined,
+        { position: first, name },
+        {
+          timeline: [{ type, message, step: name }],
+          stream: [this.streamEvent(type, message, name)],
+        },
+      );
+      await this.runFrom(first, record);
+      return;
+    }
     await this.fenced({ state: 'running' }, async trx => {
-      const start = this.saga.transitions.start;
-      if (
-        first === 0 &&
-        !record &&
-        start &&
-        start.from.includes(this.resource.status.state)
-      ) {
+      if (transition) {
         await this.transition(trx, start.to, `${this.op.type} started`);
       }
-      await this.o.store.startStep(
-        trx,
-        this.op.id,
-        first,
-        this.saga.steps[first].name,
-      );
-      await this.event(
-        trx,
-        record ? 'step.resumed' : 'step.started',
-        `attempt ${(record?.attempts ?? 0) + 1}`,
-        this.saga.steps[first].name,
-      );
+      await this.o.store.startStep(trx, this.op.id, first, name);
+      await this.event(trx, type, message, name);
     });
+    await this.runFrom(first, record);
+  }
+
+  private async runFrom(first: number, record: StepRecord | undefined) {
     this.announce();
     let attempts = (record?.attempts ?? 0) + 1;
     for (let position = first; position < this.saga.steps.length; position++) {
@@ -335,6 +365,7 @@ class OperationRun {
     const ctx = this.context(step.name);
     const timeout = step.timeoutMs?.(ctx) ?? stepTimeoutMs;
     let result: unknown;
+    const timedOut = AbortSignal.timeout(timeout);
     try {
       const execute = () =>
         withTimeout(
@@ -342,7 +373,7 @@ class OperationRun {
             const signal = AbortSignal.any([
               this.signal,
               this.cancelSignal,
-              AbortSignal.timeout(timeout),
+              timedOut,
             ]);
             await this.o.beforeStep?.(this.stepInfo(step.name), {
               ...ctx,
@@ -376,7 +407,15 @@ class OperationRun {
         await this.compensate(true);
         return 'stop';
       }
-      await this.stepFailed(position, attempts, maxAttempts, error);
+      // A step cut off by its timeout (whatever the aborted call threw) is a retryable timeout.
+      const failure = timedOut.aborted
+        ? new DriverError(`${step.name} timed out after ${timeout} ms`, {
+            retryable: true,
+            code: 'Timeout',
+            cause: error,
+          })
+        : error;
+      await this.stepFailed(position, attempts, maxAttempts, failure);
       return 'stop';
     }
     const last = position === saga.steps.length - 1;
@@ -429,6 +468,35 @@ class OperationRun {
     const step = saga.steps[position];
     const ctx = this.context(step.name);
     const last = position === saga.steps.length - 1;
+    if (
+      !last &&
+      !step.persist &&
+      this.o.store.canAdvance &&
+      Object.keys(this.pendingUpdate).length === 0
+    ) {
+      // The common case on PostgreSQL: one fenced statement, no transaction round trips.
+      const nextName = saga.steps[position + 1].name;
+      const events: Array<[string, string, string]> = [
+        ['step.succeeded', 'done', step.name],
+        ['step.started', 'attempt 1', nextName],
+      ];
+      await this.o.store.advance(
+        op,
+        { position, result },
+        { position: position + 1, name: nextName },
+        {
+          timeline: events.map(([type, message, name]) => ({
+            type,
+            message,
+            step: name,
+          })),
+          stream: events.map(([type, message, name]) =>
+            this.streamEvent(type, message, name),
+          ),
+        },
+      );
+      return;
+    }
     await this.fenced(
       last ? { state: 'succeeded', lease_owner: null, lease_until: null } : {},
       async trx => {
@@ -823,7 +891,9 @@ export class SagaEngine {
       const free = this.settings.concurrency - this.active.size;
       if (free > 0) {
         try {
-          claimed = await this.options.store.claim(this.workerId, free);
+          claimed = await this.options.store.claim(this.workerId, free, [
+            ...this.active.keys(),
+          ]);
         } catch (error) {
           this.options.logger.warn(
             `could not claim operations: ${describe(error)}`,
@@ -868,7 +938,12 @@ export class SagaEngine {
     }, Math.max(50, this.settings.leaseMs / 3));
     try {
       const saga = this.options.sagaFor(op.type);
-      const resource = await this.options.resources.getByUid(op.resourceUid);
+      // what the run needs, read at once
+      const [resource, desired, steps] = await Promise.all([
+        this.options.resources.getByUid(op.resourceUid),
+        this.options.indexer.current(),
+        store.steps(op.id),
+      ]);
       const run = new OperationRun(this, op, controller.signal, cancel.signal);
       if (!saga || !resource) {
         await run.park(
@@ -878,7 +953,7 @@ export class SagaEngine {
         );
         return;
       }
-      await run.start(saga, resource, await this.options.indexer.current());
+      await run.start(saga, resource, desired, steps);
     } catch (error) {
       if (
         error instanceof LeaseLostError ||

@@ -54,8 +54,15 @@ const ACTIVE = ['pending', 'running', 'compensating'];
 export class SagaStore {
   constructor(private readonly db: Knex, private readonly lease: Duration) {}
 
-  /** Claims up to `limit` runnable operations for `worker`. */
-  async claim(worker: string, limit: number): Promise<ClaimedOperation[]> {
+  /**
+   * Claims up to `limit` runnable operations for `worker`, leaving out those it runs already
+   * (`running`): a busy worker whose heartbeat came late does not take its own runs over.
+   */
+  async claim(
+    worker: string,
+    limit: number,
+    running: string[] = [],
+  ): Promise<ClaimedOperation[]> {
     const at = now();
     const leaseUntil = DateTime.utc().plus(this.lease).toISO();
     const runnable = (qb: Knex.QueryBuilder) =>
@@ -64,35 +71,35 @@ export class SagaStore {
         .andWhere('next_run_at', '<=', at)
         .andWhere(b =>
           b.whereNull('lease_until').orWhere('lease_until', '<', at),
-        );
+        )
+        .modify(b => {
+          if (running.length > 0) b.whereNotIn('id', running);
+        });
 
     let rows: any[];
     if (isPostgres(this.db)) {
-      rows = await this.db.transaction(async trx => {
-        const ids = await trx('operations')
-          .select('id')
-          .where(runnable)
-          .orderBy('next_run_at', 'asc')
-          .limit(limit)
-          .forUpdate()
-          .skipLocked();
-        if (ids.length === 0) return [];
-        return trx('operations')
-          .whereIn(
-            'id',
-            ids.map(r => r.id),
-          )
-          .update({
-            lease_owner: worker,
-            lease_until: leaseUntil,
-            fencing_token: trx.raw('fencing_token + 1'),
-            state: trx.raw(
-              `CASE WHEN state = 'pending' THEN 'running' ELSE state END`,
-            ),
-            updated_at: at,
-          })
-          .returning('*');
-      });
+      // One statement: the runnable rows nobody else is claiming, locked and leased.
+      rows = await this.db('operations')
+        .whereIn(
+          'id',
+          this.db('operations')
+            .select('id')
+            .where(runnable)
+            .orderBy('next_run_at', 'asc')
+            .limit(limit)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .update({
+          lease_owner: worker,
+          lease_until: leaseUntil,
+          fencing_token: this.db.raw('fencing_token + 1'),
+          state: this.db.raw(
+            `CASE WHEN state = 'pending' THEN 'running' ELSE state END`,
+          ),
+          updated_at: at,
+        })
+        .returning('*');
     } else {
       // SQLite has one writer: claim candidates one by one with a compare-and-set.
       const candidates = await this.db('operations')
@@ -169,6 +176,101 @@ export class SagaStore {
       }
       return fn(trx);
     });
+  }
+
+  /** Whether {@link advance} can record a step in one statement (PostgreSQL). */
+  get canAdvance(): boolean {
+    return isPostgres(this.db);
+  }
+
+  /**
+   * PostgreSQL: records a step's success, the start of the next step and their events in
+   * one statement (data-modifying CTEs, atomic without a transaction), every part of it
+   * conditional on the fence: when the worker lost the lease, nothing is written and this
+   * throws LeaseLostError.
+   */
+  async advance(
+    op: ClaimedOperation,
+    /** The step that succeeded; none when this records the first start of a run. */
+    finished: { position: number; result: unknown } | undefined,
+    next: { position: number; name: string },
+    events: {
+      timeline: Array<{
+        type: string;
+        step?: string;
+        message: string;
+        data?: Record<string, unknown>;
+      }>;
+      stream: Array<{
+        type: string;
+        message: string;
+        data?: Record<string, unknown>;
+      }>;
+    },
+  ): Promise<void> {
+    const at = now();
+    const timelineValues = events.timeline
+      .map(() => '(?::text, ?::text, ?::text, ?::text)')
+      .join(', ');
+    const streamValues = events.stream
+      .map(() => '(?::text, ?::text, ?::text)')
+      .join(', ');
+    const json = (data?: Record<string, unknown>) =>
+      data ? JSON.stringify(data) : null;
+    const result = await this.db.raw(
+      `WITH fence AS (
+        UPDATE operations SET updated_at = ?::timestamptz
+        WHERE id = ? AND fencing_token = ? RETURNING id
+      ), finished AS (
+        UPDATE operation_steps
+        SET state = 'succeeded', result = ?, error = NULL, finished_at = ?::timestamptz
+        WHERE operation_id = (SELECT id FROM fence) AND position = ?::integer
+        RETURNING 1
+      ), started AS (
+        INSERT INTO operation_steps (operation_id, position, name, state, attempts, started_at)
+        SELECT id, ?, ?, 'running', 1, ?::timestamptz FROM fence
+        ON CONFLICT (operation_id, position) DO UPDATE
+        SET state = 'running', attempts = operation_steps.attempts + 1,
+            started_at = excluded.started_at, error = NULL
+        RETURNING 1
+      ), timeline AS (
+        INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
+        SELECT fence.id, e.type, e.step, e.message, e.data, ?::timestamptz
+        FROM fence, (VALUES ${timelineValues}) AS e(type, step, message, data)
+        RETURNING 1
+      ), stream AS (
+        INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
+        SELECT ?, ?, e.type, e.message, fence.id, e.data, ?::timestamptz
+        FROM fence, (VALUES ${streamValues}) AS e(type, message, data)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM fence) AS fenced`,
+      [
+        at,
+        op.id,
+        op.fencingToken,
+        JSON.stringify(finished?.result ?? null),
+        at,
+        finished?.position ?? -1, // none: the update matches no step
+        next.position,
+        next.name,
+        at,
+        at,
+        ...events.timeline.flatMap(e => [
+          e.type,
+          e.step ?? null,
+          e.message,
+          json(e.data),
+        ]),
+        op.resourceRef,
+        op.resourceUid,
+        at,
+        ...events.stream.flatMap(e => [e.type, e.message, json(e.data)]),
+      ],
+    );
+    if (Number(result.rows[0].fenced) !== 1) {
+      throw new LeaseLostError(op.id);
+    }
   }
 
   async steps(

@@ -338,6 +338,64 @@ describe.each(databases.eachSupportedId())(
       expect(effects.tokens.some((e: any) => e.calls > 1)).toBe(true);
     });
 
+    /** Declares the built-in redis again in the state repo, with retry limits of its own. */
+    async function redisWithRetries(retries: Record<string, number>) {
+      const { id, source, ...spec } = (
+        await request(cp.server)
+          .get('/api/control-plane/products/redis')
+          .set('authorization', authAs(users.ana))
+          .expect(200)
+      ).body;
+      expect([id, source]).toEqual(['redis', 'builtin']);
+      await request(cp.server)
+        .post('/api/control-plane/manifests/apply')
+        .set('authorization', authAs(users.ana))
+        .send({
+          yaml: JSON.stringify({
+            apiVersion: 'idp.multicloud/v1',
+            kind: 'Product',
+            metadata: { name: 'redis' },
+            spec: { ...spec, retries },
+          }),
+        })
+        .expect(200);
+    }
+
+    const failedOperation = async (ref: string) => {
+      await until(
+        async () => (await stateOf(cp, ref)) === 'FAILED',
+        `${ref} FAILED`,
+      );
+      const [summary] = (await api(cp).operations(ref)).body.items;
+      return (await api(cp).operation(summary.id)).body;
+    };
+
+    it("times a step out after the product's step timeout, retries it up to the product's attempts (over the tier's), then compensates", async () => {
+      cp = await start(databaseId, {
+        ...simulatorConfig,
+        faults: { slowSteps: [{ step: 'apply_claim', delay: 2500 }] },
+      } as any);
+      // tier medium allows 6 attempts of 600 s each
+      await redisWithRetries({ maxAttempts: 2, stepTimeoutSeconds: 1 });
+      await api(cp).create(redis).expect(201);
+      const op = await failedOperation('default/sessions');
+      expect(op.state).toBe('compensated');
+      expect(op.error).toBe('apply_claim: apply_claim timed out after 1000 ms');
+      const step = op.steps.find((s: any) => s.name === 'apply_claim');
+      expect(step).toMatchObject({ state: 'compensated', attempts: 2 });
+      expect(
+        op.timeline
+          .filter((e: any) => e.type === 'step.retried')
+          .map((e: any) => [e.step, e.data.attempt]),
+      ).toEqual([['apply_claim', 1]]);
+      // the slow calls were cut off: nothing of them was applied in the cloud
+      const effects = (
+        await api(cp).sim('get', `/side-effects?operationId=${op.id}`)
+      ).body;
+      expect(effects.performed.map((e: any) => e.action)).toEqual(['delete']);
+      expect((await api(cp).sim('get', '/state')).body.claims).toEqual([]);
+    });
+
     it('cancelling an operation compensates it', async () => {
       cp = await start(databaseId, {
         ...simulatorConfig,

@@ -7,7 +7,7 @@ import { ConflictError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { AuditLog } from '../audit/AuditLog';
 import { now } from '../database/time';
-import { isUniqueViolation, readJson } from '../database/util';
+import { isPostgres, isUniqueViolation, readJson } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
@@ -184,21 +184,32 @@ export class Reconciler {
     );
   }
 
-  /** Creates the operation unless one is already active for the resource (any replica). */
+  /**
+   * Creates the operation unless one is already active for the resource (any replica), or
+   * the resource moved on since this pass read it: the row is locked and compared with what
+   * the pass saw, so a slow pass on one replica cannot start a second create for a resource
+   * another replica has meanwhile provisioned.
+   */
   private async startOperation(
     resource: ResourceRecord,
     type: 'create' | 'update' | 'delete',
     reason: string,
   ): Promise<string | undefined> {
     try {
-      return await this.options.operations.create({
-        resourceUid: resource.uid,
-        resourceRef: resource.ref,
-        type,
-        params: {},
-        actor: 'control-plane',
-        reason,
-        targetGeneration: resource.status.generation,
+      return await this.options.db.transaction(async trx => {
+        if (!(await this.unchanged(trx, resource))) return undefined;
+        return this.options.operations.create(
+          {
+            resourceUid: resource.uid,
+            resourceRef: resource.ref,
+            type,
+            params: {},
+            actor: 'control-plane',
+            reason,
+            targetGeneration: resource.status.generation,
+          },
+          trx,
+        );
       });
     } catch (error) {
       // another replica (or an API call) started one first
@@ -206,6 +217,25 @@ export class Reconciler {
         return undefined;
       throw error;
     }
+  }
+
+  /** Whether the resource row is still as it was read (locked until the commit on PostgreSQL). */
+  private async unchanged(
+    trx: Knex.Transaction,
+    resource: ResourceRecord,
+  ): Promise<boolean> {
+    const row = await trx('resources')
+      .where({
+        uid: resource.uid,
+        state: resource.status.state,
+        generation: resource.status.generation,
+        observed_generation: resource.status.observedGeneration,
+      })
+      .modify(q => {
+        if (isPostgres(this.options.db)) q.forUpdate();
+      })
+      .first('uid');
+    return Boolean(row);
   }
 
   private async liveStates(refs: string[]): Promise<Map<string, string>> {
@@ -427,6 +457,7 @@ export class Reconciler {
     resource: ResourceRecord,
     fields: string[],
   ): Promise<boolean> {
+    if (!(await this.unchanged(trx, resource))) return false;
     try {
       await trx.transaction(savepoint =>
         this.options.operations.create(

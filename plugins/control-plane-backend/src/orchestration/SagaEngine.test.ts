@@ -1,0 +1,194 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { SimulatedDriver } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import {
+  ControlPlaneDriver,
+  DriverCallContext,
+  DriverResource,
+  DriverTarget,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { Knex } from 'knex';
+import { Duration } from 'luxon';
+import { createTestControlPlane } from '../__testUtils__/controlPlane';
+import { ControlPlane } from '../controlPlane';
+import { SagaEngine } from './SagaEngine';
+import { LeaseLostError, SagaStore } from './SagaStore';
+
+const databases = TestDatabases.create();
+jest.setTimeout(60_000);
+
+/**
+ * The simulator, with a gate: while `hold` is set, the next `apply` waits for it (a worker
+ * frozen in the middle of a step, as a GC pause or SIGSTOP would leave it).
+ */
+class GatedDriver {
+  hold?: Promise<void>;
+  entered?: () => void;
+
+  constructor(readonly inner: SimulatedDriver) {}
+
+  asDriver(): ControlPlaneDriver {
+    const inner = this.inner;
+    return Object.assign(Object.create(inner) as ControlPlaneDriver, {
+      apply: async (
+        resource: DriverResource,
+        target: DriverTarget,
+        ctx: DriverCallContext,
+      ) => {
+        const hold = this.hold;
+        this.hold = undefined;
+        if (hold) {
+          this.entered?.();
+          await hold;
+        }
+        return inner.apply(resource, target, ctx);
+      },
+    });
+  }
+}
+
+/** Counts commits on a knex: transactions, and writes outside one (each commits alone). */
+function commitCounter(knex: Knex) {
+  const tables = new Map<string, Set<string>>();
+  let autocommits = 0;
+  let counting = false;
+  const listener = (q: { sql: string; __knexTxId?: string }) => {
+    if (!counting) return;
+    const sql = q.sql.trim();
+    if (q.__knexTxId) {
+      const set = tables.get(q.__knexTxId) ?? new Set<string>();
+      const table = /(?:into|update|from)\s+[`"]?(\w+)/i.exec(sql)?.[1];
+      if (table) set.add(table);
+      tables.set(q.__knexTxId, set);
+    } else if (/^(insert|update|delete|with)/i.test(sql)) {
+      autocommits += 1;
+    }
+  };
+  knex.on('query', listener);
+  return {
+    start() {
+      counting = true;
+    },
+    /** The engine's commits: transactions but those of the simulated cloud's own tables. */
+    stop() {
+      counting = false;
+      knex.removeListener('query', listener);
+      const engine = [...tables.values()].filter(
+        t => ![...t].every(name => name.startsWith('simulator_')),
+      );
+      return { transactions: engine.length, autocommits };
+    },
+  };
+}
+
+describe.each(databases.eachSupportedId())('SagaEngine on %s', databaseId => {
+  let knex: Knex;
+  let cp: ControlPlane;
+  let gated: GatedDriver;
+  let cleanup: () => Promise<void>;
+
+  beforeEach(async () => {
+    const t = await createTestControlPlane(databases, databaseId, {
+      wrap: simulator => {
+        gated = new GatedDriver(simulator);
+        return gated.asDriver();
+      },
+    });
+    ({ knex, cp, cleanup } = t);
+    // The engine's loops are not started: each test claims and runs by hand.
+    await t.request({ name: 'orders-db', product: 'mysql' });
+    await cp.reconciler.pass();
+  });
+
+  afterEach(() => cleanup());
+
+  it('commits at most K+2 times for a K-step saga, claim included', async () => {
+    const counter = commitCounter(knex);
+    counter.start();
+    const [op] = await cp.engine.options.store.claim('worker-test', 1);
+    expect(op).toMatchObject({ type: 'create' });
+    await cp.engine.execute(op);
+    const { transactions, autocommits } = counter.stop();
+
+    const details = await cp.operations.get(op.id);
+    expect(details.state).toBe('succeeded');
+    const K = details.steps.length;
+    expect(K).toBe(7);
+    // the claim, the start of the first step, and one per step (its end and the next start)
+    expect(transactions + autocommits).toBeLessThanOrEqual(K + 2);
+    expect(transactions + autocommits).toBeGreaterThan(K); // each step commits
+  });
+
+  it('refuses every write of a paused worker whose lease was taken over; nothing it did lands', async () => {
+    // Worker A claims with a short lease, and its heartbeat would come only in an hour:
+    // frozen inside apply_claim, it outlives its lease.
+    const stale = new SagaEngine({
+      ...cp.engine.options,
+      store: new SagaStore(knex, Duration.fromMillis(200)),
+      lease: Duration.fromObject({ hours: 3 }),
+    });
+    let release!: () => void;
+    gated.hold = new Promise<void>(r => {
+      release = r;
+    });
+    const entered = new Promise<void>(r => {
+      gated.entered = r;
+    });
+    const [opA] = await stale.options.store.claim(stale.workerId, 1);
+    const runA = stale.execute(opA);
+    await entered;
+    await new Promise(r => setTimeout(r, 300));
+
+    // Worker B takes the run over (a new fencing token) and finishes it.
+    const [opB] = await cp.engine.options.store.claim(cp.engine.workerId, 1);
+    expect(opB).toMatchObject({ id: opA.id });
+    expect(opB.fencingToken).toBeGreaterThan(opA.fencingToken);
+    await cp.engine.execute(opB);
+    const done = await cp.operations.get(opA.id);
+    expect(done.state).toBe('succeeded');
+    const steps = await knex('operation_steps')
+      .where({ operation_id: opA.id })
+      .orderBy('position');
+    const events = await knex('operation_events').where({
+      operation_id: opA.id,
+    });
+    const resource = await knex('resources')
+      .where({ uid: opA.resourceUid })
+      .first();
+
+    // A wakes up and carries on: its apply answers (a replay of B's), its record is refused.
+    release();
+    await runA;
+    await expect(
+      stale.options.store.fenced(opA, { state: 'running' }, async trx => {
+        await trx('operation_events').insert({
+          operation_id: opA.id,
+          type: 'stale.write',
+          message: 'must not land',
+          created_at: new Date().toISOString(),
+        });
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+
+    expect(
+      await knex('operation_steps')
+        .where({ operation_id: opA.id })
+        .orderBy('position'),
+    ).toEqual(steps);
+    expect(
+      await knex('operation_events').where({ operation_id: opA.id }),
+    ).toEqual(events);
+    expect(
+      await knex('resources').where({ uid: opA.resourceUid }).first(),
+    ).toEqual(resource);
+    expect((await cp.operations.get(opA.id)).state).toBe('succeeded');
+    // one step.succeeded per step: B's
+    expect(
+      done.timeline.filter(e => e.type === 'step.succeeded').map(e => e.step),
+    ).toEqual(done.steps.map(s => s.name));
+    // and the cloud saw the claim applied once
+    const effects = await gated.inner.sideEffects();
+    expect(
+      effects.performed.filter(e => e.action === 'apply').map(e => e.applied),
+    ).toEqual([1]);
+  });
+});

@@ -4,7 +4,12 @@ import {
 } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { createIdpClient } from '@idp-multicloud/sdk';
+import { createManifestApplyAction } from './actions/applyManifests';
+import { createResourceCreateAction } from './actions/createResource';
+import { createResourceDeleteAction } from './actions/deleteResource';
+import { createCostEstimateAction } from './actions/estimateCost';
 import { createHealthCheckAction } from './actions/healthCheck';
+import { createResourceWaitAction } from './actions/waitForResource';
 
 /**
  * Registers the control plane's actions with the scaffolder.
@@ -22,17 +27,18 @@ export const scaffolderModuleControlPlane = createBackendModule({
         auth: coreServices.auth,
       },
       async init({ scaffolderActions, discovery, auth }) {
-        const client = createIdpClient({
-          discoveryApi: discovery,
-          token: async () =>
-            (
-              await auth.getPluginRequestToken({
-                onBehalfOf: await auth.getOwnServiceCredentials(),
-                targetPluginId: 'control-plane',
-              })
-            ).token,
-        });
-        scaffolderActions.addActions(createHealthCheckAction({ client }));
+        const options = { discovery, auth };
+        scaffolderActions.addActions(
+          createHealthCheckAction({
+            // /health is public; no user needs to be named to ask it.
+            client: createIdpClient({ discoveryApi: discovery }),
+          }),
+          createResourceCreateAction(options),
+          createResourceWaitAction(options),
+          createResourceDeleteAction(options),
+          createManifestApplyAction(options),
+          createCostEstimateAction(options),
+        );
       },
     });
   },

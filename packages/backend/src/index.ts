@@ -3,6 +3,10 @@
  * adopter would install it, one `backend.add` per package.
  */
 import { createBackend } from '@backstage/backend-defaults';
+import {
+  catalogModuleLocalRepositories,
+  scaffolderModuleLocalRepositories,
+} from './modules/localRepositories';
 
 const backend = createBackend();
 
@@ -31,6 +35,9 @@ backend.add(
 backend.add(
   import('@idp-multicloud/plugin-scaffolder-backend-module-control-plane'),
 );
+// publish:local and catalog:register:local: this instance has no GitHub to publish to
+backend.add(scaffolderModuleLocalRepositories);
+backend.add(catalogModuleLocalRepositories);
 
 // permissions: the control plane's roles (developer, platform engineer, admin)
 backend.add(import('@backstage/plugin-permission-backend'));

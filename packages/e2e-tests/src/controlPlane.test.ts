@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Browser, Page } from 'playwright-core';
 import { ensureAppBuilt } from './__testUtils__/app';
 import {
+  exampleConfig as exampleConfigIn,
   guestToken,
   RunningBackend,
   startBackend,
@@ -37,31 +38,9 @@ let placedOn = '';
 
 const workDir = mkdtempSync(join(tmpdir(), 'idp-e2e-'));
 
-/** The example app's configuration, with its state in `workDir` and served on `baseUrl`. */
-const exampleConfig =
-  (overrides: object = {}) =>
-  (baseUrl: string, port: number) => ({
-    app: { baseUrl },
-    backend: {
-      baseUrl,
-      listen: { port, host: '127.0.0.1' },
-      cors: { origin: baseUrl },
-      database: {
-        client: 'better-sqlite3',
-        connection: { directory: join(workDir, 'sqlite') },
-      },
-    },
-    auth: {
-      providers: {
-        guest: {
-          userEntityRef: 'user:default/guest',
-          dangerouslyAllowOutsideDevelopment: true,
-        },
-      },
-    },
-    controlPlane: { dataDir: join(workDir, 'control-plane') },
-    ...overrides,
-  });
+/** The example app's configuration, with its state in `workDir`. */
+const exampleConfig = (overrides: object = {}) =>
+  exampleConfigIn(workDir, overrides);
 
 let browser: Browser;
 

@@ -135,6 +135,36 @@ export async function startBackend(options: {
   return { baseUrl, logTail, stop };
 }
 
+/**
+ * The example app's configuration on top of app-config.yaml: its state (SQLite, the state
+ * repository, local repositories) in `workDir`, served on the backend's `baseUrl`.
+ */
+export const exampleConfig =
+  (workDir: string, overrides: object = {}) =>
+  (baseUrl: string, port: number) => ({
+    app: { baseUrl },
+    backend: {
+      baseUrl,
+      listen: { port, host: '127.0.0.1' },
+      cors: { origin: baseUrl },
+      database: {
+        client: 'better-sqlite3',
+        connection: { directory: join(workDir, 'sqlite') },
+      },
+    },
+    auth: {
+      providers: {
+        guest: {
+          userEntityRef: 'user:default/guest',
+          dangerouslyAllowOutsideDevelopment: true,
+        },
+      },
+    },
+    controlPlane: { dataDir: join(workDir, 'control-plane') },
+    localRepositories: { directory: join(workDir, 'repositories') },
+    ...overrides,
+  });
+
 /** A Backstage token for the guest sign-in, as the app gets it. */
 export async function guestToken(baseUrl: string): Promise<string> {
   const res = await fetch(`${baseUrl}/api/auth/guest/refresh`, {

@@ -91,6 +91,11 @@ export interface IdpResources {
   operations(ref: string): Promise<Operation[]>;
   /** Lets the control plane try a failed generation again. */
   retry(ref: string): Promise<Resource>;
+  /** The resource's events so far (after `afterId`), oldest first, every page of them. */
+  eventLog(
+    ref: string,
+    options?: { afterId?: number },
+  ): Promise<ResourceEvent[]>;
   /**
    * The resource's events as they happen (after `afterId`), reconnecting with the last id
    * seen when the connection drops. Ends when `signal` aborts.
@@ -356,6 +361,24 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
           params: { path: splitRef(ref) },
         }),
       ),
+    async eventLog(ref, o = {}) {
+      const all: ResourceEvent[] = [];
+      let after = o.afterId ?? 0;
+      for (;;) {
+        const page = await call(
+          api.GET('/resources/{namespace}/{name}/events', {
+            baseUrl: await apiBase(),
+            params: { path: splitRef(ref), query: { after, limit: 500 } },
+            headers: { accept: 'application/json' },
+            parseAs: 'json',
+          }),
+        );
+        const { items, lastId } = page as Schemas['ResourceEventPage'];
+        all.push(...(items as ResourceEvent[]));
+        if (items.length < 500) return all;
+        after = lastId;
+      }
+    },
     async *events(ref, o = {}) {
       const { namespace, name } = splitRef(ref);
       let lastId = o.afterId ?? 0;

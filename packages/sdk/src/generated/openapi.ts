@@ -455,7 +455,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Server-sent events of the resource; resumes after Last-Event-ID */
+    /** The events of the resource: a server-sent event stream that resumes after Last-Event-ID, or with Accept: application/json a page of the events so far */
     get: operations['streamResourceEvents'];
     put?: never;
     post?: never;
@@ -1230,6 +1230,11 @@ export interface components {
         | 'DELETED';
       /** state.changed, operation.*, step.*, drift.detected, ... */
       type: string;
+    };
+    ResourceEventPage: {
+      items: components['schemas']['ResourceEvent'][];
+      /** the id of the last event of the page; pass as after for the next */
+      lastId: number;
     };
     ResourceHistory: {
       ref: string;
@@ -2857,7 +2862,11 @@ export interface operations {
   };
   streamResourceEvents: {
     parameters: {
-      query?: never;
+      query?: {
+        /** only events after this id */
+        after?: number | null;
+        limit?: number;
+      };
       header?: {
         'last-event-id'?: string;
       };
@@ -2869,12 +2878,13 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** text/event-stream; each event: id, event (its type), data (ResourceEvent JSON) */
+      /** text/event-stream: each event has an id, an event (its type) and data (ResourceEvent JSON), and the stream goes on; application/json: the events after `after`, oldest first */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          'application/json': components['schemas']['ResourceEventPage'];
           'text/event-stream': components['schemas']['ResourceEvent'];
         };
       };

@@ -38,7 +38,9 @@ import {
   quotaListSchema,
   reconcilerRunRequestSchema,
   reconcilerRunResponseSchema,
+  resourceEventPageSchema,
   resourceEventSchema,
+  resourceEventsQuerySchema,
   resourceHistorySchema,
   resourcePageSchema,
   resourceSchema,
@@ -291,16 +293,21 @@ export function createOpenApiDocument(): Record<string, unknown> {
     method: 'get',
     path: '/resources/{namespace}/{name}/events',
     operationId: 'streamResourceEvents',
-    summary: 'Server-sent events of the resource; resumes after Last-Event-ID',
+    summary:
+      'The events of the resource: a server-sent event stream that resumes after Last-Event-ID, or with Accept: application/json a page of the events so far',
     request: {
       params: resourcePath,
+      query: resourceEventsQuerySchema,
       headers: z.object({ 'last-event-id': z.string().optional() }),
     },
     responses: {
       200: {
         description:
-          'text/event-stream; each event: id, event (its type), data (ResourceEvent JSON)',
-        content: { 'text/event-stream': { schema: resourceEventSchema } },
+          'text/event-stream: each event has an id, an event (its type) and data (ResourceEvent JSON), and the stream goes on; application/json: the events after `after`, oldest first',
+        content: {
+          'text/event-stream': { schema: resourceEventSchema },
+          'application/json': { schema: resourceEventPageSchema },
+        },
       },
       403: errors[403],
       404: errors[404],

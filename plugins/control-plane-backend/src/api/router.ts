@@ -16,6 +16,7 @@ import {
   listAuditQuerySchema,
   listResourcesQuerySchema,
   ManifestKind,
+  resourceEventsQuerySchema,
   manifestKey,
   namespaceSchema,
   nameSchema,
@@ -543,6 +544,18 @@ export async function createRouter(
 
   router.get('/resources/:namespace/:name/events', async (req, res) => {
     const resource = await readable(req, res);
+    if (
+      req.accepts(['text/event-stream', 'application/json']) ===
+      'application/json'
+    ) {
+      const { after, limit } = parseInput(resourceEventsQuerySchema, req.query);
+      const items = await controlPlane.events.since(resource.ref, after, limit);
+      res.json({
+        items,
+        lastId: items.length ? items[items.length - 1].id : after,
+      });
+      return;
+    }
     await streamResourceEvents(
       req,
       res,

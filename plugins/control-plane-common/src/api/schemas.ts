@@ -493,6 +493,38 @@ export const resourceEventSchema = z
 export type ResourceEvent = z.infer<typeof resourceEventSchema>;
 
 /**
+ * `GET /resources/{namespace}/{name}/events` asked for as JSON: the events so far.
+ * @public
+ */
+export const resourceEventsQuerySchema = z
+  .object({
+    after: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('only events after this id'),
+    limit: z.coerce.number().int().min(1).max(500).default(500),
+  })
+  .strict();
+
+/**
+ * A page of a resource's events, oldest first.
+ * @public
+ */
+export const resourceEventPageSchema = z
+  .object({
+    items: z.array(resourceEventSchema),
+    lastId: z
+      .number()
+      .int()
+      .describe(
+        'the id of the last event of the page; pass as after for the next',
+      ),
+  })
+  .meta({ id: 'ResourceEventPage' });
+
+/**
  * The body of every error answer (Backstage's error shape); a validation error lists each
  * offending field in `error.issues`.
  * @public

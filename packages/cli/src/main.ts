@@ -1,70 +1,108 @@
+import { IdpError } from '@idp-multicloud/sdk';
 import { Command, CommanderError, Option } from 'commander';
-import { createIdpClient, IdpClient } from '@idp-multicloud/sdk';
 import { version } from '../package.json';
+import { auditCommands } from './commands/audit';
+import { completionCommands } from './commands/completion';
+import { loginCommands } from './commands/login';
+import { manifestCommands } from './commands/manifests';
+import { operationCommands } from './commands/operations';
+import { resourceCommands } from './commands/resources';
+import { fields, outputFormats, print } from './format';
+import { UsageError } from './params';
+import { sessionOf } from './session';
 
 /** Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-interface GlobalOptions {
-  server: string;
-  token?: string;
-  output: 'table' | 'json';
-}
-
-function clientFor(opts: GlobalOptions): IdpClient {
-  return createIdpClient({ baseUrl: opts.server, token: opts.token });
-}
-
-function print(opts: GlobalOptions, value: unknown, table: () => string) {
-  process.stdout.write(
-    opts.output === 'json'
-      ? `${JSON.stringify(value, null, 2)}\n`
-      : `${table()}\n`,
-  );
-}
-
-function buildProgram(): Command {
-  const program = new Command('idp')
-    .description(
-      'Ask the IDP Multicloud control plane for infrastructure and watch it.',
-    )
-    .version(version)
-    .addOption(
-      new Option('-s, --server <url>', 'Backstage backend base URL')
-        .env('IDP_SERVER')
-        .default('http://localhost:7007'),
-    )
-    .addOption(new Option('--token <token>', 'bearer token').env('IDP_TOKEN'))
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'json'])
-        .default('table'),
-    )
-    .exitOverride()
-    .showHelpAfterError();
-
-  program
-    .command('health')
+function healthCommand(): Command {
+  return new Command('health')
     .description(
       'Show whether the control plane is up, its database and migrations',
     )
-    .action(async () => {
-      const opts = program.opts<GlobalOptions>();
-      const health = await clientFor(opts).health();
-      print(opts, health, () =>
-        [
-          `status      ${health.status}`,
-          `database    ${health.database.client}`,
-          `migrations  ${health.database.migrations.applied.length} applied, ${health.database.migrations.pending.length} pending`,
-        ].join('\n'),
+    .action(async (_o: unknown, command: Command) => {
+      const session = await sessionOf(command);
+      const health = await session.idp.health();
+      print(session.output, health, () =>
+        fields([
+          ['status', health.status],
+          ['database', health.database.client],
+          [
+            'migrations',
+            `${health.database.migrations.applied.length} applied, ${health.database.migrations.pending.length} pending`,
+          ],
+        ]),
       );
-      if (health.status !== 'ok') {
-        process.exitCode = EXIT_FAILURE;
-      }
+      if (health.status !== 'ok') process.exitCode = EXIT_FAILURE;
     });
+}
 
+/** Every command on every level reports usage errors the same way. */
+function configure(command: Command) {
+  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  command.commands.forEach(configure);
+}
+
+/** The `idp` program. @internal */
+export function buildProgram(): Command {
+  const program = new Command('idp')
+    .description(
+      'Ask the IDP Multicloud control plane for infrastructure, and watch it.',
+    )
+    .version(version, '-V, --version')
+    .addOption(
+      new Option(
+        '-s, --server <url>',
+        'the Backstage backend (default: the one `idp login` saved, else http://localhost:7007)',
+      ).env('IDP_SERVER'),
+    )
+    .addOption(
+      new Option(
+        '--token <token>',
+        'a Backstage token (default: the one `idp login` saved)',
+      ).env('IDP_TOKEN'),
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'how to print results')
+        .choices(outputFormats)
+        .default('table'),
+    )
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 the operation failed, 2 a usage error.\nExamples:\n' +
+        '  idp login --guest\n' +
+        '  idp create mysql orders-db --cell cell-us --tier medium --size large --wait\n' +
+        '  idp list --owner group:default/payments -o yaml\n' +
+        '  idp ops scale orders-db --replicas 3 --wait\n' +
+        '  idp apply -f resources.yaml --dry-run\n',
+    );
+  for (const command of [
+    healthCommand(),
+    ...loginCommands(),
+    ...resourceCommands(),
+    ...operationCommands(),
+    ...manifestCommands(),
+    ...auditCommands(),
+  ]) {
+    program.addCommand(command);
+  }
+  for (const command of completionCommands(program))
+    program.addCommand(command);
+  configure(program);
   return program;
+}
+
+/** What a failed call prints: the server's message and each field it refused. */
+function describeError(error: unknown): string {
+  if (error instanceof IdpError) {
+    const lines = [`error: ${error.message}`];
+    for (const issue of error.issues) {
+      const line = `${issue.path}: ${issue.message}`;
+      if (!error.message.includes(line)) lines.push(`  ${line}`);
+    }
+    return lines.join('\n');
+  }
+  return `error: ${(error as Error)?.message ?? String(error)}`;
 }
 
 /**
@@ -81,13 +119,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    const e = error as {
-      message?: string;
-      body?: { error?: { message?: string } };
-    };
-    process.stderr.write(
-      `error: ${e.body?.error?.message ?? e.message ?? String(error)}\n`,
-    );
-    process.exitCode = EXIT_FAILURE;
+    process.stderr.write(`${describeError(error)}\n`);
+    process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }

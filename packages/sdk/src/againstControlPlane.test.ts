@@ -1,0 +1,195 @@
+/**
+ * @jest-environment node
+ */
+/*
+ * The SDK against a real control plane (the backend plugin and the simulated clouds in a
+ * test backend), behind a gateway that fails the way real ones do.
+ */
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+// The SDK is tested against the real control plane, not a stand-in for it.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import controlPlane from '@idp-multicloud/plugin-control-plane-backend';
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import simulator from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createIdpClient } from './client';
+import { IdpValidationError, IdpWaitError } from './errors';
+
+jest.setTimeout(60_000);
+
+const token = mockCredentials.user.token('user:default/ana');
+const dataDir = mkdtempSync(join(tmpdir(), 'idp-sdk-test-'));
+let backendUrl: string;
+let stopBackend: () => Promise<void>;
+
+beforeAll(async () => {
+  const backend = await startTestBackend({
+    features: [
+      controlPlane,
+      simulator,
+      mockServices.permissions.factory(),
+      mockServices.rootConfig.factory({
+        data: {
+          controlPlane: {
+            dataDir,
+            stateRepo: { pollInterval: { hours: 1 } },
+            orchestration: {
+              pollInterval: { milliseconds: 20 },
+              readyPollInterval: { milliseconds: 10 },
+              lease: { seconds: 3 },
+            },
+            reconciler: { interval: { hours: 1 }, driftInterval: { hours: 1 } },
+            simulator: {
+              provisioningTime: { milliseconds: 200 },
+              deprovisioningTime: { milliseconds: 20 },
+              latency: { default: 0 },
+            },
+          },
+        },
+      }),
+    ],
+  });
+  backendUrl = `http://127.0.0.1:${
+    (backend.server.address() as { port: number }).port
+  }`;
+  stopBackend = () => backend.stop();
+});
+
+afterAll(async () => {
+  await stopBackend?.();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/**
+ * A gateway in front of the control plane. For the first `failures` POSTs it passes the
+ * request on, lets the control plane do the work, and then answers 503 anyway: the answer
+ * was lost on its way back, the worst case for a client that retries.
+ */
+async function flakyGateway(failures: number) {
+  const posts: string[] = [];
+  const server: Server = createServer(async (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(
+        ([k]) => k !== 'host' && k !== 'content-length',
+      ),
+    ) as Record<string, string>;
+    const upstream = await fetch(`${backendUrl}${req.url}`, {
+      method: req.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    if (req.method === 'POST') {
+      posts.push(String(req.headers['idempotency-key']));
+      if (posts.length <= failures) {
+        res.writeHead(503, {
+          'content-type': 'application/json',
+          'retry-after': '0',
+        });
+        res.end(
+          JSON.stringify({
+            error: {
+              name: 'ServiceUnavailableError',
+              message: 'gateway timeout',
+            },
+          }),
+        );
+        return;
+      }
+    }
+    res.writeHead(upstream.status, {
+      'content-type':
+        upstream.headers.get('content-type') ?? 'application/json',
+    });
+    res.end(body);
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    posts,
+    close: () => new Promise(r => server.close(r)),
+  };
+}
+
+describe('the SDK against a running control plane', () => {
+  it('creates exactly one resource when the gateway answers 503 twice, then 201', async () => {
+    const gateway = await flakyGateway(2);
+    try {
+      const idp = createIdpClient({
+        baseUrl: gateway.url,
+        token,
+        retry: { retries: 4, minDelayMs: 10, maxDelayMs: 50 },
+      });
+      const created = await idp.mysql.create({
+        name: 'orders-db',
+        owner: 'group:default/payments',
+        tier: 'medium',
+        cell: 'cell-us',
+        size: 'large',
+      });
+      expect(created).toMatchObject({
+        ref: 'resource:default/orders-db',
+        spec: { params: { size: 'large' } },
+      });
+      // Three attempts, one key: the control plane did the work once and replayed it.
+      expect(gateway.posts).toHaveLength(3);
+      expect(new Set(gateway.posts).size).toBe(1);
+
+      const direct = createIdpClient({ baseUrl: backendUrl, token });
+      const { items } = await direct.resources.list({ product: 'mysql' });
+      expect(items.map(r => r.ref)).toEqual(['resource:default/orders-db']);
+      const creates = await direct.audit.list({ action: 'resource.create' });
+      expect(
+        creates.items.filter(
+          e =>
+            e.target === 'resource:default/orders-db' &&
+            e.outcome === 'accepted',
+        ),
+      ).toHaveLength(1);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('waits for READY over the event stream, reporting each event', async () => {
+    const idp = createIdpClient({ baseUrl: backendUrl, token });
+    const events: string[] = [];
+    const ready = await idp.resources.waitFor('orders-db', 'READY', {
+      timeoutMs: 30_000,
+      onEvent: e => events.push(e.type),
+    });
+    expect(ready.status.state).toBe('READY');
+    const log = await idp.resources.eventLog('orders-db');
+    expect(log.map(e => e.type)).toEqual(
+      expect.arrayContaining(['state.changed', 'step.succeeded']),
+    );
+  });
+
+  it('types the errors: a bad parameter is a validation error naming the field; a FAILED wait says why', async () => {
+    const idp = createIdpClient({ baseUrl: backendUrl, token });
+    const error = await idp.resources
+      .create({
+        name: 'x',
+        product: 'mysql',
+        owner: 'group:default/payments',
+        tier: 'low',
+        cell: 'cell-us',
+        params: { size: 'huge' },
+      })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(IdpValidationError);
+    expect(error.field).toBe('params.size');
+    await expect(
+      idp.resources.waitFor('orders-db', 'DELETED', { timeoutMs: 200 }),
+    ).rejects.toBeInstanceOf(IdpWaitError);
+  });
+});

@@ -147,14 +147,15 @@ describe('the SDK against a running control plane', () => {
       const direct = createIdpClient({ baseUrl: backendUrl, token });
       const { items } = await direct.resources.list({ product: 'mysql' });
       expect(items.map(r => r.ref)).toEqual(['resource:default/orders-db']);
-      const creates = await direct.audit.list({ action: 'resource.create' });
-      expect(
-        creates.items.filter(
-          e =>
-            e.target === 'resource:default/orders-db' &&
-            e.outcome === 'accepted',
-        ),
-      ).toHaveLength(1);
+      // One create was accepted and committed; the retries were answered by replaying it.
+      const creates = (
+        await direct.audit.list({ action: 'resource.create' })
+      ).items.filter(e => e.target === 'resource:default/orders-db');
+      expect(creates.filter(e => e.commit)).toHaveLength(1);
+      expect(creates.filter(e => !e.commit).map(e => e.reason)).toEqual([
+        expect.stringMatching(/^replayed the first response \(201\)/),
+        expect.stringMatching(/^replayed the first response \(201\)/),
+      ]);
     } finally {
       await gateway.close();
     }

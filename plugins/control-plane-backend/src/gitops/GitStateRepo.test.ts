@@ -131,6 +131,10 @@ describe('GitStateRepo', () => {
         author,
       }),
     ).toEqual({ status: 'unchanged', sha });
+    // No changes at all (manifests applied again as they are) is unchanged too.
+    expect(
+      await repo.commit({ parent: sha, changes: [], message: 'none', author }),
+    ).toEqual({ status: 'unchanged', sha });
 
     const removed = await repo.commit({
       parent: sha,

@@ -182,11 +182,14 @@ export class GitStateRepo {
           lines.push(`100644 ${blob}\t${change.path}`);
         }
       }
-      await this.run(
-        ['update-index', '--index-info'],
-        `${lines.join('\n')}\n`,
-        env,
-      );
+      // git refuses an empty index info: no changes leave the parent's tree as it is.
+      if (lines.length) {
+        await this.run(
+          ['update-index', '--index-info'],
+          `${lines.join('\n')}\n`,
+          env,
+        );
+      }
       const tree = await this.run(['write-tree'], undefined, env);
       if (
         request.parent &&

@@ -3,9 +3,10 @@ import {
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
 import { screen } from '@testing-library/react';
-import { http, HttpResponse } from 'msw';
+import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { controlPlanePlugin } from '../../plugin';
+import { reply, replyError } from '../../__testUtils__/msw';
 import { ControlPlanePage } from './ControlPlanePage';
 
 describe('ControlPlanePage', () => {
@@ -18,7 +19,7 @@ describe('ControlPlanePage', () => {
   it('shows the health the backend reports', async () => {
     server.use(
       http.get('*/api/control-plane/health', () =>
-        HttpResponse.json({
+        reply('Health', {
           status: 'ok',
           database: {
             client: 'better-sqlite3',
@@ -43,7 +44,7 @@ describe('ControlPlanePage', () => {
   it('warns when migrations are pending', async () => {
     server.use(
       http.get('*/api/control-plane/health', () =>
-        HttpResponse.json({
+        reply('Health', {
           status: 'degraded',
           database: {
             client: 'pg',
@@ -60,10 +61,7 @@ describe('ControlPlanePage', () => {
   it("shows the backend's error when the call fails", async () => {
     server.use(
       http.get('*/api/control-plane/health', () =>
-        HttpResponse.json(
-          { error: { name: 'Error', message: 'database unreachable' } },
-          { status: 500 },
-        ),
+        replyError(500, 'Error', 'database unreachable'),
       ),
     );
     render();

@@ -1,7 +1,7 @@
 import { useApi } from '@backstage/frontend-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import { resourceOperatePermission } from '@idp-multicloud/plugin-control-plane-common';
-import { Operation } from '@idp-multicloud/sdk';
+import { IdpNotFoundError, Operation } from '@idp-multicloud/sdk';
 import { Button, Flex, Text } from '@backstage/ui';
 import { useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
@@ -21,13 +21,21 @@ function stepNote(step: Operation['steps'][number]): string {
   return notes.join('; ');
 }
 
-/** One operation, loaded fresh from GET /operations/{id} when opened. */
-const OperationDetails = (props: { id: string; tick: number }) => {
+/** One operation, loaded fresh from GET /operations/{id} when opened; none when gone. */
+const OperationDetails = (props: {
+  id: string;
+  tick: number;
+  onReload: () => void;
+}) => {
   const api = useApi(controlPlaneApiRef);
-  const { value, loading, error } = useAsync(
-    () => api.operation(props.id),
-    [api, props.id, props.tick],
-  );
+  const { value, loading, error } = useAsync(async () => {
+    try {
+      return await api.operation(props.id);
+    } catch (e) {
+      if (e instanceof IdpNotFoundError) return undefined;
+      throw e;
+    }
+  }, [api, props.id, props.tick]);
   return (
     <AsyncView
       what="the operation"
@@ -36,7 +44,12 @@ const OperationDetails = (props: { id: string; tick: number }) => {
       value={value}
       empty={{
         title: 'Operation not found',
-        description: 'It may have been removed.',
+        description: `The control plane no longer has operation ${props.id}. Reload the operations to see the resource's current ones; its version history below still records every state the operation moved it through.`,
+        action: (
+          <Button variant="secondary" onPress={props.onReload}>
+            Reload operations
+          </Button>
+        ),
       }}
     >
       {op => (
@@ -177,7 +190,16 @@ export const OperationTimeline = (props: {
             )}
             rowKey={o => o.id}
           />
-          {open && <OperationDetails id={open} tick={props.tick} />}
+          {open && (
+            <OperationDetails
+              id={open}
+              tick={props.tick}
+              onReload={() => {
+                setOpen(undefined);
+                retry();
+              }}
+            />
+          )}
           {dialog}
         </Flex>
       )}

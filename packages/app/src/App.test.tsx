@@ -122,5 +122,16 @@ describe('App', () => {
       ),
     ).toBeInTheDocument();
     expect(screen.getByText('better-sqlite3')).toBeInTheDocument();
+    const controlPlane = within(nav).getByRole('link', {
+      name: 'Control Plane',
+    });
+    expect(controlPlane).toHaveAttribute('aria-current', 'page');
+    // On a page below it, only that page's entry is highlighted.
+    await userEvent.click(within(nav).getByRole('link', { name: 'Fleet' }));
+    expect(within(nav).getByRole('link', { name: 'Fleet' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
+    expect(controlPlane).not.toHaveAttribute('aria-current');
   }, 60_000);
 });

@@ -50,6 +50,8 @@ export const createOperation: Operation = {
   actor: 'user:default/alice',
   resourceRef: 'resource:default/orders-db',
   cancelRequested: false,
+  // Why it was started: not a problem.
+  reason: 'requested in commit 88bcc57',
   createdAt: '2026-11-01T10:00:00.000Z',
   updatedAt: '2026-11-01T10:05:00.000Z',
   params: {},

@@ -2,10 +2,11 @@ import {
   registerMswTestHooks,
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
-import { screen } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
 import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { controlPlanePlugin } from '../../plugin';
+import { provider } from '../../__testUtils__/fixtures';
 import { reply, replyError } from '../../__testUtils__/msw';
 import { ControlPlanePage } from './ControlPlanePage';
 
@@ -17,6 +18,11 @@ describe('ControlPlanePage', () => {
     renderInTestApp(<ControlPlanePage />, { features: [controlPlanePlugin] });
 
   it('shows the health the backend reports', async () => {
+    server.use(
+      http.get('*/api/control-plane/providers', () =>
+        replyError(403, 'NotAllowedError', 'fleet.read denied'),
+      ),
+    );
     server.use(
       http.get('*/api/control-plane/health', () =>
         reply('Health', {
@@ -38,6 +44,34 @@ describe('ControlPlanePage', () => {
     expect(screen.getByText('better-sqlite3')).toBeInTheDocument();
     expect(
       screen.getByText('202611231930_createResources.js'),
+    ).toBeInTheDocument();
+    // This user may not read the fleet: nothing to say about its providers.
+    expect(screen.queryByRole('note')).not.toBeInTheDocument();
+  });
+
+  it('says plainly when providers are simulated', async () => {
+    server.use(
+      http.get('*/api/control-plane/health', () =>
+        reply('Health', {
+          status: 'ok',
+          database: { client: 'pg', migrations: { applied: [], pending: [] } },
+        }),
+      ),
+      http.get('*/api/control-plane/providers', () =>
+        reply('ProviderList', {
+          items: [
+            provider('gcp'),
+            provider('aws'),
+            provider('dc', { driver: 'kubernetes' }),
+          ],
+        }),
+      ),
+    );
+    render();
+    expect(
+      within(
+        await screen.findByRole('note', { name: 'Simulated providers' }),
+      ).getByText('aws and gcp are simulated'),
     ).toBeInTheDocument();
   });
 

@@ -325,6 +325,10 @@ describe('EntityInfrastructureContent', () => {
     const ops = await screen.findByRole('table', { name: 'Operations' });
     const row = await within(ops).findByRole('row', { name: /create/ });
     expect(within(row).getByText('user:default/alice')).toBeInTheDocument();
+    // It succeeded: why it was started is no problem.
+    expect(
+      within(row).queryByText(/requested in commit/),
+    ).not.toBeInTheDocument();
     await userEvent.click(
       within(row).getByRole('button', { name: 'Show steps' }),
     );

@@ -11,6 +11,13 @@ import { AsyncView, DataTable, formatTime, StateBadge } from '../common';
 import { useConfirmedAction } from './ResourceActions';
 
 const running = new Set(['pending', 'running']);
+/** States in which an operation's reason tells what went wrong (otherwise: why it was started). */
+const troubled = new Set([
+  'failed',
+  'compensated',
+  'cancelled',
+  'needs-attention',
+]);
 
 function stepNote(step: Operation['steps'][number]): string {
   const notes: string[] = [];
@@ -124,7 +131,10 @@ export const OperationTimeline = (props: {
               { title: 'Started', render: o => formatTime(o.createdAt) },
               {
                 title: 'Problem',
-                render: o => o.error ?? o.reason ?? '—',
+                render: o =>
+                  o.error ??
+                  (troubled.has(o.state) ? o.reason : undefined) ??
+                  '—',
               },
               {
                 title: 'Actions',

@@ -98,7 +98,7 @@ export const PlacementExplanationView = (props: {
               Placed on <strong>{p.selected.cluster}</strong> (
               {p.selected.provider}, {p.selected.region}, cell {p.selected.cell}
               , zones {p.selected.zones.join(', ')}) at{' '}
-              {formatTime(p.decidedAt)} in {p.durationMs} ms
+              {formatTime(p.decidedAt)} in {Math.round(p.durationMs)} ms
               {p.experiment &&
                 ` — experiment ${p.experiment.id}, arm ${p.experiment.arm}`}
             </Text>

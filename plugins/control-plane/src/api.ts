@@ -132,7 +132,7 @@ export class ControlPlaneClient implements ControlPlaneApi {
     for await (const resource of this.client.resources.listAll({
       ...(filter.owner ? { owner: filter.owner } : {}),
       ...(filter.component ? { component: filter.component } : {}),
-    } as any)) {
+    })) {
       items.push(resource);
     }
     return items;
@@ -155,27 +155,19 @@ export class ControlPlaneClient implements ControlPlaneApi {
   }
 
   placement(ref: string) {
-    return orUndefined(
-      this.client.resources.placement(ref) as Promise<PlacementExplanation>,
-    );
+    return orUndefined(this.client.resources.placement(ref));
   }
 
   cost(ref: string) {
-    return orUndefined(
-      this.client.resources.cost(ref) as Promise<ResourceCost>,
-    );
+    return orUndefined(this.client.resources.cost(ref));
   }
 
-  async quotaUsage() {
-    return orUndefined(
-      this.client.catalog.quotaUsage() as Promise<QuotaUsage[]>,
-    );
+  quotaUsage() {
+    return orUndefined(this.client.catalog.quotaUsage());
   }
 
   estimateCost(request: CostEstimateRequest) {
-    return orUndefined(
-      this.client.cost.estimate(request as any) as Promise<CostEstimate>,
-    );
+    return orUndefined(this.client.cost.estimate(request));
   }
 
   runOperation(
@@ -215,12 +207,11 @@ export class ControlPlaneClient implements ControlPlaneApi {
   }
 
   providers() {
-    // `health` is being added to the providers listing; older backends leave it out.
-    return this.client.catalog.providers() as Promise<FleetProvider[]>;
+    return this.client.catalog.providers();
   }
 
   clusters() {
-    return this.client.catalog.clusters() as Promise<FleetCluster[]>;
+    return this.client.catalog.clusters();
   }
 
   audit(query?: AuditQuery) {

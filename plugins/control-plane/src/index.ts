@@ -27,4 +27,4 @@ export {
   ControlPlaneAuditPage,
   EntityControlPlaneContent,
 } from './legacy';
-export { defaultProductTemplates } from './components/SelfServicePage';
+export { ANNOTATION_TEMPLATE_PRODUCTS } from './components/SelfServicePage/productTemplates';

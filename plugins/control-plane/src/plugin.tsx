@@ -15,6 +15,8 @@ import {
   auditRouteRef,
   fleetRouteRef,
   rootRouteRef,
+  scaffolderRootRouteRef,
+  scaffolderTemplateRouteRef,
   selfServiceRouteRef,
 } from './routes';
 
@@ -130,5 +132,11 @@ export const controlPlanePlugin = createFrontendPlugin({
     selfService: selfServiceRouteRef,
     fleet: fleetRouteRef,
     audit: auditRouteRef,
+  },
+  externalRoutes: {
+    /** The scaffolder's page of a template, where "Request" leads. */
+    scaffolderTemplate: scaffolderTemplateRouteRef,
+    /** The scaffolder's list of templates. */
+    scaffolderRoot: scaffolderRootRouteRef,
   },
 });

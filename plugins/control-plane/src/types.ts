@@ -1,3 +1,8 @@
+/*
+ * The shapes the frontend reads, named after the API's. Each is the SDK's type generated from
+ * the OpenAPI document (itself generated from the zod schemas of -common), never a copy: when
+ * the contract changes, code reading a field the API no longer sends stops compiling.
+ */
 import type { IdpApiPaths, Schemas } from '@idp-multicloud/sdk';
 
 /**
@@ -16,112 +21,43 @@ export type AuditQuery = NonNullable<
 
 /**
  * Why a resource was placed where it is (`GET /resources/{ns}/{name}/placement`).
- * Not in the SDK yet: typed here after the shape the backend is adding.
  * @public
  */
-export interface PlacementExplanation {
-  resourceRef: string;
-  operationId?: string;
-  decidedAt: string;
-  durationMs: number;
-  explanation: string;
-  selected?: {
-    cluster: string;
-    provider: string;
-    cell: string;
-    region: string;
-    zones: string[];
-  };
-  candidates: Array<{
-    cluster: string;
-    provider: string;
-    rejected: Array<{ filter: string; reason: string }>;
-    scores?: {
-      health: number;
-      cost: number;
-      utilisation: number;
-      latency: number;
-      spread: number;
-    };
-    total?: number;
-  }>;
-  weights: Record<string, number>;
-  experiment?: { id: string; arm: string };
-}
+export type PlacementExplanation = Schemas['PlacementDecision'];
 
 /**
- * A resource's cost this month (`GET /resources/{ns}/{name}/cost`).
+ * A resource's cost this month against its budget (`GET /resources/{ns}/{name}/cost`).
  * @public
  */
-export interface ResourceCost {
-  currency: string;
-  monthlyEstimate: number;
-  monthToDate: number;
-  budget?: { quota: string; limit: number; used: number };
-}
+export type ResourceCost = Schemas['ResourceCost'];
 
 /**
  * The usage of one quota (`GET /quotas/usage`).
  * @public
  */
-export interface QuotaUsage {
-  id: string;
-  scope: { kind: 'cell' | 'team' | 'namespace'; name: string };
-  limits: {
-    maxInstances?: number;
-    maxStorageGi?: number;
-    maxMonthlyCost?: number;
-  };
-  usage: { instances: number; storageGi: number; monthlyCost: number };
-}
+export type QuotaUsage = Schemas['QuotaUsage'];
 
 /**
  * What to price (`POST /cost/estimate`).
  * @public
  */
-export interface CostEstimateRequest {
-  product: string;
-  tier?: string;
-  cell?: string;
-  params?: Record<string, unknown>;
-}
+export type CostEstimateRequest = Schemas['CostEstimateRequest'];
 
 /**
- * A price estimate per provider.
+ * A monthly price estimate per provider (`POST /cost/estimate`); `cheapest` is absent when no
+ * provider can run it.
  * @public
  */
-export interface CostEstimate {
-  currency: string;
-  product: string;
-  tier: string;
-  cell: string;
-  estimates: Array<{ provider: string; monthlyCost: number }>;
-  cheapest: { provider: string; monthlyCost: number };
-}
+export type CostEstimate = Schemas['CostEstimate'];
 
 /**
- * A provider's live health and circuit breaker.
+ * A provider with its live health and circuit breaker (`GET /providers`).
  * @public
  */
-export interface ProviderHealth {
-  /** 0..1 */
-  score: number;
-  breaker: 'closed' | 'open' | 'half-open';
-  calls: number;
-  errorRate: number;
-  p95LatencyMs: number;
-}
+export type FleetProvider = Schemas['Provider'];
 
 /**
- * A provider as the fleet page shows it; `health` is absent on backends that do not report it.
+ * A cluster with what the resources placed on it ask of it (`GET /clusters`).
  * @public
  */
-export type FleetProvider = Schemas['Provider'] & { health?: ProviderHealth };
-
-/**
- * A cluster as the fleet page shows it; `health` is shown when the backend reports one.
- * @public
- */
-export type FleetCluster = Schemas['Cluster'] & {
-  health?: { score: number; status?: string };
-};
+export type FleetCluster = Schemas['Cluster'];

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 
 /**
  * Debian's Chromium; never a browser downloaded by Playwright. IDP_E2E_CHROMIUM overrides it.
@@ -28,4 +28,21 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-dev-shm-usage',
     ],
   });
+}
+
+/**
+ * Signs the page in as the guest: "Enter" on the sign-in page, or nothing when the app signed
+ * it in by itself (a second page of a signed-in session). Resolves once the sidebar shows.
+ */
+export async function signIn(page: Page): Promise<void> {
+  const enter = page.getByRole('button', { name: 'Enter' });
+  // The sidebar's own box has no size (its content is positioned): wait for its links.
+  const catalog = page
+    .getByRole('navigation', { name: 'sidebar nav' })
+    .getByRole('link', { name: 'Catalog', exact: true });
+  await enter.or(catalog).first().waitFor();
+  if (await enter.isVisible()) {
+    await enter.click();
+  }
+  await catalog.waitFor();
 }

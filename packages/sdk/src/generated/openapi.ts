@@ -683,12 +683,22 @@ export interface components {
       provider: string;
       /** the provider's region, e.g. us-east-1 */
       region: string;
+      usage: components['schemas']['ClusterUsage'];
       /** Kubernetes version */
       version: string;
       zones: string[];
     };
     ClusterList: {
       items: components['schemas']['Cluster'][];
+    };
+    ClusterUsage: {
+      cpu: number;
+      memoryGi: number;
+      /** resources placed on it and not deleted */
+      resources: number;
+      storageGi: number;
+      /** the highest of CPU, memory and storage asked over capacity, as the scheduler measures it (above 1: overcommitted) */
+      utilization: number;
     };
     CostEstimate: {
       cell?: string;

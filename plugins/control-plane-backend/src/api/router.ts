@@ -45,6 +45,8 @@ import { streamResourceEvents } from '../events/sse';
 import { ParsedManifests } from '../gitops/ManifestService';
 import { factsOf, ResourceAuthorizer } from '../permissions/ResourceAuthorizer';
 import { CallContext } from '../resources/ResourceService';
+import { utilizationOf } from '../scheduling/pipeline';
+import { noUsage } from '../scheduling/Scheduler';
 
 export interface RouterOptions {
   controlPlane: ControlPlane;
@@ -312,10 +314,7 @@ export async function createRouter(
   }
 
   const listed =
-    (
-      kind: 'Tier' | 'Cell' | 'Cluster' | 'Quota' | 'Policy',
-      permission: BasicPermission,
-    ) =>
+    (kind: 'Tier' | 'Cell' | 'Quota' | 'Policy', permission: BasicPermission) =>
     async (req: Request, res: Response) => {
       await allowed(req, res, permission);
       const state = await resourceService.current();
@@ -329,7 +328,26 @@ export async function createRouter(
   router.get('/cells', listed('Cell', catalogReadPermission));
   router.get('/quotas', listed('Quota', catalogReadPermission));
   router.get('/policies', listed('Policy', catalogReadPermission));
-  router.get('/clusters', listed('Cluster', fleetReadPermission));
+
+  router.get('/clusters', async (req, res) => {
+    await allowed(req, res, fleetReadPermission);
+    const state = await resourceService.current();
+    const usage = await controlPlane.scheduler.clusterUsage(state);
+    res.json({
+      items: state.ofKind('Cluster').map(m => {
+        const used = usage.get(m.metadata.name) ?? noUsage;
+        return {
+          id: m.metadata.name,
+          ...m.spec,
+          usage: {
+            ...used,
+            utilization:
+              Math.round(utilizationOf(m.spec.capacity, used) * 10000) / 10000,
+          },
+        };
+      }),
+    });
+  });
 
   router.get('/providers', async (req, res) => {
     await allowed(req, res, fleetReadPermission);

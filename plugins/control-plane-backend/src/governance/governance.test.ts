@@ -205,7 +205,7 @@ spec:
     expect(unknown.body.error.message).toMatch(/^product: no product oracle/);
   });
 
-  it('explains placements, prices what runs, and charges back accrued cost', async () => {
+  it("explains placements, counts them in their cluster's usage, prices what runs, and charges back accrued cost", async () => {
     cp = await startControlPlane(databases, databaseId, {
       orchestration: true,
       features: [simulatorModule],
@@ -235,6 +235,29 @@ spec:
         (c: any) => c.cluster === placement.selected.cluster,
       ).total,
     ).toBeGreaterThan(0);
+
+    // The fleet counts it on its cluster, and nothing anywhere else.
+    const clusters = (await api.get('/clusters')).body.items as any[];
+    const used = clusters.find(c => c.id === placement.selected.cluster);
+    expect(used.usage).toEqual({
+      resources: 1,
+      cpu: expect.any(Number),
+      memoryGi: expect.any(Number),
+      storageGi: expect.any(Number),
+      utilization: expect.any(Number),
+    });
+    expect(used.usage.cpu).toBeGreaterThan(0);
+    expect(used.usage.utilization).toBeCloseTo(
+      Math.max(
+        used.usage.cpu / used.capacity.cpu,
+        used.usage.memoryGi / used.capacity.memoryGi,
+        used.usage.storageGi / used.capacity.storageGi,
+      ),
+      3,
+    );
+    expect(
+      clusters.filter(c => c !== used).map(c => c.usage.resources),
+    ).toEqual(Array(clusters.length - 1).fill(0));
 
     const cost = (await api.get('/resources/default/orders-db/cost')).body;
     expect(cost.provider).toBe(placement.selected.provider);

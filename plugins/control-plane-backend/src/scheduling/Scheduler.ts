@@ -24,6 +24,17 @@ export interface ProviderStatusSource {
   statuses(): Promise<Map<string, ProviderStatus>>;
 }
 
+/** What the resources placed on a cluster ask of it. */
+export type ClusterUsage = SchedulingCandidate['usage'];
+
+/** A cluster nothing is placed on. */
+export const noUsage: Readonly<ClusterUsage> = {
+  resources: 0,
+  cpu: 0,
+  memoryGi: 0,
+  storageGi: 0,
+};
+
 /** What to place and how. */
 export interface ScheduleInput {
   resource: Pick<Resource, 'ref' | 'spec' | 'status'> & { uid: string };
@@ -109,45 +120,60 @@ export class Scheduler {
     };
   }
 
+  /** The resources placed on a cluster and not deleted (but `excludeUid`). */
+  private async placed(excludeUid?: string) {
+    const query = this.options
+      .db('resources')
+      .whereNot('state', 'DELETED')
+      .whereNotNull('placement');
+    if (excludeUid) query.whereNot('uid', excludeUid);
+    const rows = await query.select('placement', 'spec', 'product', 'owner');
+    return rows.map(row => ({
+      cluster: (JSON.parse(row.placement) as { cluster: string }).cluster,
+      params: (JSON.parse(row.spec).params ?? {}) as Record<string, unknown>,
+      product: row.product as string,
+      owner: row.owner as string,
+    }));
+  }
+
+  private usageOf(
+    desired: DesiredState,
+    rows: Awaited<ReturnType<Scheduler['placed']>>,
+  ): Map<string, ClusterUsage> {
+    const usage = new Map<string, ClusterUsage>();
+    for (const row of rows) {
+      const entry = usage.get(row.cluster) ?? { ...noUsage };
+      const d = this.demand(desired, row.product, row.params);
+      entry.resources += 1;
+      entry.cpu += d.cpu;
+      entry.memoryGi += d.memoryGi;
+      entry.storageGi += d.storageGi;
+      usage.set(row.cluster, entry);
+    }
+    return usage;
+  }
+
+  /** What the resources placed on each cluster ask of it, by cluster name. */
+  async clusterUsage(
+    desired: DesiredState,
+  ): Promise<Map<string, ClusterUsage>> {
+    return this.usageOf(desired, await this.placed());
+  }
+
   async candidates(
     desired: DesiredState,
     input: ScheduleInput,
   ): Promise<SchedulingCandidate[]> {
     const { resource, params } = input;
-    const live = await this.options
-      .db('resources')
-      .whereNot('state', 'DELETED')
-      .whereNotNull('placement')
-      .whereNot('uid', resource.uid)
-      .select('placement', 'spec', 'product', 'owner');
-    const usage = new Map<
-      string,
-      { resources: number; cpu: number; memoryGi: number; storageGi: number }
-    >();
+    const live = await this.placed(resource.uid);
+    const usage = this.usageOf(desired, live);
     const peers = new Map<string, number>();
     for (const row of live) {
-      const placement = JSON.parse(row.placement) as { cluster: string };
-      const entry = usage.get(placement.cluster) ?? {
-        resources: 0,
-        cpu: 0,
-        memoryGi: 0,
-        storageGi: 0,
-      };
-      const d = this.demand(
-        desired,
-        row.product,
-        JSON.parse(row.spec).params ?? {},
-      );
-      entry.resources += 1;
-      entry.cpu += d.cpu;
-      entry.memoryGi += d.memoryGi;
-      entry.storageGi += d.storageGi;
-      usage.set(placement.cluster, entry);
       if (
         row.owner === resource.spec.owner &&
         row.product === resource.spec.product
       ) {
-        peers.set(placement.cluster, (peers.get(placement.cluster) ?? 0) + 1);
+        peers.set(row.cluster, (peers.get(row.cluster) ?? 0) + 1);
       }
     }
     const statuses =
@@ -176,12 +202,7 @@ export class Scheduler {
           driverSupportsProduct:
             !!driver &&
             driver.capabilities().products.includes(resource.spec.product),
-          usage: usage.get(c.metadata.name) ?? {
-            resources: 0,
-            cpu: 0,
-            memoryGi: 0,
-            storageGi: 0,
-          },
+          usage: usage.get(c.metadata.name) ?? { ...noUsage },
           monthlyCost: this.cost(
             desired,
             resource.spec.product,

@@ -71,18 +71,27 @@ export type Filter = (
 
 const percent = (v: number) => `${Math.round(v * 100)}%`;
 
+/** How full a cluster is: the highest of CPU, memory and storage asked over its capacity. */
+export function utilizationOf(
+  capacity: ClusterSpec['capacity'],
+  used: { cpu: number; memoryGi: number; storageGi: number },
+): number {
+  return Math.max(
+    used.cpu / capacity.cpu,
+    used.memoryGi / capacity.memoryGi,
+    capacity.storageGi > 0 ? used.storageGi / capacity.storageGi : 0,
+  );
+}
+
 function utilizationAfter(
   request: SchedulingRequest,
   c: SchedulingCandidate,
 ): number {
-  const { capacity } = c.spec;
-  return Math.max(
-    (c.usage.cpu + request.demand.cpu) / capacity.cpu,
-    (c.usage.memoryGi + request.demand.memoryGi) / capacity.memoryGi,
-    capacity.storageGi > 0
-      ? (c.usage.storageGi + request.demand.storageGi) / capacity.storageGi
-      : 0,
-  );
+  return utilizationOf(c.spec.capacity, {
+    cpu: c.usage.cpu + request.demand.cpu,
+    memoryGi: c.usage.memoryGi + request.demand.memoryGi,
+    storageGi: c.usage.storageGi + request.demand.storageGi,
+  });
 }
 
 /** The filters, in order; each is a pure function with a name for explanations and metrics. */

@@ -622,11 +622,36 @@ export const providerListSchema = listOf(
 );
 
 /**
- * `GET /clusters`.
+ * What the resources placed on a cluster ask of it, observed by the control plane.
+ * @public
+ */
+export const clusterUsageSchema = z
+  .object({
+    resources: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('resources placed on it and not deleted'),
+    cpu: z.number().nonnegative(),
+    memoryGi: z.number().nonnegative(),
+    storageGi: z.number().nonnegative(),
+    utilization: z
+      .number()
+      .nonnegative()
+      .describe(
+        'the highest of CPU, memory and storage asked over capacity, as the scheduler measures it (above 1: overcommitted)',
+      ),
+  })
+  .meta({ id: 'ClusterUsage' });
+
+/**
+ * `GET /clusters`: each cluster with what is placed on it.
  * @public
  */
 export const clusterListSchema = listOf(
-  clusterSpecSchema.extend({ id: z.string() }).meta({ id: 'Cluster' }),
+  clusterSpecSchema
+    .extend({ id: z.string(), usage: clusterUsageSchema })
+    .meta({ id: 'Cluster' }),
   'ClusterList',
 );
 

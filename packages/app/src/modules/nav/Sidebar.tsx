@@ -15,8 +15,19 @@ import { NotificationsSidebarItem } from '@backstage/plugin-notifications';
 export const SidebarContent = NavContentBlueprint.make({
   params: {
     component: ({ navItems }) => {
+      // An item whose path starts another item's (/control-plane, /control-plane/fleet) is
+      // highlighted on its own path only, not on the other's too.
+      const hrefs = navItems
+        .clone()
+        .rest()
+        .map(i => i.href);
       const nav = navItems.withComponent(item => (
-        <SidebarItem icon={() => item.icon} to={item.href} text={item.title} />
+        <SidebarItem
+          icon={() => item.icon}
+          to={item.href}
+          text={item.title}
+          end={hrefs.some(h => h.startsWith(`${item.href}/`))}
+        />
       ));
 
       nav.take('page:notifications'); // rendered by NotificationsSidebarItem below

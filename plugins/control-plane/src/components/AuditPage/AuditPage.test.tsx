@@ -5,14 +5,20 @@ import {
 } from '@backstage/frontend-test-utils';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { http, HttpResponse } from 'msw';
+import { Schemas } from '@idp-multicloud/sdk';
+import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { controlPlanePlugin } from '../../plugin';
+import { reply, replyError } from '../../__testUtils__/msw';
 import { AuditPage } from './AuditPage';
 
 const base = '*/api/control-plane';
 
-const event = (id: number, actor: string, action: string) => ({
+const event = (
+  id: number,
+  actor: string,
+  action: string,
+): Schemas['AuditEvent'] => ({
   id,
   at: '2026-11-01T10:00:00.000Z',
   actor,
@@ -40,7 +46,7 @@ describe('AuditPage', () => {
           event(2, 'user:default/bob', 'resource.delete'),
           event(1, 'user:default/alice', 'resource.create'),
         ];
-        return HttpResponse.json({
+        return reply('AuditPage', {
           items: q.get('actor')
             ? all.filter(e => e.actor === q.get('actor'))
             : all,
@@ -79,7 +85,7 @@ describe('AuditPage', () => {
   it('verifies the chain and says it is intact', async () => {
     server.use(
       http.get(`${base}/audit/verify`, () =>
-        HttpResponse.json({ valid: true, checked: 2 }),
+        reply('AuditVerification', { valid: true, checked: 2 }),
       ),
     );
     renderInTestApp(<AuditPage />, { features: [controlPlanePlugin] });
@@ -94,7 +100,7 @@ describe('AuditPage', () => {
   it('names the first broken event when the chain was tampered with', async () => {
     server.use(
       http.get(`${base}/audit/verify`, () =>
-        HttpResponse.json({
+        reply('AuditVerification', {
           valid: false,
           checked: 2,
           firstBroken: { id: 2, reason: 'hash does not match its content' },
@@ -116,13 +122,7 @@ describe('AuditPage', () => {
   it('shows why the log cannot be read', async () => {
     server.use(
       http.get(`${base}/audit`, () =>
-        HttpResponse.json(
-          {
-            error: { name: 'NotAllowedError', message: 'audit.read denied' },
-            response: { statusCode: 403 },
-          },
-          { status: 403 },
-        ),
+        replyError(403, 'NotAllowedError', 'audit.read denied'),
       ),
     );
     renderInTestApp(<AuditPage />, { features: [controlPlanePlugin] });

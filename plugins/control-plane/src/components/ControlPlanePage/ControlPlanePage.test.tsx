@@ -2,10 +2,12 @@ import {
   registerMswTestHooks,
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
-import { screen } from '@testing-library/react';
-import { http, HttpResponse } from 'msw';
+import { screen, within } from '@testing-library/react';
+import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { controlPlanePlugin } from '../../plugin';
+import { provider } from '../../__testUtils__/fixtures';
+import { reply, replyError } from '../../__testUtils__/msw';
 import { ControlPlanePage } from './ControlPlanePage';
 
 describe('ControlPlanePage', () => {
@@ -17,8 +19,13 @@ describe('ControlPlanePage', () => {
 
   it('shows the health the backend reports', async () => {
     server.use(
+      http.get('*/api/control-plane/providers', () =>
+        replyError(403, 'NotAllowedError', 'fleet.read denied'),
+      ),
+    );
+    server.use(
       http.get('*/api/control-plane/health', () =>
-        HttpResponse.json({
+        reply('Health', {
           status: 'ok',
           database: {
             client: 'better-sqlite3',
@@ -38,12 +45,40 @@ describe('ControlPlanePage', () => {
     expect(
       screen.getByText('202611231930_createResources.js'),
     ).toBeInTheDocument();
+    // This user may not read the fleet: nothing to say about its providers.
+    expect(screen.queryByRole('note')).not.toBeInTheDocument();
+  });
+
+  it('says plainly when providers are simulated', async () => {
+    server.use(
+      http.get('*/api/control-plane/health', () =>
+        reply('Health', {
+          status: 'ok',
+          database: { client: 'pg', migrations: { applied: [], pending: [] } },
+        }),
+      ),
+      http.get('*/api/control-plane/providers', () =>
+        reply('ProviderList', {
+          items: [
+            provider('gcp'),
+            provider('aws'),
+            provider('dc', { driver: 'kubernetes' }),
+          ],
+        }),
+      ),
+    );
+    render();
+    expect(
+      within(
+        await screen.findByRole('note', { name: 'Simulated providers' }),
+      ).getByText('aws and gcp are simulated'),
+    ).toBeInTheDocument();
   });
 
   it('warns when migrations are pending', async () => {
     server.use(
       http.get('*/api/control-plane/health', () =>
-        HttpResponse.json({
+        reply('Health', {
           status: 'degraded',
           database: {
             client: 'pg',
@@ -60,10 +95,7 @@ describe('ControlPlanePage', () => {
   it("shows the backend's error when the call fails", async () => {
     server.use(
       http.get('*/api/control-plane/health', () =>
-        HttpResponse.json(
-          { error: { name: 'Error', message: 'database unreachable' } },
-          { status: 500 },
-        ),
+        replyError(500, 'Error', 'database unreachable'),
       ),
     );
     render();

@@ -12,6 +12,7 @@ import {
 } from '@backstage/ui';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { controlPlaneApiRef } from '../../api';
+import { SimulatedNotice, useSimulatedProviders } from '../common';
 
 /** The control plane's landing page: is it up, on which database, how migrated. */
 export const ControlPlanePage = () => {
@@ -21,6 +22,7 @@ export const ControlPlanePage = () => {
     loading,
     error,
   } = useAsyncRetry(() => api.health(), [api]);
+  const simulated = useSimulatedProviders();
 
   return (
     <Container>
@@ -52,6 +54,9 @@ export const ControlPlanePage = () => {
                     : 'The control plane is up, but its database is not fully migrated'
                 }
               />
+              {simulated && simulated.size > 0 && (
+                <SimulatedNotice providers={[...simulated].sort()} />
+              )}
               <Text>
                 Database: <strong>{health.database.client}</strong>
               </Text>

@@ -12,8 +12,15 @@ import userEvent from '@testing-library/user-event';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { SWRConfig } from 'swr';
+import { Operation, Resource } from '@idp-multicloud/sdk';
 import { controlPlanePlugin } from '../../plugin';
-import { createOperation, eventStream, resource } from '../../testing/fixtures';
+import { reply, replyError } from '../../__testUtils__/msw';
+import {
+  createOperation,
+  eventStream,
+  provider,
+  resource,
+} from '../../__testUtils__/fixtures';
 import { EntityInfrastructureContent } from './EntityInfrastructureContent';
 
 const component: Entity = {
@@ -55,9 +62,12 @@ describe('EntityInfrastructureContent', () => {
     server.use(
       http.get(`${base}/resources`, ({ request }) => {
         listQueries.push(new URL(request.url).searchParams);
-        return HttpResponse.json({ items });
+        return reply('ResourcePage', { items });
       }),
-      http.get(`${base}/products`, () => HttpResponse.json({ items: [] })),
+      http.get(`${base}/products`, () => reply('ProductList', { items: [] })),
+      http.get(`${base}/providers`, () =>
+        reply('ProviderList', { items: [provider('aws')] }),
+      ),
       http.get(
         `${base}/resources/:ns/:name/events`,
         () =>
@@ -66,13 +76,13 @@ describe('EntityInfrastructureContent', () => {
           }),
       ),
       http.get(`${base}/resources/:ns/:name/operations`, () =>
-        HttpResponse.json({ items: [createOperation] }),
+        reply('OperationList', { items: [createOperation] }),
       ),
       http.get(`${base}/operations/:id`, () =>
-        HttpResponse.json(createOperation),
+        reply('Operation', createOperation),
       ),
       http.get(`${base}/resources/:ns/:name/history`, ({ params }) =>
-        HttpResponse.json({
+        reply('ResourceHistory', {
           ref: `resource:default/${params.name}`,
           transitions: [
             {
@@ -99,22 +109,13 @@ describe('EntityInfrastructureContent', () => {
         }),
       ),
       http.get(`${base}/resources/:ns/:name/placement`, () =>
-        HttpResponse.json(
-          { error: { name: 'NotFoundError', message: 'no route' } },
-          { status: 404 },
-        ),
+        replyError(404, 'NotFoundError', 'no route'),
       ),
       http.get(`${base}/resources/:ns/:name/cost`, () =>
-        HttpResponse.json(
-          { error: { name: 'NotFoundError', message: 'no route' } },
-          { status: 404 },
-        ),
+        replyError(404, 'NotFoundError', 'no route'),
       ),
       http.get(`${base}/quotas/usage`, () =>
-        HttpResponse.json(
-          { error: { name: 'NotFoundError', message: 'no route' } },
-          { status: 404 },
-        ),
+        replyError(404, 'NotFoundError', 'no route'),
       ),
     );
   }
@@ -154,6 +155,9 @@ describe('EntityInfrastructureContent', () => {
     expect(within(row).getByText('high')).toBeInTheDocument();
     expect(within(row).getByText('cell-us')).toBeInTheDocument();
     expect(within(row).getByText('aws / aws-us-1')).toBeInTheDocument();
+    expect(
+      await within(row).findByText('simulated: not a real cloud'),
+    ).toBeInTheDocument();
     expect(within(row).getByLabelText('State: READY')).toBeInTheDocument();
     expect(listQueries[0].get('component')).toBe('component:default/checkout');
     // the dependency graph, as a list
@@ -238,7 +242,8 @@ describe('EntityInfrastructureContent', () => {
     server.use(
       http.delete(`${base}/resources/:ns/:name`, ({ params }) => {
         deleted.push(`${params.ns}/${params.name}`);
-        return HttpResponse.json(
+        return reply(
+          'DeleteResourceResponse',
           { commit: 'abc123', deleting: ['resource:default/orders-db'] },
           { status: 202 },
         );
@@ -266,7 +271,8 @@ describe('EntityInfrastructureContent', () => {
     server.use(
       http.delete(`${base}/resources/:ns/:name`, ({ params }) => {
         deleted.push(String(params.name));
-        return HttpResponse.json(
+        return reply(
+          'DeleteResourceResponse',
           { commit: 'x', deleting: [] },
           { status: 202 },
         );
@@ -291,16 +297,7 @@ describe('EntityInfrastructureContent', () => {
     backend();
     server.use(
       http.post(`${base}/resources/:ns/:name/operations`, () =>
-        HttpResponse.json(
-          {
-            error: {
-              name: 'NotAllowedError',
-              message: 'tier critical needs approval',
-            },
-            response: { statusCode: 403 },
-          },
-          { status: 403 },
-        ),
+        replyError(403, 'NotAllowedError', 'tier critical needs approval'),
       ),
     );
     render();
@@ -328,6 +325,10 @@ describe('EntityInfrastructureContent', () => {
     const ops = await screen.findByRole('table', { name: 'Operations' });
     const row = await within(ops).findByRole('row', { name: /create/ });
     expect(within(row).getByText('user:default/alice')).toBeInTheDocument();
+    // It succeeded: why it was started is no problem.
+    expect(
+      within(row).queryByText(/requested in commit/),
+    ).not.toBeInTheDocument();
     await userEvent.click(
       within(row).getByRole('button', { name: 'Show steps' }),
     );
@@ -337,6 +338,55 @@ describe('EntityInfrastructureContent', () => {
     expect(
       screen.getByText(/provider timed out, retrying/),
     ).toBeInTheDocument();
+  });
+
+  it('says what to do when an opened operation is gone, and reloads the operations', async () => {
+    backend();
+    let listed = 0;
+    server.use(
+      http.get(`${base}/resources/:ns/:name/operations`, () => {
+        listed += 1;
+        return reply('OperationList', {
+          items: listed === 1 ? [createOperation] : [],
+        });
+      }),
+      http.get(`${base}/operations/:id`, () =>
+        replyError(404, 'NotFoundError', 'no such operation'),
+      ),
+    );
+    render();
+    const ops = await screen.findByRole('table', { name: 'Operations' });
+    await userEvent.click(
+      within(ops).getByRole('button', { name: 'Show steps' }),
+    );
+    expect(await screen.findByText('Operation not found')).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        /Reload the operations to see the resource's current ones/,
+      ),
+    ).toBeInTheDocument();
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Reload operations' }),
+    );
+    expect(await screen.findByText('No operations yet')).toBeInTheDocument();
+    expect(screen.queryByText('Operation not found')).not.toBeInTheDocument();
+  });
+
+  it('says what to look at when a resource has no history yet', async () => {
+    backend();
+    server.use(
+      http.get(`${base}/resources/:ns/:name/history`, () =>
+        reply('ResourceHistory', {
+          ref: 'resource:default/orders-db',
+          transitions: [],
+        }),
+      ),
+    );
+    render();
+    expect(await screen.findByText('No history yet')).toBeInTheDocument();
+    expect(
+      screen.getByRole('link', { name: 'Control Plane page' }),
+    ).toHaveAttribute('href', '/control-plane');
   });
 
   it('shows the version history', async () => {
@@ -362,7 +412,7 @@ describe('EntityInfrastructureContent', () => {
     backend();
     server.use(
       http.get(`${base}/resources/:ns/:name/placement`, () =>
-        HttpResponse.json({
+        reply('PlacementDecision', {
           resourceRef: 'resource:default/orders-db',
           decidedAt: '2026-11-01T10:00:02.000Z',
           durationMs: 12,
@@ -387,7 +437,9 @@ describe('EntityInfrastructureContent', () => {
         }),
       ),
       http.get(`${base}/resources/:ns/:name/cost`, () =>
-        HttpResponse.json({
+        reply('ResourceCost', {
+          ref: 'resource:default/orders-db',
+          provider: 'aws',
           currency: 'USD',
           monthlyEstimate: 120,
           monthToDate: 40,
@@ -395,7 +447,7 @@ describe('EntityInfrastructureContent', () => {
         }),
       ),
       http.get(`${base}/quotas/usage`, () =>
-        HttpResponse.json({
+        reply('QuotaUsageList', {
           items: [
             {
               id: 'team-a',
@@ -448,16 +500,7 @@ describe('EntityInfrastructureContent', () => {
     backend();
     server.use(
       http.get(`${base}/resources`, () =>
-        HttpResponse.json(
-          {
-            error: {
-              name: 'NotAllowedError',
-              message: 'not allowed to read resources',
-            },
-            response: { statusCode: 403 },
-          },
-          { status: 403 },
-        ),
+        replyError(403, 'NotAllowedError', 'not allowed to read resources'),
       ),
     );
     render();
@@ -467,5 +510,200 @@ describe('EntityInfrastructureContent', () => {
     expect(
       screen.getAllByText(/not allowed to read resources/)[0],
     ).toBeInTheDocument();
+  });
+
+  it('calls no placement simulated when the user may not read the fleet', async () => {
+    backend();
+    const fleetReads: string[] = [];
+    server.use(
+      http.get(`${base}/providers`, () => {
+        fleetReads.push('providers');
+        return replyError(403, 'NotAllowedError', 'fleet.read denied');
+      }),
+    );
+    render();
+    const row = await resourceRow('orders-db');
+    await waitFor(() => expect(fleetReads).toEqual(['providers']));
+    expect(within(row).getByText('aws / aws-us-1')).toBeInTheDocument();
+    expect(within(row).queryByText(/simulated/)).not.toBeInTheDocument();
+  });
+
+  describe('the actions on operations and failed resources', () => {
+    const running: Operation = {
+      ...createOperation,
+      id: '5c9b4a1e-0d7f-4c3e-9a62-1f0e8d7c6b01',
+      state: 'running',
+      steps: [],
+      timeline: [],
+    };
+    const stuck: Operation = {
+      ...createOperation,
+      id: '7d2e6f3a-1b8c-4e5d-8f90-2a1b3c4d5e02',
+      type: 'delete',
+      state: 'needs-attention',
+      error: 'deprovision failed: cluster unreachable',
+      createdAt: '2026-11-02T09:00:00.000Z',
+    };
+
+    /** The backend with these operations; records the actions it is asked. */
+    function withOperations(
+      operations: Operation[],
+      state: Resource['status']['state'] = 'READY',
+    ) {
+      backend([resource('orders-db', { state })]);
+      const calls: string[] = [];
+      server.use(
+        http.get(`${base}/resources/:ns/:name/operations`, () =>
+          reply('OperationList', { items: operations }),
+        ),
+        http.post(`${base}/operations/:id/cancel`, ({ params }) => {
+          calls.push(`cancel ${params.id}`);
+          return reply('Operation', {
+            ...running,
+            state: 'compensating',
+            cancelRequested: true,
+          });
+        }),
+        http.post(`${base}/operations/:id/retry`, ({ params }) => {
+          calls.push(`retry ${params.id}`);
+          return reply('Operation', { ...stuck, state: 'compensating' });
+        }),
+        http.post(`${base}/resources/:ns/:name/retry`, ({ params }) => {
+          calls.push(`retry ${params.ns}/${params.name}`);
+          return reply('Resource', resource('orders-db', { state: 'PENDING' }));
+        }),
+      );
+      return calls;
+    }
+
+    const operationRow = async (type: string) =>
+      within(
+        await screen.findByRole('table', { name: 'Operations' }),
+      ).findByRole('row', { name: new RegExp(`^${type}`) });
+
+    it('cancels a running operation once confirmed, and shows the outcome', async () => {
+      const calls = withOperations([running], 'PROVISIONING');
+      render();
+      await userEvent.click(
+        within(await operationRow('create')).getByRole('button', {
+          name: 'Cancel operation',
+        }),
+      );
+      const dialog = await screen.findByRole('dialog');
+      expect(
+        within(dialog).getByText('Cancel the create operation?'),
+      ).toBeInTheDocument();
+      expect(
+        within(dialog).getByText(/the steps it completed are undone/),
+      ).toBeInTheDocument();
+      expect(calls).toEqual([]);
+      await userEvent.click(
+        within(dialog).getByRole('button', { name: 'Cancel operation' }),
+      );
+      expect(
+        await screen.findByText(
+          'Cancellation of create requested (compensating)',
+        ),
+      ).toBeInTheDocument();
+      expect(calls).toEqual([`cancel ${running.id}`]);
+    });
+
+    it("shows the server's refusal to cancel", async () => {
+      withOperations([running], 'PROVISIONING');
+      server.use(
+        http.post(`${base}/operations/:id/cancel`, () =>
+          replyError(409, 'ConflictError', 'the operation has finished'),
+        ),
+      );
+      render();
+      await userEvent.click(
+        within(await operationRow('create')).getByRole('button', {
+          name: 'Cancel operation',
+        }),
+      );
+      await userEvent.click(
+        within(await screen.findByRole('dialog')).getByRole('button', {
+          name: 'Cancel operation',
+        }),
+      );
+      expect(
+        await screen.findByText(
+          /Cancel the create operation\? failed: .*the operation has finished/,
+        ),
+      ).toBeInTheDocument();
+    });
+
+    it('retries a FAILED resource once confirmed, and shows its new state', async () => {
+      const calls = withOperations([], 'FAILED');
+      render();
+      await userEvent.click(
+        await screen.findByRole('button', { name: 'Retry' }),
+      );
+      const dialog = await screen.findByRole('dialog');
+      expect(within(dialog).getByText('Retry orders-db?')).toBeInTheDocument();
+      expect(calls).toEqual([]);
+      await userEvent.click(
+        within(dialog).getByRole('button', { name: 'Retry' }),
+      );
+      expect(
+        await screen.findByText('Retry of orders-db accepted: now PENDING'),
+      ).toBeInTheDocument();
+      expect(calls).toEqual(['retry default/orders-db']);
+    });
+
+    it('offers no Retry for a resource that has not failed', async () => {
+      withOperations([], 'READY');
+      render();
+      await screen.findByRole('button', { name: 'Run operation' });
+      expect(
+        screen.queryByRole('button', { name: 'Retry' }),
+      ).not.toBeInTheDocument();
+    });
+
+    it('retries the compensation of an operation that needs attention once confirmed', async () => {
+      const calls = withOperations([stuck, createOperation]);
+      render();
+      const row = await operationRow('delete');
+      expect(
+        within(row).getByText('deprovision failed: cluster unreachable'),
+      ).toBeInTheDocument();
+      // The finished create offers nothing but its steps.
+      expect(
+        within(await operationRow('create')).queryAllByRole('button'),
+      ).toHaveLength(1);
+      await userEvent.click(
+        within(row).getByRole('button', { name: 'Retry compensation' }),
+      );
+      const dialog = await screen.findByRole('dialog');
+      expect(
+        within(dialog).getByText('Retry the compensation of delete?'),
+      ).toBeInTheDocument();
+      await userEvent.click(
+        within(dialog).getByRole('button', { name: 'Retry compensation' }),
+      );
+      expect(
+        await screen.findByText('Retry of delete accepted (compensating)'),
+      ).toBeInTheDocument();
+      expect(calls).toEqual([`retry ${stuck.id}`]);
+    });
+
+    it('offers no Cancel, Retry or Retry compensation to a user who may not operate the resource', async () => {
+      const calls = withOperations([running, stuck], 'FAILED');
+      render(component, name =>
+        name === 'control-plane.resource.operate'
+          ? AuthorizeResult.DENY
+          : AuthorizeResult.ALLOW,
+      );
+      // The permissions have been decided: delete is allowed.
+      await screen.findByRole('button', { name: 'Delete' });
+      await operationRow('delete');
+      for (const name of ['Cancel operation', 'Retry', 'Retry compensation']) {
+        expect(screen.queryByRole('button', { name })).not.toBeInTheDocument();
+      }
+      expect(
+        screen.getAllByRole('button', { name: 'Show steps' }),
+      ).toHaveLength(2);
+      expect(calls).toEqual([]);
+    });
   });
 });

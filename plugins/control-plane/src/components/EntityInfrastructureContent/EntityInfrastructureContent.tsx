@@ -14,6 +14,7 @@ import {
   Section,
   StateBadge,
   useSelfServiceLink,
+  useSimulatedProviders,
 } from '../common';
 import { DependencyGraph } from './DependencyGraph';
 import { OperationTimeline } from './OperationTimeline';
@@ -123,6 +124,7 @@ export const EntityInfrastructureContent = () => {
   const kind = entity.kind.toLocaleLowerCase('en-US');
   const entityName = entity.metadata.title ?? entity.metadata.name;
   const selfServiceLink = useSelfServiceLink();
+  const simulated = useSimulatedProviders();
 
   return (
     <Flex direction="column" gap="4">
@@ -185,9 +187,21 @@ export const EntityInfrastructureContent = () => {
                 {
                   title: 'Provider / cluster',
                   render: r =>
-                    r.status.placement
-                      ? `${r.status.placement.provider} / ${r.status.placement.cluster}`
-                      : 'not placed yet',
+                    r.status.placement ? (
+                      <Flex direction="column" gap="1">
+                        <Text variant="body-small">
+                          {r.status.placement.provider} /{' '}
+                          {r.status.placement.cluster}
+                        </Text>
+                        {simulated?.has(r.status.placement.provider) && (
+                          <Text variant="body-x-small" color="secondary">
+                            simulated: not a real cloud
+                          </Text>
+                        )}
+                      </Flex>
+                    ) : (
+                      'not placed yet'
+                    ),
                 },
                 { title: 'Version', render: r => r.status.version ?? '—' },
                 {

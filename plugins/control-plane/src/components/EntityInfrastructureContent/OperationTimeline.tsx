@@ -1,7 +1,7 @@
 import { useApi } from '@backstage/frontend-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import { resourceOperatePermission } from '@idp-multicloud/plugin-control-plane-common';
-import { Operation } from '@idp-multicloud/sdk';
+import { IdpNotFoundError, Operation } from '@idp-multicloud/sdk';
 import { Button, Flex, Text } from '@backstage/ui';
 import { useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
@@ -11,6 +11,13 @@ import { AsyncView, DataTable, formatTime, StateBadge } from '../common';
 import { useConfirmedAction } from './ResourceActions';
 
 const running = new Set(['pending', 'running']);
+/** States in which an operation's reason tells what went wrong (otherwise: why it was started). */
+const troubled = new Set([
+  'failed',
+  'compensated',
+  'cancelled',
+  'needs-attention',
+]);
 
 function stepNote(step: Operation['steps'][number]): string {
   const notes: string[] = [];
@@ -21,13 +28,21 @@ function stepNote(step: Operation['steps'][number]): string {
   return notes.join('; ');
 }
 
-/** One operation, loaded fresh from GET /operations/{id} when opened. */
-const OperationDetails = (props: { id: string; tick: number }) => {
+/** One operation, loaded fresh from GET /operations/{id} when opened; none when gone. */
+const OperationDetails = (props: {
+  id: string;
+  tick: number;
+  onReload: () => void;
+}) => {
   const api = useApi(controlPlaneApiRef);
-  const { value, loading, error } = useAsync(
-    () => api.operation(props.id),
-    [api, props.id, props.tick],
-  );
+  const { value, loading, error } = useAsync(async () => {
+    try {
+      return await api.operation(props.id);
+    } catch (e) {
+      if (e instanceof IdpNotFoundError) return undefined;
+      throw e;
+    }
+  }, [api, props.id, props.tick]);
   return (
     <AsyncView
       what="the operation"
@@ -36,7 +51,12 @@ const OperationDetails = (props: { id: string; tick: number }) => {
       value={value}
       empty={{
         title: 'Operation not found',
-        description: 'It may have been removed.',
+        description: `The control plane no longer has operation ${props.id}. Reload the operations to see the resource's current ones; its version history below still records every state the operation moved it through.`,
+        action: (
+          <Button variant="secondary" onPress={props.onReload}>
+            Reload operations
+          </Button>
+        ),
       }}
     >
       {op => (
@@ -111,7 +131,10 @@ export const OperationTimeline = (props: {
               { title: 'Started', render: o => formatTime(o.createdAt) },
               {
                 title: 'Problem',
-                render: o => o.error ?? o.reason ?? '—',
+                render: o =>
+                  o.error ??
+                  (troubled.has(o.state) ? o.reason : undefined) ??
+                  '—',
               },
               {
                 title: 'Actions',
@@ -177,7 +200,16 @@ export const OperationTimeline = (props: {
             )}
             rowKey={o => o.id}
           />
-          {open && <OperationDetails id={open} tick={props.tick} />}
+          {open && (
+            <OperationDetails
+              id={open}
+              tick={props.tick}
+              onReload={() => {
+                setOpen(undefined);
+                retry();
+              }}
+            />
+          )}
           {dialog}
         </Flex>
       )}

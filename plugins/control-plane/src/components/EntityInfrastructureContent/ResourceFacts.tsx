@@ -1,5 +1,5 @@
 import { useApi } from '@backstage/frontend-plugin-api';
-import { Flex, Text } from '@backstage/ui';
+import { Flex, Link, Text } from '@backstage/ui';
 import useAsync from 'react-use/esm/useAsync';
 import { controlPlaneApiRef } from '../../api';
 import {
@@ -9,6 +9,7 @@ import {
   formatTime,
   StateBadge,
   UsageMeter,
+  useControlPlaneLink,
 } from '../common';
 
 /** The resource's state transitions: who moved it, when and why. */
@@ -21,6 +22,7 @@ export const VersionHistory = (props: {
     () => api.history(props.resourceRef),
     [api, props.resourceRef, props.tick],
   );
+  const controlPlaneLink = useControlPlaneLink();
   return (
     <AsyncView
       what="history"
@@ -30,8 +32,15 @@ export const VersionHistory = (props: {
       isEmpty={v => v.transitions.length === 0}
       empty={{
         title: 'No history yet',
-        description:
-          'The first transition is recorded when the control plane picks the resource up.',
+        description: (
+          <>
+            The control plane records the first transition when it picks the
+            resource up, usually within seconds. If none appears, look for a
+            failed operation above, and check on the{' '}
+            <Link href={controlPlaneLink}>Control Plane page</Link> that the
+            control plane is healthy and migrated.
+          </>
+        ),
       }}
     >
       {h => (
@@ -89,7 +98,7 @@ export const PlacementExplanationView = (props: {
               Placed on <strong>{p.selected.cluster}</strong> (
               {p.selected.provider}, {p.selected.region}, cell {p.selected.cell}
               , zones {p.selected.zones.join(', ')}) at{' '}
-              {formatTime(p.decidedAt)} in {p.durationMs} ms
+              {formatTime(p.decidedAt)} in {Math.round(p.durationMs)} ms
               {p.experiment &&
                 ` — experiment ${p.experiment.id}, arm ${p.experiment.arm}`}
             </Text>

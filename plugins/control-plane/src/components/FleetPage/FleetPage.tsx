@@ -2,35 +2,102 @@ import { useApi } from '@backstage/frontend-plugin-api';
 import { Container, Flex, Text } from '@backstage/ui';
 import useAsync from 'react-use/esm/useAsync';
 import { controlPlaneApiRef } from '../../api';
-import { FleetProvider } from '../../types';
-import { AsyncView, DataTable, percent, Section, StateBadge } from '../common';
+import { FleetCluster, FleetProvider } from '../../types';
+import {
+  AsyncView,
+  DataTable,
+  isSimulated,
+  percent,
+  Section,
+  SimulatedNotice,
+  StateBadge,
+} from '../common';
 
-const breakerText: Record<string, string> = {
+const breakerText: Record<FleetProvider['health']['breaker'], string> = {
   closed: 'closed (healthy)',
   'half-open': 'half-open (probing)',
   open: 'open (placements avoid it)',
 };
 
+const BreakerCell = (props: { provider: FleetProvider }) => {
+  const h = props.provider.health;
+  return (
+    <Flex direction="column" gap="1">
+      <Text variant="body-small">{breakerText[h.breaker]}</Text>
+      {h.reason && (
+        <Text variant="body-x-small" color="secondary">
+          {h.reason}
+        </Text>
+      )}
+    </Flex>
+  );
+};
+
 const ProviderHealthCell = (props: { provider: FleetProvider }) => {
   const h = props.provider.health;
-  if (!h) return <Text variant="body-small">not reported</Text>;
+  if (h.calls === 0) {
+    return (
+      <Text variant="body-small">
+        no driver calls yet: scored {percent(h.score)} until there are
+      </Text>
+    );
+  }
   return (
     <Text variant="body-small">
-      {percent(h.score)} · error rate {percent(h.errorRate, 1)} · p95{' '}
-      {h.p95LatencyMs} ms · {h.calls} calls
+      {percent(h.score)} · error rate {percent(h.errorRate, 1)} · mean latency{' '}
+      {Math.round(h.latencyMs)} ms · {h.calls} calls
     </Text>
   );
 };
 
-/** The fleet: cells, providers with their health and circuit breaker, clusters. */
+const DriverCell = (props: { provider: FleetProvider }) =>
+  isSimulated(props.provider) ? (
+    <Text variant="body-small">
+      <strong>simulated</strong> — a simulator, not a real cloud
+    </Text>
+  ) : (
+    <Text variant="body-small">{props.provider.driver}</Text>
+  );
+
+const gib = (n: number) => `${Math.round(n * 10) / 10} GiB`;
+
+const UtilizationCell = (props: { cluster: FleetCluster }) => {
+  const { usage, capacity } = props.cluster;
+  return (
+    <Flex direction="column" gap="1">
+      <Text variant="body-small">{percent(usage.utilization)}</Text>
+      <meter
+        aria-label={`Utilisation of ${props.cluster.id}`}
+        min={0}
+        max={1}
+        value={Math.min(usage.utilization, 1)}
+        high={0.8}
+        optimum={0}
+      />
+      <Text variant="body-x-small" color="secondary">
+        CPU {usage.cpu} of {capacity.cpu}, memory {gib(usage.memoryGi)} of{' '}
+        {gib(capacity.memoryGi)}, storage {gib(usage.storageGi)} of{' '}
+        {gib(capacity.storageGi)}
+      </Text>
+    </Flex>
+  );
+};
+
+/** The fleet: cells, providers with their health and circuit breaker, clusters and their use. */
 export const FleetPage = () => {
   const api = useApi(controlPlaneApiRef);
   const cells = useAsync(() => api.cells(), [api]);
   const providers = useAsync(() => api.providers(), [api]);
   const clusters = useAsync(() => api.clusters(), [api]);
+  const simulated = new Set(
+    (providers.value ?? []).filter(isSimulated).map(p => p.id),
+  );
   return (
     <Container>
       <Flex direction="column" gap="4">
+        {simulated.size > 0 && (
+          <SimulatedNotice providers={[...simulated].sort()} />
+        )}
         <Section title="Providers">
           <AsyncView
             what="providers"
@@ -53,13 +120,13 @@ export const FleetPage = () => {
                 columns={[
                   { title: 'Provider', render: p => p.displayName },
                   { title: 'Kind', render: p => p.kind },
-                  { title: 'Driver', render: p => p.driver },
+                  {
+                    title: 'Driver',
+                    render: p => <DriverCell provider={p} />,
+                  },
                   {
                     title: 'Breaker',
-                    render: p =>
-                      p.health
-                        ? breakerText[p.health.breaker] ?? p.health.breaker
-                        : '—',
+                    render: p => <BreakerCell provider={p} />,
                   },
                   {
                     title: 'Health',
@@ -116,38 +183,48 @@ export const FleetPage = () => {
             }}
           >
             {v => (
-              <DataTable
-                caption="Clusters"
-                rows={v}
-                rowKey={c => c.id}
-                rowLabel={c => c.id}
-                columns={[
-                  { title: 'Cluster', render: c => c.id },
-                  { title: 'Cell', render: c => c.cell },
-                  { title: 'Provider', render: c => c.provider },
-                  { title: 'Region', render: c => c.region },
-                  { title: 'Zones', render: c => c.zones.join(', ') },
-                  { title: 'Version', render: c => c.version },
-                  {
-                    title: 'Lifecycle',
-                    render: c => <StateBadge state={c.lifecycle} />,
-                  },
-                  {
-                    title: 'Health',
-                    render: c =>
-                      c.health
-                        ? `${percent(c.health.score)}${
-                            c.health.status ? ` (${c.health.status})` : ''
-                          }`
-                        : 'not reported',
-                  },
-                  {
-                    title: 'Capacity',
-                    render: c =>
-                      `${c.capacity.maxResources} resources, ${c.capacity.cpu} CPU, ${c.capacity.memoryGi} GiB`,
-                  },
-                ]}
-              />
+              <Flex direction="column" gap="2">
+                <Text as="p" variant="body-small" color="secondary">
+                  Utilisation is what the resources placed on a cluster ask of
+                  it, the highest of CPU, memory and storage over its capacity,
+                  as the scheduler measures it. The control plane keeps no
+                  health per cluster: placements weigh the health of its
+                  provider, above.
+                </Text>
+                <DataTable
+                  caption="Clusters"
+                  rows={v}
+                  rowKey={c => c.id}
+                  rowLabel={c => c.id}
+                  columns={[
+                    { title: 'Cluster', render: c => c.id },
+                    { title: 'Cell', render: c => c.cell },
+                    {
+                      title: 'Provider',
+                      render: c =>
+                        simulated.has(c.provider)
+                          ? `${c.provider} (simulated)`
+                          : c.provider,
+                    },
+                    { title: 'Region', render: c => c.region },
+                    { title: 'Zones', render: c => c.zones.join(', ') },
+                    { title: 'Version', render: c => c.version },
+                    {
+                      title: 'Lifecycle',
+                      render: c => <StateBadge state={c.lifecycle} />,
+                    },
+                    {
+                      title: 'Resources',
+                      render: c =>
+                        `${c.usage.resources} of ${c.capacity.maxResources}`,
+                    },
+                    {
+                      title: 'Utilisation',
+                      render: c => <UtilizationCell cluster={c} />,
+                    },
+                  ]}
+                />
+              </Flex>
             )}
           </AsyncView>
         </Section>

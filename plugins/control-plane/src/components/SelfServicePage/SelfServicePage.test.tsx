@@ -1,18 +1,29 @@
 import '@testing-library/jest-dom';
+import { Entity } from '@backstage/catalog-model';
+import {
+  createFrontendPlugin,
+  createRouteRef,
+  createSubRouteRef,
+  FrontendFeature,
+  RouteRef,
+} from '@backstage/frontend-plugin-api';
 import {
   registerMswTestHooks,
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
+import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
+import { Schemas } from '@idp-multicloud/sdk';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { http, HttpResponse } from 'msw';
+import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { controlPlanePlugin } from '../../plugin';
+import { reply, replyError } from '../../__testUtils__/msw';
 import { SelfServicePage } from './SelfServicePage';
 
 const base = '*/api/control-plane';
 
-const mysql = {
+const mysql: Schemas['Product'] = {
   id: 'mysql',
   title: 'MySQL',
   description: 'A managed MySQL database',
@@ -22,6 +33,7 @@ const mysql = {
   operations: ['backup', 'restore'],
   dependsOn: [],
   features: {},
+  waivedFeatures: {},
   sizes: {},
   parameters: {
     type: 'object',
@@ -36,15 +48,24 @@ const mysql = {
     required: ['version'],
   },
 };
-const kafka = {
+const redis: Schemas['Product'] = {
+  ...mysql,
+  id: 'redis',
+  title: 'Redis',
+  description: 'A cache',
+  category: 'cache',
+  parameters: { type: 'object' },
+};
+const kafka: Schemas['Product'] = {
   ...mysql,
   id: 'kafka',
   title: 'Kafka',
   description: 'A topic',
+  category: 'messaging',
   tiers: ['low'],
   parameters: { type: 'object' },
 };
-const tier = {
+const tier: Schemas['Tier'] = {
   id: 'critical',
   description: 'Revenue-critical',
   sla: { availability: 99.99, p99LatencyMs: 50, rtoMinutes: 15, rpoMinutes: 5 },
@@ -57,56 +78,102 @@ const tier = {
   operations: { maxAttempts: 5, stepTimeoutSeconds: 300 },
 };
 
+/** A scaffolder Template as the catalog holds it. */
+const template = (
+  name: string,
+  title: string,
+  products: string | undefined,
+  parameters: object[] = [
+    {
+      properties: {
+        name: { type: 'string' },
+        tier: { type: 'string', enum: ['critical', 'high', 'medium', 'low'] },
+      },
+    },
+  ],
+): Entity => ({
+  apiVersion: 'scaffolder.backstage.io/v1beta3',
+  kind: 'Template',
+  metadata: {
+    name,
+    namespace: 'default',
+    title,
+    annotations: products ? { 'idp.multicloud/products': products } : {},
+  },
+  spec: { type: 'resource', parameters, steps: [] },
+});
+
+const templates = [
+  template('new-mysql-database', 'New MySQL database', 'mysql'),
+  template(
+    'new-web-service',
+    'New web service with MySQL and Redis',
+    'webapp, mysql, redis',
+  ),
+  // No tier field: the link carries no formData.
+  template('request-redis-cache', 'Request a Redis cache', 'redis', [
+    { properties: { name: { type: 'string' } } },
+  ]),
+  // Not annotated: it requests nothing the self-service catalog knows of.
+  template('kafka-topic', 'A Kafka topic', undefined),
+];
+
+const formData = (href: string | null) =>
+  JSON.parse(new URL(href!, 'http://app').searchParams.get('formData')!);
+
 describe('SelfServicePage', () => {
   const server = setupServer();
   registerMswTestHooks(server);
-  let estimates: unknown[];
+  let estimates: Schemas['CostEstimateRequest'][];
 
   beforeEach(() => {
     estimates = [];
     server.use(
       http.get(`${base}/products`, () =>
-        HttpResponse.json({ items: [mysql, kafka] }),
+        reply('ProductList', { items: [mysql, redis, kafka] }),
       ),
-      http.get(`${base}/tiers`, () => HttpResponse.json({ items: [tier] })),
+      http.get(`${base}/tiers`, () => reply('TierList', { items: [tier] })),
       http.post(`${base}/cost/estimate`, async ({ request }) => {
-        const body = (await request.json()) as {
-          product: string;
-          tier: string;
-        };
+        const body = (await request.json()) as Schemas['CostEstimateRequest'];
         estimates.push(body);
         if (body.product === 'kafka') {
-          return HttpResponse.json(
-            { error: { name: 'NotFoundError', message: 'no' } },
-            { status: 404 },
-          );
+          return replyError(404, 'NotFoundError', 'no');
         }
-        return HttpResponse.json({
+        const critical = body.tier === 'critical';
+        return reply('CostEstimate', {
           currency: 'USD',
           product: body.product,
-          tier: body.tier,
-          cell: 'cell-us',
+          tier: body.tier ?? 'medium',
+          params: {},
           estimates: [
-            {
-              provider: 'aws',
-              monthlyCost: body.tier === 'critical' ? 410 : 120,
-            },
-            {
-              provider: 'gcp',
-              monthlyCost: body.tier === 'critical' ? 380 : 110,
-            },
+            { provider: 'gcp', monthlyCost: critical ? 380 : 110 },
+            { provider: 'aws', monthlyCost: critical ? 410 : 120 },
           ],
-          cheapest: {
-            provider: 'gcp',
-            monthlyCost: body.tier === 'critical' ? 380 : 110,
-          },
+          cheapest: { provider: 'gcp', monthlyCost: critical ? 380 : 110 },
         });
       }),
     );
   });
 
+  const render = (
+    options: {
+      entities?: Entity[];
+      features?: FrontendFeature[];
+      mountedRoutes?: Record<string, RouteRef>;
+      catalog?: ReturnType<typeof catalogApiMock.mock>;
+    } = {},
+  ) =>
+    renderInTestApp(<SelfServicePage />, {
+      features: [controlPlanePlugin, ...(options.features ?? [])],
+      mountedRoutes: options.mountedRoutes,
+      apis: [
+        options.catalog ??
+          catalogApiMock({ entities: options.entities ?? templates }),
+      ],
+    });
+
   it('shows what each tier guarantees', async () => {
-    renderInTestApp(<SelfServicePage />, { features: [controlPlanePlugin] });
+    render();
     const row = await screen.findByRole('row', { name: 'critical' });
     expect(within(row).getByText('99.99%')).toBeInTheDocument();
     expect(within(row).getByText('50 ms')).toBeInTheDocument();
@@ -117,8 +184,8 @@ describe('SelfServicePage', () => {
     ).toBeInTheDocument();
   });
 
-  it('shows a product with its parameters, a price estimate per tier and a Request link to its template', async () => {
-    renderInTestApp(<SelfServicePage />, { features: [controlPlanePlugin] });
+  it('shows a product with its parameters and a price estimate per tier', async () => {
+    render();
     const params = await screen.findByRole('table', {
       name: 'Parameters of MySQL',
     });
@@ -126,35 +193,158 @@ describe('SelfServicePage', () => {
     expect(within(storage).getByText('Disk size in GiB')).toBeInTheDocument();
     expect(within(params).getByText('8.0 | 8.4')).toBeInTheDocument();
 
-    expect(await screen.findByText('$380.00')).toBeInTheDocument();
+    const prices = await screen.findByRole('list', {
+      name: 'Price estimates for mysql',
+    });
+    expect(within(prices).getByText('gcp: $380.00 / month')).toBeVisible();
+    expect(
+      screen.getAllByText(/a month on gcp \(tier critical, in any cell\)/)[0],
+    ).toBeVisible();
     await userEvent.selectOptions(
-      screen.getAllByRole('combobox', { name: /Tier for the estimate/ })[0],
+      screen.getByRole('combobox', { name: 'Tier of MySQL' }),
       'high',
     );
-    expect(await screen.findByText('$110.00')).toBeInTheDocument();
+    expect(
+      await within(
+        await screen.findByRole('list', { name: 'Price estimates for mysql' }),
+      ).findByText('gcp: $110.00 / month'),
+    ).toBeVisible();
+    expect(estimates).toContainEqual({ product: 'mysql', tier: 'high' });
+  });
 
-    expect(screen.getByRole('link', { name: 'Request MySQL' })).toHaveAttribute(
-      'href',
-      '/create/templates/default/new-mysql-database',
+  it("links Request to the catalog's template for the product, prefilled with the chosen tier", async () => {
+    render();
+    const request = await screen.findByRole('link', { name: 'Request MySQL' });
+    const href = () => request.getAttribute('href');
+    expect(href()).toMatch(
+      /^\/create\/templates\/default\/new-mysql-database\?formData=/,
+    );
+    expect(formData(href())).toEqual({ tier: 'critical' });
+    expect(
+      screen.getByText(
+        /Opens the template “New MySQL database” at tier critical/,
+      ),
+    ).toBeInTheDocument();
+
+    await userEvent.selectOptions(
+      screen.getByRole('combobox', { name: 'Tier of MySQL' }),
+      'high',
+    );
+    expect(formData(href())).toEqual({ tier: 'high' });
+
+    // The web service template provisions MySQL too: offered as well, after the specific one.
+    const also = screen.getAllByRole('link', {
+      name: 'New web service with MySQL and Redis',
+    });
+    expect(also).toHaveLength(2); // under MySQL and under Redis
+    expect(also[0].getAttribute('href')).toMatch(
+      /^\/create\/templates\/default\/new-web-service\?formData=/,
     );
   });
 
-  it('says so when a product has no template or no estimate', async () => {
-    renderInTestApp(<SelfServicePage />, { features: [controlPlanePlugin] });
+  it('links a template without a tier field without prefilling it', async () => {
+    render();
+    expect(
+      await screen.findByRole('link', { name: 'Request Redis' }),
+    ).toHaveAttribute('href', '/create/templates/default/request-redis-cache');
+    expect(
+      screen.getByText('Opens the template “Request a Redis cache”.', {
+        exact: false,
+      }),
+    ).toBeInTheDocument();
+  });
+
+  it('follows where the app mounts the scaffolder', async () => {
+    // A scaffolder plugin of its own, mounted at /golden-paths instead of /create.
+    const root = createRouteRef();
+    const scaffolder = createFrontendPlugin({
+      pluginId: 'scaffolder',
+      routes: {
+        root,
+        selectedTemplate: createSubRouteRef({
+          path: '/templates/:namespace/:templateName',
+          parent: root,
+        }),
+      },
+    });
+    render({
+      features: [scaffolder],
+      mountedRoutes: { '/golden-paths': root },
+    });
+    const request = await screen.findByRole('link', { name: 'Request MySQL' });
+    expect(request.getAttribute('href')).toMatch(
+      /^\/golden-paths\/templates\/default\/new-mysql-database\?formData=/,
+    );
+    expect(
+      screen.getAllByRole('link', { name: 'browse all templates' })[0],
+    ).toHaveAttribute('href', '/golden-paths');
+  });
+
+  it('says when no template requests a product, how to add one, and that there is no estimate', async () => {
+    render();
     expect(
       await screen.findByText(/No golden-path template requests Kafka yet/),
     ).toBeInTheDocument();
     expect(
+      screen.getByText('idp.multicloud/products: kafka'),
+    ).toBeInTheDocument();
+    expect(
       screen.queryByRole('link', { name: 'Request Kafka' }),
     ).not.toBeInTheDocument();
+    expect(
+      screen.getByRole('link', { name: 'browse all templates' }),
+    ).toHaveAttribute('href', '/create');
     expect(await screen.findByText('No price estimate')).toBeInTheDocument();
+  });
+
+  it('says so when no provider can run a product at the tier', async () => {
+    server.use(
+      http.post(`${base}/cost/estimate`, () =>
+        reply('CostEstimate', {
+          currency: 'USD',
+          product: 'mysql',
+          tier: 'critical',
+          cell: 'cell-eu',
+          params: {},
+          estimates: [],
+        }),
+      ),
+    );
+    render();
+    expect(
+      (
+        await screen.findAllByText(
+          /No provider in cell-eu can run MySQL at tier critical, so there is no price/,
+        )
+      )[0],
+    ).toBeVisible();
+  });
+
+  it('says the templates could not be looked up when the catalog fails', async () => {
+    render({
+      catalog: catalogApiMock.mock({
+        getEntities: async () => {
+          throw new Error('catalog is down');
+        },
+      }),
+    });
+    expect(
+      (
+        await screen.findAllByText(
+          /Could not look up the templates that request MySQL: catalog is down/,
+        )
+      )[0],
+    ).toBeVisible();
+    expect(
+      screen.queryByRole('link', { name: 'Request MySQL' }),
+    ).not.toBeInTheDocument();
   });
 
   it('says what to do when there is nothing to request', async () => {
     server.use(
-      http.get(`${base}/products`, () => HttpResponse.json({ items: [] })),
+      http.get(`${base}/products`, () => reply('ProductList', { items: [] })),
     );
-    renderInTestApp(<SelfServicePage />, { features: [controlPlanePlugin] });
+    render();
     expect(
       await screen.findByText('Nothing to request yet'),
     ).toBeInTheDocument();

@@ -4,20 +4,24 @@ import { Schemas } from '@idp-multicloud/sdk';
 import { useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { controlPlaneApiRef } from '../../api';
-import { AsyncView, DataTable, formatMoney, percent, Section } from '../common';
-
-/**
- * The golden-path template that requests each product (`templates/` in this repository).
- * @public
- */
-export const defaultProductTemplates: Record<string, string> = {
-  mysql: 'new-mysql-database',
-  redis: 'request-redis-cache',
-  webapp: 'new-web-service-with-mysql-and-redis',
-};
+import {
+  AsyncView,
+  DataTable,
+  formatMoney,
+  percent,
+  Section,
+  useScaffolderLinks,
+} from '../common';
+import {
+  ANNOTATION_TEMPLATE_PRODUCTS,
+  prefill,
+  templatesFor,
+  useProductTemplates,
+} from './productTemplates';
 
 type Product = Schemas['Product'];
 type Tier = Schemas['Tier'];
+type TierId = Tier['id'];
 
 interface ParameterRow {
   name: string;
@@ -82,11 +86,12 @@ const TierTable = (props: { tiers: Tier[] }) => (
   />
 );
 
-const PriceEstimate = (props: { product: string; tier: string }) => {
+const PriceEstimate = (props: { product: Product; tier?: TierId }) => {
   const api = useApi(controlPlaneApiRef);
+  const { product, tier } = props;
   const { value, loading, error } = useAsync(
-    () => api.estimateCost({ product: props.product, tier: props.tier }),
-    [api, props.product, props.tier],
+    () => api.estimateCost({ product: product.id, tier }),
+    [api, product.id, tier],
   );
   return (
     <AsyncView
@@ -100,36 +105,118 @@ const PriceEstimate = (props: { product: string; tier: string }) => {
           'This control plane does not estimate prices yet; the cost shows on the resource once it runs.',
       }}
     >
-      {e => (
-        <Flex direction="column" gap="1">
-          <Text as="p">
-            From{' '}
-            <strong>{formatMoney(e.cheapest.monthlyCost, e.currency)}</strong> a
-            month on {e.cheapest.provider} ({e.tier}, {e.cell})
-          </Text>
-          <ul aria-label={`Price estimates for ${props.product}`}>
-            {e.estimates.map(x => (
-              <li key={x.provider}>
-                <Text variant="body-small">
-                  {x.provider}: {formatMoney(x.monthlyCost, e.currency)} / month
-                </Text>
-              </li>
-            ))}
-          </ul>
-        </Flex>
-      )}
+      {e => {
+        const where = e.cell ? `in ${e.cell}` : 'in any cell';
+        if (!e.cheapest) {
+          return (
+            <Text as="p" variant="body-small">
+              No provider {where} can run {product.title} at tier {e.tier}, so
+              there is no price. Choose another tier, or ask your platform team
+              which cells offer it.
+            </Text>
+          );
+        }
+        return (
+          <Flex direction="column" gap="1">
+            <Text as="p">
+              From{' '}
+              <strong>{formatMoney(e.cheapest.monthlyCost, e.currency)}</strong>{' '}
+              a month on {e.cheapest.provider} (tier {e.tier}, {where})
+            </Text>
+            <ul aria-label={`Price estimates for ${product.id}`}>
+              {e.estimates.map(x => (
+                <li key={x.provider}>
+                  <Text variant="body-small">
+                    {x.provider}: {formatMoney(x.monthlyCost, e.currency)} /
+                    month
+                  </Text>
+                </li>
+              ))}
+            </ul>
+          </Flex>
+        );
+      }}
     </AsyncView>
+  );
+};
+
+/** "Request": the templates of the catalog that provision the product, prefilled. */
+const RequestLinks = (props: {
+  product: Product;
+  tier?: TierId;
+  templates: ReturnType<typeof useProductTemplates>;
+}) => {
+  const { product, tier, templates } = props;
+  const links = useScaffolderLinks();
+  if (templates.loading) {
+    return (
+      <Text variant="body-small" color="secondary">
+        Looking for the templates that request {product.title}…
+      </Text>
+    );
+  }
+  if (templates.error) {
+    return (
+      <Text variant="body-small">
+        Could not look up the templates that request {product.title}:{' '}
+        {templates.error.message}.{' '}
+        <Link href={links.root}>Browse all templates</Link>.
+      </Text>
+    );
+  }
+  const [best, ...others] = templatesFor(product.id, templates.value ?? []);
+  if (!best) {
+    return (
+      <Text variant="body-small">
+        No golden-path template requests {product.title} yet. A platform
+        engineer can add one: a software template annotated{' '}
+        <code>
+          {ANNOTATION_TEMPLATE_PRODUCTS}: {product.id}
+        </code>
+        . Until then, <Link href={links.root}>browse all templates</Link> or use
+        the <code>idp</code> CLI (<code>idp create {product.id}</code>).
+      </Text>
+    );
+  }
+  return (
+    <Flex direction="column" gap="2">
+      <ButtonLink
+        variant="primary"
+        href={links.template(best, prefill(best, tier))}
+        aria-label={`Request ${product.title}`}
+      >
+        Request
+      </ButtonLink>
+      <Text variant="body-small" color="secondary">
+        Opens the template “{best.title}”
+        {prefill(best, tier) ? ` at tier ${tier}` : ''}.
+        {others.length > 0 && (
+          <>
+            {' '}
+            Also requested by:{' '}
+            {others.map((t, i) => (
+              <span key={`${t.namespace}/${t.name}`}>
+                {i > 0 && ', '}
+                <Link href={links.template(t, prefill(t, tier))}>
+                  {t.title}
+                </Link>
+              </span>
+            ))}
+            .
+          </>
+        )}
+      </Text>
+    </Flex>
   );
 };
 
 const ProductCard = (props: {
   product: Product;
-  templates: Record<string, string>;
+  templates: ReturnType<typeof useProductTemplates>;
 }) => {
   const { product } = props;
-  const [tier, setTier] = useState<string>(product.tiers[0] ?? '');
+  const [tier, setTier] = useState<TierId | undefined>(product.tiers[0]);
   const params = parametersOf(product);
-  const template = props.templates[product.id];
   return (
     <Section title={product.title} level={3}>
       <Flex direction="column" gap="3">
@@ -168,8 +255,12 @@ const ProductCard = (props: {
         )}
         {product.tiers.length > 0 && (
           <label>
-            <Text variant="body-small">Tier for the estimate </Text>
-            <select value={tier} onChange={e => setTier(e.target.value)}>
+            <Text variant="body-small">Tier </Text>
+            <select
+              aria-label={`Tier of ${product.title}`}
+              value={tier}
+              onChange={e => setTier(e.target.value as TierId)}
+            >
               {product.tiers.map(t => (
                 <option key={t} value={t}>
                   {t}
@@ -178,35 +269,23 @@ const ProductCard = (props: {
             </select>
           </label>
         )}
-        <PriceEstimate product={product.id} tier={tier} />
-        {template ? (
-          <ButtonLink
-            variant="primary"
-            href={`/create/templates/default/${template}`}
-            aria-label={`Request ${product.title}`}
-          >
-            Request
-          </ButtonLink>
-        ) : (
-          <Text variant="body-small">
-            No golden-path template requests {product.title} yet.{' '}
-            <Link href="/create">Browse all templates</Link> or use the{' '}
-            <code>idp</code> CLI.
-          </Text>
-        )}
+        <PriceEstimate product={product} tier={tier} />
+        <RequestLinks
+          product={product}
+          tier={tier}
+          templates={props.templates}
+        />
       </Flex>
     </Section>
   );
 };
 
 /** The self-service catalog: what can be requested, at which tier, for how much. */
-export const SelfServicePage = (props: {
-  templates?: Record<string, string>;
-}) => {
+export const SelfServicePage = () => {
   const api = useApi(controlPlaneApiRef);
   const products = useAsync(() => api.products(), [api]);
   const tiers = useAsync(() => api.tiers(), [api]);
-  const templates = props.templates ?? defaultProductTemplates;
+  const templates = useProductTemplates();
   return (
     <Container>
       <Flex direction="column" gap="4">

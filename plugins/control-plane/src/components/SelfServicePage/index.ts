@@ -1,1 +1,1 @@
-export { SelfServicePage, defaultProductTemplates } from './SelfServicePage';
+export { SelfServicePage } from './SelfServicePage';

@@ -249,4 +249,14 @@ export function DataTable<T>(props: {
   );
 }
 export { ConfirmDialog } from './ConfirmDialog';
-export { useSelfServiceLink } from './links';
+export {
+  useControlPlaneLink,
+  useScaffolderLinks,
+  useSelfServiceLink,
+} from './links';
+export {
+  isSimulated,
+  SIMULATED_DRIVER,
+  SimulatedNotice,
+  useSimulatedProviders,
+} from './simulated';

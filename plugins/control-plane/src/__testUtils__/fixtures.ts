@@ -1,4 +1,4 @@
-import { Operation, Resource } from '@idp-multicloud/sdk';
+import { Operation, Resource, Schemas } from '@idp-multicloud/sdk';
 
 export function resource(
   name: string,
@@ -50,6 +50,8 @@ export const createOperation: Operation = {
   actor: 'user:default/alice',
   resourceRef: 'resource:default/orders-db',
   cancelRequested: false,
+  // Why it was started: not a problem.
+  reason: 'requested in commit 88bcc57',
   createdAt: '2026-11-01T10:00:00.000Z',
   updatedAt: '2026-11-01T10:05:00.000Z',
   params: {},
@@ -88,17 +90,64 @@ export const createOperation: Operation = {
   ],
 };
 
+/** A provider of the simulated fleet, healthy unless told otherwise. */
+export function provider(
+  id: string,
+  overrides: Partial<Omit<Schemas['Provider'], 'health'>> & {
+    health?: Partial<Schemas['Provider']['health']>;
+  } = {},
+): Schemas['Provider'] {
+  const { health, ...rest } = overrides;
+  return {
+    id,
+    displayName: id,
+    kind: 'aws',
+    driver: 'simulated',
+    ...rest,
+    health: {
+      score: 1,
+      breaker: 'closed',
+      calls: 0,
+      failures: 0,
+      errorRate: 0,
+      latencyMs: 0,
+      ...health,
+    },
+  };
+}
+
+/** A cluster with nothing placed on it unless told otherwise. */
+export function cluster(
+  id: string,
+  overrides: Partial<Schemas['Cluster']> = {},
+): Schemas['Cluster'] {
+  return {
+    id,
+    cell: 'cell-us',
+    provider: 'aws',
+    region: 'us-east-1',
+    zones: ['us-east-1a', 'us-east-1b'],
+    version: '1.33',
+    lifecycle: 'active',
+    nodePools: [],
+    capacity: { cpu: 96, memoryGi: 384, storageGi: 8192, maxResources: 80 },
+    usage: { resources: 0, cpu: 0, memoryGi: 0, storageGi: 0, utilization: 0 },
+    ...overrides,
+  };
+}
+
 /** A text/event-stream body that sends `events` and then stays open. */
-export function eventStream(events: object[], delayMs = 50): ReadableStream {
+export function eventStream(
+  events: Schemas['ResourceEvent'][],
+  delayMs = 50,
+): ReadableStream {
   const encoder = new TextEncoder();
   return new ReadableStream({
     start(controller) {
       setTimeout(() => {
         for (const e of events) {
           controller.enqueue(
-            encoder.encode(
-              `id: ${(e as { id: number }).id}\ndata: ${JSON.stringify(e)}\n\n`,
-            ),
+            encoder.encode(`id: ${e.id}\ndata: ${JSON.stringify(e)}\n\n`),
           );
         }
       }, delayMs);

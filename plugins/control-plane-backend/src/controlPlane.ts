@@ -29,6 +29,8 @@ import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
 import { PolicyService } from './governance/PolicyService';
 import { CostService } from './governance/CostService';
 import { QuotaGuard } from './governance/QuotaGuard';
+import { FeatureFlags } from './governance/FeatureFlags';
+import { ExperimentStore } from './scheduling/ExperimentStore';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -48,6 +50,8 @@ export interface ControlPlane {
   health: ProviderHealth;
   policy: PolicyService;
   cost: CostService;
+  flags: FeatureFlags;
+  experiments: ExperimentStore;
   engine: SagaEngine;
   reconciler: Reconciler;
   /** Starts running operations and reconciling (when orchestration is enabled). */
@@ -117,13 +121,19 @@ export async function createControlPlane(options: {
   const health = new ProviderHealth({
     db,
     logger: logger.child({ component: 'provider-health' }),
+    policy: config.health.breaker,
+    windowMinutes: config.health.window.as('minutes'),
   });
   drivers.setWrapper(driver => health.instrument(driver));
+  const flags = new FeatureFlags(db);
+  const experiments = new ExperimentStore({ db, flags });
   const scheduler = new Scheduler({
     db,
     drivers,
     providerStatus: health,
     prices: config.pricing,
+    weights: config.schedulingWeights,
+    experiments,
   });
   const policy = new PolicyService({
     db,
@@ -159,7 +169,7 @@ export async function createControlPlane(options: {
     drivers,
     resources,
     scheduler,
-    quotas: new QuotaGuard({ db, scheduler }),
+    quotas: new QuotaGuard({ db, scheduler, audit }),
     readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
     notify: options.notify,
   });
@@ -206,7 +216,15 @@ export async function createControlPlane(options: {
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
-    cellDriftPolicy: (cell, desired) => desired.cell(cell)?.driftPolicy,
+    // The flag drift.autoCorrect where it is set for the cell or tier, else the cell's policy.
+    cellDriftPolicy: async (cell, desired, tier) => {
+      const autoCorrect = await flags.lookup('drift.autoCorrect', {
+        cell,
+        tier,
+      });
+      if (autoCorrect === undefined) return desired.cell(cell)?.driftPolicy;
+      return autoCorrect ? 'correct' : 'warn';
+    },
   });
   reconcilerRef.current = reconciler;
 
@@ -236,6 +254,8 @@ export async function createControlPlane(options: {
     health,
     policy,
     cost,
+    flags,
+    experiments,
     engine,
     reconciler,
     start() {

@@ -155,9 +155,10 @@ export const controlPlanePlugin = createBackendPlugin({
         });
         await scheduler.scheduleTask({
           id: 'control-plane-provider-probes',
-          frequency: { seconds: 5 },
+          frequency: settings.health.probeInterval.toObject(),
           timeout: { minutes: 1 },
-          scope: 'global',
+          // Each replica probes: a probe is one cheap call per half-open provider.
+          scope: 'local',
           fn: async () => {
             if (!settings.orchestration.enabled) return;
             await probeHalfOpenProviders({

@@ -291,6 +291,7 @@ export class ProviderHealth implements ProviderStatusSource {
       .onConflict('provider')
       .merge();
     if (current.state !== next.state) {
+      this.cache = undefined;
       this.options.logger.warn(
         `circuit breaker of ${provider}: ${current.state} → ${next.state} (${next.reason})`,
       );

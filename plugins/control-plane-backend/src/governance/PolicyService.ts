@@ -22,6 +22,7 @@ import {
   Countable,
   countableOf,
   noShare,
+  quotaApplies,
   quotaUsages,
   quotaViolations,
   shareOf,
@@ -197,10 +198,14 @@ export class PolicyService {
       after,
       previous ? shareOf(scheduler, before, countable(previous)) : noShare,
     );
-    const others = next
-      .ofKind('Resource')
-      .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
-      .map(countable);
+    // What is in use counts the resource as it is now; the request adds the difference.
+    const others = [
+      ...next
+        .ofKind('Resource')
+        .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
+        .map(countable),
+      ...(previous ? [countable(previous)] : []),
+    ];
     const state = deleting ? before : next;
     const product = state.product(manifest.spec.product);
     const tier = state.tier(manifest.spec.tier);
@@ -236,7 +241,13 @@ export class PolicyService {
         geo: cell?.geo ?? 'unknown',
         ...(cell?.dataResidency ? { dataResidency: cell.dataResidency } : {}),
       },
-      quotas: quotaUsages(scheduler, state, self, share, others),
+      // A quota the resource was outside of (it changes team, cell or namespace) gets all
+      // of it; one it was in, the difference.
+      quotas: quotaUsages(scheduler, state, self, share, others).map(q =>
+        previous && !quotaApplies(q, countable(previous))
+          ? { ...q, request: after }
+          : q,
+      ),
       cost: { monthly: after.monthlyCost, currency: 'USD' },
       policies: Object.fromEntries(
         next.ofKind('Policy').map(p => [p.metadata.name, p.spec]),

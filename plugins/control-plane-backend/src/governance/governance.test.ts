@@ -380,9 +380,9 @@ spec:
       );
       return settled.length === 4 && items;
     }, 'the batch to settle');
-    const ready = states.filter(r => r.status.state === 'READY');
+    const placed = states.filter(r => r.status.state === 'READY');
     const failed = states.filter(r => r.status.state === 'FAILED');
-    expect(ready).toHaveLength(2);
+    expect(placed).toHaveLength(2);
     expect(failed).toHaveLength(2);
     const refusal =
       'quota batch (namespace batch) allows maxInstances 2 instances; 2 in use, this request adds 1';

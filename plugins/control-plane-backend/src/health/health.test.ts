@@ -1,8 +1,8 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
-import request from 'supertest';
 import {
-  authAs,
+  callAs,
+  fastSimulator,
   startControlPlane,
   until,
   users,
@@ -13,21 +13,7 @@ jest.setTimeout(120_000);
 
 type ControlPlaneTest = Awaited<ReturnType<typeof startControlPlane>>;
 
-const api = (cp: ControlPlaneTest, user = users.ana) => {
-  const as = authAs(user);
-  const base = '/api/control-plane';
-  return {
-    get: (path: string) =>
-      request(cp.server).get(`${base}${path}`).set('authorization', as),
-    post: (path: string, body?: object) =>
-      request(cp.server)
-        .post(`${base}${path}`)
-        .set('authorization', as)
-        .send(body),
-    delete: (path: string) =>
-      request(cp.server).delete(`${base}${path}`).set('authorization', as),
-  };
-};
+const api = (cp: ControlPlaneTest, user = users.ana) => callAs(cp.server, user);
 
 const mysql = (name: string) => ({
   name,
@@ -73,11 +59,7 @@ describe.each(databases.eachSupportedId())(
         orchestration: true,
         features: [simulatorModule],
         controlPlane: {
-          simulator: {
-            provisioningTime: { milliseconds: 30 },
-            deprovisioningTime: { milliseconds: 10 },
-            latency: { default: 0 },
-          },
+          simulator: fastSimulator,
           health: {
             probeInterval: { milliseconds: 400 },
             breaker: {

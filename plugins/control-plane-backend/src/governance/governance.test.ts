@@ -670,6 +670,47 @@ ${quota(
     );
   });
 
+  it("scores with a tier's weights from app-config, and from the Tier in the state repository over them", async () => {
+    cp = await startControlPlane(databases, databaseId, {
+      orchestration: true,
+      features: [simulatorModule],
+      controlPlane: {
+        simulator,
+        scheduling: { weights: { medium: { cost: 0.9 } } },
+      },
+    });
+    const api = call(cp);
+    const weightsOf = async (name: string) => {
+      await api.post('/resources', mysql(name));
+      await ready(api, name);
+      return (await api.get(`/resources/default/${name}/placement`)).body
+        .weights;
+    };
+    const medium = {
+      health: 0.2,
+      cost: 0.3,
+      utilization: 0.2,
+      latency: 0.2,
+      spread: 0.1,
+    };
+    expect(await weightsOf('first')).toEqual({ ...medium, cost: 0.9 });
+    const tier = serializeManifest({
+      apiVersion: MANIFEST_API_VERSION,
+      kind: 'Tier',
+      metadata: { name: 'medium', labels: {} },
+      spec: {
+        ...defaultTiers.medium,
+        placement: { ...defaultTiers.medium.placement, weights: { health: 1 } },
+      },
+    });
+    expect((await api.apply(tier)).status).toBe(200);
+    expect(await weightsOf('second')).toEqual({
+      ...medium,
+      cost: 0.9,
+      health: 1,
+    });
+  });
+
   it('stores an unschedulable decision with every candidate and why, and answers it for the placement', async () => {
     cp = await orchestrated(databaseId);
     const api = call(cp);

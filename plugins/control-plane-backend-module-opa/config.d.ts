@@ -3,9 +3,10 @@ import { HumanDuration } from '@backstage/types';
 export interface Config {
   controlPlane?: {
     /**
-     * The `opa` policy evaluator: every change the control plane is about to commit, and every
-     * placement it schedules, is also decided by a policy in Open Policy Agent, through OPA's
-     * Data API (`POST {baseUrl}/v1/data/{policyPath}` with the policy input document).
+     * The `opa` policy evaluator: every change of desired state the control plane is about to
+     * commit (create, update, delete) and every operation it is about to start is also decided
+     * by a policy in Open Policy Agent, through OPA's Data API (`POST
+     * {baseUrl}/v1/data/{policyPath}` with the policy input document). Placement is not.
      */
     opa?: {
       /**

@@ -120,19 +120,85 @@ export interface Config {
     };
 
     /**
-     * List prices (USD) for cost estimates, budgets and chargeback, merged over the built-in
-     * table (public on-demand list prices of comparable managed services).
+     * List prices (USD) for cost estimates, budgets and chargeback, per provider, merged over
+     * the tables this package ships (`pricing/<provider>.yaml`: public on-demand list prices
+     * of comparable managed services; `default` prices providers without a table). Any single
+     * price may be set, e.g. `aws: { hourly: { mysql: { large: 0.3 } } }`; a provider without
+     * a shipped table starts from `default`'s.
      */
     pricing?: {
-      /** Hourly price of one replica per product and size class, e.g. mysql.large: 0.356. */
-      hourly?: { [product: string]: { [size: string]: number } };
-      /** Block storage, per GiB-month. */
-      storagePerGiMonth?: number;
-      /** Object storage per GiB-month, per storage class (standard, infrequent, archive). */
-      objectStoragePerGiMonth?: { [storageClass: string]: number };
-      /** Per provider: a multiplier of compute prices and its own storage price. */
-      providers?: {
-        [provider: string]: { compute: number; storagePerGiMonth?: number };
+      [provider: string]: {
+        /** Hourly price of one replica per product and size class, e.g. mysql.large: 0.356. */
+        hourly?: { [product: string]: { [size: string]: number } };
+        /** Block storage, per GiB-month. */
+        storagePerGiMonth?: number;
+        /** Object storage per GiB-month, per storage class (standard, infrequent, archive). */
+        objectStoragePerGiMonth?: { [storageClass: string]: number };
+      };
+    };
+
+    /** The scheduler: how placements are scored. */
+    scheduling?: {
+      /**
+       * Score weights per tier (`critical`, `high`, `medium`, `low`): any of health, cost,
+       * utilization, latency and spread, non-negative, normalised by their sum. A Tier's
+       * `placement.weights` in the state repository wins over these.
+       * @defaultValue critical: health 0.4, cost 0.05, utilization 0.15, latency 0.15,
+       * spread 0.25; high: 0.3, 0.15, 0.15, 0.2, 0.2; medium: 0.2, 0.3, 0.2, 0.2, 0.1;
+       * low: 0.1, 0.6, 0.2, 0.05, 0.05
+       */
+      weights?: {
+        [tier: string]: {
+          health?: number;
+          cost?: number;
+          utilization?: number;
+          latency?: number;
+          spread?: number;
+        };
+      };
+    };
+
+    /** Provider health (from driver calls) and each provider's circuit breaker. */
+    health?: {
+      /**
+       * The sliding window health scores and failure rates are computed over (whole minutes).
+       * @defaultValue { minutes: 5 }
+       */
+      window?: HumanDuration | string;
+      /**
+       * How often the providers whose breaker is half-open are probed (one cheap driver call
+       * each).
+       * @defaultValue { seconds: 5 }
+       */
+      probeInterval?: HumanDuration | string;
+      /** When a provider's breaker opens and how it closes again. */
+      breaker?: {
+        /**
+         * Failed driver calls in a row that open the breaker.
+         * @defaultValue 5
+         */
+        consecutiveFailures?: number;
+        /**
+         * Failure rate over the window that opens the breaker, in (0, 1].
+         * @defaultValue 0.5
+         */
+        failureRate?: number;
+        /**
+         * Calls in the window before the failure rate counts.
+         * @defaultValue 10
+         */
+        minCalls?: number;
+        /**
+         * How long an open breaker refuses placements before it turns half-open; while
+         * half-open, only probes reach the provider.
+         * @defaultValue { seconds: 30 }
+         */
+        openDuration?: HumanDuration | string;
+        /**
+         * Successful probes in a row that close a half-open breaker (one failure opens it again).
+         * @defaultValue 3
+         */
+        probeSuccesses?: number;
       };
     };
   };

@@ -57,4 +57,7 @@ backend.add(import('@idp-multicloud/plugin-control-plane-backend'));
 backend.add(
   import('@idp-multicloud/plugin-control-plane-backend-module-simulator'),
 );
+// policies in Open Policy Agent besides the built-in ones: inert until controlPlane.opa.baseUrl
+// is set (see the module's README)
+backend.add(import('@idp-multicloud/plugin-control-plane-backend-module-opa'));
 backend.start();

@@ -155,4 +155,58 @@ describe('the SDK against a running control plane', () => {
       idp.resources.waitFor('orders-db', 'DELETED', { timeoutMs: 200 }),
     ).rejects.toBeInstanceOf(IdpWaitError);
   });
+
+  it('manages experiments and feature flags, and reads the arm a placement took', async () => {
+    const idp = createIdpClient({ baseUrl: backendUrl, token });
+    const created = await idp.experiments.create({
+      name: 'everything-cheap',
+      arms: [
+        { name: 'cost-only', percent: 100, weights: { cost: 1, health: 0 } },
+      ],
+      scope: { tiers: ['low'] },
+    });
+    expect(created).toMatchObject({
+      status: 'running',
+      createdBy: 'user:default/ana',
+    });
+    expect((await idp.experiments.list()).map(e => e.name)).toEqual([
+      'everything-cheap',
+    ]);
+    await idp.redis.create({
+      name: 'cheap-cache',
+      owner: 'group:default/payments',
+      tier: 'low',
+      cell: 'cell-us',
+    });
+    await idp.resources.waitFor('cheap-cache', 'READY', { timeoutMs: 30_000 });
+    expect((await idp.resources.placement('cheap-cache')).experiment).toEqual({
+      id: 'everything-cheap',
+      arm: 'cost-only',
+    });
+    const outcomes = (await idp.experiments.get('everything-cheap')).outcomes;
+    expect(outcomes.find(o => o.arm === 'cost-only')).toMatchObject({
+      placements: 1,
+      ready: 1,
+    });
+    expect((await idp.experiments.stop('everything-cheap')).status).toBe(
+      'stopped',
+    );
+
+    const set = await idp.flags.set('drift.autoCorrect', {
+      value: false,
+      scope: { cell: 'cell-eu' },
+    });
+    expect(set.values).toEqual([
+      expect.objectContaining({ scope: { cell: 'cell-eu' }, value: false }),
+    ]);
+    expect((await idp.flags.get('drift.autoCorrect')).values).toHaveLength(1);
+    const unset = await idp.flags.unset('drift.autoCorrect', {
+      cell: 'cell-eu',
+    });
+    expect(unset.values).toEqual([]);
+    expect((await idp.flags.list()).map(f => f.name)).toEqual([
+      'drift.autoCorrect',
+      'placement.experiments',
+    ]);
+  });
 });

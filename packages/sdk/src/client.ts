@@ -188,6 +188,37 @@ export type IdpClient = {
     status(): Promise<Schemas['GitopsStatus']>;
     sync(): Promise<Schemas['GitopsSyncResponse']>;
   };
+  /** Placement experiments: shares of placements scored with other weights. */
+  experiments: {
+    list(): Promise<Schemas['Experiment'][]>;
+    /** An experiment with the outcomes of its arms. */
+    get(name: string): Promise<Schemas['Experiment']>;
+    create(
+      request: Schemas['CreateExperimentRequest'],
+      options?: MutationOptions,
+    ): Promise<Schemas['Experiment']>;
+    stop(
+      name: string,
+      options?: MutationOptions,
+    ): Promise<Schemas['Experiment']>;
+  };
+  /** Feature flags of platform behaviour, per cell and tier. */
+  flags: {
+    list(): Promise<Schemas['FeatureFlag'][]>;
+    get(name: string): Promise<Schemas['FeatureFlag']>;
+    /** Sets a flag everywhere, or in a cell, a tier, or both. */
+    set(
+      name: string,
+      request: Schemas['SetFeatureFlagRequest'],
+      options?: MutationOptions,
+    ): Promise<Schemas['FeatureFlag']>;
+    /** Removes a flag's value in a scope; the next more general one applies. */
+    unset(
+      name: string,
+      scope?: { cell?: string; tier?: Schemas['Tier']['id'] },
+      options?: MutationOptions,
+    ): Promise<Schemas['FeatureFlag']>;
+  };
 } & {
   [K in BuiltinProductId as K extends 'object-bucket'
     ? 'objectBucket'
@@ -636,6 +667,62 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
         call(api.GET('/gitops/status', { baseUrl: await apiBase() })),
       sync: async () =>
         call(api.POST('/gitops/sync', { baseUrl: await apiBase() })),
+    },
+    experiments: {
+      list: async () =>
+        (await call(api.GET('/experiments', { baseUrl: await apiBase() })))
+          .items,
+      get: async name =>
+        call(
+          api.GET('/experiments/{name}', {
+            baseUrl: await apiBase(),
+            params: { path: { name } },
+          }),
+        ),
+      create: async (body, o) =>
+        call(
+          api.POST('/experiments', {
+            baseUrl: await apiBase(),
+            body,
+            headers: key(o),
+          }),
+        ),
+      stop: async (name, o) =>
+        call(
+          api.POST('/experiments/{name}/stop', {
+            baseUrl: await apiBase(),
+            params: { path: { name } },
+            headers: key(o),
+          }),
+        ),
+    },
+    flags: {
+      list: async () =>
+        (await call(api.GET('/flags', { baseUrl: await apiBase() }))).items,
+      get: async name =>
+        call(
+          api.GET('/flags/{name}', {
+            baseUrl: await apiBase(),
+            params: { path: { name } },
+          }),
+        ),
+      set: async (name, body, o) =>
+        call(
+          api.PUT('/flags/{name}', {
+            baseUrl: await apiBase(),
+            params: { path: { name } },
+            body,
+            headers: key(o),
+          }),
+        ),
+      unset: async (name, scope, o) =>
+        call(
+          api.DELETE('/flags/{name}', {
+            baseUrl: await apiBase(),
+            params: { path: { name }, query: scope ?? {} },
+            headers: key(o),
+          }),
+        ),
     },
     mysql: productHelper('mysql'),
     postgres: productHelper('postgres'),

@@ -1,6 +1,10 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { PolicyInput } from '@idp-multicloud/plugin-control-plane-node';
-import { examplePolicy, exampleInput } from './__testUtils__/examples';
+import {
+  examplePolicy,
+  exampleInput,
+  exampleOperationInput,
+} from './__testUtils__/examples';
 import { FakeOpa } from './__testUtils__/fakeOpa';
 import {
   OpaPolicyEvaluator,
@@ -84,8 +88,18 @@ describe('OpaPolicyEvaluator', () => {
         },
         product: { id: 'object-bucket', category: 'storage' },
       });
-    const overQuota = (action: string) =>
-      exampleInput({ action, cost: { monthly: 1500, currency: 'USD' } });
+    // The request adds `monthlyCost` to the team's quota (negative: it frees some).
+    const adding = (action: string, monthlyCost: number) => {
+      const [quota] = exampleInput().quotas;
+      return exampleInput({
+        action,
+        quotas: [{ ...quota, request: { ...quota.request, monthlyCost } }],
+      });
+    };
+    const labelled = (
+      labels: Record<string, string>,
+      base: PolicyInput = exampleInput(),
+    ) => ({ ...base, resource: { ...base.resource, labels } });
 
     const residency = {
       code: 'tier.critical.dataResidency',
@@ -102,7 +116,7 @@ describe('OpaPolicyEvaluator', () => {
     const quota = {
       code: 'quota.maxMonthlyCost',
       message:
-        'resource:payments/orders-db would cost 1500 USD a month, taking group:default/payments to 5400 USD of the 5000 USD of quota team-payments',
+        'resource:payments/orders-db would add 1500 USD a month, taking group:default/payments to 5400 USD of the 5000 USD of quota team-payments',
       field: 'params',
     };
 
@@ -136,24 +150,70 @@ describe('OpaPolicyEvaluator', () => {
       { name: 'a private bucket', input: bucket(false), violations: [] },
       {
         name: 'a resource that takes the team over its monthly cost',
-        input: overQuota('resource.create'),
+        input: adding('resource.create', 1500),
         violations: [quota],
       },
       {
+        name: 'an update that makes it cheaper, while over the monthly cost',
+        input: adding('resource.update', -100),
+        violations: [],
+      },
+      {
         name: 'deleting while over the monthly cost',
-        input: overQuota('resource.delete'),
+        input: adding('resource.delete', -420),
+        violations: [],
+      },
+      {
+        name: 'deleting a protected resource',
+        input: labelled(
+          { protected: 'true' },
+          exampleInput({ action: 'resource.delete' }),
+        ),
+        violations: [
+          {
+            code: 'resource.protected',
+            message:
+              'resource:payments/orders-db is protected: remove its label protected before deleting it',
+            field: 'labels.protected',
+          },
+        ],
+      },
+      {
+        name: 'updating a protected resource',
+        input: labelled(
+          { protected: 'true' },
+          exampleInput({ action: 'resource.update' }),
+        ),
+        violations: [],
+      },
+      {
+        name: 'an operation in a change freeze',
+        input: labelled({ freeze: 'true' }, exampleOperationInput()),
+        violations: [
+          {
+            code: 'resource.frozen',
+            message:
+              'resource:payments/orders-db is in a change freeze: no failover until its label freeze is removed',
+            field: 'labels.freeze',
+          },
+        ],
+      },
+      {
+        name: 'an operation',
+        input: exampleOperationInput(),
         violations: [],
       },
       {
         name: 'everything at once',
-        input: exampleInput({
+        input: {
+          ...adding('resource.create', 1500),
           resource: {
+            ...exampleInput().resource,
             product: 'object-bucket',
             params: { publicRead: true },
             tier: 'critical',
           },
-          cost: { monthly: 1500, currency: 'USD' },
-        }),
+        },
         violations: [residency, publicBucket, quota],
       },
     ])('$name', async ({ input, violations }) => {

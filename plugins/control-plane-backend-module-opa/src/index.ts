@@ -1,5 +1,5 @@
 /**
- * The Open Policy Agent evaluator of the IDP Multicloud control plane: changes and placements
+ * The Open Policy Agent evaluator of the IDP Multicloud control plane: changes and operations
  * are also decided by a Rego policy, asked through OPA's Data API.
  *
  * @packageDocumentation

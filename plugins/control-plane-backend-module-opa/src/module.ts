@@ -6,9 +6,9 @@ import { controlPlanePolicyEvaluatorsExtensionPoint } from '@idp-multicloud/plug
 import { OpaPolicyEvaluator } from './OpaPolicyEvaluator';
 
 /**
- * Adds the `opa` policy evaluator to the control plane: every change and placement is also
- * decided by the policy at `controlPlane.opa.policyPath` in the OPA at `controlPlane.opa.baseUrl`.
- * Without `baseUrl` the module adds nothing.
+ * Adds the `opa` policy evaluator to the control plane: every change of desired state and every
+ * operation is also decided by the policy at `controlPlane.opa.policyPath` in the OPA at
+ * `controlPlane.opa.baseUrl`. Without `baseUrl` the module adds nothing.
  * @public
  */
 export const controlPlaneModuleOpa = createBackendModule({

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { examplePolicy, exampleInput } from './__testUtils__/examples';
+import {
+  examplePolicy,
+  exampleInput,
+  exampleOperationInput,
+} from './__testUtils__/examples';
 
 /** The README documents the input document and the example policy: keep it honest. */
 describe('README', () => {
@@ -15,10 +19,19 @@ describe('README', () => {
     expect(jsonAfter('## The input document')).toEqual(exampleInput());
   });
 
+  it('shows the input document of an operation the tests use', () => {
+    expect(jsonAfter('### An operation')).toEqual(exampleOperationInput());
+  });
+
   it("shows the example policy's answer to an input over the team's quota", () => {
     const answer = jsonAfter('## An example policy');
+    const [quota] = exampleInput().quotas;
     const { allow, deny } = examplePolicy(
-      exampleInput({ cost: { monthly: 1500, currency: 'USD' } }),
+      exampleInput({
+        quotas: [
+          { ...quota, request: { ...quota.request, monthlyCost: 1500 } },
+        ],
+      }),
     );
     expect(answer.result.allow).toBe(allow);
     expect(answer.result.deny).toEqual(deny);

@@ -2,7 +2,12 @@ import { readDurationFromConfig } from '@backstage/config';
 import { Config } from '@backstage/config';
 import { Duration } from 'luxon';
 import { resolve } from 'node:path';
-import { defaultPriceList, PriceList } from './scheduling/pricing';
+import {
+  ScoreWeights,
+  scoreWeightsSchema,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { BreakerPolicy, defaultBreakerPolicy } from './health/breaker';
+import { defaultPriceList, mergePrices, PriceList } from './scheduling/pricing';
 
 export interface ControlPlaneConfig {
   dataDir: string;
@@ -24,36 +29,91 @@ export interface ControlPlaneConfig {
     backoff: { base: Duration; max: Duration };
   };
   reconciler: { interval: Duration; driftInterval: Duration };
-  /** The default price list with `controlPlane.pricing` merged over it. */
+  /** The shipped price tables with `controlPlane.pricing` merged over them. */
   pricing: PriceList;
+  /** Score weights per tier, over the built-in defaults. */
+  schedulingWeights: Record<string, Partial<ScoreWeights>>;
+  health: {
+    window: Duration;
+    probeInterval: Duration;
+    breaker: BreakerPolicy;
+  };
 }
 
-/** Merges configured prices over the defaults, table by table. */
+/** The shipped price tables, with `controlPlane.pricing` merged over them. */
 function readPricing(config: Config | undefined): PriceList {
-  const p = config?.getOptionalConfig('pricing');
-  if (!p) return defaultPriceList;
-  const table = <T>(key: string, base: Record<string, T>) => {
-    const c = p.getOptionalConfig(key);
-    if (!c) return base;
-    const merged: Record<string, T> = { ...base };
-    for (const k of c.keys()) {
-      const v = c.get(k) as T;
-      merged[k] =
-        typeof v === 'object' && v !== null ? { ...(base[k] ?? {}), ...v } : v;
+  const overrides = config
+    ?.getOptionalConfig('pricing')
+    ?.get<Record<string, unknown>>();
+  return mergePrices(defaultPriceList(), overrides ?? {});
+}
+
+function readWeights(
+  config: Config | undefined,
+): Record<string, Partial<ScoreWeights>> {
+  const weights = config?.getOptionalConfig('scheduling.weights');
+  const result: Record<string, Partial<ScoreWeights>> = {};
+  for (const tier of weights?.keys() ?? []) {
+    const parsed = scoreWeightsSchema.partial().safeParse(weights!.get(tier));
+    if (!parsed.success) {
+      throw new Error(
+        `controlPlane.scheduling.weights.${tier}: ${parsed.error.issues
+          .map(i => `${[...i.path].join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
     }
-    return merged;
+    result[tier] = parsed.data;
+  }
+  return result;
+}
+
+function readHealth(config: Config | undefined): ControlPlaneConfig['health'] {
+  const breaker = config?.getOptionalConfig('breaker');
+  const d = defaultBreakerPolicy;
+  const policy: BreakerPolicy = {
+    consecutiveFailures:
+      breaker?.getOptionalNumber('consecutiveFailures') ??
+      d.consecutiveFailures,
+    failureRate: breaker?.getOptionalNumber('failureRate') ?? d.failureRate,
+    minCalls: breaker?.getOptionalNumber('minCalls') ?? d.minCalls,
+    cooldownMs: duration(
+      breaker,
+      'openDuration',
+      Duration.fromMillis(d.cooldownMs),
+    ).toMillis(),
+    probeSuccesses:
+      breaker?.getOptionalNumber('probeSuccesses') ?? d.probeSuccesses,
   };
-  return {
-    hourly: table('hourly', defaultPriceList.hourly),
-    storagePerGiMonth:
-      p.getOptionalNumber('storagePerGiMonth') ??
-      defaultPriceList.storagePerGiMonth,
-    objectStoragePerGiMonth: table(
-      'objectStoragePerGiMonth',
-      defaultPriceList.objectStoragePerGiMonth,
-    ),
-    providers: table('providers', defaultPriceList.providers),
-  };
+  const window = duration(
+    config,
+    'window',
+    Duration.fromObject({ minutes: 5 }),
+  );
+  const probeInterval = duration(
+    config,
+    'probeInterval',
+    Duration.fromObject({ seconds: 5 }),
+  );
+  const problems = [
+    policy.consecutiveFailures >= 1 &&
+    Number.isInteger(policy.consecutiveFailures)
+      ? undefined
+      : 'breaker.consecutiveFailures must be a whole number of at least 1',
+    policy.failureRate > 0 && policy.failureRate <= 1
+      ? undefined
+      : 'breaker.failureRate must be in (0, 1]',
+    policy.minCalls >= 1 ? undefined : 'breaker.minCalls must be at least 1',
+    policy.probeSuccesses >= 1
+      ? undefined
+      : 'breaker.probeSuccesses must be at least 1',
+    policy.cooldownMs > 0 ? undefined : 'breaker.openDuration must be positive',
+    window.as('minutes') >= 1 ? undefined : 'window must be at least a minute',
+    probeInterval.toMillis() > 0 ? undefined : 'probeInterval must be positive',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    throw new Error(`controlPlane.health: ${problems.join('; ')}`);
+  }
+  return { window, probeInterval, breaker: policy };
 }
 
 function duration(
@@ -155,5 +215,7 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
       ),
     },
     pricing: readPricing(config),
+    schedulingWeights: readWeights(config),
+    health: readHealth(config?.getOptionalConfig('health')),
   };
 }

@@ -25,10 +25,13 @@ import { createSagas, SagaDependencies } from './orchestration/sagas';
 import { Reconciler } from './reconciler/Reconciler';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
+import { probeHalfOpenProviders } from './health/probes';
 import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
 import { PolicyService } from './governance/PolicyService';
 import { CostService } from './governance/CostService';
 import { QuotaGuard } from './governance/QuotaGuard';
+import { FeatureFlags } from './governance/FeatureFlags';
+import { ExperimentStore } from './scheduling/ExperimentStore';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -48,6 +51,8 @@ export interface ControlPlane {
   health: ProviderHealth;
   policy: PolicyService;
   cost: CostService;
+  flags: FeatureFlags;
+  experiments: ExperimentStore;
   engine: SagaEngine;
   reconciler: Reconciler;
   /** Starts running operations and reconciling (when orchestration is enabled). */
@@ -117,13 +122,19 @@ export async function createControlPlane(options: {
   const health = new ProviderHealth({
     db,
     logger: logger.child({ component: 'provider-health' }),
+    policy: config.health.breaker,
+    windowMinutes: config.health.window.as('minutes'),
   });
   drivers.setWrapper(driver => health.instrument(driver));
+  const flags = new FeatureFlags(db);
+  const experiments = new ExperimentStore({ db, flags });
   const scheduler = new Scheduler({
     db,
     drivers,
     providerStatus: health,
     prices: config.pricing,
+    weights: config.schedulingWeights,
+    experiments,
   });
   const policy = new PolicyService({
     db,
@@ -159,7 +170,7 @@ export async function createControlPlane(options: {
     drivers,
     resources,
     scheduler,
-    quotas: new QuotaGuard({ db, scheduler }),
+    quotas: new QuotaGuard({ db, scheduler, audit }),
     readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
     notify: options.notify,
   });
@@ -206,7 +217,15 @@ export async function createControlPlane(options: {
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
-    cellDriftPolicy: (cell, desired) => desired.cell(cell)?.driftPolicy,
+    // The flag drift.autoCorrect where it is set for the cell or tier, else the cell's policy.
+    cellDriftPolicy: async (cell, desired, tier) => {
+      const autoCorrect = await flags.lookup('drift.autoCorrect', {
+        cell,
+        tier,
+      });
+      if (autoCorrect === undefined) return desired.cell(cell)?.driftPolicy;
+      return autoCorrect ? 'correct' : 'warn';
+    },
   });
   reconcilerRef.current = reconciler;
 
@@ -219,6 +238,8 @@ export async function createControlPlane(options: {
 
   let unsubscribe: (() => void) | undefined;
   let flusher: NodeJS.Timeout | undefined;
+  let prober: NodeJS.Timeout | undefined;
+  let probing: Promise<unknown> | undefined;
   return {
     db,
     repo,
@@ -236,6 +257,8 @@ export async function createControlPlane(options: {
     health,
     policy,
     cost,
+    flags,
+    experiments,
     engine,
     reconciler,
     start() {
@@ -253,12 +276,32 @@ export async function createControlPlane(options: {
             logger.warn(`could not record provider health: ${error}`),
           );
       }, 1000);
+      // Every replica probes its half-open providers: one cheap call each per interval.
+      prober = setInterval(() => {
+        if (probing) return;
+        probing = indexer
+          .current()
+          .then(desired =>
+            probeHalfOpenProviders({
+              health,
+              drivers,
+              desired,
+              logger: logger.child({ component: 'provider-health' }),
+            }),
+          )
+          .catch(error => logger.warn(`could not probe providers: ${error}`))
+          .finally(() => {
+            probing = undefined;
+          });
+      }, config.health.probeInterval.toMillis());
       engine.start();
       triggerReconciler();
     },
     async stop() {
       unsubscribe?.();
       clearInterval(flusher);
+      clearInterval(prober);
+      await probing;
       await engine.stop();
       await health.flush();
     },

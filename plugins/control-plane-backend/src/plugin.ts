@@ -17,7 +17,6 @@ import {
   controlPlaneResourceRules,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DriverRegistry } from './drivers/DriverRegistry';
-import { probeHalfOpenProviders } from './health/probes';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { createRouter } from './api/router';
 import { readControlPlaneConfig } from './config';
@@ -151,21 +150,6 @@ export const controlPlanePlugin = createBackendPlugin({
           fn: async () => {
             if (settings.orchestration.enabled)
               await controlPlane.reconciler.detectDrift();
-          },
-        });
-        await scheduler.scheduleTask({
-          id: 'control-plane-provider-probes',
-          frequency: { seconds: 5 },
-          timeout: { minutes: 1 },
-          scope: 'global',
-          fn: async () => {
-            if (!settings.orchestration.enabled) return;
-            await probeHalfOpenProviders({
-              health: controlPlane.health,
-              drivers: controlPlane.drivers,
-              desired: await controlPlane.indexer.current(),
-              logger,
-            });
           },
         });
         await scheduler.scheduleTask({

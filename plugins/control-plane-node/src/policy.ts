@@ -30,7 +30,12 @@ export interface PolicyQuotaUsage {
     maxStorageGi?: number;
     maxMonthlyCost?: number;
   };
+  /** What the scope uses now, the resource itself included when it exists. */
   usage: { instances: number; storageGi: number; monthlyCost: number };
+  /**
+   * What the request adds: the whole resource on create (or when it moves into the scope), the
+   * difference on update, a negative share on delete, zero for an operation that changes nothing.
+   */
   request: { instances: number; storageGi: number; monthlyCost: number };
 }
 
@@ -45,8 +50,12 @@ export interface PolicyInput {
   action: string;
   actor: { ref: string };
   resource: PolicyResource;
-  /** The resource before the change, for updates and operations. */
+  /**
+   * The resource before the request, for updates, operations and deletes (on a delete,
+   * `resource` is the resource being deleted, as it is).
+   */
   previous?: PolicyResource;
+  /** The operation asked for, for operations (`resource.<type>`). */
   operation?: { type: string; params: Record<string, unknown> };
   product: {
     id: string;
@@ -71,7 +80,7 @@ export interface PolicyInput {
   cell: { id: string; geo: string; dataResidency?: string };
   /** Every quota that applies to the resource, with current usage and the request's share. */
   quotas: PolicyQuotaUsage[];
-  /** Estimated monthly cost of the resource as requested, in USD. */
+  /** Estimated monthly cost of the resource after the request, in USD (0 for a delete). */
   cost: { monthly: number; currency: 'USD' };
   /** Policies from the state repository (`policies/`), by name. */
   policies: Record<string, unknown>;

@@ -107,6 +107,94 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/experiments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Placement experiments, newest first, with the outcomes of their arms */
+    get: operations['listExperiments'];
+    put?: never;
+    /** Start an experiment: shares of the placements in scope scored with other weights (control-plane.experiment.manage) */
+    post: operations['createExperiment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/experiments/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An experiment with its outcomes per arm: placements, READY, failures, time to READY, cost */
+    get: operations['getExperiment'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/experiments/{name}/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop an experiment: later placements keep their tier's weights (control-plane.experiment.manage) */
+    post: operations['stopExperiment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/flags': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Feature flags of platform behaviour, with their value per scope */
+    get: operations['listFeatureFlags'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/flags/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A feature flag with its value per scope */
+    get: operations['getFeatureFlag'];
+    /** Set a flag in a scope (everywhere, a cell, a tier, or both); takes effect without a restart (control-plane.experiment.manage) */
+    put: operations['setFeatureFlag'];
+    post?: never;
+    /** Remove a flag's value in a scope: the next more general one applies (control-plane.experiment.manage) */
+    delete: operations['unsetFeatureFlag'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/gitops/status': {
     parameters: {
       query?: never;
@@ -729,6 +817,29 @@ export interface components {
        */
       tier?: 'critical' | 'high' | 'medium' | 'low';
     };
+    CreateExperimentRequest: {
+      /** each arm's share of the placements; the rest (the control) keeps the tier's weights */
+      arms: {
+        name: string;
+        /** share of the placements in scope, percent */
+        percent: number;
+        /** weights over the tier's for this arm's placements */
+        weights: {
+          cost?: number;
+          health?: number;
+          latency?: number;
+          spread?: number;
+          utilization?: number;
+        };
+      }[];
+      description?: string;
+      name: string;
+      /** the placements that take part; every one when absent */
+      scope?: {
+        cells?: string[];
+        tiers?: ('critical' | 'high' | 'medium' | 'low')[];
+      };
+    };
     CreateOperationRequest: {
       /** default: \{\} */
       params: {
@@ -788,6 +899,74 @@ export interface components {
       response: {
         statusCode: number;
       };
+    };
+    Experiment: {
+      arms: {
+        name: string;
+        /** share of the placements in scope, percent */
+        percent: number;
+        /** weights over the tier's for this arm's placements */
+        weights: {
+          cost?: number;
+          health?: number;
+          latency?: number;
+          spread?: number;
+          utilization?: number;
+        };
+      }[];
+      createdAt: string;
+      createdBy: string;
+      description?: string;
+      name: string;
+      /** per arm, the control first */
+      outcomes: {
+        arm: string;
+        /** placements whose operation failed */
+        failed: number;
+        /** estimated USD per month of the placements, on their clusters */
+        monthlyCost: {
+          mean: number;
+          total: number;
+        };
+        /** decisions that selected a cluster */
+        placements: number;
+        /** placements whose operation made it READY */
+        ready: number;
+        /** from the operation start to READY */
+        timeToReadyMs?: {
+          max: number;
+          mean: number;
+          p50: number;
+        };
+        /** decisions that found none */
+        unschedulable: number;
+      }[];
+      scope: {
+        cells?: string[];
+        tiers?: string[];
+      };
+      status: 'running' | 'stopped';
+      updatedAt: string;
+    };
+    ExperimentList: {
+      items: components['schemas']['Experiment'][];
+    };
+    FeatureFlag: {
+      default: boolean;
+      description: string;
+      name: string;
+      values: {
+        scope: {
+          cell?: string;
+          tier?: 'critical' | 'high' | 'medium' | 'low';
+        };
+        updatedAt: string;
+        updatedBy: string;
+        value: boolean;
+      }[];
+    };
+    FeatureFlagList: {
+      items: components['schemas']['FeatureFlag'][];
     };
     GitopsStatus: {
       head?: string;
@@ -895,6 +1074,8 @@ export interface components {
     PlacementDecision: {
       candidates: {
         cluster: string;
+        /** estimated USD per month on this cluster */
+        monthlyCost?: number;
         provider: string;
         rejected: {
           filter: string;
@@ -913,6 +1094,10 @@ export interface components {
       };
       explanation: string;
       operationId?: string;
+      /**
+       * unschedulable: no cluster could take it; `candidates` say why
+       */
+      outcome: 'placed' | 'unschedulable';
       resourceRef: string;
       selected?: {
         cell: string;
@@ -928,6 +1113,15 @@ export interface components {
     Plan: {
       changes: {
         action: 'create' | 'update' | 'delete' | 'unchanged';
+        /** resources only: the estimated monthly cost before and after the change */
+        cost?: {
+          /** USD per month after the change (0 when deleted) */
+          after: number;
+          /** USD per month now (0 when it does not exist) */
+          before: number;
+          /** after - before */
+          delta: number;
+        };
         fields: {
           after?: unknown;
           before?: unknown;
@@ -938,6 +1132,16 @@ export interface components {
       }[];
       /** the commit that applied the plan (apply only, when something changed) */
       commit?: string;
+      /** the monthly cost of every resource the plan touches */
+      cost?: {
+        /** USD per month after the change (0 when deleted) */
+        after: number;
+        /** USD per month now (0 when it does not exist) */
+        before: number;
+        currency: 'USD';
+        /** after - before */
+        delta: number;
+      };
       /** what policy admission (quotas, budgets, policies) would refuse: apply refuses the whole change when any is listed */
       refusals: {
         /** e.g. quota.maxInstances, product.notAllowed */
@@ -1059,6 +1263,10 @@ export interface components {
       calls: number;
       errorRate: number;
       failures: number;
+      /** mean driver call latency to the provider's clusters in each cell: what placement scores */
+      latencyByCell: {
+        [key: string]: number;
+      };
       /** mean driver call latency */
       latencyMs: number;
       openedAt?: string;
@@ -1337,6 +1545,13 @@ export interface components {
       updatedAt: string;
       version?: string;
     };
+    SetFeatureFlagRequest: {
+      scope?: {
+        cell?: string;
+        tier?: 'critical' | 'high' | 'medium' | 'low';
+      };
+      value: boolean;
+    };
     Tier: {
       description: string;
       id: 'critical' | 'high' | 'medium' | 'low';
@@ -1354,6 +1569,14 @@ export interface components {
         minProviderHealth: number;
         /** only clusters spanning at least two zones */
         requireMultiAZ: boolean;
+        /** how much each score counts for this tier's placements; unset weights come from controlPlane.scheduling.weights, then the built-in defaults */
+        weights?: {
+          cost?: number;
+          health?: number;
+          latency?: number;
+          spread?: number;
+          utilization?: number;
+        };
       };
       requiredFeatures: {
         backups: boolean;
@@ -1636,6 +1859,495 @@ export interface operations {
       };
       /** Not allowed by the permission policy */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listExperiments: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The experiments */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExperimentList'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createExperiment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['CreateExperimentRequest'];
+      };
+    };
+    responses: {
+      /** The experiment */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Experiment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getExperiment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The experiment */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Experiment'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  stopExperiment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The stopped experiment */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Experiment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listFeatureFlags: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The flags */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FeatureFlagList'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getFeatureFlag: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The flag */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FeatureFlag'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  setFeatureFlag: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['SetFeatureFlagRequest'];
+      };
+    };
+    responses: {
+      /** The flag */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FeatureFlag'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  unsetFeatureFlag: {
+    parameters: {
+      query?: {
+        cell?: string;
+        tier?: 'critical' | 'high' | 'medium' | 'low';
+      };
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The flag */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FeatureFlag'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -70,6 +70,27 @@ export function exampleInput(
 }
 
 /**
+ * The input document of an operation that changes nothing in Git: a failover of the same
+ * MySQL (`previous` is the resource as it is, `operation` says what is asked, and it adds
+ * nothing to any quota). The same document is shown in the README.
+ */
+export function exampleOperationInput(): PolicyInput {
+  const input = exampleInput({
+    action: 'resource.failover',
+    actor: { ref: 'user:default/omar' },
+  });
+  return {
+    ...input,
+    previous: { ...input.resource },
+    operation: { type: 'failover', params: {} },
+    quotas: input.quotas.map(q => ({
+      ...q,
+      request: { instances: 0, storageGi: 0, monthlyCost: 0 },
+    })),
+  };
+}
+
+/**
  * The README's example Rego policy (package `idp.controlplane`), written in TypeScript for the
  * fake OPA: the same rules, codes, fields and messages.
  */
@@ -103,18 +124,41 @@ export function examplePolicy(input: PolicyInput) {
     });
   }
 
-  if (input.action !== 'resource.delete') {
-    for (const quota of input.quotas) {
-      const limit = quota.limits.maxMonthlyCost;
-      const total = quota.usage.monthlyCost + input.cost.monthly;
-      if (quota.scope.kind === 'team' && limit !== undefined && total > limit) {
-        deny.push({
-          code: 'quota.maxMonthlyCost',
-          message: `${resource.ref} would cost ${input.cost.monthly} USD a month, taking ${quota.scope.name} to ${total} USD of the ${limit} USD of quota ${quota.quota}`,
-          field: 'params',
-        });
-      }
+  for (const quota of input.quotas) {
+    const limit = quota.limits.maxMonthlyCost;
+    const added = quota.request.monthlyCost;
+    const total = quota.usage.monthlyCost + added;
+    if (
+      quota.scope.kind === 'team' &&
+      limit !== undefined &&
+      added > 0 &&
+      total > limit
+    ) {
+      deny.push({
+        code: 'quota.maxMonthlyCost',
+        message: `${resource.ref} would add ${added} USD a month, taking ${quota.scope.name} to ${total} USD of the ${limit} USD of quota ${quota.quota}`,
+        field: 'params',
+      });
     }
+  }
+
+  if (
+    input.action === 'resource.delete' &&
+    resource.labels.protected === 'true'
+  ) {
+    deny.push({
+      code: 'resource.protected',
+      message: `${resource.ref} is protected: remove its label protected before deleting it`,
+      field: 'labels.protected',
+    });
+  }
+
+  if (input.operation && resource.labels.freeze === 'true') {
+    deny.push({
+      code: 'resource.frozen',
+      message: `${resource.ref} is in a change freeze: no ${input.operation.type} until its label freeze is removed`,
+      field: 'labels.freeze',
+    });
   }
 
   return { allow: deny.length === 0, deny };

@@ -21,6 +21,7 @@ import { Knex } from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 import { controlPlanePlugin } from '../plugin';
 
 /**
@@ -148,5 +149,48 @@ export async function startControlPlane(
       await backend.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Polls `check` until it returns something truthy, and returns that. */
+export async function until<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 25));
+  }
+}
+
+/** A simulator that provisions in a few milliseconds, for `controlPlane.simulator`. */
+export const fastSimulator = {
+  provisioningTime: { milliseconds: 30 },
+  deprovisioningTime: { milliseconds: 10 },
+  latency: { default: 0 },
+};
+
+/** Calls the control plane API of a test backend as `user`. */
+export function callAs(server: Parameters<typeof request>[0], user: string) {
+  const as = authAs(user);
+  const base = '/api/control-plane';
+  const send =
+    (method: 'post' | 'put' | 'patch') => (path: string, body?: object) =>
+      request(server)
+        [method](`${base}${path}`)
+        .set('authorization', as)
+        .send(body);
+  return {
+    get: (path: string) =>
+      request(server).get(`${base}${path}`).set('authorization', as),
+    delete: (path: string) =>
+      request(server).delete(`${base}${path}`).set('authorization', as),
+    post: send('post'),
+    put: send('put'),
+    patch: send('patch'),
   };
 }

@@ -95,7 +95,14 @@ describe.each(databases.eachSupportedId())(
         ref: 'resource:payments/orders-db',
         action: 'update',
         fields: [{ path: 'spec.params.size', before: 'small', after: 'large' }],
+        cost: {
+          before: expect.any(Number),
+          after: expect.any(Number),
+          delta: expect.any(Number),
+        },
       });
+      // A larger size costs more a month.
+      expect(changed.body.changes[0].cost.delta).toBeGreaterThan(0);
     });
 
     it('prunes resources of the namespace the YAML leaves out, when asked', async () => {

@@ -11,6 +11,13 @@ import {
   chargebackSchema,
   costEstimateRequestSchema,
   costEstimateSchema,
+  createExperimentRequestSchema,
+  experimentListSchema,
+  experimentSchema,
+  featureFlagListSchema,
+  featureFlagSchema,
+  featureFlagScopeSchema,
+  setFeatureFlagRequestSchema,
   placementDecisionSchema,
   policyListSchema,
   quotaUsageListSchema,
@@ -495,6 +502,119 @@ export function createOpenApiDocument(): Record<string, unknown> {
       403: errors[403],
       404: errors[404],
     },
+  });
+  route({
+    method: 'get',
+    path: '/experiments',
+    operationId: 'listExperiments',
+    summary:
+      'Placement experiments, newest first, with the outcomes of their arms',
+    responses: {
+      200: json(experimentListSchema, 'The experiments'),
+      401: errors[401],
+      403: errors[403],
+    },
+  });
+  route({
+    method: 'post',
+    path: '/experiments',
+    operationId: 'createExperiment',
+    summary:
+      'Start an experiment: shares of the placements in scope scored with other weights (control-plane.experiment.manage)',
+    request: {
+      headers: idempotencyHeader,
+      body: {
+        content: {
+          'application/json': { schema: createExperimentRequestSchema },
+        },
+      },
+    },
+    responses: {
+      201: json(experimentSchema, 'The experiment'),
+      ...errors,
+    },
+  });
+  route({
+    method: 'get',
+    path: '/experiments/{name}',
+    operationId: 'getExperiment',
+    summary:
+      'An experiment with its outcomes per arm: placements, READY, failures, time to READY, cost',
+    request: { params: z.object({ name: nameSchema }) },
+    responses: {
+      200: json(experimentSchema, 'The experiment'),
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  route({
+    method: 'post',
+    path: '/experiments/{name}/stop',
+    operationId: 'stopExperiment',
+    summary:
+      "Stop an experiment: later placements keep their tier's weights (control-plane.experiment.manage)",
+    request: {
+      params: z.object({ name: nameSchema }),
+      headers: idempotencyHeader,
+    },
+    responses: {
+      200: json(experimentSchema, 'The stopped experiment'),
+      ...errors,
+    },
+  });
+  route({
+    method: 'get',
+    path: '/flags',
+    operationId: 'listFeatureFlags',
+    summary: 'Feature flags of platform behaviour, with their value per scope',
+    responses: {
+      200: json(featureFlagListSchema, 'The flags'),
+      401: errors[401],
+      403: errors[403],
+    },
+  });
+  const flagPath = z.object({ name: z.string() });
+  route({
+    method: 'get',
+    path: '/flags/{name}',
+    operationId: 'getFeatureFlag',
+    summary: 'A feature flag with its value per scope',
+    request: { params: flagPath },
+    responses: {
+      200: json(featureFlagSchema, 'The flag'),
+      403: errors[403],
+      404: errors[404],
+    },
+  });
+  route({
+    method: 'put',
+    path: '/flags/{name}',
+    operationId: 'setFeatureFlag',
+    summary:
+      'Set a flag in a scope (everywhere, a cell, a tier, or both); takes effect without a restart (control-plane.experiment.manage)',
+    request: {
+      params: flagPath,
+      headers: idempotencyHeader,
+      body: {
+        content: {
+          'application/json': { schema: setFeatureFlagRequestSchema },
+        },
+      },
+    },
+    responses: { 200: json(featureFlagSchema, 'The flag'), ...errors },
+  });
+  route({
+    method: 'delete',
+    path: '/flags/{name}',
+    operationId: 'unsetFeatureFlag',
+    summary:
+      "Remove a flag's value in a scope: the next more general one applies (control-plane.experiment.manage)",
+    request: {
+      params: flagPath,
+      query: featureFlagScopeSchema,
+      headers: idempotencyHeader,
+    },
+    responses: { 200: json(featureFlagSchema, 'The flag'), ...errors },
   });
   route({
     method: 'get',

@@ -11,6 +11,7 @@ import {
   clusterManagePermission,
   costReadPermission,
   createOperationRequestSchema,
+  experimentManagePermission,
   fleetReadPermission,
   HealthResponse,
   listAuditQuerySchema,
@@ -45,6 +46,7 @@ import { streamResourceEvents } from '../events/sse';
 import { ParsedManifests } from '../gitops/ManifestService';
 import { factsOf, ResourceAuthorizer } from '../permissions/ResourceAuthorizer';
 import { CallContext } from '../resources/ResourceService';
+import { scopeKey } from '../governance/FeatureFlags';
 import { utilizationOf } from '../scheduling/pipeline';
 import { noUsage } from '../scheduling/Scheduler';
 
@@ -368,6 +370,7 @@ export async function createRouter(
             failures: r?.failures ?? 0,
             errorRate: r && r.calls > 0 ? r.failures / r.calls : 0,
             latencyMs: r?.latencyMs ?? 0,
+            latencyByCell: r?.latencyByCell ?? {},
             ...(r?.openedAt ? { openedAt: r.openedAt } : {}),
             ...(r?.reason ? { reason: r.reason } : {}),
           },
@@ -883,7 +886,14 @@ export async function createRouter(
     const ctx = await context(req, res);
     const parsed = manifests.parse(req.body);
     await authorizeManifests(ctx.credentials, parsed);
-    res.json(await manifests.plan(parsed, ctx));
+    const plan = await manifests.plan(parsed, ctx);
+    res.json(
+      await controlPlane.cost.priced(
+        await resourceService.current(),
+        parsed.manifests,
+        plan,
+      ),
+    );
   });
 
   router.post('/manifests/apply', async (req, res) => {
@@ -904,6 +914,142 @@ export async function createRouter(
         status: 200,
         body: await manifests.apply(parsed, ctx, signature),
       }),
+    });
+  });
+
+  // ── experiments and feature flags (platform engineers) ───────────────────────────────
+
+  /** The audit event of an accepted request. */
+  const accepted = (
+    ctx: CallContext,
+    action: string,
+    target: string,
+    reason: string,
+  ) =>
+    audit.append({
+      actor: ctx.actor,
+      action,
+      target,
+      outcome: 'accepted',
+      reason: reason.slice(0, 2000),
+      source: ctx.source,
+      requestId: ctx.requestId,
+    });
+
+  router.get('/experiments', async (req, res) => {
+    await allowed(req, res, fleetReadPermission);
+    res.json({ items: await controlPlane.experiments.list() });
+  });
+
+  router.get('/experiments/:name', async (req, res) => {
+    await allowed(req, res, fleetReadPermission);
+    res.json(
+      await controlPlane.experiments.get(
+        parseInput(nameSchema, req.params.name, 'name'),
+      ),
+    );
+  });
+
+  router.post('/experiments', async (req, res) => {
+    const ctx = await context(req, res, {
+      action: 'experiment.create',
+      target: rawTarget('experiment', String(req.body?.name ?? '')),
+    });
+    await authorizer.authorize(ctx.credentials, experimentManagePermission);
+    const request = controlPlane.experiments.parseCreate(req.body);
+    await mutate(req, res, ctx, {
+      run: async () => {
+        const experiment = await controlPlane.experiments.create(
+          request,
+          ctx.actor,
+        );
+        await accepted(
+          ctx,
+          'experiment.create',
+          `experiment:${experiment.name}`,
+          `arms ${experiment.arms
+            .map(a => `${a.name} ${a.percent}% ${JSON.stringify(a.weights)}`)
+            .join(', ')}; scope ${JSON.stringify(experiment.scope)}`,
+        );
+        return { status: 201, body: experiment };
+      },
+    });
+  });
+
+  router.post('/experiments/:name/stop', async (req, res) => {
+    const ctx = await context(req, res, {
+      action: 'experiment.stop',
+      target: rawTarget('experiment', req.params.name),
+    });
+    await authorizer.authorize(ctx.credentials, experimentManagePermission);
+    const name = parseInput(nameSchema, req.params.name, 'name');
+    await mutate(req, res, ctx, {
+      run: async () => {
+        const experiment = await controlPlane.experiments.stop(name);
+        await accepted(
+          ctx,
+          'experiment.stop',
+          `experiment:${name}`,
+          `stopped after ${experiment.outcomes
+            .map(o => `${o.arm}: ${o.placements} placements`)
+            .join(', ')}`,
+        );
+        return { status: 200, body: experiment };
+      },
+    });
+  });
+
+  router.get('/flags', async (req, res) => {
+    await allowed(req, res, fleetReadPermission);
+    res.json({ items: await controlPlane.flags.list() });
+  });
+
+  router.get('/flags/:name', async (req, res) => {
+    await allowed(req, res, fleetReadPermission);
+    res.json(await controlPlane.flags.get(req.params.name));
+  });
+
+  router.put('/flags/:name', async (req, res) => {
+    const ctx = await context(req, res, {
+      action: 'flag.set',
+      target: rawTarget('flag', req.params.name),
+    });
+    await authorizer.authorize(ctx.credentials, experimentManagePermission);
+    const request = controlPlane.flags.parseSet(req.params.name, req.body);
+    await mutate(req, res, ctx, {
+      run: async () => {
+        const flag = await controlPlane.flags.set(request, ctx.actor);
+        await accepted(
+          ctx,
+          'flag.set',
+          `flag:${request.name}`,
+          `${JSON.stringify(request.value)} in ${scopeKey(request.scope)}`,
+        );
+        return { status: 200, body: flag };
+      },
+    });
+  });
+
+  router.delete('/flags/:name', async (req, res) => {
+    const ctx = await context(req, res, {
+      action: 'flag.unset',
+      target: rawTarget('flag', req.params.name),
+    });
+    await authorizer.authorize(ctx.credentials, experimentManagePermission);
+    const request = controlPlane.flags.parseUnset(req.params.name, req.query);
+    await mutate(req, res, ctx, {
+      run: async () => {
+        const { flag, removed } = await controlPlane.flags.unset(request);
+        await accepted(
+          ctx,
+          'flag.unset',
+          `flag:${request.name}`,
+          `${scopeKey(request.scope)}: ${
+            removed ? 'value removed' : 'had no value'
+          }`,
+        );
+        return { status: 200, body: flag };
+      },
     });
   });
 

@@ -42,6 +42,8 @@ export interface ChangeRequest {
   compute(state: DesiredState): ChangeSet;
   /** Maps issues of the resulting state to the caller's terms (e.g. request field names). */
   describeIssues?(issues: ObjectIssue[]): ObjectIssue[];
+  /** The operation the change makes (scale, migrate, ...): admission decides on it. */
+  operation?: Admission['operation'];
 }
 
 /** A refusal of admission, naming the resource it is about. */
@@ -55,6 +57,8 @@ export interface Admission {
   before: DesiredState;
   next: DesiredState;
   put: ManifestOf<'Resource'>[];
+  /** The operation the change makes; its resource is in `put`, changed or not. */
+  operation?: { type: string; params: Record<string, unknown> };
 }
 
 export interface ChangeResult {
@@ -205,7 +209,10 @@ export class ChangeService {
   }
 
   private admission(
-    request: Pick<ChangeRequest, 'action' | 'actor' | 'requestId'>,
+    request: Pick<
+      ChangeRequest,
+      'action' | 'actor' | 'requestId' | 'operation'
+    >,
     before: DesiredState,
     next: DesiredState,
     changes: ChangeSet,
@@ -219,7 +226,31 @@ export class ChangeService {
       put: changes.put.filter(
         (m): m is ManifestOf<'Resource'> => m.kind === 'Resource',
       ),
+      ...(request.operation ? { operation: request.operation } : {}),
     };
+  }
+
+  /**
+   * Admission of an operation that changes nothing in Git (failover, backup, ...): decided
+   * on the resource as the current desired state has it; throws the refusal.
+   */
+  async admitOperation(request: {
+    action: string;
+    actor: string;
+    requestId: string;
+    manifest: ManifestOf<'Resource'>;
+    operation: NonNullable<Admission['operation']>;
+  }): Promise<void> {
+    const state = await this.current();
+    await this.options.admit?.({
+      action: request.action,
+      actor: request.actor,
+      requestId: request.requestId,
+      before: state,
+      next: state,
+      put: [request.manifest],
+      operation: request.operation,
+    });
   }
 
   /** The audit event of a request that changed nothing (no commit, so no indexed event). */

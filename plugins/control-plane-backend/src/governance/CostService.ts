@@ -4,6 +4,10 @@ import {
   chargebackQuerySchema,
   CostEstimate,
   costEstimateRequestSchema,
+  Manifest,
+  ManifestOf,
+  parseResourceRef,
+  Plan,
   validateResourceParameters,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
@@ -103,6 +107,69 @@ export class CostService {
       params: checked.params,
       estimates,
       ...(estimates[0] ? { cheapest: estimates[0] } : {}),
+    };
+  }
+
+  /**
+   * Prices a plan: the estimated monthly cost of each resource it creates, changes or
+   * deletes, before and after, and the total change. A resource is priced on the provider it
+   * runs on (or is pinned to), else on the cheapest that can run it in its cell.
+   */
+  async priced(
+    state: DesiredState,
+    manifests: Manifest[],
+    plan: Plan,
+  ): Promise<Plan> {
+    const placed = new Map(
+      (
+        await this.options
+          .db('resources')
+          .whereNot('state', 'DELETED')
+          .whereNotNull('placement')
+          .select('namespace', 'name', 'placement')
+      ).map(r => [
+        `resource:${r.namespace}/${r.name}`,
+        JSON.parse(r.placement).provider as string,
+      ]),
+    );
+    const deleted = plan.changes
+      .filter(c => c.kind === 'Resource' && c.action === 'delete')
+      .map(c => ({ kind: 'Resource' as const, ...parseResourceRef(c.ref) }));
+    const next = state.with(manifests, deleted);
+    const monthly = (s: DesiredState, ref: string) => {
+      const m = s.resource(ref) as ManifestOf<'Resource'> | undefined;
+      if (!m) return 0;
+      return shareOf(this.options.scheduler, s, {
+        namespace: m.metadata.namespace,
+        spec: m.spec,
+        provider: placed.get(ref),
+        pinnedProvider: m.spec.placement?.provider,
+      }).monthlyCost;
+    };
+    let before = 0;
+    let after = 0;
+    const changes = plan.changes.map(change => {
+      if (change.kind !== 'Resource') return change;
+      const cost = {
+        before: monthly(state, change.ref),
+        after: monthly(next, change.ref),
+      };
+      before += cost.before;
+      after += cost.after;
+      return {
+        ...change,
+        cost: { ...cost, delta: cents(cost.after - cost.before) },
+      };
+    });
+    return {
+      ...plan,
+      changes,
+      cost: {
+        currency: 'USD',
+        before: cents(before),
+        after: cents(after),
+        delta: cents(after - before),
+      },
     };
   }
 
@@ -340,6 +407,9 @@ export class CostService {
       ...(row.operation_id ? { operationId: row.operation_id } : {}),
       decidedAt: readTimestamp(row.created_at),
       durationMs: Number(row.duration_ms),
+      outcome: decision.selected
+        ? ('placed' as const)
+        : ('unschedulable' as const),
       explanation: row.explanation,
       ...(decision.selected ? { selected: decision.selected } : {}),
       candidates: decision.candidates,

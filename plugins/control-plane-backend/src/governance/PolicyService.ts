@@ -14,6 +14,7 @@ import {
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { AuditLog } from '../audit/AuditLog';
+import { Admission } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
 import { digestOf } from '../database/util';
 import { Scheduler } from '../scheduling/Scheduler';
@@ -21,6 +22,7 @@ import {
   Countable,
   countableOf,
   noShare,
+  quotaApplies,
   quotaUsages,
   quotaViolations,
   shareOf,
@@ -58,7 +60,9 @@ function policyApplies(policy: PolicySpec, r: PolicyResource): boolean {
 
 /**
  * The built-in evaluator: quotas and budgets (limits a request's own share would break),
- * and the Policy manifests of the state repository (allowed products, tiers and cells).
+ * and the Policy manifests of the state repository (allowed products, tiers and cells). A
+ * policy refuses what a request would newly get: a product on create, a tier or cell on any
+ * change that sets it. Operating or deleting what one already has is not refused by it.
  */
 export const builtInPolicyEvaluator: PolicyEvaluator = {
   id: 'built-in',
@@ -68,6 +72,7 @@ export const builtInPolicyEvaluator: PolicyEvaluator = {
     );
     const reasons: string[] = [];
     const r = input.resource;
+    const before = input.previous;
     for (const [name, raw] of Object.entries(input.policies)) {
       const policy = raw as PolicySpec;
       if (!policyApplies(policy, r)) continue;
@@ -78,16 +83,25 @@ export const builtInPolicyEvaluator: PolicyEvaluator = {
           message: `policy ${name} does not allow ${what} for ${r.owner}`,
         });
       if (
-        (policy.products?.allow &&
+        !before &&
+        ((policy.products?.allow &&
           !policy.products.allow.includes(r.product)) ||
-        policy.products?.deny?.includes(r.product)
+          policy.products?.deny?.includes(r.product))
       ) {
         refuse('product.notAllowed', 'product', `product ${r.product}`);
       }
-      if (policy.tiers && !policy.tiers.allow.includes(r.tier)) {
+      if (
+        before?.tier !== r.tier &&
+        policy.tiers &&
+        !policy.tiers.allow.includes(r.tier)
+      ) {
         refuse('tier.notAllowed', 'tier', `tier ${r.tier}`);
       }
-      if (policy.cells && !policy.cells.allow.includes(r.cell)) {
+      if (
+        before?.cell !== r.cell &&
+        policy.cells &&
+        !policy.cells.allow.includes(r.cell)
+      ) {
         refuse('cell.notAllowed', 'cell', `cell ${r.cell}`);
       }
       reasons.push(`policy ${name} applies`);
@@ -115,10 +129,14 @@ function policyResource(m: ManifestOf<'Resource'>): PolicyResource {
   };
 }
 
+/** A change to desired state as policy decides on it (an admission, without its request id). */
+export type PolicyChange = Omit<Admission, 'requestId'>;
+
 /**
  * Decides, before anything is committed, whether a change to desired state may go ahead:
- * every installed evaluator (the built-in one first) must allow each resource it creates or
- * changes. Every decision, with its reasons, goes to the audit log.
+ * every installed evaluator (the built-in one first) must allow each resource it creates,
+ * changes or deletes, and each operation. Every decision, with its reasons, goes to the
+ * audit log.
  */
 export class PolicyService {
   private readonly evaluators: PolicyEvaluator[];
@@ -149,16 +167,21 @@ export class PolicyService {
     );
   }
 
-  /** The input document of a decision about `manifest` in the state `next`. */
+  /**
+   * The input document of a decision about `manifest` in the state `next`; for a delete,
+   * `manifest` is the resource as it was (and `next` no longer has it).
+   */
   async input(options: {
     action: string;
     actor: string;
     before: DesiredState;
     next: DesiredState;
     manifest: ManifestOf<'Resource'>;
+    operation?: { type: string; params: Record<string, unknown> };
     placements?: Map<string, string>;
   }): Promise<PolicyInput> {
     const { before, next, manifest } = options;
+    const deleting = options.action === 'resource.delete';
     const { scheduler } = this.options;
     const placements = options.placements ?? (await this.placements());
     const ref = stringifyResourceRef(manifest.metadata);
@@ -170,22 +193,29 @@ export class PolicyService {
         placements.get(`${m.metadata.namespace}/${m.metadata.name}`),
       );
     const self = countable(manifest);
+    const after = deleting ? noShare : shareOf(scheduler, next, self);
     const share = subtractShares(
-      shareOf(scheduler, next, self),
+      after,
       previous ? shareOf(scheduler, before, countable(previous)) : noShare,
     );
-    const others = next
-      .ofKind('Resource')
-      .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
-      .map(countable);
-    const product = next.product(manifest.spec.product);
-    const tier = next.tier(manifest.spec.tier);
-    const cell = next.cell(manifest.spec.cell);
+    // What is in use counts the resource as it is now; the request adds the difference.
+    const others = [
+      ...next
+        .ofKind('Resource')
+        .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
+        .map(countable),
+      ...(previous ? [countable(previous)] : []),
+    ];
+    const state = deleting ? before : next;
+    const product = state.product(manifest.spec.product);
+    const tier = state.tier(manifest.spec.tier);
+    const cell = state.cell(manifest.spec.cell);
     return {
       action: options.action,
       actor: { ref: options.actor },
       resource: policyResource(manifest),
       ...(previous ? { previous: policyResource(previous) } : {}),
+      ...(options.operation ? { operation: options.operation } : {}),
       product: {
         id: manifest.spec.product,
         category: product?.spec.category ?? 'unknown',
@@ -211,11 +241,14 @@ export class PolicyService {
         geo: cell?.geo ?? 'unknown',
         ...(cell?.dataResidency ? { dataResidency: cell.dataResidency } : {}),
       },
-      quotas: quotaUsages(scheduler, next, self, share, others),
-      cost: {
-        monthly: shareOf(scheduler, next, self).monthlyCost,
-        currency: 'USD',
-      },
+      // A quota the resource was outside of (it changes team, cell or namespace) gets all
+      // of it; one it was in, the difference.
+      quotas: quotaUsages(scheduler, state, self, share, others).map(q =>
+        previous && !quotaApplies(q, countable(previous))
+          ? { ...q, request: after }
+          : q,
+      ),
+      cost: { monthly: after.monthlyCost, currency: 'USD' },
       policies: Object.fromEntries(
         next.ofKind('Policy').map(p => [p.metadata.name, p.spec]),
       ),
@@ -250,23 +283,42 @@ export class PolicyService {
     };
   }
 
-  /** The decision about each resource a change creates or changes. */
-  private async decide(change: {
-    action: string;
-    actor: string;
-    before: DesiredState;
-    next: DesiredState;
-    put: ManifestOf<'Resource'>[];
-  }) {
-    const changed = change.put.filter(m => {
-      const old = change.before.resource(stringifyResourceRef(m.metadata));
-      return !old || digestOf(old) !== digestOf(m);
-    });
-    if (changed.length === 0) return [];
+  /**
+   * The decision about each resource a change creates, changes or deletes, and about the
+   * resource an operation acts on (even when the operation changes nothing in Git).
+   */
+  private async decide(change: PolicyChange) {
+    const ref = (m: ManifestOf<'Resource'>) => stringifyResourceRef(m.metadata);
+    const subjects: {
+      action: string;
+      manifest: ManifestOf<'Resource'>;
+      operation?: PolicyChange['operation'];
+    }[] = [];
+    for (const m of change.put) {
+      const old = change.before.resource(ref(m));
+      if (change.operation) {
+        subjects.push({
+          action: `resource.${change.operation.type}`,
+          manifest: m,
+          operation: change.operation,
+        });
+      } else if (!old || digestOf(old) !== digestOf(m)) {
+        subjects.push({
+          action: old ? 'resource.update' : 'resource.create',
+          manifest: m,
+        });
+      }
+    }
+    for (const m of change.before.ofKind('Resource')) {
+      if (!change.next.resource(ref(m))) {
+        subjects.push({ action: 'resource.delete', manifest: m });
+      }
+    }
+    if (subjects.length === 0) return [];
     const placements = await this.placements();
     const decisions = [];
-    for (const manifest of changed) {
-      const input = await this.input({ ...change, manifest, placements });
+    for (const subject of subjects) {
+      const input = await this.input({ ...change, ...subject, placements });
       decisions.push({ input, decision: await this.evaluate(input) });
     }
     return decisions;
@@ -276,13 +328,9 @@ export class PolicyService {
    * What admission would refuse of a change, each refusal with the resource it is about;
    * records nothing (a plan).
    */
-  async review(change: {
-    action: string;
-    actor: string;
-    before: DesiredState;
-    next: DesiredState;
-    put: ManifestOf<'Resource'>[];
-  }): Promise<(PolicyViolation & { ref: string })[]> {
+  async review(
+    change: PolicyChange,
+  ): Promise<(PolicyViolation & { ref: string })[]> {
     return (await this.decide(change)).flatMap(({ input, decision }) =>
       decision.violations.map(v => ({ ...v, ref: input.resource.ref })),
     );
@@ -292,14 +340,7 @@ export class PolicyService {
    * The admission check of a change: each created or changed resource is decided; the
    * first refusal throws, after every decision was audited.
    */
-  async admit(change: {
-    action: string;
-    actor: string;
-    requestId: string;
-    before: DesiredState;
-    next: DesiredState;
-    put: ManifestOf<'Resource'>[];
-  }): Promise<void> {
+  async admit(change: Admission): Promise<void> {
     const refused: PolicyViolation[] = [];
     for (const { input, decision } of await this.decide(change)) {
       await this.options.audit.append({
@@ -307,7 +348,7 @@ export class PolicyService {
         action: 'policy.decision',
         target: input.resource.ref,
         outcome: decision.allowed ? 'accepted' : 'rejected',
-        reason: `${change.action} by ${decision.by.join(', ')}: ${
+        reason: `${input.action} by ${decision.by.join(', ')}: ${
           decision.allowed
             ? decision.reasons.join('; ') || 'no rule applies'
             : decision.violations

@@ -1,11 +1,14 @@
 import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
+import { AuditLog } from '../audit/AuditLog';
 import { isPostgres } from '../database/util';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord } from '../resources/ResourceStore';
+import { PlacementQuota, SchedulingDecision } from '../scheduling/pipeline';
 import { Scheduler } from '../scheduling/Scheduler';
 import {
   Countable,
+  noShare,
   quotaApplies,
   quotaUsages,
   quotaViolations,
@@ -13,14 +16,22 @@ import {
 } from './usage';
 
 /**
- * Quotas again at placement, where they are race-free: the schedule step admits a
- * placement inside the transaction that records it, holding a lock per quota (an advisory
- * transaction lock on PostgreSQL; SQLite has a single writer), and counts only resources
- * already placed. Two requests that both passed the check before their commits cannot both
- * take the last unit of a quota.
+ * Quotas again at placement, where they are race-free. The scheduler's `quota` filter
+ * rejects the clusters a placement would break a quota on (instances, storage, monthly
+ * cost), counting the resources already placed; the schedule step then admits the placement
+ * inside the transaction that records it, holding a lock per quota (an advisory transaction
+ * lock on PostgreSQL; SQLite has a single writer). Two requests that both passed the check
+ * before their commits cannot both take the last unit of a quota: the one that loses the
+ * race is scheduled again, and its quota filter then refuses it, audited.
  */
 export class QuotaGuard {
-  constructor(private readonly options: { db: Knex; scheduler: Scheduler }) {}
+  constructor(
+    private readonly options: {
+      db: Knex;
+      scheduler: Scheduler;
+      audit?: AuditLog;
+    },
+  ) {}
 
   private self(resource: ResourceRecord, provider?: string): Countable {
     return {
@@ -61,33 +72,53 @@ export class QuotaGuard {
     }));
   }
 
-  /** Monthly budget left in the tightest budget that applies (undefined: none). */
-  async budgetHeadroom(
+  /** Every quota that applies to `resource`, with what the resources placed already use. */
+  async placementQuotas(
     desired: DesiredState,
     resource: ResourceRecord,
-  ): Promise<number | undefined> {
-    const budgets = desired
-      .ofKind('Quota')
-      .filter(
-        q =>
-          q.spec.limits.maxMonthlyCost !== undefined &&
-          quotaApplies(q.spec, this.self(resource)),
-      );
-    if (budgets.length === 0) return undefined;
-    const others = await this.placedOthers(this.options.db, resource.uid);
+  ): Promise<PlacementQuota[]> {
+    const self = this.self(resource);
+    if (!desired.ofKind('Quota').some(q => quotaApplies(q.spec, self))) {
+      return [];
+    }
     const { scheduler } = this.options;
-    return Math.min(
-      ...budgets.map(
-        q =>
-          q.spec.limits.maxMonthlyCost! -
-          others
-            .filter(o => quotaApplies(q.spec, o))
-            .reduce(
-              (sum, o) => sum + shareOf(scheduler, desired, o).monthlyCost,
-              0,
-            ),
+    return quotaUsages(
+      scheduler,
+      desired,
+      self,
+      noShare,
+      await this.placedOthers(this.options.db, resource.uid),
+    ).map(({ request: _request, ...quota }) => quota);
+  }
+
+  /**
+   * Audits a placement the quotas refused (`policy.decision`, rejected), with the reasons
+   * of every cluster's refusal; does nothing for a decision quotas had no part in.
+   */
+  async auditRefusal(
+    resource: ResourceRecord,
+    decision: SchedulingDecision,
+    operation: { id: string; actor: string },
+  ): Promise<void> {
+    if (decision.outcome !== 'unschedulable') return;
+    const reasons = [
+      ...new Set(
+        decision.candidates.flatMap(c =>
+          c.rejected.filter(r => r.filter === 'quota').map(r => r.reason),
+        ),
       ),
-    );
+    ];
+    if (reasons.length === 0) return;
+    await this.options.audit?.append({
+      actor: operation.actor,
+      action: 'policy.decision',
+      target: resource.ref,
+      outcome: 'rejected',
+      reason: `placement (operation ${
+        operation.id
+      }) by quota guard: ${reasons.join('; ')}`.slice(0, 2000),
+      requestId: operation.id,
+    });
   }
 
   /** Admits placing `resource` on `provider`, or throws a non-retryable error naming the limit. */
@@ -121,9 +152,13 @@ export class QuotaGuard {
     );
     const violations = quotaViolations(usages);
     if (violations.length > 0) {
+      // Another placement took the quota since this one was scheduled: scheduling again
+      // refuses it (with the quota filter's reasons, audited) or finds room.
       throw new DriverError(
-        `over quota at placement: ${violations.map(v => v.message).join('; ')}`,
-        { retryable: false },
+        `over quota at placement, taken by another placement meanwhile: ${violations
+          .map(v => v.message)
+          .join('; ')}`,
+        { retryable: true },
       );
     }
   }

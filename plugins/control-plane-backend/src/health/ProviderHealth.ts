@@ -24,6 +24,8 @@ export interface ProviderHealthReport extends ProviderStatus {
 }
 
 interface Pending {
+  provider: string;
+  cell: string;
   outcomes: boolean[];
   latencies: number[];
 }
@@ -55,23 +57,30 @@ export class ProviderHealth implements ProviderStatusSource {
       db: Knex;
       logger: LoggerService;
       policy?: BreakerPolicy;
+      /** The sliding window, whole minutes. @defaultValue 5 */
       windowMinutes?: number;
       onBreakerChange?(provider: string, breaker: BreakerRecord): void;
     },
   ) {
-    this.windowMinutes = options.windowMinutes ?? 5;
+    this.windowMinutes = Math.max(1, Math.round(options.windowMinutes ?? 5));
   }
 
   private get policy(): BreakerPolicy {
     return this.options.policy ?? defaultBreakerPolicy;
   }
 
-  /** Notes one driver call's outcome; written at the next flush. */
-  record(provider: string, ok: boolean, latencyMs: number): void {
-    const entry = this.pending.get(provider) ?? { outcomes: [], latencies: [] };
+  /** Notes one driver call's outcome on a cluster of `cell`; written at the next flush. */
+  record(provider: string, ok: boolean, latencyMs: number, cell = ''): void {
+    const key = `${provider}\u0000${cell}`;
+    const entry = this.pending.get(key) ?? {
+      provider,
+      cell,
+      outcomes: [],
+      latencies: [],
+    };
     entry.outcomes.push(ok);
     entry.latencies.push(latencyMs);
-    this.pending.set(provider, entry);
+    this.pending.set(key, entry);
   }
 
   /** Wraps a driver so that every call on a target is recorded for the target's provider. */
@@ -88,10 +97,20 @@ export class ProviderHealth implements ProviderStatusSource {
           const result = await (
             driver[method] as (...a: unknown[]) => Promise<unknown>
           ).apply(driver, args);
-          this.record(target.provider, true, performance.now() - started);
+          this.record(
+            target.provider,
+            true,
+            performance.now() - started,
+            target.cell,
+          );
           return result;
         } catch (error) {
-          this.record(target.provider, false, performance.now() - started);
+          this.record(
+            target.provider,
+            false,
+            performance.now() - started,
+            target.cell,
+          );
           throw error;
         }
       };
@@ -118,66 +137,99 @@ export class ProviderHealth implements ProviderStatusSource {
 
   private async flushNow() {
     const { db } = this.options;
-    const batch = [...this.pending.entries()];
+    const batch = [...this.pending.values()];
     this.pending.clear();
     if (batch.length === 0) {
       await this.advanceCooldowns();
       return;
     }
     const bucket = DateTime.utc().startOf('minute').toISO()!;
-    for (const [provider, { outcomes, latencies }] of batch) {
-      const failures = outcomes.filter(ok => !ok).length;
-      await db('provider_call_stats')
+    const byProvider = new Map<string, boolean[]>();
+    for (const { provider, cell, outcomes, latencies } of batch) {
+      const table = 'provider_cell_call_stats';
+      await db(table)
         .insert({
           provider,
+          cell,
           bucket,
           calls: outcomes.length,
-          failures,
+          failures: outcomes.filter(ok => !ok).length,
           latency_ms_sum: latencies.reduce((a, b) => a + b, 0),
           latency_ms_max: Math.max(...latencies),
         })
-        .onConflict(['provider', 'bucket'])
+        .onConflict(['provider', 'cell', 'bucket'])
         .merge({
-          calls: db.raw('provider_call_stats.calls + excluded.calls'),
-          failures: db.raw('provider_call_stats.failures + excluded.failures'),
+          calls: db.raw(`${table}.calls + excluded.calls`),
+          failures: db.raw(`${table}.failures + excluded.failures`),
           latency_ms_sum: db.raw(
-            'provider_call_stats.latency_ms_sum + excluded.latency_ms_sum',
+            `${table}.latency_ms_sum + excluded.latency_ms_sum`,
           ),
           latency_ms_max: db.raw(
-            'CASE WHEN provider_call_stats.latency_ms_max > excluded.latency_ms_max THEN provider_call_stats.latency_ms_max ELSE excluded.latency_ms_max END',
+            `CASE WHEN ${table}.latency_ms_max > excluded.latency_ms_max THEN ${table}.latency_ms_max ELSE excluded.latency_ms_max END`,
           ),
         });
+      byProvider.set(provider, [
+        ...(byProvider.get(provider) ?? []),
+        ...outcomes,
+      ]);
+    }
+    for (const [provider, outcomes] of byProvider) {
       await this.moveBreaker(provider, outcomes);
     }
     await this.advanceCooldowns();
     this.cache = undefined;
   }
 
-  private async window(
-    provider?: string,
-  ): Promise<
-    Map<string, { calls: number; failures: number; latency: number }>
+  /** Calls, failures and latency in the window, per provider and per provider and cell. */
+  private async window(provider?: string): Promise<
+    Map<
+      string,
+      {
+        calls: number;
+        failures: number;
+        latency: number;
+        cells: Map<string, { calls: number; latency: number }>;
+      }
+    >
   > {
     const since = DateTime.utc()
       .minus({ minutes: this.windowMinutes })
       .toISO()!;
     const rows = await this.options
-      .db('provider_call_stats')
+      .db('provider_cell_call_stats')
       .where('bucket', '>=', since)
       .modify(q => (provider ? q.where({ provider }) : q))
-      .groupBy('provider')
-      .select('provider')
+      .groupBy('provider', 'cell')
+      .select('provider', 'cell')
       .sum({ calls: 'calls', failures: 'failures', latency: 'latency_ms_sum' });
-    return new Map(
-      rows.map((r: any) => [
-        r.provider as string,
-        {
+    const window = new Map<
+      string,
+      {
+        calls: number;
+        failures: number;
+        latency: number;
+        cells: Map<string, { calls: number; latency: number }>;
+      }
+    >();
+    for (const r of rows as any[]) {
+      const entry = window.get(r.provider) ?? {
+        calls: 0,
+        failures: 0,
+        latency: 0,
+        cells: new Map(),
+      };
+      entry.calls += Number(r.calls);
+      entry.failures += Number(r.failures);
+      entry.latency += Number(r.latency);
+      if (r.cell) {
+        entry.cells.set(r.cell, {
           calls: Number(r.calls),
-          failures: Number(r.failures),
           latency: Number(r.latency),
-        },
-      ]),
-    );
+        });
+      }
+      window.set(r.provider, entry);
+    }
+    return window;
   }
 
   private async readBreaker(
@@ -239,6 +291,7 @@ export class ProviderHealth implements ProviderStatusSource {
       .onConflict('provider')
       .merge();
     if (current.state !== next.state) {
+      this.cache = undefined;
       this.options.logger.warn(
         `circuit breaker of ${provider}: ${current.state} → ${next.state} (${next.reason})`,
       );
@@ -283,7 +336,12 @@ export class ProviderHealth implements ProviderStatusSource {
     const statuses = new Map(
       reports.map(r => [
         r.provider,
-        { health: r.health, breaker: r.breaker, latencyMs: r.latencyMs },
+        {
+          health: r.health,
+          breaker: r.breaker,
+          latencyMs: r.latencyMs,
+          latencyByCell: r.latencyByCell,
+        },
       ]),
     );
     this.cache = { at: Date.now(), statuses };
@@ -303,7 +361,12 @@ export class ProviderHealth implements ProviderStatusSource {
       ...new Set([...window.keys(), ...breakers.keys()]),
     ].sort();
     return providers.map(provider => {
-      const w = window.get(provider) ?? { calls: 0, failures: 0, latency: 0 };
+      const w = window.get(provider) ?? {
+        calls: 0,
+        failures: 0,
+        latency: 0,
+        cells: new Map(),
+      };
       const b = breakers.get(provider);
       const latencyMs = w.calls > 0 ? w.latency / w.calls : 0;
       const successRate = w.calls > 0 ? 1 - w.failures / w.calls : 1;
@@ -313,6 +376,15 @@ export class ProviderHealth implements ProviderStatusSource {
         health: Math.round(successRate * latencyFactor * 1000) / 1000,
         breaker: (b?.state ?? 'closed') as ProviderStatus['breaker'],
         latencyMs: Math.round(latencyMs * 10) / 10,
+        latencyByCell: Object.fromEntries(
+          [...w.cells.entries()]
+            .filter(([, c]) => c.calls > 0)
+            .sort(([x], [y]) => x.localeCompare(y))
+            .map(([cell, c]) => [
+              cell,
+              Math.round((c.latency / c.calls) * 10) / 10,
+            ]),
+        ),
         calls: w.calls,
         failures: w.failures,
         ...(b?.opened_at ? { openedAt: readTimestamp(b.opened_at) } : {}),

@@ -16,7 +16,7 @@ import { Knex } from 'knex';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
-import { now } from '../database/time';
+import { SchedulingDecision } from '../scheduling/pipeline';
 import { Scheduler } from '../scheduling/Scheduler';
 import { Saga, SagaContext, SagaStep } from './types';
 
@@ -239,11 +239,19 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
           migrating && resource.status.placement
             ? [resource.status.placement.cluster]
             : [],
-        budgetHeadroom: await deps.quotas?.budgetHeadroom(desired, resource),
+        quotas: await deps.quotas?.placementQuotas(desired, resource),
         stage: deps.stage,
       });
       const durationMs = performance.now() - started;
       if (!decision.selected) {
+        // An unschedulable decision is stored too: GET .../placement explains it.
+        await deps.scheduler.record(deps.db, {
+          resource,
+          operationId: ctx.operation.id,
+          decision,
+          durationMs,
+        });
+        await deps.quotas?.auditRefusal(resource, decision, ctx.operation);
         throw new DriverError(
           `cannot place ${resource.ref}: ${decision.explanation}`,
           {
@@ -257,7 +265,7 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
     async persist(trx, ctx, result) {
       const { placement, decision, durationMs } = result as {
         placement: Placement;
-        decision: { explanation: string };
+        decision: SchedulingDecision;
         durationMs: number;
       };
       if (!migrating) {
@@ -268,16 +276,11 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
           placement.provider,
         );
       }
-      await trx('placement_decisions').insert({
-        resource_uid: ctx.resource.uid,
-        resource_ref: ctx.resource.ref,
-        operation_id: ctx.operation.id,
-        cluster: placement.cluster,
-        provider: placement.provider,
-        decision: JSON.stringify(decision),
-        explanation: decision.explanation,
-        duration_ms: durationMs,
-        created_at: now(),
+      await deps.scheduler.record(trx, {
+        resource: ctx.resource,
+        operationId: ctx.operation.id,
+        decision,
+        durationMs,
       });
       if (!migrating) {
         await deps.resources.updateStatus(trx, ctx.resource.uid, { placement });

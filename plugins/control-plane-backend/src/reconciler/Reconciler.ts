@@ -37,13 +37,15 @@ export interface ReconcilerOptions {
   /** Starts the engine after operations were created. */
   wake(): void;
   /**
-   * The drift policy of a cell, for its resources that set none (a resource's own policy
-   * wins). The control plane reads it from the Cell's `driftPolicy`.
+   * The drift policy of a cell (and tier), for its resources that set none (a resource's own
+   * policy wins). The control plane reads it from the feature flag `drift.autoCorrect`,
+   * then the Cell's `driftPolicy`.
    */
   cellDriftPolicy?(
     cell: string,
     desired: DesiredState,
-  ): DriftPolicy | undefined;
+    tier: string,
+  ): DriftPolicy | undefined | Promise<DriftPolicy | undefined>;
   /** Counts drift for metrics. */
   onDrift?(resource: ResourceRecord, fields: string[]): void;
 }
@@ -369,7 +371,11 @@ export class Reconciler {
       }
       const policy: DriftPolicy =
         resource.spec.driftPolicy ??
-        this.options.cellDriftPolicy?.(resource.spec.cell, desired) ??
+        (await this.options.cellDriftPolicy?.(
+          resource.spec.cell,
+          desired,
+          resource.spec.tier,
+        )) ??
         'correct';
       const diff = Object.fromEntries(
         fields

@@ -406,6 +406,15 @@ export class ResourceService {
 
     let targetGeneration: number | undefined;
     let afterDigest = beforeManifest ? digestOf(beforeManifest) : undefined;
+    if (!checked.specChange && beforeManifest) {
+      await this.options.changes.admitOperation({
+        action: `resource.${checked.type}`,
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        manifest: beforeManifest,
+        operation: { type: checked.type, params: checked.params },
+      });
+    }
     if (checked.specChange) {
       const change = checked.specChange;
       const result = await this.options.changes.apply({
@@ -421,6 +430,7 @@ export class ResourceService {
           remove: [],
         }),
         describeIssues: operationIssues(ref),
+        operation: { type: checked.type, params: checked.params },
       });
       targetGeneration = (await this.getLive(ref)).status.generation;
       const after = result.state.resource(ref);

@@ -2,8 +2,11 @@ import {
   CellSpec,
   ClusterSpec,
   ProviderSpec,
+  ScoreWeights,
   TierSpec,
 } from '@idp-multicloud/plugin-control-plane-common';
+import { PolicyQuotaUsage } from '@idp-multicloud/plugin-control-plane-node';
+import { quotaViolations } from '../governance/usage';
 
 /** The state of a provider's circuit breaker. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -18,13 +21,18 @@ export interface SchedulingCandidate {
     /** 0 (failing) to 1 (healthy), from the driver calls of the last minutes. */
     health: number;
     breaker: BreakerState;
-    /** Typical latency of the provider's API from this cell. */
-    latencyMs: number;
   };
+  /**
+   * Latency to the requested cell: the mean driver call latency to the provider's clusters
+   * in that cell (its overall mean when none was measured there), ms.
+   */
+  latencyMs: number;
   /** The data residency of the cluster's cell (e.g. EU), when it has one. */
   cellResidency?: string;
   /** Whether a registered driver realises the product on this provider. */
   driverSupportsProduct: boolean;
+  /** Whether that driver backs the product up (it implements the `backup` operation for it). */
+  driverBacksUp: boolean;
   usage: {
     resources: number;
     cpu: number;
@@ -33,18 +41,19 @@ export interface SchedulingCandidate {
   };
   /** Estimated monthly cost of the resource on this cluster's provider, USD. */
   monthlyCost: number;
-  /** Resources of the same owner and product (replicas, failover pairs) already there. */
-  peers: number;
+  /**
+   * The resource's replicas already placed (the owner's other resources of the same product):
+   * on this cluster, and on other clusters of this provider.
+   */
+  replicas: { sameCluster: number; sameProvider: number };
+  /** Refs of the resource's failover partners already placed on this provider. */
+  partnersOnProvider: string[];
 }
 
-/** How much each score counts; any non-negative numbers (normalised by their sum). */
-export interface ScoreWeights {
-  health: number;
-  cost: number;
-  utilization: number;
-  latency: number;
-  spread: number;
-}
+export type { ScoreWeights };
+
+/** A quota that applies to what is placed, with what its scope uses already (placed resources). */
+export type PlacementQuota = Omit<PolicyQuotaUsage, 'request'>;
 
 /** What is being placed. */
 export interface SchedulingRequest {
@@ -54,12 +63,14 @@ export interface SchedulingRequest {
   cell: CellSpec;
   tierId: string;
   tier: TierSpec;
+  /** The tier requires backups and the product does not waive them. */
+  requiresBackups: boolean;
   demand: { cpu: number; memoryGi: number; storageGi: number };
   pinned?: { provider?: string; cluster?: string };
   /** Jurisdictions the resource's data may live in (from its cell's data residency). */
   residency?: string;
-  /** Monthly budget left in the tightest quota that applies, USD (undefined: no budget). */
-  budgetHeadroom?: number;
+  /** Every quota (cell, team, namespace) that applies, with its usage. */
+  quotas?: PlacementQuota[];
   weights: ScoreWeights;
 }
 
@@ -121,10 +132,16 @@ export const filters: Record<string, Filter> = {
     }
     return undefined;
   },
-  breaker: (_r, c) =>
-    c.provider.breaker === 'open'
-      ? `circuit breaker of ${c.provider.id} is open`
-      : undefined,
+  breaker: (_r, c) => {
+    switch (c.provider.breaker) {
+      case 'open':
+        return `circuit breaker of ${c.provider.id} is open`;
+      case 'half-open':
+        return `circuit breaker of ${c.provider.id} is half-open: only health probes go to it until they close it`;
+      default:
+        return undefined;
+    }
+  },
   'tier-health': (r, c) =>
     c.provider.health < r.tier.placement.minProviderHealth
       ? `provider health ${c.provider.health.toFixed(2)} is below tier ${
@@ -135,10 +152,20 @@ export const filters: Record<string, Filter> = {
     r.tier.placement.requireMultiAZ && c.spec.zones.length < 2
       ? `tier ${r.tierId} needs several zones; the cluster has ${c.spec.zones.length}`
       : undefined,
+  'tier-backups': (r, c) =>
+    r.requiresBackups && !c.driverBacksUp
+      ? `tier ${r.tierId} needs backups; the driver of ${c.provider.id} (${c.provider.spec.driver}) does not back up ${r.product}`
+      : undefined,
   'tier-providers': (r, c) =>
     r.tier.placement.allowedProviders &&
     !r.tier.placement.allowedProviders.includes(c.provider.id)
       ? `tier ${r.tierId} does not allow provider ${c.provider.id}`
+      : undefined,
+  'failover-pair': (_r, c) =>
+    c.partnersOnProvider.length > 0
+      ? `its failover partner ${c.partnersOnProvider.join(', ')} runs on ${
+          c.provider.id
+        }: a pair must not share a provider`
       : undefined,
   capacity: (_r, c) =>
     c.usage.resources + 1 > c.spec.capacity.maxResources
@@ -152,13 +179,21 @@ export const filters: Record<string, Filter> = {
         )}`
       : undefined;
   },
-  quota: (r, c) =>
-    r.budgetHeadroom !== undefined && c.monthlyCost > r.budgetHeadroom
-      ? `costs $${c.monthlyCost.toFixed(2)}/month; the budget has $${Math.max(
-          0,
-          r.budgetHeadroom,
-        ).toFixed(2)} left`
-      : undefined,
+  quota: (r, c) => {
+    const violations = quotaViolations(
+      (r.quotas ?? []).map(q => ({
+        ...q,
+        request: {
+          instances: 1,
+          storageGi: r.demand.storageGi,
+          monthlyCost: c.monthlyCost,
+        },
+      })),
+    );
+    return violations.length > 0
+      ? violations.map(v => v.message).join('; ')
+      : undefined;
+  },
 };
 
 /** Scores in [0, 1]; higher is better. Relative ones compare with the best candidate. */
@@ -177,10 +212,12 @@ export const scores: Record<
   },
   utilization: (r, c) => Math.max(0, 1 - utilizationAfter(r, c)),
   latency: (_r, c, all) => {
-    const fastest = Math.min(...all.map(a => a.provider.latencyMs));
-    return c.provider.latencyMs <= 0 ? 1 : fastest / c.provider.latencyMs;
+    const fastest = Math.min(...all.map(a => a.latencyMs));
+    return c.latencyMs <= 0 ? 1 : fastest / c.latencyMs;
   },
-  spread: (_r, c) => 1 / (1 + c.peers),
+  // A replica on the same cluster counts 1, on another cluster of the same provider 0.5.
+  spread: (_r, c) =>
+    1 / (1 + c.replicas.sameCluster + 0.5 * c.replicas.sameProvider),
 };
 
 /** The outcome for one candidate. */
@@ -188,12 +225,14 @@ export interface CandidateVerdict {
   cluster: string;
   provider: string;
   rejected: { filter: string; reason: string }[];
+  monthlyCost: number;
   scores?: Record<keyof ScoreWeights, number>;
   total?: number;
 }
 
 /** A decision and everything that explains it. */
 export interface SchedulingDecision {
+  outcome: 'placed' | 'unschedulable';
   selected?: {
     cluster: string;
     provider: string;
@@ -203,6 +242,8 @@ export interface SchedulingDecision {
   };
   candidates: CandidateVerdict[];
   weights: ScoreWeights;
+  /** The experiment arm whose weights scored it, when it took part in one. */
+  experiment?: { id: string; arm: string };
   explanation: string;
 }
 
@@ -278,6 +319,7 @@ export function schedule(
         cluster: candidate.cluster,
         provider: candidate.provider.id,
         rejected,
+        monthlyCost: candidate.monthlyCost,
         ...(s ? { scores: s.scores, total: s.total } : {}),
       };
     })
@@ -290,6 +332,7 @@ export function schedule(
     .map(v => `${v.cluster}: ${v.rejected.map(r => r.reason).join('; ')}`);
   if (!best) {
     return {
+      outcome: 'unschedulable',
       candidates: verdicts,
       weights: request.weights,
       explanation:
@@ -303,6 +346,7 @@ export function schedule(
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   return {
+    outcome: 'placed',
     selected: {
       cluster: c.cluster,
       provider: c.provider.id,

@@ -1,43 +1,116 @@
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+const pricesSchema = z.record(z.string().min(1), z.number().nonnegative());
+
+/** One provider's list prices, in USD. */
+const providerPricesSchema = z
+  .object({
+    /** Hourly price of one replica (or broker) of each size class, per product. */
+    hourly: z.record(z.string().min(1), pricesSchema),
+    /** Block storage per GiB-month (databases, Kafka). */
+    storagePerGiMonth: z.number().nonnegative(),
+    /** Object storage per GiB-month, per storage class. */
+    objectStoragePerGiMonth: pricesSchema,
+  })
+  .strict();
+
+/** One provider's list prices, in USD. */
+export type ProviderPrices = z.infer<typeof providerPricesSchema>;
+
 /**
- * List prices the control plane estimates costs with, in USD: per hour of each size class of
- * each product (per replica or broker), and per GiB-month of storage, adjusted per provider.
- * Figures follow the providers' public on-demand list prices for comparable managed
- * services (2026); override them with `controlPlane.pricing` in app-config.
+ * List prices the control plane estimates costs with, per provider (`default` prices the
+ * providers without a table of their own). The defaults ship as YAML in the package's
+ * `pricing/` folder, one file per provider; `controlPlane.pricing` overrides single prices.
  */
-export interface PriceList {
-  /** Hourly price of one replica of each size class, per product. */
-  hourly: Record<string, Record<string, number>>;
-  /** Block storage per GiB-month (databases, Kafka). */
-  storagePerGiMonth: number;
-  /** Object storage per GiB-month, per storage class. */
-  objectStoragePerGiMonth: Record<string, number>;
-  /** Multiplier of the provider's compute prices against the base table. */
-  providers: Record<string, { compute: number; storagePerGiMonth?: number }>;
-}
+export type PriceList = Record<string, ProviderPrices>;
+
+const priceFileSchema = providerPricesSchema.extend({
+  provider: z.string().min(1),
+  currency: z.literal('USD'),
+});
 
 export const HOURS_PER_MONTH = 730;
 
-export const defaultPriceList: PriceList = {
-  hourly: {
-    mysql: { small: 0.034, medium: 0.178, large: 0.356, xlarge: 1.0 },
-    postgres: { small: 0.036, medium: 0.182, large: 0.364, xlarge: 1.04 },
-    redis: { small: 0.034, medium: 0.068, large: 0.206, xlarge: 0.411 },
-    kafka: { small: 0.052, medium: 0.21, large: 0.42, xlarge: 0.84 },
-    webapp: { small: 0.012, medium: 0.025, large: 0.05, xlarge: 0.1 },
-  },
-  storagePerGiMonth: 0.115,
-  objectStoragePerGiMonth: {
-    standard: 0.023,
-    infrequent: 0.0125,
-    archive: 0.004,
-  },
-  providers: {
-    aws: { compute: 1.0, storagePerGiMonth: 0.115 },
-    gcp: { compute: 0.96, storagePerGiMonth: 0.17 },
-    azure: { compute: 1.02, storagePerGiMonth: 0.115 },
-    oci: { compute: 0.78, storagePerGiMonth: 0.0255 },
-  },
-};
+/** Reads the price tables of a folder: one `<provider>.yaml` each. */
+export function readPriceFiles(dir: string): PriceList {
+  const list: PriceList = {};
+  for (const file of readdirSync(dir)
+    .filter(f => f.endsWith('.yaml'))
+    .sort()) {
+    const parsed = priceFileSchema.safeParse(
+      parse(readFileSync(join(dir, file), 'utf8')),
+    );
+    if (!parsed.success) {
+      throw new Error(
+        `price table ${file}: ${parsed.error.issues
+          .map(i => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
+    }
+    const { provider, currency: _currency, ...prices } = parsed.data;
+    if (`${provider}.yaml` !== file) {
+      throw new Error(`price table ${file} is of provider ${provider}`);
+    }
+    list[provider] = prices;
+  }
+  if (!list.default) {
+    throw new Error(`no default.yaml among the price tables of ${dir}`);
+  }
+  return list;
+}
+
+let shipped: PriceList | undefined;
+
+/** The price tables this package ships (`pricing/*.yaml`). */
+export function defaultPriceList(): PriceList {
+  shipped ??= readPriceFiles(
+    resolvePackagePath(
+      '@idp-multicloud/plugin-control-plane-backend',
+      'pricing',
+    ),
+  );
+  return shipped;
+}
+
+/**
+ * Merges overrides (`controlPlane.pricing`: per provider, any of its prices) over a price
+ * list; a provider that has no table yet starts from the `default` one.
+ */
+export function mergePrices(
+  base: PriceList,
+  overrides: Record<string, unknown>,
+): PriceList {
+  const merged: PriceList = { ...base };
+  for (const [provider, raw] of Object.entries(overrides)) {
+    const parsed = providerPricesSchema.partial().safeParse(raw);
+    if (!parsed.success) {
+      throw new Error(
+        `controlPlane.pricing.${provider}: ${parsed.error.issues
+          .map(i => `${[...i.path].join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
+    }
+    const from = base[provider] ?? base.default;
+    const over = parsed.data;
+    const hourly = { ...from.hourly };
+    for (const [product, sizes] of Object.entries(over.hourly ?? {})) {
+      hourly[product] = { ...hourly[product], ...sizes };
+    }
+    merged[provider] = {
+      hourly,
+      storagePerGiMonth: over.storagePerGiMonth ?? from.storagePerGiMonth,
+      objectStoragePerGiMonth: {
+        ...from.objectStoragePerGiMonth,
+        ...over.objectStoragePerGiMonth,
+      },
+    };
+  }
+  return merged;
+}
 
 /** The parts of a resource that cost money. */
 export interface CostInput {
@@ -64,25 +137,24 @@ export function monthlyCost(
   provider: string,
   input: CostInput,
 ): number {
-  const adjust = prices.providers[provider] ?? { compute: 1 };
+  const table = prices[provider] ?? prices.default;
   const replicas = billedReplicas(input);
   let cost = 0;
   if (input.product === 'object-bucket' || input.category === 'storage') {
     const perGi =
-      prices.objectStoragePerGiMonth[input.params.storageClass ?? 'standard'] ??
-      0.023;
+      table.objectStoragePerGiMonth[input.params.storageClass ?? 'standard'] ??
+      table.objectStoragePerGiMonth.standard ??
+      0;
     const copies = input.params.replication ? 2 : 1;
-    cost =
-      Number(input.params.storageGi ?? 0) * perGi * copies * adjust.compute;
+    cost = Number(input.params.storageGi ?? 0) * perGi * copies;
   } else {
     const hourly =
-      prices.hourly[input.product]?.[input.params.size ?? 'medium'] ?? 0;
-    cost = hourly * adjust.compute * HOURS_PER_MONTH * replicas;
+      table.hourly[input.product]?.[input.params.size ?? 'medium'] ?? 0;
+    cost = hourly * HOURS_PER_MONTH * replicas;
     if (input.storageParameter) {
-      const storagePrice = adjust.storagePerGiMonth ?? prices.storagePerGiMonth;
       cost +=
         Number(input.params[input.storageParameter] ?? 0) *
-        storagePrice *
+        table.storagePerGiMonth *
         replicas;
     }
   }

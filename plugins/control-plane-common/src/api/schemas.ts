@@ -14,7 +14,11 @@ import {
   resourceStatusSchema,
   resourceTransitionSchema,
 } from '../model/resources';
-import { tierIdSchema, tierSpecSchema } from '../model/tiers';
+import {
+  scoreWeightsSchema,
+  tierIdSchema,
+  tierSpecSchema,
+} from '../model/tiers';
 import { productSpecSchema } from '../model/products';
 import {
   cellSpecSchema,
@@ -310,6 +314,17 @@ export const fieldChangeSchema = z.object({
 });
 
 /**
+ * Estimated monthly cost (USD) before and after a change: on the provider a resource runs on
+ * (or is pinned to), else the cheapest that can run it in its cell.
+ * @public
+ */
+export const planCostSchema = z.object({
+  before: z.number().describe('USD per month now (0 when it does not exist)'),
+  after: z.number().describe('USD per month after the change (0 when deleted)'),
+  delta: z.number().describe('after - before'),
+});
+
+/**
  * The plan of a manifests request: per object, what would happen.
  * @public
  */
@@ -321,8 +336,17 @@ export const planSchema = z
         ref: z.string(),
         action: z.enum(['create', 'update', 'delete', 'unchanged']),
         fields: z.array(fieldChangeSchema),
+        cost: planCostSchema
+          .optional()
+          .describe(
+            'resources only: the estimated monthly cost before and after the change',
+          ),
       }),
     ),
+    cost: planCostSchema
+      .extend({ currency: z.literal('USD') })
+      .optional()
+      .describe('the monthly cost of every resource the plan touches'),
     summary: z.object({
       create: z.number().int(),
       update: z.number().int(),
@@ -605,6 +629,11 @@ export const providerHealthSchema = z
     failures: z.number().int().nonnegative(),
     errorRate: z.number().min(0).max(1),
     latencyMs: z.number().nonnegative().describe('mean driver call latency'),
+    latencyByCell: z
+      .record(z.string(), z.number().nonnegative())
+      .describe(
+        "mean driver call latency to the provider's clusters in each cell: what placement scores",
+      ),
     openedAt: z.string().optional(),
     reason: z.string().optional().describe('why the breaker opened'),
   })
@@ -905,6 +934,11 @@ export const placementDecisionSchema = z
     decidedAt: z.string(),
     durationMs: z.number(),
     explanation: z.string(),
+    outcome: z
+      .enum(['placed', 'unschedulable'])
+      .describe(
+        'unschedulable: no cluster could take it; `candidates` say why',
+      ),
     selected: z
       .object({
         cluster: z.string(),
@@ -919,6 +953,10 @@ export const placementDecisionSchema = z
         cluster: z.string(),
         provider: z.string(),
         rejected: z.array(z.object({ filter: z.string(), reason: z.string() })),
+        monthlyCost: z
+          .number()
+          .optional()
+          .describe('estimated USD per month on this cluster'),
         scores: z.record(z.string(), z.number()).optional(),
         total: z.number().optional(),
       }),
@@ -927,3 +965,197 @@ export const placementDecisionSchema = z
     experiment: z.object({ id: z.string(), arm: z.string() }).optional(),
   })
   .meta({ id: 'PlacementDecision' });
+
+/**
+ * One arm of a placement experiment: a share of placements scored with other weights.
+ * @public
+ */
+export const experimentArmSchema = z
+  .object({
+    name: nameSchema.refine(n => n !== 'control', {
+      message: "'control' is the name of the placements outside every arm",
+    }),
+    percent: z
+      .number()
+      .gt(0)
+      .max(100)
+      .describe('share of the placements in scope, percent'),
+    weights: scoreWeightsSchema
+      .partial()
+      .refine(w => Object.keys(w).length > 0, {
+        message: 'set at least one weight',
+      })
+      .describe("weights over the tier's for this arm's placements"),
+  })
+  .strict();
+
+/**
+ * `POST /experiments`: split placements between scoring policies.
+ * @public
+ */
+export const createExperimentRequestSchema = z
+  .object({
+    name: nameSchema,
+    description: z.string().max(1000).optional(),
+    arms: z
+      .array(experimentArmSchema)
+      .min(1)
+      .max(10)
+      .refine(arms => new Set(arms.map(a => a.name)).size === arms.length, {
+        message: 'arm names must be unique',
+      })
+      .refine(arms => arms.reduce((s, a) => s + a.percent, 0) <= 100, {
+        message: 'the percents of the arms add up to more than 100',
+      })
+      .describe(
+        "each arm's share of the placements; the rest (the control) keeps the tier's weights",
+      ),
+    scope: z
+      .object({
+        tiers: z.array(tierIdSchema).min(1).optional(),
+        cells: z.array(nameSchema).min(1).optional(),
+      })
+      .strict()
+      .optional()
+      .describe('the placements that take part; every one when absent'),
+  })
+  .strict()
+  .meta({ id: 'CreateExperimentRequest' });
+
+/**
+ * A create experiment request.
+ * @public
+ */
+export type CreateExperimentRequest = z.input<
+  typeof createExperimentRequestSchema
+>;
+
+/**
+ * What the placements of one arm became.
+ * @public
+ */
+export const experimentArmOutcomeSchema = z.object({
+  arm: z.string(),
+  placements: z.number().int().describe('decisions that selected a cluster'),
+  unschedulable: z.number().int().describe('decisions that found none'),
+  ready: z.number().int().describe('placements whose operation made it READY'),
+  failed: z.number().int().describe('placements whose operation failed'),
+  timeToReadyMs: z
+    .object({ mean: z.number(), p50: z.number(), max: z.number() })
+    .optional()
+    .describe('from the operation start to READY'),
+  monthlyCost: z
+    .object({ total: z.number(), mean: z.number() })
+    .describe('estimated USD per month of the placements, on their clusters'),
+});
+
+/**
+ * A placement experiment, with the outcomes of its arms.
+ * @public
+ */
+export const experimentSchema = z
+  .object({
+    name: z.string(),
+    description: z.string().optional(),
+    status: z.enum(['running', 'stopped']),
+    arms: z.array(experimentArmSchema),
+    scope: z.object({
+      tiers: z.array(z.string()).optional(),
+      cells: z.array(z.string()).optional(),
+    }),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    outcomes: z
+      .array(experimentArmOutcomeSchema)
+      .describe('per arm, the control first'),
+  })
+  .meta({ id: 'Experiment' });
+
+/**
+ * A placement experiment.
+ * @public
+ */
+export type Experiment = z.infer<typeof experimentSchema>;
+
+/**
+ * `GET /experiments`.
+ * @public
+ */
+export const experimentListSchema = listOf(experimentSchema, 'ExperimentList');
+
+/**
+ * The feature flags of platform behaviour, and what each does.
+ * @public
+ */
+export const featureFlagDefinitions = {
+  'drift.autoCorrect': {
+    description:
+      "Correct drift of the resources of a cell (or tier) that set no drift policy of their own (true), or only report it (false). Wins over the cell's driftPolicy.",
+    default: true,
+  },
+  'placement.experiments': {
+    description:
+      "Placements in this cell (or tier) take part in running experiments (true), or all keep their tier's weights (false).",
+    default: true,
+  },
+} as const;
+
+/**
+ * The name of a feature flag.
+ * @public
+ */
+export type FeatureFlagName = keyof typeof featureFlagDefinitions;
+
+/**
+ * Where a flag's value applies: a cell, a tier, both, or (neither) everywhere. The most
+ * specific value wins: cell and tier, then cell, then tier, then global, then the default.
+ * @public
+ */
+export const featureFlagScopeSchema = z
+  .object({ cell: nameSchema.optional(), tier: tierIdSchema.optional() })
+  .strict();
+
+/**
+ * `PUT /flags/{name}`: set a flag's value in a scope.
+ * @public
+ */
+export const setFeatureFlagRequestSchema = z
+  .object({ scope: featureFlagScopeSchema.optional(), value: z.boolean() })
+  .strict()
+  .meta({ id: 'SetFeatureFlagRequest' });
+
+/**
+ * A feature flag with its value in every scope that sets one.
+ * @public
+ */
+export const featureFlagSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    default: z.boolean(),
+    values: z.array(
+      z.object({
+        scope: featureFlagScopeSchema,
+        value: z.boolean(),
+        updatedBy: z.string(),
+        updatedAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'FeatureFlag' });
+
+/**
+ * A feature flag.
+ * @public
+ */
+export type FeatureFlag = z.infer<typeof featureFlagSchema>;
+
+/**
+ * `GET /flags`.
+ * @public
+ */
+export const featureFlagListSchema = listOf(
+  featureFlagSchema,
+  'FeatureFlagList',
+);

@@ -19,6 +19,28 @@ export type TierId = (typeof tierIds)[number];
 export const tierIdSchema = z.enum(tierIds);
 
 /**
+ * How much each placement score counts: any non-negative numbers, normalised by their sum.
+ * Scores are provider health, cost (cheapest is best), utilisation (emptiest is best),
+ * latency to the cell (fastest is best) and spread (fewest of the resource's replicas nearby).
+ * @public
+ */
+export const scoreWeightsSchema = z
+  .object({
+    health: z.number().nonnegative(),
+    cost: z.number().nonnegative(),
+    utilization: z.number().nonnegative(),
+    latency: z.number().nonnegative(),
+    spread: z.number().nonnegative(),
+  })
+  .strict();
+
+/**
+ * Score weights.
+ * @public
+ */
+export type ScoreWeights = z.infer<typeof scoreWeightsSchema>;
+
+/**
  * What a tier promises and demands: placement gates the scheduler enforces, the SLA it
  * targets, the features every resource of the tier must have, and how hard operations retry.
  * @public
@@ -43,6 +65,12 @@ export const tierSpecSchema = z.object({
       .array(z.string())
       .optional()
       .describe('when set, only these providers'),
+    weights: scoreWeightsSchema
+      .partial()
+      .optional()
+      .describe(
+        "how much each score counts for this tier's placements; unset weights come from controlPlane.scheduling.weights, then the built-in defaults",
+      ),
   }),
   sla: z.object({
     availability: z

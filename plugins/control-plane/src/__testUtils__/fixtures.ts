@@ -111,6 +111,7 @@ export function provider(
       failures: 0,
       errorRate: 0,
       latencyMs: 0,
+      latencyByCell: {},
       ...health,
     },
   };

@@ -413,6 +413,7 @@ describe('EntityInfrastructureContent', () => {
     server.use(
       http.get(`${base}/resources/:ns/:name/placement`, () =>
         reply('PlacementDecision', {
+          outcome: 'placed',
           resourceRef: 'resource:default/orders-db',
           decidedAt: '2026-11-01T10:00:02.000Z',
           durationMs: 12,

@@ -1,0 +1,76 @@
+import { ConfigReader } from '@backstage/config';
+import { readControlPlaneConfig } from './config';
+
+const read = (controlPlane: object) =>
+  readControlPlaneConfig(new ConfigReader({ controlPlane }));
+
+describe('readControlPlaneConfig', () => {
+  it('defaults the breaker, the health window, the probes and the weights', () => {
+    const config = read({});
+    expect(config.health.breaker).toEqual({
+      consecutiveFailures: 5,
+      failureRate: 0.5,
+      minCalls: 10,
+      cooldownMs: 30_000,
+      probeSuccesses: 3,
+    });
+    expect(config.health.window.as('minutes')).toBe(5);
+    expect(config.health.probeInterval.as('seconds')).toBe(5);
+    expect(config.schedulingWeights).toEqual({});
+    expect(config.pricing.aws.hourly.mysql.large).toBe(0.356);
+  });
+
+  it('reads them', () => {
+    const config = read({
+      health: {
+        window: { minutes: 10 },
+        probeInterval: 'PT2S',
+        breaker: {
+          consecutiveFailures: 3,
+          failureRate: 0.25,
+          minCalls: 20,
+          openDuration: { minutes: 2 },
+          probeSuccesses: 5,
+        },
+      },
+      scheduling: { weights: { low: { cost: 1, health: 0 } } },
+      pricing: { aws: { hourly: { mysql: { large: 0.3 } } } },
+    });
+    expect(config.health.breaker).toEqual({
+      consecutiveFailures: 3,
+      failureRate: 0.25,
+      minCalls: 20,
+      cooldownMs: 120_000,
+      probeSuccesses: 5,
+    });
+    expect(config.health.window.as('minutes')).toBe(10);
+    expect(config.health.probeInterval.as('seconds')).toBe(2);
+    expect(config.schedulingWeights).toEqual({ low: { cost: 1, health: 0 } });
+    expect(config.pricing.aws.hourly.mysql.large).toBe(0.3);
+  });
+
+  it.each([
+    [
+      { health: { breaker: { failureRate: 1.5 } } },
+      'controlPlane.health: breaker.failureRate must be in (0, 1]',
+    ],
+    [
+      { health: { breaker: { consecutiveFailures: 0 } } },
+      'controlPlane.health: breaker.consecutiveFailures must be a whole number of at least 1',
+    ],
+    [
+      { health: { window: { seconds: 10 } } },
+      'controlPlane.health: window must be at least a minute',
+    ],
+    [
+      { scheduling: { weights: { low: { cost: -1 } } } },
+      'controlPlane.scheduling.weights.low: cost: ',
+    ],
+    [
+      { scheduling: { weights: { low: { price: 1 } } } },
+      'controlPlane.scheduling.weights.low: ',
+    ],
+  ])('refuses %j naming the key', (controlPlane, message) => {
+    expect(() => read(controlPlane)).toThrow(message);
+  });
+});

@@ -1,0 +1,272 @@
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import {
+  createExperimentRequestSchema,
+  Experiment,
+  ScoreWeights,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { now, readTimestamp } from '../database/time';
+import { isUniqueViolation, sha256 } from '../database/util';
+import { parseInput } from '../errors';
+import { FeatureFlags } from '../governance/FeatureFlags';
+import { ExperimentAssigner } from './Scheduler';
+
+/** The name of the placements of an experiment outside every arm. */
+export const CONTROL_ARM = 'control';
+
+type Arm = z.output<typeof createExperimentRequestSchema>['arms'][number];
+
+/**
+ * The arm a resource's placements take in an experiment: its uid hashed with the
+ * experiment's name gives a point in [0, 100); the arms take consecutive slices of their
+ * percent, in order, and the rest is the control. Pure and deterministic: a resource keeps
+ * its arm across retries, replicas and restarts, and two experiments split independently.
+ */
+export function assignArm(
+  experiment: string,
+  arms: Pick<Arm, 'name' | 'percent'>[],
+  uid: string,
+): string {
+  const point =
+    (parseInt(sha256(`${experiment}:${uid}`).slice(0, 8), 16) / 0x100000000) *
+    100;
+  let upTo = 0;
+  for (const arm of arms) {
+    upTo += arm.percent;
+    if (point < upTo) return arm.name;
+  }
+  return CONTROL_ARM;
+}
+
+interface Row {
+  name: string;
+  description: string | null;
+  status: 'running' | 'stopped';
+  arms: string;
+  scope: string;
+  created_by: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** How an operation ends when it did not succeed (cancelled is not a failure). */
+const FAILED_OPERATION_STATES = new Set([
+  'failed',
+  'compensated',
+  'needs-attention',
+]);
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/**
+ * A/B experiments on scoring policies: each running experiment sends a share of the
+ * placements in its scope through other score weights. The arm of every placement is
+ * recorded with its decision (`placement_decisions.experiment`, `.arm`), and the outcomes
+ * per arm come from those decisions, their operations and the resources' transitions.
+ */
+export class ExperimentStore implements ExperimentAssigner {
+  constructor(private readonly options: { db: Knex; flags?: FeatureFlags }) {}
+
+  /** Checks a create request; throws a 400 naming the field. */
+  parseCreate(body: unknown) {
+    return parseInput(createExperimentRequestSchema, body);
+  }
+
+  async create(
+    request: z.output<typeof createExperimentRequestSchema>,
+    actor: string,
+  ): Promise<Experiment> {
+    const at = now();
+    try {
+      await this.options.db('experiments').insert({
+        name: request.name,
+        description: request.description ?? null,
+        status: 'running',
+        arms: JSON.stringify(request.arms),
+        scope: JSON.stringify(request.scope ?? {}),
+        created_by: actor,
+        created_at: at,
+        updated_at: at,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ConflictError(
+          `experiment ${request.name} already exists; stopped experiments keep their name and outcomes`,
+        );
+      }
+      throw error;
+    }
+    return this.get(request.name);
+  }
+
+  async list(): Promise<Experiment[]> {
+    const rows: Row[] = await this.options
+      .db('experiments')
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'name' }]);
+    return Promise.all(rows.map(r => this.describe(r)));
+  }
+
+  async get(name: string): Promise<Experiment> {
+    const row: Row | undefined = await this.options
+      .db('experiments')
+      .where({ name })
+      .first();
+    if (!row) throw new NotFoundError(`No experiment ${name}`);
+    return this.describe(row);
+  }
+
+  /** Stops an experiment: later placements keep their tier's weights. */
+  async stop(name: string): Promise<Experiment> {
+    const at = now();
+    const changed = await this.options
+      .db('experiments')
+      .where({ name, status: 'running' })
+      .update({ status: 'stopped', stopped_at: at, updated_at: at });
+    if (changed === 0) {
+      const current = await this.get(name);
+      throw new ConflictError(`experiment ${name} is ${current.status}`);
+    }
+    return this.get(name);
+  }
+
+  /**
+   * The arm of a placement: in the oldest running experiment whose scope holds its tier and
+   * cell, unless the flag `placement.experiments` is off there.
+   */
+  async assign(placement: { uid: string; tier: string; cell: string }) {
+    const running: Row[] = await this.options
+      .db('experiments')
+      .where({ status: 'running' })
+      .orderBy([{ column: 'created_at' }, { column: 'name' }]);
+    const experiment = running.find(r => {
+      const scope = JSON.parse(r.scope) as Experiment['scope'];
+      return (
+        (!scope.tiers || scope.tiers.includes(placement.tier)) &&
+        (!scope.cells || scope.cells.includes(placement.cell))
+      );
+    });
+    if (!experiment) return undefined;
+    if (
+      this.options.flags &&
+      !(await this.options.flags.evaluate('placement.experiments', placement))
+    ) {
+      return undefined;
+    }
+    const arms = JSON.parse(experiment.arms) as Arm[];
+    const arm = assignArm(experiment.name, arms, placement.uid);
+    const weights: Partial<ScoreWeights> | undefined = arms.find(
+      a => a.name === arm,
+    )?.weights;
+    return {
+      experiment: experiment.name,
+      arm,
+      ...(weights ? { weights } : {}),
+    };
+  }
+
+  private async describe(row: Row): Promise<Experiment> {
+    const arms = JSON.parse(row.arms) as Arm[];
+    return {
+      name: row.name,
+      ...(row.description ? { description: row.description } : {}),
+      status: row.status,
+      arms,
+      scope: JSON.parse(row.scope),
+      createdBy: row.created_by,
+      createdAt: readTimestamp(row.created_at),
+      updatedAt: readTimestamp(row.updated_at),
+      outcomes: await this.outcomes(row.name, [
+        CONTROL_ARM,
+        ...arms.map(a => a.name),
+      ]),
+    };
+  }
+
+  /**
+   * Per arm: its decisions (placed and unschedulable), how many of their operations made the
+   * resource READY or failed, the time from an operation's start to READY, and the estimated
+   * monthly cost of the clusters chosen.
+   */
+  private async outcomes(
+    experiment: string,
+    armNames: string[],
+  ): Promise<Experiment['outcomes']> {
+    const { db } = this.options;
+    const decisions = await db('placement_decisions as d')
+      .leftJoin('operations as o', 'o.id', 'd.operation_id')
+      .where('d.experiment', experiment)
+      .select(
+        'd.arm',
+        'd.cluster',
+        'd.decision',
+        'd.operation_id',
+        'o.state as op_state',
+        'o.created_at as op_created_at',
+      );
+    const operationIds = [
+      ...new Set(decisions.map(d => d.operation_id).filter(Boolean)),
+    ];
+    const readyAt = new Map<string, string>();
+    for (let i = 0; i < operationIds.length; i += 500) {
+      const rows = await db('resource_transitions')
+        .whereIn('operation_id', operationIds.slice(i, i + 500))
+        .where('to_state', 'READY')
+        .groupBy('operation_id')
+        .select('operation_id')
+        .min({ at: 'created_at' });
+      for (const r of rows as any[]) {
+        readyAt.set(r.operation_id, readTimestamp(r.at));
+      }
+    }
+    return armNames.map(arm => {
+      const mine = decisions.filter(d => d.arm === arm);
+      const placed = mine.filter(d => d.cluster);
+      const operations = new Map<string, (typeof mine)[number]>();
+      for (const d of placed) operations.set(d.operation_id, d);
+      const times = [...operations.values()]
+        .filter(d => readyAt.has(d.operation_id) && d.op_created_at)
+        .map(d =>
+          DateTime.fromISO(readyAt.get(d.operation_id)!)
+            .diff(DateTime.fromISO(readTimestamp(d.op_created_at)))
+            .toMillis(),
+        )
+        .sort((a, b) => a - b);
+      const costs = placed.map(d => {
+        const decision = JSON.parse(d.decision) as {
+          candidates: { cluster: string; monthlyCost?: number }[];
+        };
+        return (
+          decision.candidates.find(c => c.cluster === d.cluster)?.monthlyCost ??
+          0
+        );
+      });
+      const total = costs.reduce((a, b) => a + b, 0);
+      return {
+        arm,
+        placements: placed.length,
+        unschedulable: mine.length - placed.length,
+        ready: times.length,
+        failed: [...operations.values()].filter(d =>
+          FAILED_OPERATION_STATES.has(d.op_state),
+        ).length,
+        ...(times.length
+          ? {
+              timeToReadyMs: {
+                mean: Math.round(
+                  times.reduce((a, b) => a + b, 0) / times.length,
+                ),
+                p50: times[Math.floor((times.length - 1) / 2)],
+                max: times[times.length - 1],
+              },
+            }
+          : {}),
+        monthlyCost: {
+          total: round(total),
+          mean: placed.length ? round(total / placed.length) : 0,
+        },
+      };
+    });
+  }
+}

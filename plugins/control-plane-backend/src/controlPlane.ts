@@ -29,6 +29,7 @@ import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
 import { PolicyService } from './governance/PolicyService';
 import { CostService } from './governance/CostService';
 import { QuotaGuard } from './governance/QuotaGuard';
+import { ControlPlaneInstrumentation } from './observability/instrumentation';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -50,6 +51,8 @@ export interface ControlPlane {
   cost: CostService;
   engine: SagaEngine;
   reconciler: Reconciler;
+  /** Traces, metrics and correlated logs of the engine, the scheduler and the reconciler. */
+  instrumentation: ControlPlaneInstrumentation;
   /** Starts running operations and reconciling (when orchestration is enabled). */
   start(): void;
   /** Stops claiming work and waits for running steps to reach a safe point. */
@@ -154,6 +157,9 @@ export async function createControlPlane(options: {
   });
   const manifests = new ManifestService(changes);
 
+  const instrumentation = new ControlPlaneInstrumentation({
+    logger: logger.child({ component: 'saga-engine' }),
+  });
   const sagas = createSagas({
     db,
     drivers,
@@ -162,6 +168,8 @@ export async function createControlPlane(options: {
     quotas: new QuotaGuard({ db, scheduler }),
     readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
     notify: options.notify,
+    stage: instrumentation.stage,
+    onDecision: instrumentation.onDecision,
   });
   const reconcilerRef: { current?: Reconciler } = {};
   const triggerReconciler = () => {
@@ -194,7 +202,11 @@ export async function createControlPlane(options: {
         signal: ctx.signal,
         logger: ctx.logger,
       }),
-    onSettled: () => triggerReconciler(),
+    instrumentStep: instrumentation.instrumentStep,
+    onSettled: (id, state, op) => {
+      instrumentation.onSettled(id, state, op);
+      triggerReconciler();
+    },
   });
   const reconciler = new Reconciler({
     db,
@@ -207,6 +219,7 @@ export async function createControlPlane(options: {
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
     cellDriftPolicy: (cell, desired) => desired.cell(cell)?.driftPolicy,
+    onDrift: instrumentation.onDrift,
   });
   reconcilerRef.current = reconciler;
 
@@ -238,7 +251,16 @@ export async function createControlPlane(options: {
     cost,
     engine,
     reconciler,
+    instrumentation,
     start() {
+      instrumentation.observeBreakers({
+        providers: async () =>
+          (await indexer.current())
+            .ofKind('Provider')
+            .map(p => p.metadata.name),
+        breakers: async () =>
+          new Map((await health.report()).map(r => [r.provider, r.breaker])),
+      });
       if (!config.orchestration.enabled) {
         logger.info(
           'orchestration is disabled in this replica: it serves the API only',
@@ -257,6 +279,7 @@ export async function createControlPlane(options: {
       triggerReconciler();
     },
     async stop() {
+      instrumentation.stop();
       unsubscribe?.();
       clearInterval(flusher);
       await engine.stop();

@@ -17,6 +17,7 @@ import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { now } from '../database/time';
+import { SchedulingDecision } from '../scheduling/pipeline';
 import { Scheduler } from '../scheduling/Scheduler';
 import { Saga, SagaContext, SagaStep } from './types';
 
@@ -30,8 +31,13 @@ export interface SagaDependencies {
   scheduler: Scheduler;
   /** Admits placements against quotas, race-free (absent: quotas are not enforced at placement). */
   quotas?: QuotaGuard;
-  /** Runs a scheduling stage (e.g. in a tracing span) and times decisions. */
+  /** Runs a scheduling stage (e.g. in a tracing span). */
   stage?: <T>(name: string, fn: () => T) => T;
+  /** Observes each placement decision and how long it took (e.g. for metrics). */
+  onDecision?(
+    decision: SchedulingDecision,
+    info: { resource: ResourceRecord; durationMs: number },
+  ): void;
   /** Tells the owner a resource is ready (e.g. a Backstage notification). */
   notify?(resource: Resource, message: string): Promise<void>;
 }
@@ -243,6 +249,7 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
         stage: deps.stage,
       });
       const durationMs = performance.now() - started;
+      deps.onDecision?.(decision, { resource, durationMs });
       if (!decision.selected) {
         throw new DriverError(
           `cannot place ${resource.ref}: ${decision.explanation}`,

@@ -102,17 +102,66 @@ export function shareOf(
   desired: DesiredState,
   r: Countable,
 ): Share {
-  const params = effectiveParamsOf(desired, r);
   const provider = r.provider ?? r.pinnedProvider;
+  const known = provider
+    ? knownShare(scheduler, desired, r, provider)
+    : undefined;
+  if (known?.share) return known.share;
+  const params = effectiveParamsOf(desired, r);
   const monthlyCost = provider
     ? scheduler.cost(desired, r.spec.product, params, provider)
     : providerCosts(scheduler, desired, r.spec.product, params, r.spec.cell)[0]
         ?.monthlyCost ?? 0;
-  return {
+  const share = {
     instances: 1,
     storageGi: scheduler.demand(desired, r.spec.product, params).storageGi,
     monthlyCost,
   };
+  if (known) known.share = Object.freeze(share);
+  return share;
+}
+
+/** What the share of a placed resource depends on, and the share once computed. */
+interface ShareEntry {
+  provider: string;
+  product: unknown;
+  tier: unknown;
+  prices: unknown;
+  share?: Share;
+}
+
+/**
+ * Shares of placed resources, by their (immutable) spec: the share of a spec placed on a
+ * provider depends only on it, its product's and tier's specs and the price list, so it is
+ * computed once, not at every decision for every resource in a quota's scope.
+ */
+const shares = new WeakMap<object, ShareEntry[]>();
+
+function knownShare(
+  scheduler: Scheduler,
+  desired: DesiredState,
+  r: Countable,
+  provider: string,
+): ShareEntry {
+  const key = {
+    provider,
+    product: desired.product(r.spec.product)?.spec,
+    tier: desired.tier((r.spec.tier ?? 'medium') as TierId),
+    prices: scheduler.prices,
+  };
+  const entries = shares.get(r.spec) ?? [];
+  const found = entries.find(
+    e =>
+      e.provider === key.provider &&
+      e.product === key.product &&
+      e.tier === key.tier &&
+      e.prices === key.prices,
+  );
+  if (found) return found;
+  // A few entries per spec at most (a provider each); a changed spec is a new object.
+  const entry: ShareEntry = key;
+  shares.set(r.spec, [...entries.slice(-3), entry]);
+  return entry;
 }
 
 export const addShares = (a: Share, b: Share): Share => ({

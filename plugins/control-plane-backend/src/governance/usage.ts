@@ -33,12 +33,21 @@ export interface Countable {
   pinnedProvider?: string;
 }
 
+/** The owner ref a team quota names, normalized once per quota spec. */
+const teamRefs = new WeakMap<QuotaSpec, string>();
+
 export function quotaApplies(quota: QuotaSpec, r: Countable): boolean {
   switch (quota.scope.kind) {
     case 'cell':
       return r.spec.cell === quota.scope.name;
-    case 'team':
-      return r.spec.owner === normalizeEntityRef(quota.scope.name);
+    case 'team': {
+      let team = teamRefs.get(quota);
+      if (team === undefined) {
+        team = normalizeEntityRef(quota.scope.name);
+        teamRefs.set(quota, team);
+      }
+      return r.spec.owner === team;
+    }
     case 'namespace':
       return r.namespace === quota.scope.name;
     default:
@@ -130,6 +139,30 @@ interface ShareEntry {
   share?: Share;
 }
 
+/** The product and tier specs of a desired state, looked up once per pair. */
+const lookups = new WeakMap<
+  DesiredState,
+  Map<string, { product: unknown; tier: unknown }>
+>();
+
+function specsOf(desired: DesiredState, product: string, tier = 'medium') {
+  let byPair = lookups.get(desired);
+  if (!byPair) {
+    byPair = new Map();
+    lookups.set(desired, byPair);
+  }
+  const pair = `${product}\u0000${tier}`;
+  let found = byPair.get(pair);
+  if (!found) {
+    found = {
+      product: desired.product(product)?.spec,
+      tier: desired.tier(tier as TierId),
+    };
+    byPair.set(pair, found);
+  }
+  return found;
+}
+
 /**
  * Shares of placed resources, by their (immutable) spec: the share of a spec placed on a
  * provider depends only on it, its product's and tier's specs and the price list, so it is
@@ -143,12 +176,8 @@ function knownShare(
   r: Countable,
   provider: string,
 ): ShareEntry {
-  const key = {
-    provider,
-    product: desired.product(r.spec.product)?.spec,
-    tier: desired.tier((r.spec.tier ?? 'medium') as TierId),
-    prices: scheduler.prices,
-  };
+  const { product, tier } = specsOf(desired, r.spec.product, r.spec.tier);
+  const key = { provider, product, tier, prices: scheduler.prices };
   const entries = shares.get(r.spec) ?? [];
   const found = entries.find(
     e =>
@@ -184,6 +213,16 @@ export function quotaUsages(
   request: Share,
   others: Countable[],
 ): PolicyQuotaUsage[] {
+  // A resource in the scope of several quotas (its cell's, its team's) is counted once.
+  const counted = new Map<Countable, Share>();
+  const share = (o: Countable) => {
+    let found = counted.get(o);
+    if (!found) {
+      found = shareOf(scheduler, desired, o);
+      counted.set(o, found);
+    }
+    return found;
+  };
   return desired
     .ofKind('Quota')
     .filter(q => quotaApplies(q.spec, subject))
@@ -193,9 +232,7 @@ export function quotaUsages(
       limits: q.spec.limits,
       usage: others
         .filter(o => quotaApplies(q.spec, o))
-        .reduce((sum, o) => addShares(sum, shareOf(scheduler, desired, o)), {
-          ...noShare,
-        }),
+        .reduce((sum, o) => addShares(sum, share(o)), { ...noShare }),
       request,
     }));
 }

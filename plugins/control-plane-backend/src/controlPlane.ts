@@ -21,6 +21,7 @@ import { ResourceStore } from './resources/ResourceStore';
 import { DriverRegistry } from './drivers/DriverRegistry';
 import { SagaEngine } from './orchestration/SagaEngine';
 import { SagaStore } from './orchestration/SagaStore';
+import { ControlPlaneInstrumentation } from './observability/instrumentation';
 import { createSagas, SagaDependencies } from './orchestration/sagas';
 import { Reconciler } from './reconciler/Reconciler';
 import { Scheduler } from './scheduling/Scheduler';
@@ -29,7 +30,6 @@ import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
 import { PolicyService } from './governance/PolicyService';
 import { CostService } from './governance/CostService';
 import { QuotaGuard } from './governance/QuotaGuard';
-import { ControlPlaneInstrumentation } from './observability/instrumentation';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -215,11 +215,11 @@ export async function createControlPlane(options: {
     operations,
     events,
     audit,
+    onDrift: instrumentation.onDrift,
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
     cellDriftPolicy: (cell, desired) => desired.cell(cell)?.driftPolicy,
-    onDrift: instrumentation.onDrift,
   });
   reconcilerRef.current = reconciler;
 

@@ -151,7 +151,7 @@ export async function startControlPlane(
   };
 }
 
-/** Polls `check` until it returns something truthy (30 s at most). */
+/** Polls `check` until it returns something truthy, and returns that. */
 export async function until<T>(
   check: () => Promise<T | undefined | false>,
   what: string,

@@ -17,7 +17,6 @@ import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { now } from '../database/time';
-import { SchedulingDecision } from '../scheduling/pipeline';
 import { Scheduler } from '../scheduling/Scheduler';
 import { Saga, SagaContext, SagaStep } from './types';
 
@@ -35,7 +34,7 @@ export interface SagaDependencies {
   stage?: <T>(name: string, fn: () => T) => T;
   /** Observes each placement decision and how long it took (e.g. for metrics). */
   onDecision?(
-    decision: SchedulingDecision,
+    decision: Awaited<ReturnType<Scheduler['decide']>>,
     info: { resource: ResourceRecord; durationMs: number },
   ): void;
   /** Tells the owner a resource is ready (e.g. a Backstage notification). */

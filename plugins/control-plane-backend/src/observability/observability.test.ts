@@ -6,7 +6,13 @@ import {
 } from '@backstage/backend-plugin-api';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import {
+  context,
+  metrics,
+  propagation,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -364,6 +370,92 @@ describe.each(databases.eachSupportedId())(
         Object.fromEntries(
           fleet.map((id: string) => [id, id === placement.provider ? 2 : 0]),
         ),
+      );
+    });
+
+    it('traces a failed step and the compensations after it, and counts the compensated operation', async () => {
+      await post('/simulator/faults', {
+        kind: 'step-failure',
+        step: 'register_dns',
+        times: 1,
+      }).expect(201);
+      await post('/resources', {
+        name: 'sessions',
+        product: 'redis',
+        owner: 'group:default/payments',
+        tier: 'low',
+        cell: 'cell-us',
+      }).expect(201);
+      const failed = await until(async () => {
+        const ops = (await get('/resources/default/sessions/operations')).body
+          .items;
+        return ops[0]?.state === 'compensated' && ops[0];
+      }, 'sessions to be compensated');
+      const op = (await get(`/operations/${failed.id}`)).body;
+      const ofOp = spans
+        .getFinishedSpans()
+        .filter(s => s.spanContext().traceId === op.traceId);
+
+      const [dns] = ofOp.filter(s => s.name === 'saga step register_dns');
+      expect(dns.attributes).toMatchObject({
+        'idp.outcome': 'failed',
+        'idp.error.retryable': false,
+      });
+      expect(dns.status.code).toBe(SpanStatusCode.ERROR);
+      // Each step that ran is undone, newest first, each in a span of the operation's trace.
+      const undone = ofOp
+        .filter(s => s.name.startsWith('saga compensate '))
+        .map(s => [s.attributes['idp.saga.step'], s.attributes['idp.outcome']]);
+      expect(undone.map(([step]) => step)).toEqual(
+        expect.arrayContaining(['apply_claim', 'configure_networking']),
+      );
+      expect(undone.every(([, outcome]) => outcome === 'succeeded')).toBe(true);
+
+      const { resourceMetrics } = await reader.collect();
+      const points = resourceMetrics.scopeMetrics
+        .flatMap(m => m.metrics)
+        .filter(m =>
+          ['idp_operations_total', 'idp_saga_step_duration_seconds'].includes(
+            m.descriptor.name,
+          ),
+        )
+        .flatMap(m => m.dataPoints as DataPoint<any>[]);
+      expect(points).toContainEqual(
+        expect.objectContaining({
+          attributes: { type: 'create', outcome: 'compensated' },
+          value: 1,
+        }),
+      );
+      expect(points).toContainEqual(
+        expect.objectContaining({
+          attributes: {
+            step: 'register_dns',
+            operation_type: 'create',
+            outcome: 'failed',
+            phase: 'run',
+          },
+          value: expect.objectContaining({ count: 1 }),
+        }),
+      );
+      expect(points).toContainEqual(
+        expect.objectContaining({
+          attributes: {
+            step: 'apply_claim',
+            operation_type: 'create',
+            outcome: 'succeeded',
+            phase: 'compensate',
+          },
+          value: expect.objectContaining({ count: 1 }),
+        }),
+      );
+      expect(logs).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          operationId: op.id,
+          traceId: op.traceId,
+          step: 'register_dns',
+          retryable: false,
+        }),
       );
     });
   },

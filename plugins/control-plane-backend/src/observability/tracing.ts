@@ -106,7 +106,8 @@ export function activeTraceId(): string | undefined {
  * of the active span (the API request, a reconciler pass) or the root of a new trace. Its
  * trace id becomes the operation's, and its span id (when sampled) the parent of every step
  * span, so `GET /operations/{id}`'s `traceId` finds the request and each step. Without a
- * tracer provider the trace id is a random one.
+ * tracer provider it is still the caller's trace (a propagated `traceparent`), if any;
+ * without either the caller falls back to a random one.
  */
 export function traceNewOperation(op: {
   id: string;

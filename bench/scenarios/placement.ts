@@ -16,10 +16,9 @@ import {
   SchedulingCandidate,
   SchedulingRequest,
 } from '../../plugins/control-plane-backend/src/scheduling/pipeline';
-import {
-  defaultPriceList,
-  monthlyCost,
-} from '../../plugins/control-plane-backend/src/scheduling/pricing';
+import { monthlyCost } from '../../plugins/control-plane-backend/src/scheduling/pricing';
+import { readControlPlaneConfig } from '../../plugins/control-plane-backend/src/config';
+import { ConfigReader } from '@backstage/config';
 import { Benchmark, Comparison } from '../harness';
 
 /** A small deterministic generator (mulberry32), so every run places on the same fleet. */
@@ -36,6 +35,8 @@ function random(seed: number) {
 const providers = ['aws', 'gcp', 'azure', 'oci'] as const;
 const cells = ['cell-us', 'cell-eu', 'cell-ap'] as const;
 const mysql = builtinProducts.mysql;
+// The price list a control plane without `controlPlane.pricing` uses.
+const prices = readControlPlaneConfig(new ConfigReader({})).pricing;
 const params = { size: 'medium', replicas: 1, storageGi: 50 };
 
 /** A fleet of `n` clusters over three cells and four providers, some full, draining or unhealthy. */
@@ -56,7 +57,11 @@ function fleet(n: number): SchedulingCandidate[] {
       maxResources: 40 * scale,
     };
     const used = next();
-    return {
+    const peers = Math.floor(next() * 3);
+    const latency = 5 + next() * 60;
+    // Both shapes of a candidate the scheduler has had (latency on the provider or the
+    // candidate, peers or replicas), so the scenario runs against either.
+    const candidate = {
       cluster: `${provider}-${cell}-${i}`,
       spec: {
         cell,
@@ -75,29 +80,34 @@ function fleet(n: number): SchedulingCandidate[] {
         spec: { displayName: provider, kind: provider, driver: 'simulated' },
         health: provider === 'oci' ? 0.4 + next() * 0.5 : 0.85 + next() * 0.15,
         breaker: i % 17 === 16 ? 'open' : 'closed',
-        latencyMs: 5 + next() * 60,
+        latencyMs: latency,
       },
+      latencyMs: latency,
       cellResidency: cell === 'cell-eu' ? 'EU' : undefined,
       driverSupportsProduct: i % 13 !== 12,
+      driverBacksUp: true,
       usage: {
         resources: Math.floor(used * capacity.maxResources),
         cpu: used * capacity.cpu * 0.9,
         memoryGi: used * capacity.memoryGi * 0.8,
         storageGi: used * capacity.storageGi * 0.5,
       },
-      monthlyCost: monthlyCost(defaultPriceList, provider, {
+      monthlyCost: monthlyCost(prices, provider, {
         product: 'mysql',
         category: mysql.category,
         params,
         replicasParameter: mysql.replicasParameter,
         storageParameter: mysql.storageParameter,
       }),
-      peers: Math.floor(next() * 3),
-    } as SchedulingCandidate;
+      peers,
+      replicas: { sameCluster: peers, sameProvider: 0 },
+      partnersOnProvider: [],
+    };
+    return candidate as unknown as SchedulingCandidate;
   });
 }
 
-const request: SchedulingRequest = {
+const request = {
   ref: 'resource:default/orders-db',
   product: 'mysql',
   cellId: 'cell-us',
@@ -108,10 +118,10 @@ const request: SchedulingRequest = {
   } as SchedulingRequest['cell'],
   tierId: 'high',
   tier: defaultTiers.high,
+  requiresBackups: false,
   demand: { cpu: 4, memoryGi: 16, storageGi: 100 },
-  budgetHeadroom: 5000,
   weights: defaultWeights.high,
-};
+} as unknown as SchedulingRequest;
 
 /** The least a decision must do: look at each candidate once and keep the best. */
 function bareLoop(candidates: SchedulingCandidate[]): string | undefined {

@@ -19,6 +19,8 @@ import { bootstrapManifests } from '../../plugins/control-plane-backend/src/gito
 import { DesiredState } from '../../plugins/control-plane-backend/src/gitops/DesiredState';
 import { PolicyService } from '../../plugins/control-plane-backend/src/governance/PolicyService';
 import { Scheduler } from '../../plugins/control-plane-backend/src/scheduling/Scheduler';
+import { readControlPlaneConfig } from '../../plugins/control-plane-backend/src/config';
+import { ConfigReader } from '@backstage/config';
 import { sqliteFile } from '../databases';
 import { Benchmark, Comparison } from '../harness';
 
@@ -157,6 +159,8 @@ const benchmark: Benchmark = {
       const scheduler = new Scheduler({
         db: db.knex,
         drivers: new DriverRegistry(),
+        // The price list a control plane without `controlPlane.pricing` uses.
+        prices: readControlPlaneConfig(new ConfigReader({})).pricing,
       });
       const policy = new PolicyService({
         db: db.knex,

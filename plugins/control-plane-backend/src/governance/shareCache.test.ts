@@ -1,3 +1,4 @@
+import { ConfigReader } from '@backstage/config';
 import {
   builtinProducts,
   Manifest,
@@ -8,17 +9,29 @@ import { DriverRegistry } from '../drivers/DriverRegistry';
 import { bootstrapManifests } from '../gitops/bootstrap';
 import { DesiredState } from '../gitops/DesiredState';
 import { Scheduler } from '../scheduling/Scheduler';
-import { defaultPriceList } from '../scheduling/pricing';
+import { readControlPlaneConfig } from '../config';
 import { countableOf, shareOf } from './usage';
 
 // Shares of placed resources are remembered by spec; each case checks the remembered share
 // against one computed afresh (a copy of the spec is a new object, so nothing is remembered).
-const scheduler = (prices = defaultPriceList) =>
+type PriceList = Scheduler['prices'];
+const defaultPrices = readControlPlaneConfig(new ConfigReader({})).pricing;
+const scheduler = (prices: PriceList = defaultPrices) =>
   new Scheduler({
     db: undefined as never,
     drivers: new DriverRegistry(),
     prices,
   });
+
+/** A copy of a price list with every price tripled. */
+function tripled<T>(value: T): T {
+  if (typeof value === 'number') return (value * 3) as T;
+  if (Array.isArray(value)) return value.map(tripled) as T;
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, tripled(v)]),
+  ) as T;
+}
 
 const resource: ManifestOf<'Resource'> = {
   apiVersion: MANIFEST_API_VERSION,
@@ -44,15 +57,7 @@ const mysqlInGit = fleet.with([
     spec: { ...builtinProducts.mysql, category: 'compute' },
   } as Manifest,
 ]);
-const expensive = {
-  ...defaultPriceList,
-  providers: Object.fromEntries(
-    Object.entries(defaultPriceList.providers).map(([k, v]) => [
-      k,
-      { ...v, compute: v.compute * 3 },
-    ]),
-  ),
-};
+const expensive = tripled(defaultPrices);
 
 const fresh = (s: Scheduler, d: DesiredState, provider: string) =>
   shareOf(s, d, countableOf(structuredClone(resource), provider));

@@ -3,6 +3,7 @@ import {
   builtinProducts,
   Manifest,
   MANIFEST_API_VERSION,
+  manifestKey,
   ManifestOf,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { DriverRegistry } from '../drivers/DriverRegistry';
@@ -10,7 +11,12 @@ import { bootstrapManifests } from '../gitops/bootstrap';
 import { DesiredState } from '../gitops/DesiredState';
 import { Scheduler } from '../scheduling/Scheduler';
 import { readControlPlaneConfig } from '../config';
-import { countableOf, shareOf } from './usage';
+import {
+  countableOf,
+  effectiveParamsOf,
+  providerCosts,
+  shareOf,
+} from './usage';
 
 // Shares of placed resources are remembered by spec; each case checks the remembered share
 // against one computed afresh (a copy of the spec is a new object, so nothing is remembered).
@@ -86,5 +92,34 @@ describe('shares of placed resources', () => {
       shareOf(scheduler(expensive), fleet, countableOf(resource, 'aws'))
         .monthlyCost,
     ).toBeGreaterThan(base.monthlyCost);
+  });
+
+  it('of an unplaced resource follow the clusters of its cell', () => {
+    const unplaced = countableOf(resource);
+    const here = shareOf(s, fleet, unplaced);
+    expect(shareOf(s, fleet, unplaced)).toBe(here);
+    // Without the clusters of the cheapest provider of the cell, it costs more.
+    const [cheapest] = providerCosts(
+      s,
+      fleet,
+      'mysql',
+      effectiveParamsOf(fleet, unplaced),
+      'cell-us',
+    );
+    const fewer = fleet.with(
+      [],
+      fleet
+        .ofKind('Cluster')
+        .filter(
+          c =>
+            c.spec.cell === 'cell-us' && c.spec.provider === cheapest.provider,
+        )
+        .map(manifestKey),
+    );
+    const there = shareOf(s, fewer, unplaced);
+    expect(there).toEqual(
+      shareOf(s, fewer, countableOf(structuredClone(resource))),
+    );
+    expect(there.monthlyCost).toBeGreaterThan(here.monthlyCost);
   });
 });

@@ -112,10 +112,8 @@ export function shareOf(
   r: Countable,
 ): Share {
   const provider = r.provider ?? r.pinnedProvider;
-  const known = provider
-    ? knownShare(scheduler, desired, r, provider)
-    : undefined;
-  if (known?.share) return known.share;
+  const known = knownShare(scheduler, desired, r, provider);
+  if (known.share) return known.share;
   const params = effectiveParamsOf(desired, r);
   const monthlyCost = provider
     ? scheduler.cost(desired, r.spec.product, params, provider)
@@ -126,13 +124,13 @@ export function shareOf(
     storageGi: scheduler.demand(desired, r.spec.product, params).storageGi,
     monthlyCost,
   };
-  if (known) known.share = Object.freeze(share);
+  known.share = Object.freeze(share);
   return share;
 }
 
-/** What the share of a placed resource depends on, and the share once computed. */
+/** What the share of a resource depends on, and the share once computed. */
 interface ShareEntry {
-  provider: string;
+  provider?: string;
   product: unknown;
   tier: unknown;
   prices: unknown;
@@ -164,21 +162,31 @@ function specsOf(desired: DesiredState, product: string, tier = 'medium') {
 }
 
 /**
- * Shares of placed resources, by their (immutable) spec: the share of a spec placed on a
- * provider depends only on it, its product's and tier's specs and the price list, so it is
- * computed once, not at every decision for every resource in a quota's scope.
+ * Shares of resources, by their (immutable) spec: the share of a spec placed on a provider
+ * depends only on it, its product's and tier's specs and the price list, so it is computed
+ * once, not at every decision for every resource in a quota's scope. That of an unplaced one
+ * also depends on the clusters of its cell: it is remembered with the desired state only.
  */
 const shares = new WeakMap<object, ShareEntry[]>();
+const unplacedShares = new WeakMap<
+  DesiredState,
+  WeakMap<object, ShareEntry[]>
+>();
 
 function knownShare(
   scheduler: Scheduler,
   desired: DesiredState,
   r: Countable,
-  provider: string,
+  provider: string | undefined,
 ): ShareEntry {
   const { product, tier } = specsOf(desired, r.spec.product, r.spec.tier);
-  const key = { provider, product, tier, prices: scheduler.prices };
-  const entries = shares.get(r.spec) ?? [];
+  const key: ShareEntry = { provider, product, tier, prices: scheduler.prices };
+  let store = shares;
+  if (!provider) {
+    store = unplacedShares.get(desired) ?? new WeakMap();
+    unplacedShares.set(desired, store);
+  }
+  const entries = store.get(r.spec) ?? [];
   const found = entries.find(
     e =>
       e.provider === key.provider &&
@@ -188,9 +196,8 @@ function knownShare(
   );
   if (found) return found;
   // A few entries per spec at most (a provider each); a changed spec is a new object.
-  const entry: ShareEntry = key;
-  shares.set(r.spec, [...entries.slice(-3), entry]);
-  return entry;
+  store.set(r.spec, [...entries.slice(-3), key]);
+  return key;
 }
 
 export const addShares = (a: Share, b: Share): Share => ({

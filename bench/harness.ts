@@ -7,12 +7,41 @@
 import { performance } from 'node:perf_hooks';
 
 /**
- * One thing to time: `run` performs `batch` operations. It may return the time of each one in
- * milliseconds (timed around the operation alone), for percentiles.
+ * The time of each operation, in milliseconds: wall-clock, and the CPU time of the process
+ * (which other processes on a shared machine do not inflate: where the two differ, the
+ * machine was busy).
+ */
+export interface OpSamples {
+  wallMs: number[];
+  cpuMs: number[];
+}
+
+/**
+ * One thing to time: `run` performs `batch` operations. It may return the time of each one
+ * (see {@link timeEach}), for percentiles.
  */
 export interface Measured {
   label: string;
-  run(batch: number): Promise<void | number[]>;
+  run(batch: number): Promise<void | OpSamples>;
+}
+
+/** Runs `fn` `n` times, timing each call on its own (wall-clock and CPU). */
+export async function timeEach(
+  n: number,
+  fn: (i: number) => unknown,
+): Promise<OpSamples> {
+  const wallMs = new Array<number>(n);
+  const cpuMs = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    const result = fn(i);
+    if (result instanceof Promise) await result;
+    wallMs[i] = performance.now() - start;
+    const used = process.cpuUsage(cpu);
+    cpuMs[i] = (used.user + used.system) / 1000;
+  }
+  return { wallMs, cpuMs };
 }
 
 /** A comparison: the scenario against its baseline, under one setting (e.g. a database). */
@@ -40,13 +69,21 @@ export interface Result {
   scenarioMedianMs: number;
   baselineMedianMs: number;
   ratio: number;
-  /** p50 and p99 of single operations, when both sides reported them. */
+  /** p50 and p99 of single operations (wall-clock and CPU), when both sides reported them. */
   percentiles?: {
-    scenario: { p50: number; p99: number };
-    baseline: { p50: number; p99: number };
+    scenario: Spread;
+    baseline: Spread;
     samples: number;
   };
   goalP99Ms?: number;
+}
+
+/** Percentiles of single operations, ms. */
+export interface Spread {
+  p50: number;
+  p99: number;
+  cpuP50: number;
+  cpuP99: number;
 }
 
 export function median(values: number[]): number {
@@ -65,7 +102,7 @@ export function percentile(values: number[], p: number): number {
 async function timePerOp(
   m: Measured,
   batch: number,
-  samples: number[][],
+  samples: OpSamples[],
 ): Promise<number> {
   const start = performance.now();
   const perOp = await m.run(batch);
@@ -84,8 +121,8 @@ export async function compare(
 
   const scenario: number[] = [];
   const baseline: number[] = [];
-  const scenarioSamples: number[][] = [];
-  const baselineSamples: number[][] = [];
+  const scenarioSamples: OpSamples[] = [];
+  const baselineSamples: OpSamples[] = [];
   for (let i = 0; i < repetitions; i++) {
     if (i % 2 === 0) {
       scenario.push(await timePerOp(c.scenario, c.batch, scenarioSamples));
@@ -97,14 +134,19 @@ export async function compare(
   }
   const scenarioMedianMs = median(scenario);
   const baselineMedianMs = median(baseline);
-  const flat = (runs: number[][]) => runs.flat();
   const both =
     scenarioSamples.length === repetitions &&
     baselineSamples.length === repetitions;
-  const spread = (values: number[]) => ({
-    p50: percentile(values, 50),
-    p99: percentile(values, 99),
-  });
+  const spread = (runs: OpSamples[]): Spread => {
+    const wall = runs.flatMap(r => r.wallMs);
+    const cpu = runs.flatMap(r => r.cpuMs);
+    return {
+      p50: percentile(wall, 50),
+      p99: percentile(wall, 99),
+      cpuP50: percentile(cpu, 50),
+      cpuP99: percentile(cpu, 99),
+    };
+  };
   return {
     name: c.name,
     scenario: c.scenario.label,
@@ -116,9 +158,9 @@ export async function compare(
     ...(both
       ? {
           percentiles: {
-            scenario: spread(flat(scenarioSamples)),
-            baseline: spread(flat(baselineSamples)),
-            samples: flat(scenarioSamples).length,
+            scenario: spread(scenarioSamples),
+            baseline: spread(baselineSamples),
+            samples: scenarioSamples.reduce((n, r) => n + r.wallMs.length, 0),
           },
         }
       : {}),
@@ -132,15 +174,20 @@ export function formatResult(r: Result): string {
   } ${ms(r.baselineMedianMs)}/op, ratio ${r.ratio.toFixed(2)}x`;
   const p = r.percentiles;
   if (!p) return medians;
+  const spread = (label: string, x: Spread) =>
+    `${label} p50 ${ms(x.p50)} p99 ${ms(x.p99)} (CPU p50 ${ms(
+      x.cpuP50,
+    )} p99 ${ms(x.cpuP99)})`;
+  const verdict = (v: number) =>
+    v <= (r.goalP99Ms ?? Infinity) ? 'met' : 'MISSED';
   const goal =
     r.goalP99Ms === undefined
       ? ''
-      : `; goal p99 ≤ ${r.goalP99Ms} ms ${
-          p.scenario.p99 <= r.goalP99Ms ? 'met' : 'MISSED'
-        }`;
-  return `${medians}; per op over ${p.samples}: ${r.scenario} p50 ${ms(
-    p.scenario.p50,
-  )} p99 ${ms(p.scenario.p99)}, ${r.baseline} p50 ${ms(
-    p.baseline.p50,
-  )} p99 ${ms(p.baseline.p99)}${goal}`;
+      : `; goal p99 ≤ ${r.goalP99Ms} ms: ${verdict(
+          p.scenario.p99,
+        )} (CPU ${verdict(p.scenario.cpuP99)})`;
+  return `${medians}; per op over ${p.samples}: ${spread(
+    r.scenario,
+    p.scenario,
+  )}, ${spread(r.baseline, p.baseline)}${goal}`;
 }

@@ -19,7 +19,7 @@ import {
 import { monthlyCost } from '../../plugins/control-plane-backend/src/scheduling/pricing';
 import { readControlPlaneConfig } from '../../plugins/control-plane-backend/src/config';
 import { ConfigReader } from '@backstage/config';
-import { Benchmark, Comparison } from '../harness';
+import { Benchmark, Comparison, timeEach } from '../harness';
 
 /** A small deterministic generator (mulberry32), so every run places on the same fleet. */
 function random(seed: number) {
@@ -140,19 +140,6 @@ function bareLoop(candidates: SchedulingCandidate[]): string | undefined {
   return best?.cluster;
 }
 
-/** Times each of `n` calls of `fn` on its own. */
-function timed(n: number, fn: () => unknown): number[] {
-  const samples = new Array<number>(n);
-  let sink: unknown;
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    sink = fn();
-    samples[i] = performance.now() - start;
-  }
-  if (sink === Symbol.for('never')) throw new Error('unreachable');
-  return samples;
-}
-
 const benchmark: Benchmark = {
   description:
     'one placement decision (filter → score → select, with its explanation) vs a bare loop over the same candidates',
@@ -171,11 +158,11 @@ const benchmark: Benchmark = {
         ...(clusters === 100 ? { goalP99Ms: 1 } : {}),
         scenario: {
           label: 'decision',
-          run: async n => timed(n, () => schedule(request, candidates)),
+          run: n => timeEach(n, () => schedule(request, candidates)),
         },
         baseline: {
           label: 'bare loop',
-          run: async n => timed(n, () => bareLoop(candidates)),
+          run: n => timeEach(n, () => bareLoop(candidates)),
         },
         close: async () => {},
       };

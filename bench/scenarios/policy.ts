@@ -22,7 +22,7 @@ import { Scheduler } from '../../plugins/control-plane-backend/src/scheduling/Sc
 import { readControlPlaneConfig } from '../../plugins/control-plane-backend/src/config';
 import { ConfigReader } from '@backstage/config';
 import { sqliteFile } from '../databases';
-import { Benchmark, Comparison } from '../harness';
+import { Benchmark, Comparison, timeEach } from '../harness';
 
 const teams = ['payments', 'search', 'identity', 'catalog', 'checkout'];
 const cells = ['cell-us', 'cell-eu', 'cell-ap'];
@@ -138,18 +138,6 @@ function bareDecision(
   );
 }
 
-function timed(n: number, fn: (i: number) => Promise<unknown> | unknown) {
-  return (async () => {
-    const samples = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      const start = performance.now();
-      await fn(i);
-      samples[i] = performance.now() - start;
-    }
-    return samples;
-  })();
-}
-
 const benchmark: Benchmark = {
   description:
     'one admission decision of the built-in policy evaluator (input document + evaluation) vs a bare pass over the same state',
@@ -206,11 +194,11 @@ const benchmark: Benchmark = {
         name: `${size} resources`,
         batch: size >= 1000 ? 50 : 200,
         goalP99Ms: 1,
-        scenario: { label: 'decision', run: n => timed(n, decide) },
+        scenario: { label: 'decision', run: n => timeEach(n, decide) },
         baseline: {
           label: 'bare pass',
           run: n =>
-            timed(n, i => {
+            timeEach(n, i => {
               const { manifest, next } = requests[i % requests.length];
               return bareDecision(next, manifest);
             }),

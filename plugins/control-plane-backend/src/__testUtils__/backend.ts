@@ -150,18 +150,3 @@ export async function startControlPlane(
     },
   };
 }
-
-/** Polls `check` until it returns something truthy, and returns that. */
-export async function until<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 25));
-  }
-}

@@ -21,6 +21,7 @@ import { ResourceStore } from './resources/ResourceStore';
 import { DriverRegistry } from './drivers/DriverRegistry';
 import { SagaEngine } from './orchestration/SagaEngine';
 import { SagaStore } from './orchestration/SagaStore';
+import { ControlPlaneInstrumentation } from './observability/instrumentation';
 import { createSagas, SagaDependencies } from './orchestration/sagas';
 import { Reconciler } from './reconciler/Reconciler';
 import { Scheduler } from './scheduling/Scheduler';
@@ -55,6 +56,8 @@ export interface ControlPlane {
   experiments: ExperimentStore;
   engine: SagaEngine;
   reconciler: Reconciler;
+  /** Traces, metrics and correlated logs of the engine, the scheduler and the reconciler. */
+  instrumentation: ControlPlaneInstrumentation;
   /** Starts running operations and reconciling (when orchestration is enabled). */
   start(): void;
   /** Stops claiming work and waits for running steps to reach a safe point. */
@@ -165,6 +168,9 @@ export async function createControlPlane(options: {
   });
   const manifests = new ManifestService(changes);
 
+  const instrumentation = new ControlPlaneInstrumentation({
+    logger: logger.child({ component: 'saga-engine' }),
+  });
   const sagas = createSagas({
     db,
     drivers,
@@ -173,6 +179,8 @@ export async function createControlPlane(options: {
     quotas: new QuotaGuard({ db, scheduler, audit }),
     readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
     notify: options.notify,
+    stage: instrumentation.stage,
+    onDecision: instrumentation.onDecision,
   });
   const reconcilerRef: { current?: Reconciler } = {};
   const triggerReconciler = () => {
@@ -205,7 +213,11 @@ export async function createControlPlane(options: {
         signal: ctx.signal,
         logger: ctx.logger,
       }),
-    onSettled: () => triggerReconciler(),
+    instrumentStep: instrumentation.instrumentStep,
+    onSettled: (id, state, op) => {
+      instrumentation.onSettled(id, state, op);
+      triggerReconciler();
+    },
   });
   const reconciler = new Reconciler({
     db,
@@ -214,6 +226,7 @@ export async function createControlPlane(options: {
     operations,
     events,
     audit,
+    onDrift: instrumentation.onDrift,
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
@@ -261,7 +274,16 @@ export async function createControlPlane(options: {
     experiments,
     engine,
     reconciler,
+    instrumentation,
     start() {
+      instrumentation.observeBreakers({
+        providers: async () =>
+          (await indexer.current())
+            .ofKind('Provider')
+            .map(p => p.metadata.name),
+        breakers: async () =>
+          new Map((await health.report()).map(r => [r.provider, r.breaker])),
+      });
       if (!config.orchestration.enabled) {
         logger.info(
           'orchestration is disabled in this replica: it serves the API only',
@@ -298,6 +320,7 @@ export async function createControlPlane(options: {
       triggerReconciler();
     },
     async stop() {
+      instrumentation.stop();
       unsubscribe?.();
       clearInterval(flusher);
       clearInterval(prober);

@@ -45,6 +45,11 @@ import { parseInput, validationError } from '../errors';
 import { streamResourceEvents } from '../events/sse';
 import { ParsedManifests } from '../gitops/ManifestService';
 import { factsOf, ResourceAuthorizer } from '../permissions/ResourceAuthorizer';
+import {
+  activeTraceId,
+  annotateRequest,
+  traceRequests,
+} from '../observability/tracing';
 import { CallContext } from '../resources/ResourceService';
 import { scopeKey } from '../governance/FeatureFlags';
 import { utilizationOf } from '../scheduling/pipeline';
@@ -144,6 +149,7 @@ export async function createRouter(
   } = controlPlane;
   const router = Router();
   router.use(express.json({ limit: '2mb' }));
+  router.use(traceRequests());
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────
 
@@ -173,6 +179,7 @@ export async function createRouter(
       requestId,
       source: { ip: req.ip, userAgent: req.header('user-agent') },
     };
+    annotateRequest(ctx);
     if (audited) {
       res.locals.audit = { ...audited, ctx };
     }
@@ -217,10 +224,32 @@ export async function createRouter(
     } else if (steps.generateKey) {
       key = randomUUID();
     }
+    /** Answers, with a log line correlating the request, its trace and what it did. */
+    const answer = (
+      result: { status: number; body: unknown },
+      replayed = false,
+    ) => {
+      const target = auditedOf(res);
+      logger.info(
+        `${target?.action ?? `${req.method} ${req.path}`} answered ${
+          result.status
+        }${replayed ? ' (replayed)' : ''}`,
+        {
+          requestId: ctx.requestId,
+          traceId: activeTraceId(),
+          actor: ctx.actor,
+          action: target?.action,
+          target: target?.target,
+          status: result.status,
+          idempotencyKey: key,
+          replayed,
+        },
+      );
+      res.status(result.status).json(result.body);
+    };
     if (!key) {
       const prepared = (await steps.prepare?.()) as T;
-      const result = await steps.run(prepared);
-      res.status(result.status).json(result.body);
+      answer(await steps.run(prepared));
       return;
     }
     res.setHeader('Idempotency-Key', key);
@@ -230,21 +259,21 @@ export async function createRouter(
         req.query,
       )}\n${canonicalJson(req.body ?? null)}`,
     );
-    const replay = async (answer: { status: number; body: unknown }) => {
+    const replay = async (first: { status: number; body: unknown }) => {
       const target = auditedOf(res);
       if (target) {
         await audit.append({
           actor: ctx.actor,
           action: target.action,
           target: target.target,
-          outcome: answer.status < 400 ? 'accepted' : 'rejected',
-          reason: `replayed the first response (${answer.status}) to Idempotency-Key ${key}`,
+          outcome: first.status < 400 ? 'accepted' : 'rejected',
+          reason: `replayed the first response (${first.status}) to Idempotency-Key ${key}`,
           source: ctx.source,
           requestId: ctx.requestId,
         });
       }
       res.setHeader('Idempotent-Replayed', 'true');
-      res.status(answer.status).json(answer.body);
+      answer(first, true);
     };
     const earlier = await idempotency.peek(ctx.actor, key, fingerprint);
     if (earlier) {
@@ -274,10 +303,16 @@ export async function createRouter(
       ))
     ) {
       logger.warn(
-        `the lease of Idempotency-Key ${key} of ${ctx.actor} lapsed before the request answered; its retry holds the key`,
+        'the lease of an Idempotency-Key lapsed before the request answered; its retry holds the key',
+        {
+          idempotencyKey: key,
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          traceId: activeTraceId(),
+        },
       );
     }
-    res.status(result.status).json(result.body);
+    answer(result);
   }
 
   const publicResource = <T extends { uid: string }>(r: T) => {
@@ -1125,10 +1160,12 @@ export async function createRouter(
             requestId: audited.ctx.requestId,
           });
         } catch (auditError) {
-          logger.error(
-            'could not audit a refused request',
-            auditError as Error,
-          );
+          logger
+            .child({
+              requestId: audited.ctx.requestId,
+              traceId: activeTraceId(),
+            })
+            .error('could not audit a refused request', auditError as Error);
         }
       }
       next(error);

@@ -33,12 +33,21 @@ export interface Countable {
   pinnedProvider?: string;
 }
 
+/** The owner ref a team quota names, normalized once per quota spec. */
+const teamRefs = new WeakMap<QuotaSpec, string>();
+
 export function quotaApplies(quota: QuotaSpec, r: Countable): boolean {
   switch (quota.scope.kind) {
     case 'cell':
       return r.spec.cell === quota.scope.name;
-    case 'team':
-      return r.spec.owner === normalizeEntityRef(quota.scope.name);
+    case 'team': {
+      let team = teamRefs.get(quota);
+      if (team === undefined) {
+        team = normalizeEntityRef(quota.scope.name);
+        teamRefs.set(quota, team);
+      }
+      return r.spec.owner === team;
+    }
     case 'namespace':
       return r.namespace === quota.scope.name;
     default:
@@ -102,17 +111,93 @@ export function shareOf(
   desired: DesiredState,
   r: Countable,
 ): Share {
-  const params = effectiveParamsOf(desired, r);
   const provider = r.provider ?? r.pinnedProvider;
+  const known = knownShare(scheduler, desired, r, provider);
+  if (known.share) return known.share;
+  const params = effectiveParamsOf(desired, r);
   const monthlyCost = provider
     ? scheduler.cost(desired, r.spec.product, params, provider)
     : providerCosts(scheduler, desired, r.spec.product, params, r.spec.cell)[0]
         ?.monthlyCost ?? 0;
-  return {
+  const share = {
     instances: 1,
     storageGi: scheduler.demand(desired, r.spec.product, params).storageGi,
     monthlyCost,
   };
+  known.share = Object.freeze(share);
+  return share;
+}
+
+/** What the share of a resource depends on, and the share once computed. */
+interface ShareEntry {
+  provider?: string;
+  product: unknown;
+  tier: unknown;
+  prices: unknown;
+  share?: Share;
+}
+
+/** The product and tier specs of a desired state, looked up once per pair. */
+const lookups = new WeakMap<
+  DesiredState,
+  Map<string, { product: unknown; tier: unknown }>
+>();
+
+function specsOf(desired: DesiredState, product: string, tier = 'medium') {
+  let byPair = lookups.get(desired);
+  if (!byPair) {
+    byPair = new Map();
+    lookups.set(desired, byPair);
+  }
+  const pair = `${product}\u0000${tier}`;
+  let found = byPair.get(pair);
+  if (!found) {
+    found = {
+      product: desired.product(product)?.spec,
+      tier: desired.tier(tier as TierId),
+    };
+    byPair.set(pair, found);
+  }
+  return found;
+}
+
+/**
+ * Shares of resources, by their (immutable) spec: the share of a spec placed on a provider
+ * depends only on it, its product's and tier's specs and the price list, so it is computed
+ * once, not at every decision for every resource in a quota's scope. That of an unplaced one
+ * also depends on the clusters of its cell: it is remembered with the desired state only.
+ */
+const shares = new WeakMap<object, ShareEntry[]>();
+const unplacedShares = new WeakMap<
+  DesiredState,
+  WeakMap<object, ShareEntry[]>
+>();
+
+function knownShare(
+  scheduler: Scheduler,
+  desired: DesiredState,
+  r: Countable,
+  provider: string | undefined,
+): ShareEntry {
+  const { product, tier } = specsOf(desired, r.spec.product, r.spec.tier);
+  const key: ShareEntry = { provider, product, tier, prices: scheduler.prices };
+  let store = shares;
+  if (!provider) {
+    store = unplacedShares.get(desired) ?? new WeakMap();
+    unplacedShares.set(desired, store);
+  }
+  const entries = store.get(r.spec) ?? [];
+  const found = entries.find(
+    e =>
+      e.provider === key.provider &&
+      e.product === key.product &&
+      e.tier === key.tier &&
+      e.prices === key.prices,
+  );
+  if (found) return found;
+  // A few entries per spec at most (a provider each); a changed spec is a new object.
+  store.set(r.spec, [...entries.slice(-3), key]);
+  return key;
 }
 
 export const addShares = (a: Share, b: Share): Share => ({
@@ -135,6 +220,16 @@ export function quotaUsages(
   request: Share,
   others: Countable[],
 ): PolicyQuotaUsage[] {
+  // A resource in the scope of several quotas (its cell's, its team's) is counted once.
+  const counted = new Map<Countable, Share>();
+  const share = (o: Countable) => {
+    let found = counted.get(o);
+    if (!found) {
+      found = shareOf(scheduler, desired, o);
+      counted.set(o, found);
+    }
+    return found;
+  };
   return desired
     .ofKind('Quota')
     .filter(q => quotaApplies(q.spec, subject))
@@ -144,9 +239,7 @@ export function quotaUsages(
       limits: q.spec.limits,
       usage: others
         .filter(o => quotaApplies(q.spec, o))
-        .reduce((sum, o) => addShares(sum, shareOf(scheduler, desired, o)), {
-          ...noShare,
-        }),
+        .reduce((sum, o) => addShares(sum, share(o)), { ...noShare }),
       request,
     }));
 }

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
+import { traceNewOperation } from '../observability/tracing';
 
 export interface NewOperation {
   resourceUid: string;
@@ -79,6 +80,8 @@ export class OperationStore {
     }
     const id = randomUUID();
     const at = now();
+    // The operation's trace: the request's (or a new one), with a span recording its acceptance.
+    const traced = op.traceId ? {} : traceNewOperation({ ...op, id });
     await trx('operations').insert({
       id,
       resource_uid: op.resourceUid,
@@ -89,7 +92,8 @@ export class OperationStore {
       actor: op.actor,
       reason: op.reason ?? null,
       // W3C trace id format; the engine hands it to every driver call.
-      trace_id: op.traceId ?? randomBytes(16).toString('hex'),
+      trace_id: op.traceId ?? traced.traceId ?? randomBytes(16).toString('hex'),
+      span_id: traced.spanId ?? null,
       target_generation: op.targetGeneration ?? null,
       next_run_at: at,
       created_at: at,

@@ -31,6 +31,18 @@ import {
 } from './SagaStore';
 import { Saga, SagaContext } from './types';
 
+/** What the instrumentation of a step run knows of it. */
+export interface StepRunInfo {
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** `run` for the step itself, `compensate` for its compensation. */
+  phase: 'run' | 'compensate';
+  /** The resource as it was when this run of the operation started. */
+  resource: ResourceRecord;
+  /** Results of the steps completed so far, by step name. */
+  results: Readonly<Record<string, unknown>>;
+}
+
 export interface SagaEngineOptions {
   db: Knex;
   store: SagaStore;
@@ -56,11 +68,12 @@ export interface SagaEngineOptions {
    * which the simulator injects faults at any step); what it throws fails the step.
    */
   beforeStep?(step: DriverStepInfo, ctx: SagaContext): Promise<void>;
-  /** Wraps each step run, e.g. in a tracing span or a timer. */
+  /** Wraps each step run and each compensation, e.g. in a tracing span or a timer. */
   instrumentStep?<T>(
     op: ClaimedOperation,
     step: string,
     fn: () => Promise<T>,
+    info: StepRunInfo,
   ): Promise<T>;
   /** Called after an operation reached an end state (to trigger the reconciler). */
   onSettled?(
@@ -178,7 +191,11 @@ class OperationRun {
       results: this.results,
       idempotencyToken: `${this.op.id}:${step}${suffix}`,
       signal: this.signal,
-      logger: this.o.logger.child({ operationId: this.op.id, step }),
+      logger: this.o.logger.child({
+        operationId: this.op.id,
+        traceId: this.op.traceId,
+        step,
+      }),
     };
   }
 
@@ -385,7 +402,12 @@ class OperationRun {
           step.name,
         );
       result = await (this.o.instrumentStep
-        ? this.o.instrumentStep(op, step.name, execute)
+        ? this.o.instrumentStep(op, step.name, execute, {
+            attempt: attempts,
+            phase: 'run',
+            resource: this.resource,
+            results: this.results,
+          })
         : execute());
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason;
@@ -655,9 +677,19 @@ class OperationRun {
       );
     });
     const ctx = this.context(step.name, ':compensate');
-    try {
+    const undo = async () => {
       await this.o.beforeStep?.(this.stepInfo(`${step.name}:compensate`), ctx);
       await step.compensate?.(ctx, record.result);
+    };
+    try {
+      await (this.o.instrumentStep
+        ? this.o.instrumentStep(op, step.name, undo, {
+            attempt,
+            phase: 'compensate',
+            resource: this.resource,
+            results: this.results,
+          })
+        : undo());
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason;
       if (attempt < this.engine.settings.maxCompensationAttempts) {
@@ -736,7 +768,12 @@ class OperationRun {
       },
     );
     this.announce();
-    this.o.logger.error(`operation ${op.id} needs attention: ${message}`);
+    this.o.logger.error(`operation needs attention: ${message}`, {
+      operationId: op.id,
+      traceId: op.traceId,
+      resourceRef: op.resourceRef,
+      step,
+    });
     this.o.onSettled?.(op.id, 'needs-attention', op);
   }
 
@@ -959,14 +996,16 @@ export class SagaEngine {
         error instanceof LeaseLostError ||
         controller.signal.reason instanceof LeaseLostError
       ) {
-        logger.warn(
-          `operation ${op.id}: lease lost; another worker carries on`,
-        );
+        logger.warn('lease lost; another worker carries on', {
+          operationId: op.id,
+          traceId: op.traceId,
+        });
         return;
       }
-      logger.error(
-        `operation ${op.id} stopped unexpectedly: ${describe(error)}`,
-      );
+      logger.error(`operation stopped unexpectedly: ${describe(error)}`, {
+        operationId: op.id,
+        traceId: op.traceId,
+      });
       // Let it be picked up again after a while rather than hot-looping on a bug.
       const later = DateTime.utc()
         .plus({ milliseconds: backoffMs(1, this.settings.backoff) })

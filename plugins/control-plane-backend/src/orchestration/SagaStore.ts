@@ -13,6 +13,8 @@ export interface ClaimedOperation {
   params: Record<string, unknown>;
   actor: string;
   traceId?: string;
+  /** The span that accepted the operation: the parent of its step spans. */
+  spanId?: string;
   targetGeneration?: number;
   cancelRequested: boolean;
   fencingToken: number;
@@ -134,6 +136,7 @@ export class SagaStore {
       params: readJson(row.params, {}),
       actor: row.actor,
       ...(row.trace_id ? { traceId: row.trace_id } : {}),
+      ...(row.span_id ? { spanId: row.span_id } : {}),
       ...(row.target_generation
         ? { targetGeneration: Number(row.target_generation) }
         : {}),

@@ -30,8 +30,13 @@ export interface SagaDependencies {
   scheduler: Scheduler;
   /** Admits placements against quotas, race-free (absent: quotas are not enforced at placement). */
   quotas?: QuotaGuard;
-  /** Runs a scheduling stage (e.g. in a tracing span) and times decisions. */
+  /** Runs a scheduling stage (e.g. in a tracing span). */
   stage?: <T>(name: string, fn: () => T) => T;
+  /** Observes each placement decision and how long it took (e.g. for metrics). */
+  onDecision?(
+    decision: Awaited<ReturnType<Scheduler['decide']>>,
+    info: { resource: ResourceRecord; durationMs: number },
+  ): void;
   /** Tells the owner a resource is ready (e.g. a Backstage notification). */
   notify?(resource: Resource, message: string): Promise<void>;
 }
@@ -243,6 +248,7 @@ function scheduleStep(deps: SagaDependencies, name = 'schedule'): SagaStep {
         stage: deps.stage,
       });
       const durationMs = performance.now() - started;
+      deps.onDecision?.(decision, { resource, durationMs });
       if (!decision.selected) {
         // An unschedulable decision is stored too: GET .../placement explains it.
         await deps.scheduler.record(deps.db, {

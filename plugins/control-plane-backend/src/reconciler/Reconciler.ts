@@ -349,9 +349,9 @@ export class Reconciler {
           },
         )
         .catch(error => {
-          this.options.logger.warn(
-            `could not observe ${resource.ref}: ${error}`,
-          );
+          this.options.logger.warn(`could not observe: ${error}`, {
+            resourceRef: resource.ref,
+          });
           return undefined;
         });
       if (!observed) continue;

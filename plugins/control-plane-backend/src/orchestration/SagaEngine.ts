@@ -502,21 +502,44 @@ class OperationRun {
         ['step.succeeded', 'done', step.name],
         ['step.started', 'attempt 1', nextName],
       ];
+      const timeline = events.map(([type, message, name]) => ({
+        type,
+        message,
+        step: name,
+      }));
+      const stream = events.map(([type, message, name]) =>
+        this.streamEvent(type, message, name),
+      );
       await this.o.store.advance(
         op,
         { position, result },
         { position: position + 1, name: nextName },
-        {
-          timeline: events.map(([type, message, name]) => ({
-            type,
-            message,
-            step: name,
-          })),
-          stream: events.map(([type, message, name]) =>
-            this.streamEvent(type, message, name),
-          ),
-        },
+        { timeline, stream },
       );
+      return;
+    }
+    if (
+      !last &&
+      !step.persist &&
+      Object.keys(this.pendingUpdate).length === 0
+    ) {
+      // SQLite: four statements, fenced by the step row (see SagaStore.finishStepFenced)
+      const nextName = saga.steps[position + 1].name;
+      await this.o.db.transaction(async trx => {
+        await this.o.store.finishStepFenced(trx, op, position, result);
+        await this.o.store.startStep(trx, op.id, position + 1, nextName);
+        await this.o.operations.appendEvents(trx, op.id, [
+          { type: 'step.succeeded', message: 'done', step: step.name },
+          { type: 'step.started', message: 'attempt 1', step: nextName },
+        ]);
+        await this.o.events.appendMany(
+          [
+            this.streamEvent('step.succeeded', 'done', step.name),
+            this.streamEvent('step.started', 'attempt 1', nextName),
+          ],
+          trx,
+        );
+      });
       return;
     }
     await this.fenced(

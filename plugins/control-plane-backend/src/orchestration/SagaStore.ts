@@ -323,6 +323,34 @@ export class SagaStore {
       });
   }
 
+  /**
+   * Records a step's success, fenced by the step row itself (no write to the operation):
+   * the update matches only while the worker holds the fencing token, and the transaction
+   * keeps the write lock from then on (SQLite has one writer), so what follows it in the
+   * transaction is fenced too. Throws LeaseLostError when the lease was lost.
+   */
+  async finishStepFenced(
+    trx: Knex.Transaction,
+    op: ClaimedOperation,
+    position: number,
+    result: unknown,
+  ): Promise<void> {
+    const changed = await trx('operation_steps')
+      .where({ operation_id: op.id, position })
+      .whereExists(
+        trx('operations')
+          .select(trx.raw('1'))
+          .where({ id: op.id, fencing_token: op.fencingToken }),
+      )
+      .update({
+        state: 'succeeded',
+        result: JSON.stringify(result ?? null),
+        error: null,
+        finished_at: now(),
+      });
+    if (changed !== 1) throw new LeaseLostError(op.id);
+  }
+
   async finishStep(
     trx: Knex.Transaction,
     operationId: string,

@@ -196,25 +196,22 @@ export const filters: Record<string, Filter> = {
   },
 };
 
+/** What relative scores compare with: the best of the candidates that passed the filters. */
+export interface ScoreContext {
+  cheapest: number;
+  fastest: number;
+}
+
 /** Scores in [0, 1]; higher is better. Relative ones compare with the best candidate. */
 export const scores: Record<
   keyof ScoreWeights,
-  (
-    r: SchedulingRequest,
-    c: SchedulingCandidate,
-    all: SchedulingCandidate[],
-  ) => number
+  (r: SchedulingRequest, c: SchedulingCandidate, best: ScoreContext) => number
 > = {
   health: (_r, c) => c.provider.health,
-  cost: (_r, c, all) => {
-    const cheapest = Math.min(...all.map(a => a.monthlyCost));
-    return c.monthlyCost <= 0 ? 1 : cheapest / c.monthlyCost;
-  },
+  cost: (_r, c, best) =>
+    c.monthlyCost <= 0 ? 1 : best.cheapest / c.monthlyCost,
   utilization: (r, c) => Math.max(0, 1 - utilizationAfter(r, c)),
-  latency: (_r, c, all) => {
-    const fastest = Math.min(...all.map(a => a.latencyMs));
-    return c.latencyMs <= 0 ? 1 : fastest / c.latencyMs;
-  },
+  latency: (_r, c, best) => (c.latencyMs <= 0 ? 1 : best.fastest / c.latencyMs),
   // A replica on the same cluster counts 1, on another cluster of the same provider 0.5.
   spread: (_r, c) =>
     1 / (1 + c.replicas.sameCluster + 0.5 * c.replicas.sameProvider),
@@ -269,11 +266,17 @@ export function scoreStage(
 ) {
   const weightSum =
     Object.values(request.weights).reduce((a, b) => a + b, 0) || 1;
+  // The best of the field once, not once per candidate: a decision stays linear in clusters.
+  const best: ScoreContext = { cheapest: Infinity, fastest: Infinity };
+  for (const c of passed) {
+    best.cheapest = Math.min(best.cheapest, c.monthlyCost);
+    best.fastest = Math.min(best.fastest, c.latencyMs);
+  }
   return passed.map(candidate => {
     const parts = Object.fromEntries(
       (Object.keys(scores) as (keyof ScoreWeights)[]).map(key => [
         key,
-        round(scores[key](request, candidate, passed)),
+        round(scores[key](request, candidate, best)),
       ]),
     ) as Record<keyof ScoreWeights, number>;
     const total = round(
@@ -312,9 +315,10 @@ export function schedule(
     .map(f => f.candidate);
   const scored = stage('score', () => scoreStage(request, passed));
   const best = stage('select', () => selectStage(scored));
+  const scoreOf = new Map(scored.map(x => [x.candidate, x]));
   const verdicts: CandidateVerdict[] = filtered
     .map(({ candidate, rejected }) => {
-      const s = scored.find(x => x.candidate === candidate);
+      const s = scoreOf.get(candidate);
       return {
         cluster: candidate.cluster,
         provider: candidate.provider.id,

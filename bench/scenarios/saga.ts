@@ -114,7 +114,7 @@ async function sagaEngine(db: BenchDatabase) {
     },
     async run(n) {
       for (let done = 0; done < n; ) {
-        const [op] = await engine.options.store.claim(engine.workerId, 1);
+        const [op] = await engine.claim(1);
         if (!op) throw new Error('no operation to run');
         await engine.execute(op);
         done += 1;

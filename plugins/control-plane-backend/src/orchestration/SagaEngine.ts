@@ -138,6 +138,51 @@ async function withTimeout<T>(
   }
 }
 
+/** An event of the resource's stream, as the operation's timeline event reads there. */
+function streamEvent(
+  op: ClaimedOperation,
+  type: string,
+  message: string,
+  step?: string,
+  data?: Record<string, unknown>,
+): NewResourceEvent {
+  return {
+    ref: op.resourceRef,
+    uid: op.resourceUid,
+    type,
+    operationId: op.id,
+    message: step
+      ? `${op.type} · ${step}: ${message}`
+      : `${op.type}: ${message}`,
+    data: { ...data, ...(step ? { step } : {}) },
+  };
+}
+
+/** Moves the operation's resource to `to`, when it is not there and may go there. */
+async function moveResource(
+  o: SagaEngineOptions,
+  op: ClaimedOperation,
+  trx: Knex.Transaction,
+  to: ResourceState,
+  reason: string,
+) {
+  const current = await o.resources.getByUid(op.resourceUid, trx);
+  if (
+    !current ||
+    current.status.state === to ||
+    !canTransition(current.status.state, to)
+  ) {
+    return;
+  }
+  await o.resources.transition(
+    op.resourceUid,
+    current.status.state,
+    to,
+    { actor: op.actor, reason, operationId: op.id },
+    trx,
+  );
+}
+
 /** One run of one claimed operation: from where it stands to an end state or a wait. */
 class OperationRun {
   private saga!: Saga;
@@ -252,24 +297,13 @@ class OperationRun {
     queued.stream.push(this.streamEvent(type, message, step, data));
   }
 
-  /** An event of the resource's stream, as the operation's timeline event reads there. */
   private streamEvent(
     type: string,
     message: string,
     step?: string,
     data?: Record<string, unknown>,
   ): NewResourceEvent {
-    const { op } = this;
-    return {
-      ref: op.resourceRef,
-      uid: op.resourceUid,
-      type,
-      operationId: op.id,
-      message: step
-        ? `${op.type} · ${step}: ${message}`
-        : `${op.type}: ${message}`,
-      data: { ...data, ...(step ? { step } : {}) },
-    };
+    return streamEvent(this.op, type, message, step, data);
   }
 
   private announce() {
@@ -281,21 +315,7 @@ class OperationRun {
     to: ResourceState,
     reason: string,
   ) {
-    const current = await this.o.resources.getByUid(this.op.resourceUid, trx);
-    if (
-      !current ||
-      current.status.state === to ||
-      !canTransition(current.status.state, to)
-    ) {
-      return;
-    }
-    await this.o.resources.transition(
-      this.op.resourceUid,
-      current.status.state,
-      to,
-      { actor: this.op.actor, reason, operationId: this.op.id },
-      trx,
-    );
+    await moveResource(this.o, this.op, trx, to, reason);
   }
 
   private releaseUntil(delayMs: number) {
@@ -308,6 +328,11 @@ class OperationRun {
 
   /** Runs the steps from the first one not done, recording each start before it runs. */
   private async forward() {
+    if (this.op.begun) {
+      // the claim recorded the first step's start (see SagaEngine.claim)
+      await this.runFrom(0, undefined);
+      return;
+    }
     const done = new Set(
       this.steps.filter(s => s.state === 'succeeded').map(s => s.position),
     );
@@ -876,8 +901,8 @@ class OperationRun {
 
 /**
  * Runs operations as durable sagas. Each step is recorded before and after its side effect
- * (the record of one step's end and the next one's start share a transaction, so a K-step
- * saga commits K+2 times); its compensation is known before it runs; a retryable failure is
+ * (the record of one step's end and the next one's start share a transaction, and a fresh
+ * operation's claim records its first start, so a K-step saga commits K+1 times); its compensation is known before it runs; a retryable failure is
  * retried with backoff and jitter up to the tier's limit; a lasting failure compensates the
  * steps in reverse order, each once, and a compensation that keeps failing parks the
  * operation as needs-attention. Workers claim operations with a lease and a fencing token
@@ -945,15 +970,53 @@ export class SagaEngine {
     });
   }
 
+  /**
+   * Claims up to `limit` runnable operations (not those this worker runs already). On
+   * SQLite a fresh operation's claim also records the start of its first step (and the
+   * resource's transition the saga starts with), so claiming it and starting it are one
+   * commit (see SagaStore.claim).
+   */
+  claim(limit: number): Promise<ClaimedOperation[]> {
+    return this.options.store.claim(
+      this.workerId,
+      limit,
+      [...this.active.keys()],
+      (trx, op) => this.beginFresh(trx, op),
+    );
+  }
+
+  private async beginFresh(
+    trx: Knex.Transaction,
+    op: ClaimedOperation,
+  ): Promise<boolean> {
+    const { options: o } = this;
+    const saga = o.sagaFor(op.type);
+    const first = saga?.steps[0];
+    if (!saga || !first || !op.traceId) return false;
+    const resource = await o.resources.getByUid(op.resourceUid, trx);
+    if (!resource) return false;
+    const start = saga.transitions.start;
+    if (start && start.from.includes(resource.status.state)) {
+      await moveResource(o, op, trx, start.to, `${op.type} started`);
+    }
+    await o.store.startStep(trx, op.id, 0, first.name);
+    await o.operations.appendEvents(trx, op.id, [
+      { type: 'step.started', message: 'attempt 1', step: first.name },
+    ]);
+    await o.events.appendMany(
+      [streamEvent(op, 'step.started', 'attempt 1', first.name)],
+      trx,
+    );
+    return true;
+  }
+
   private async runLoop() {
     while (this.running) {
       let claimed: ClaimedOperation[] = [];
       const free = this.settings.concurrency - this.active.size;
       if (free > 0) {
         try {
-          claimed = await this.options.store.claim(this.workerId, free, [
-            ...this.active.keys(),
-          ]);
+          claimed = await this.claim(free);
         } catch (error) {
           this.options.logger.warn(
             `could not claim operations: ${describe(error)}`,

@@ -18,6 +18,27 @@ export interface ClaimedOperation {
   targetGeneration?: number;
   cancelRequested: boolean;
   fencingToken: number;
+  /** The claim recorded the start of the first step (see {@link SagaStore.claim}). */
+  begun?: boolean;
+}
+
+function toClaimed(row: any): ClaimedOperation {
+  return {
+    id: row.id,
+    type: row.type,
+    resourceUid: row.resource_uid,
+    resourceRef: row.resource_ref,
+    state: row.state,
+    params: readJson(row.params, {}),
+    actor: row.actor,
+    ...(row.trace_id ? { traceId: row.trace_id } : {}),
+    ...(row.span_id ? { spanId: row.span_id } : {}),
+    ...(row.target_generation
+      ? { targetGeneration: Number(row.target_generation) }
+      : {}),
+    cancelRequested: Boolean(row.cancel_requested),
+    fencingToken: Number(row.fencing_token),
+  };
 }
 
 /** The record of one step. */
@@ -59,14 +80,28 @@ export class SagaStore {
   /**
    * Claims up to `limit` runnable operations for `worker`, leaving out those it runs already
    * (`running`): a busy worker whose heartbeat came late does not take its own runs over.
+   *
+   * On SQLite, where a commit costs more than a statement, `begin` records the start of a
+   * fresh operation's first step in the claim's own transaction (so the claim and that record
+   * are one commit): it is called for each claimed operation that was pending (never run, so
+   * no step of it exists) and not asked to cancel. It runs under a savepoint: when it throws,
+   * the claim stands without it and the run records the start itself (and meets the error
+   * there, with the engine's backoff). On PostgreSQL the claim is one statement for a whole
+   * batch, and the start one statement of its own (see {@link advance}): `begin` is not used.
    */
   async claim(
     worker: string,
     limit: number,
     running: string[] = [],
+    begin?: (trx: Knex.Transaction, op: ClaimedOperation) => Promise<boolean>,
   ): Promise<ClaimedOperation[]> {
     const at = now();
     const leaseUntil = DateTime.utc().plus(this.lease).toISO();
+    const lease = {
+      lease_owner: worker,
+      lease_until: leaseUntil,
+      updated_at: at,
+    };
     const runnable = (qb: Knex.QueryBuilder) =>
       qb
         .whereIn('state', ACTIVE)
@@ -77,11 +112,9 @@ export class SagaStore {
         .modify(b => {
           if (running.length > 0) b.whereNotIn('id', running);
         });
-
-    let rows: any[];
     if (isPostgres(this.db)) {
       // One statement: the runnable rows nobody else is claiming, locked and leased.
-      rows = await this.db('operations')
+      const rows = await this.db('operations')
         .whereIn(
           'id',
           this.db('operations')
@@ -93,56 +126,47 @@ export class SagaStore {
             .skipLocked(),
         )
         .update({
-          lease_owner: worker,
-          lease_until: leaseUntil,
+          ...lease,
           fencing_token: this.db.raw('fencing_token + 1'),
           state: this.db.raw(
             `CASE WHEN state = 'pending' THEN 'running' ELSE state END`,
           ),
-          updated_at: at,
         })
         .returning('*');
-    } else {
-      // SQLite has one writer: claim candidates one by one with a compare-and-set.
-      const candidates = await this.db('operations')
-        .where(runnable)
-        .orderBy('next_run_at', 'asc')
-        .limit(limit);
-      rows = [];
-      for (const candidate of candidates) {
-        const claimed = await this.db('operations')
+      return rows.map(toClaimed);
+    }
+    // SQLite has one writer: claim candidates one by one with a compare-and-set.
+    const candidates = await this.db('operations')
+      .where(runnable)
+      .orderBy('next_run_at', 'asc')
+      .limit(limit);
+    const claimed: ClaimedOperation[] = [];
+    for (const candidate of candidates) {
+      const op = await this.db.transaction(async trx => {
+        const changed = await trx('operations')
           .where({ id: candidate.id, fencing_token: candidate.fencing_token })
           .andWhere(runnable)
           .update({
-            lease_owner: worker,
-            lease_until: leaseUntil,
+            ...lease,
             fencing_token: Number(candidate.fencing_token) + 1,
             state: candidate.state === 'pending' ? 'running' : candidate.state,
-            updated_at: at,
           });
-        if (claimed === 1) {
-          rows.push(
-            await this.db('operations').where({ id: candidate.id }).first(),
-          );
+        if (changed !== 1) return undefined;
+        const claim = toClaimed(
+          await trx('operations').where({ id: candidate.id }).first(),
+        );
+        if (begin && candidate.state === 'pending' && !claim.cancelRequested) {
+          try {
+            claim.begun = await trx.transaction(inner => begin(inner, claim));
+          } catch {
+            claim.begun = false;
+          }
         }
-      }
+        return claim;
+      });
+      if (op) claimed.push(op);
     }
-    return rows.map(row => ({
-      id: row.id,
-      type: row.type,
-      resourceUid: row.resource_uid,
-      resourceRef: row.resource_ref,
-      state: row.state,
-      params: readJson(row.params, {}),
-      actor: row.actor,
-      ...(row.trace_id ? { traceId: row.trace_id } : {}),
-      ...(row.span_id ? { spanId: row.span_id } : {}),
-      ...(row.target_generation
-        ? { targetGeneration: Number(row.target_generation) }
-        : {}),
-      cancelRequested: Boolean(row.cancel_requested),
-      fencingToken: Number(row.fencing_token),
-    }));
+    return claimed;
   }
 
   /** Whether someone asked to cancel the operation. */

@@ -152,3 +152,10 @@ export function addSchemaOptions(
       added.filter(key => opts[key] !== undefined).map(key => [key, opts[key]]),
     );
 }
+
+/** Everything on standard input, as text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -12,14 +12,16 @@ import { UsageError } from './params';
 /** Where a command talks to, as whom, and how it prints. */
 export interface Session {
   idp: IdpClient;
-  server: string;
-  token?: string;
   output: OutputFormat;
   /** The signed-in user's entity ref, when the token says it. */
   user?: string;
 }
 
-export const DEFAULT_SERVER = 'http://localhost:7007';
+const DEFAULT_SERVER = 'http://localhost:7007';
+
+/** The server to talk to: `--server` / `IDP_SERVER`, then the one saved, then localhost. */
+export const serverOf = (flag?: string, saved?: string) =>
+  (flag ?? saved ?? DEFAULT_SERVER).replace(/\/+$/, '');
 
 /** The subject of a Backstage token (a JWT), without verifying it: the server does that. */
 export function tokenSubject(token?: string): string | undefined {
@@ -46,10 +48,7 @@ export async function sessionOf(command: Command): Promise<Session> {
     output: OutputFormat;
   }>();
   const saved = await readConfig();
-  const server = (opts.server ?? saved.server ?? DEFAULT_SERVER).replace(
-    /\/+$/,
-    '',
-  );
+  const server = serverOf(opts.server, saved.server);
   const token =
     opts.token ??
     (saved.server === undefined || saved.server === server
@@ -57,8 +56,6 @@ export async function sessionOf(command: Command): Promise<Session> {
       : undefined);
   return {
     idp: createIdpClient({ baseUrl: server, token }),
-    server,
-    token,
     output: opts.output,
     user: tokenSubject(token),
   };

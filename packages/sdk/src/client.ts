@@ -401,20 +401,20 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
         }),
       ),
     async eventLog(ref, o = {}) {
+      const limit = 500;
       const all: ResourceEvent[] = [];
       let after = o.afterId ?? 0;
       for (;;) {
         const page = await call(
           api.GET('/resources/{namespace}/{name}/events', {
             baseUrl: await apiBase(),
-            params: { path: splitRef(ref), query: { after, limit: 500 } },
+            params: { path: splitRef(ref), query: { after, limit } },
             headers: { accept: 'application/json' },
-            parseAs: 'json',
           }),
         );
         const { items, lastId } = page as Schemas['ResourceEventPage'];
         all.push(...(items as ResourceEvent[]));
-        if (items.length < 500) return all;
+        if (items.length < limit) return all;
         after = lastId;
       }
     },

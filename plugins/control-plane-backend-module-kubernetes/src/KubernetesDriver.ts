@@ -37,7 +37,12 @@ import {
   KubernetesDriverOptions,
   readKubernetesDriverOptions,
 } from './config';
-import { isNotFound, toDriverError } from './errors';
+import {
+  isNotFound,
+  isRetryableStatus,
+  toDriverError,
+  watchError,
+} from './errors';
 
 /** The field manager of everything the driver applies to claims, network policies and DNS. */
 const FIELD_MANAGER = 'control-plane';
@@ -337,9 +342,7 @@ export class KubernetesDriver implements ControlPlaneDriver {
                   new DriverError(
                     `${action} failed: ${status.code} ${status.message}`,
                     {
-                      retryable: [429, 500, 502, 503, 504].includes(
-                        status.code ?? 0,
-                      ),
+                      retryable: isRetryableStatus(status.code),
                     },
                   ),
                 );
@@ -658,21 +661,6 @@ interface ObjectRef {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace: string };
-}
-
-/** What a failed watch request means for a retry. */
-function watchError(
-  error: { statusCode?: number; name?: string },
-  action: string,
-): DriverError {
-  if (typeof error.statusCode === 'number') {
-    return new DriverError(`${action} failed: HTTP ${error.statusCode}`, {
-      retryable: [429, 500, 502, 503, 504].includes(error.statusCode),
-      code: `HTTP_${error.statusCode}`,
-      cause: error,
-    });
-  }
-  return toDriverError(error, action);
 }
 
 function describe(ref: ObjectRef): string {

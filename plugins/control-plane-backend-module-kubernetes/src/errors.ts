@@ -5,6 +5,10 @@ import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
 /** Answers worth retrying: throttling and the server or a proxy in front of it failing. */
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
+/** Whether an HTTP status is worth retrying (see {@link RETRYABLE_STATUS}). */
+export const isRetryableStatus = (code: number | undefined) =>
+  code !== undefined && RETRYABLE_STATUS.has(code);
+
 /** Network errors that retrying cannot fix: the server's certificate is not trusted. */
 const TLS_ERROR = /CERT|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/;
 
@@ -74,4 +78,19 @@ export function toDriverError(error: unknown, action: string): DriverError {
     retryable: false,
     cause: error,
   });
+}
+
+/** What a failed watch request means for a retry. */
+export function watchError(
+  error: { statusCode?: number; name?: string },
+  action: string,
+): DriverError {
+  if (typeof error.statusCode === 'number') {
+    return new DriverError(`${action} failed: HTTP ${error.statusCode}`, {
+      retryable: isRetryableStatus(error.statusCode),
+      code: `HTTP_${error.statusCode}`,
+      cause: error,
+    });
+  }
+  return toDriverError(error, action);
 }

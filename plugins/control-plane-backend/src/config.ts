@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import {
   ScoreWeights,
   scoreWeightsSchema,
+  describeIssues,
+  toValidationIssues,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { BreakerPolicy, defaultBreakerPolicy } from './health/breaker';
 import { defaultPriceList, mergePrices, PriceList } from './scheduling/pricing';
@@ -57,9 +59,9 @@ function readWeights(
     const parsed = scoreWeightsSchema.partial().safeParse(weights!.get(tier));
     if (!parsed.success) {
       throw new Error(
-        `controlPlane.scheduling.weights.${tier}: ${parsed.error.issues
-          .map(i => `${[...i.path].join('.')}: ${i.message}`)
-          .join('; ')}`,
+        `controlPlane.scheduling.weights.${tier}: ${describeIssues(
+          toValidationIssues(parsed.error),
+        )}`,
       );
     }
     result[tier] = parsed.data;

@@ -22,7 +22,11 @@ import { DriverRegistry } from './drivers/DriverRegistry';
 import { SagaEngine } from './orchestration/SagaEngine';
 import { SagaStore } from './orchestration/SagaStore';
 import { ControlPlaneInstrumentation } from './observability/instrumentation';
-import { createSagas, SagaDependencies } from './orchestration/sagas';
+import {
+  callContext,
+  createSagas,
+  SagaDependencies,
+} from './orchestration/sagas';
 import { Reconciler } from './reconciler/Reconciler';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
@@ -161,7 +165,6 @@ export async function createControlPlane(options: {
   const resourceService = new ResourceService({
     db,
     changes,
-    indexer,
     resources,
     operations,
     idempotency,
@@ -205,14 +208,7 @@ export async function createControlPlane(options: {
       baseMs: config.orchestration.backoff.base.toMillis(),
       maxMs: config.orchestration.backoff.max.toMillis(),
     },
-    beforeStep: (step, ctx) =>
-      drivers.beforeStep(step, {
-        idempotencyToken: ctx.idempotencyToken,
-        operationId: ctx.operation.id,
-        traceId: ctx.operation.traceId,
-        signal: ctx.signal,
-        logger: ctx.logger,
-      }),
+    beforeStep: (step, ctx) => drivers.beforeStep(step, callContext(ctx)),
     instrumentStep: instrumentation.instrumentStep,
     onSettled: (id, state, op) => {
       instrumentation.onSettled(id, state, op);

@@ -224,7 +224,9 @@ export class ControlPlaneClient implements ControlPlaneApi {
 }
 
 /** A 404 (not placed yet, or an older backend): `undefined`. */
-async function orUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
+export async function orUndefined<T>(
+  promise: Promise<T>,
+): Promise<T | undefined> {
   try {
     return await promise;
   } catch (error) {

@@ -2,15 +2,11 @@ import { createIdpClient } from '@idp-multicloud/sdk';
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { configPath, readConfig, writeConfig } from '../config';
-import { UsageError } from '../params';
-import { DEFAULT_SERVER, tokenSubject } from '../session';
+import { readStdin, UsageError } from '../params';
+import { serverOf, tokenSubject } from '../session';
 
 async function readToken(): Promise<string> {
-  if (!process.stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8').trim();
-  }
+  if (!process.stdin.isTTY) return (await readStdin()).trim();
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return (await rl.question('Backstage token: ')).trim();
@@ -53,10 +49,7 @@ export function loginCommands(): Command[] {
         token?: string;
       }>();
       const saved = await readConfig();
-      const server = (globals.server ?? saved.server ?? DEFAULT_SERVER).replace(
-        /\/+$/,
-        '',
-      );
+      const server = serverOf(globals.server, saved.server);
       if (opts.guest && globals.token) {
         throw new UsageError('give either --guest or a token, not both');
       }

@@ -2,7 +2,7 @@ import { Plan } from '@idp-multicloud/sdk';
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { print, table } from '../format';
-import { collect, UsageError } from '../params';
+import { collect, readStdin, UsageError } from '../params';
 import { sessionOf } from '../session';
 
 const show = (v: unknown) => (v === undefined ? '∅' : JSON.stringify(v));
@@ -41,12 +41,6 @@ export function describePlan(plan: Plan, dryRun: boolean): string {
     outcome(plan, dryRun),
   );
   return lines.join('\n');
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function manifestCommands(): Command[] {

@@ -93,14 +93,9 @@ export class Replica {
     }
   }
 
-  /** kill -STOP: the process is frozen (no heartbeat, no write) until {@link resume}. */
+  /** kill -STOP: the process is frozen (no heartbeat, no write). */
   pause(): void {
     this.child?.kill('SIGSTOP');
-  }
-
-  /** kill -CONT: a paused process carries on where it stood. */
-  resume(): void {
-    this.child?.kill('SIGCONT');
   }
 
   /** kill -9: no shutdown hook runs, nothing is flushed. */

@@ -337,6 +337,23 @@ export async function createRouter(
     res.json(openApiDocument);
   });
 
+  /** The audit event of an accepted request. */
+  const accepted = (
+    ctx: CallContext,
+    action: string,
+    target: string,
+    reason: string,
+  ) =>
+    audit.append({
+      actor: ctx.actor,
+      action,
+      target,
+      outcome: 'accepted',
+      reason: reason.slice(0, 2000),
+      source: ctx.source,
+      requestId: ctx.requestId,
+    });
+
   // ── the catalog of what may be requested, and the fleet ─────────────────────────────
 
   /** A signed-in caller holding a basic permission. */
@@ -350,10 +367,11 @@ export async function createRouter(
     return ctx;
   }
 
+  /** The objects of a kind in the desired state, for any caller who may read the catalog. */
   const listed =
-    (kind: 'Tier' | 'Cell' | 'Quota' | 'Policy', permission: BasicPermission) =>
+    (kind: 'Tier' | 'Cell' | 'Quota' | 'Policy') =>
     async (req: Request, res: Response) => {
-      await allowed(req, res, permission);
+      await allowed(req, res, catalogReadPermission);
       const state = await resourceService.current();
       res.json({
         items: state
@@ -361,10 +379,10 @@ export async function createRouter(
           .map(m => ({ id: m.metadata.name, ...m.spec })),
       });
     };
-  router.get('/tiers', listed('Tier', catalogReadPermission));
-  router.get('/cells', listed('Cell', catalogReadPermission));
-  router.get('/quotas', listed('Quota', catalogReadPermission));
-  router.get('/policies', listed('Policy', catalogReadPermission));
+  router.get('/tiers', listed('Tier'));
+  router.get('/cells', listed('Cell'));
+  router.get('/quotas', listed('Quota'));
+  router.get('/policies', listed('Policy'));
 
   router.get('/clusters', async (req, res) => {
     await allowed(req, res, fleetReadPermission);
@@ -705,21 +723,21 @@ export async function createRouter(
         await resourceService.checkOperation(ref, body);
       },
       run: async () => {
-        const accepted = await resourceService.operate(ref, body, ctx);
+        const started = await resourceService.operate(ref, body, ctx);
         await audit.append({
           actor: ctx.actor,
           action: `resource.${body.type}`,
           target: ref,
           outcome: 'accepted',
-          reason: `operation ${accepted.operationId}`,
+          reason: `operation ${started.operationId}`,
           source: ctx.source,
           requestId: ctx.requestId,
-          beforeDigest: accepted.beforeDigest,
-          afterDigest: accepted.afterDigest,
+          beforeDigest: started.beforeDigest,
+          afterDigest: started.afterDigest,
         });
         return {
           status: 202,
-          body: await operations.get(accepted.operationId),
+          body: await operations.get(started.operationId),
         };
       },
     });
@@ -782,15 +800,7 @@ export async function createRouter(
           } else {
             await operations.retryParked(id, ctx.actor);
           }
-          await audit.append({
-            actor: ctx.actor,
-            action,
-            target: operation.resourceRef,
-            outcome: 'accepted',
-            reason: `operation ${id}`,
-            source: ctx.source,
-            requestId: ctx.requestId,
-          });
+          await accepted(ctx, action, operation.resourceRef, `operation ${id}`);
           controlPlane.engine.wake();
           return { status: 202, body: await operations.get(id) };
         },
@@ -837,17 +847,14 @@ export async function createRouter(
             ? { drift: await controlPlane.reconciler.detectDrift() }
             : {}),
         };
-        await audit.append({
-          actor: ctx.actor,
-          action: 'reconciler.run',
-          target: 'control-plane',
-          outcome: 'accepted',
-          reason: `started ${pass.started.length} operation${
+        await accepted(
+          ctx,
+          'reconciler.run',
+          'control-plane',
+          `started ${pass.started.length} operation${
             pass.started.length === 1 ? '' : 's'
           }${drift ? `; ${body.drift!.drifted.length} drifted` : ''}`,
-          source: ctx.source,
-          requestId: ctx.requestId,
-        });
+        );
         return { status: 200, body };
       },
     });
@@ -953,23 +960,6 @@ export async function createRouter(
   });
 
   // ── experiments and feature flags (platform engineers) ───────────────────────────────
-
-  /** The audit event of an accepted request. */
-  const accepted = (
-    ctx: CallContext,
-    action: string,
-    target: string,
-    reason: string,
-  ) =>
-    audit.append({
-      actor: ctx.actor,
-      action,
-      target,
-      outcome: 'accepted',
-      reason: reason.slice(0, 2000),
-      source: ctx.source,
-      requestId: ctx.requestId,
-    });
 
   router.get('/experiments', async (req, res) => {
     await allowed(req, res, fleetReadPermission);
@@ -1116,17 +1106,14 @@ export async function createRouter(
     await mutate(req, res, ctx, {
       run: async () => {
         const result = await indexer.sync();
-        await audit.append({
-          actor: ctx.actor,
-          action: 'state-repo.sync',
-          target: 'state-repo',
-          outcome: 'accepted',
-          reason: `${result.status}${
+        await accepted(
+          ctx,
+          'state-repo.sync',
+          'state-repo',
+          `${result.status}${
             result.commit ? ` at ${result.commit.slice(0, 12)}` : ''
           }`,
-          source: ctx.source,
-          requestId: ctx.requestId,
-        });
+        );
         return {
           status: 200,
           body: { result, status: await indexer.status() },

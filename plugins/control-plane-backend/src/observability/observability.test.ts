@@ -31,7 +31,12 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { authAs, startControlPlane, users } from '../__testUtils__/backend';
+import {
+  authAs,
+  startControlPlane,
+  until,
+  users,
+} from '../__testUtils__/backend';
 import { filters } from '../scheduling/pipeline';
 
 const databases = TestDatabases.create();
@@ -85,20 +90,6 @@ const CREATE_STEPS = [
   'register_dns',
   'notify',
 ];
-
-/** Polls `check` until it returns something truthy, and returns that. */
-async function until<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 25));
-  }
-}
 
 const spanIdOf = (s: ReadableSpan) => s.spanContext().spanId;
 

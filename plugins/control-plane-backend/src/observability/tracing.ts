@@ -11,7 +11,7 @@ import {
   trace,
   TraceFlags,
 } from '@opentelemetry/api';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
 /** The instrumentation scope of every span and metric of the control plane. */
@@ -200,4 +200,12 @@ export function annotateRequest(info: { requestId: string; actor: string }) {
     [attributes.requestId]: info.requestId,
     'enduser.id': info.actor,
   });
+}
+
+/** A W3C trace id: 16 random bytes as 32 hex digits (never all zeros). */
+export function newTraceId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('hex');
+    if (!/^0+$/.test(id)) return id;
+  }
 }

@@ -5,11 +5,11 @@ import {
   OperationState,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
-import { traceNewOperation } from '../observability/tracing';
+import { newTraceId, traceNewOperation } from '../observability/tracing';
 
 export interface NewOperation {
   resourceUid: string;
@@ -92,7 +92,7 @@ export class OperationStore {
       actor: op.actor,
       reason: op.reason ?? null,
       // W3C trace id format; the engine hands it to every driver call.
-      trace_id: op.traceId ?? traced.traceId ?? randomBytes(16).toString('hex'),
+      trace_id: op.traceId ?? traced.traceId ?? newTraceId(),
       span_id: traced.spanId ?? null,
       target_generation: op.targetGeneration ?? null,
       next_run_at: at,

@@ -11,7 +11,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
 import { DateTime, Duration } from 'luxon';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../audit/AuditLog';
 import { now } from '../database/time';
 import {
@@ -20,6 +20,7 @@ import {
 } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
+import { newTraceId } from '../observability/tracing';
 import { OperationStore } from '../operations/OperationStore';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { backoffMs } from './backoff';
@@ -81,14 +82,6 @@ export interface SagaEngineOptions {
     state: OperationState,
     op: ClaimedOperation,
   ): void;
-}
-
-/** A W3C trace id: 16 random bytes as 32 hex digits (never all zeros). */
-export function newTraceId(): string {
-  for (;;) {
-    const id = randomBytes(16).toString('hex');
-    if (!/^0+$/.test(id)) return id;
-  }
 }
 
 const isRetryable = (error: unknown) =>
@@ -165,8 +158,10 @@ async function moveResource(
   trx: Knex.Transaction,
   to: ResourceState,
   reason: string,
+  /** The resource as read in `trx` already, if it was. */
+  read?: ResourceRecord,
 ) {
-  const current = await o.resources.getByUid(op.resourceUid, trx);
+  const current = read ?? (await o.resources.getByUid(op.resourceUid, trx));
   if (
     !current ||
     current.status.state === to ||
@@ -252,6 +247,10 @@ class OperationRun {
   /** Operation columns to write with the next fenced write (a new trace id). */
   private pendingUpdate: Record<string, unknown> = {};
 
+  private get hasPendingUpdate() {
+    return Object.keys(this.pendingUpdate).length > 0;
+  }
+
   /**
    * A fenced write (see SagaStore.fenced) whose events are queued by {@link event} and
    * inserted together before the commit: one transaction, a fixed number of statements.
@@ -285,7 +284,6 @@ class OperationRun {
   }
 
   private async event(
-    _trx: Knex.Transaction,
     type: string,
     message: string,
     step?: string,
@@ -347,11 +345,7 @@ class OperationRun {
     const type = record ? 'step.resumed' : 'step.started';
     const message = `attempt ${(record?.attempts ?? 0) + 1}`;
     const name = this.saga.steps[first].name;
-    if (
-      !transition &&
-      this.o.store.canAdvance &&
-      Object.keys(this.pendingUpdate).length === 0
-    ) {
+    if (!transition && this.o.store.canAdvance && !this.hasPendingUpdate) {
       await this.o.store.advance(
         this.op,
         undefined,
@@ -369,7 +363,7 @@ class OperationRun {
         await this.transition(trx, start.to, `${this.op.type} started`);
       }
       await this.o.store.startStep(trx, this.op.id, first, name);
-      await this.event(trx, type, message, name);
+      await this.event(type, message, name);
     });
     await this.runFrom(first, record);
   }
@@ -393,9 +387,8 @@ class OperationRun {
     const step = saga.steps[position];
     // A cancel requested since the claim reaches this run through the heartbeat.
     if (op.cancelRequested || this.cancelSignal.aborted) {
-      await this.fenced({ state: 'compensating', error: 'cancelled' }, trx =>
+      await this.fenced({ state: 'compensating', error: 'cancelled' }, () =>
         this.event(
-          trx,
           'operation.cancelling',
           'cancel requested: undoing completed steps',
         ),
@@ -445,7 +438,6 @@ class OperationRun {
               error: 'cancelled',
             });
             await this.event(
-              trx,
               'operation.cancelling',
               `cancelled during ${step.name}: undoing what was done`,
             );
@@ -467,7 +459,7 @@ class OperationRun {
     }
     const last = position === saga.steps.length - 1;
     try {
-      await this.recordSuccess(position, result);
+      await this.recordSuccess(position, result, ctx);
     } catch (error) {
       // A step's persist may refuse its result (e.g. a placement over quota): the
       // transaction rolled back, and the step fails like any other.
@@ -510,60 +502,41 @@ class OperationRun {
   }
 
   /** Records a step's result, its persisted effects, and the start of the next step. */
-  private async recordSuccess(position: number, result: unknown) {
+  private async recordSuccess(
+    position: number,
+    result: unknown,
+    ctx: SagaContext,
+  ) {
     const { op, saga } = this;
     const step = saga.steps[position];
-    const ctx = this.context(step.name);
     const last = position === saga.steps.length - 1;
-    if (
-      !last &&
-      !step.persist &&
-      this.o.store.canAdvance &&
-      Object.keys(this.pendingUpdate).length === 0
-    ) {
-      // The common case on PostgreSQL: one fenced statement, no transaction round trips.
-      const nextName = saga.steps[position + 1].name;
-      const events: Array<[string, string, string]> = [
-        ['step.succeeded', 'done', step.name],
-        ['step.started', 'attempt 1', nextName],
+    if (!last && !step.persist && !this.hasPendingUpdate) {
+      // The common case: the step's end and the next one's start, and nothing else
+      const next = {
+        position: position + 1,
+        name: saga.steps[position + 1].name,
+      };
+      const timeline = [
+        { type: 'step.succeeded', message: 'done', step: step.name },
+        { type: 'step.started', message: 'attempt 1', step: next.name },
       ];
-      const timeline = events.map(([type, message, name]) => ({
-        type,
-        message,
-        step: name,
-      }));
-      const stream = events.map(([type, message, name]) =>
-        this.streamEvent(type, message, name),
+      const stream = timeline.map(e =>
+        this.streamEvent(e.type, e.message, e.step),
       );
-      await this.o.store.advance(
-        op,
-        { position, result },
-        { position: position + 1, name: nextName },
-        { timeline, stream },
-      );
-      return;
-    }
-    if (
-      !last &&
-      !step.persist &&
-      Object.keys(this.pendingUpdate).length === 0
-    ) {
+      if (this.o.store.canAdvance) {
+        // PostgreSQL: one fenced statement, no transaction round trips
+        await this.o.store.advance(op, { position, result }, next, {
+          timeline,
+          stream,
+        });
+        return;
+      }
       // SQLite: four statements, fenced by the step row (see SagaStore.finishStepFenced)
-      const nextName = saga.steps[position + 1].name;
       await this.o.db.transaction(async trx => {
         await this.o.store.finishStepFenced(trx, op, position, result);
-        await this.o.store.startStep(trx, op.id, position + 1, nextName);
-        await this.o.operations.appendEvents(trx, op.id, [
-          { type: 'step.succeeded', message: 'done', step: step.name },
-          { type: 'step.started', message: 'attempt 1', step: nextName },
-        ]);
-        await this.o.events.appendMany(
-          [
-            this.streamEvent('step.succeeded', 'done', step.name),
-            this.streamEvent('step.started', 'attempt 1', nextName),
-          ],
-          trx,
-        );
+        await this.o.store.startStep(trx, op.id, next.position, next.name);
+        await this.o.operations.appendEvents(trx, op.id, timeline);
+        await this.o.events.appendMany(stream, trx);
       });
       return;
     }
@@ -575,7 +548,7 @@ class OperationRun {
           result: result ?? null,
         });
         await step.persist?.(trx, ctx, result);
-        await this.event(trx, 'step.succeeded', 'done', step.name);
+        await this.event('step.succeeded', 'done', step.name);
         if (last) {
           await this.finishSuccess(trx);
         } else {
@@ -586,7 +559,6 @@ class OperationRun {
             saga.steps[position + 1].name,
           );
           await this.event(
-            trx,
             'step.started',
             'attempt 1',
             saga.steps[position + 1].name,
@@ -613,7 +585,6 @@ class OperationRun {
           error: describe(error),
         });
         await this.event(
-          trx,
           'step.retried',
           `${describe(error)}; attempt ${
             attempts + 1
@@ -631,7 +602,7 @@ class OperationRun {
         state: 'failed',
         error: describe(error),
       });
-      await this.event(trx, 'step.failed', describe(error), name, {
+      await this.event('step.failed', describe(error), name, {
         attempts,
       });
     });
@@ -666,7 +637,7 @@ class OperationRun {
         }),
       });
     }
-    await this.event(trx, 'operation.succeeded', `${op.type} succeeded`);
+    await this.event('operation.succeeded', `${op.type} succeeded`);
     await this.o.audit.append(
       {
         actor: op.actor,
@@ -718,7 +689,6 @@ class OperationRun {
     await this.fenced({ state: 'compensating' }, async trx => {
       await store.markCompensation(trx, op.id, record.position, 'compensating');
       await this.event(
-        trx,
         'step.compensating',
         `undoing (attempt ${attempt})`,
         step.name,
@@ -751,7 +721,6 @@ class OperationRun {
             describe(error),
           );
           await this.event(
-            trx,
             'compensation.retried',
             `${describe(error)}; again in ${delay} ms`,
             step.name,
@@ -766,7 +735,7 @@ class OperationRun {
     await this.fenced({}, async trx => {
       await step.revert?.(trx, ctx, record.result);
       await store.markCompensation(trx, op.id, record.position, 'compensated');
-      await this.event(trx, 'step.compensated', 'undone', step.name);
+      await this.event('step.compensated', 'undone', step.name);
     });
     return true;
   }
@@ -795,7 +764,6 @@ class OperationRun {
           describe(error),
         );
         await this.event(
-          trx,
           'operation.needs-attention',
           `ALERT: could not undo ${step} after ${attempt} attempts (${describe(
             error,
@@ -860,7 +828,7 @@ class OperationRun {
             }),
           });
         }
-        await this.event(trx, `operation.${end}`, `${op.type} ${why}`);
+        await this.event(`operation.${end}`, `${op.type} ${why}`);
         await this.o.audit.append(
           {
             actor: op.actor,
@@ -886,14 +854,10 @@ class OperationRun {
         lease_owner: null,
         lease_until: null,
       },
-      trx =>
-        this.event(
-          trx,
-          'operation.needs-attention',
-          `ALERT: ${reason}`,
-          undefined,
-          { alert: true },
-        ),
+      () =>
+        this.event('operation.needs-attention', `ALERT: ${reason}`, undefined, {
+          alert: true,
+        }),
     );
     this.o.onSettled?.(this.op.id, 'needs-attention', this.op);
   }
@@ -997,7 +961,7 @@ export class SagaEngine {
     if (!resource) return false;
     const start = saga.transitions.start;
     if (start && start.from.includes(resource.status.state)) {
-      await moveResource(o, op, trx, start.to, `${op.type} started`);
+      await moveResource(o, op, trx, start.to, `${op.type} started`, resource);
     }
     await o.store.startStep(trx, op.id, 0, first.name);
     await o.operations.appendEvents(trx, op.id, [
@@ -1065,7 +1029,8 @@ export class SagaEngine {
       const [resource, desired, steps] = await Promise.all([
         this.options.resources.getByUid(op.resourceUid),
         this.options.indexer.current(),
-        store.steps(op.id),
+        // a run the claim began has one step, just started: nothing to read
+        op.begun ? [] : store.steps(op.id),
       ]);
       const run = new OperationRun(this, op, controller.signal, cancel.signal);
       if (!saga || !resource) {

@@ -1,7 +1,12 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import request from 'supertest';
-import { authAs, startControlPlane, users } from '../__testUtils__/backend';
+import {
+  authAs,
+  startControlPlane,
+  until,
+  users,
+} from '../__testUtils__/backend';
 
 const databases = TestDatabases.create();
 jest.setTimeout(120_000);
@@ -29,19 +34,6 @@ describe.each(databases.eachSupportedId())(
       (await get(`/simulator/state?ref=${REF}`).expect(200)).body;
     const resource = async () =>
       (await get('/resources/default/orders-db').expect(200)).body;
-
-    async function until<T>(
-      check: () => Promise<T | undefined | false>,
-      what: string,
-    ): Promise<T> {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const value = await check();
-        if (value) return value;
-        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-        await new Promise(r => setTimeout(r, 25));
-      }
-    }
 
     /** Runs an operation through the API and waits for the engine to end it. */
     async function operate(type: string, params: Record<string, unknown> = {}) {

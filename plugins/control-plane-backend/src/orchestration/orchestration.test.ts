@@ -1,7 +1,12 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import request from 'supertest';
-import { authAs, startControlPlane, users } from '../__testUtils__/backend';
+import {
+  authAs,
+  startControlPlane,
+  until,
+  users,
+} from '../__testUtils__/backend';
 
 const databases = TestDatabases.create();
 jest.setTimeout(120_000);
@@ -56,21 +61,6 @@ const api = (cp: ControlPlaneTest) => {
         .send(body),
   };
 };
-
-/** Polls until `check` returns something truthy. */
-async function until<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
 
 const stateOf = async (cp: ControlPlaneTest, ref: string) =>
   (await api(cp).get(ref)).body.status?.state;

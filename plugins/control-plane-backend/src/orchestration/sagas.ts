@@ -127,7 +127,8 @@ function driverFor(
   return driver;
 }
 
-function callContext(ctx: SagaContext) {
+/** What a driver call carries from the step that makes it. */
+export function callContext(ctx: SagaContext) {
   return {
     idempotencyToken: ctx.idempotencyToken,
     operationId: ctx.operation.id,

@@ -1,5 +1,6 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
+import { until } from '../__testUtils__/backend';
 import { createTestControlPlane } from '../__testUtils__/controlPlane';
 
 const databases = TestDatabases.create();
@@ -20,14 +21,6 @@ async function writesDuring(knex: Knex, fn: () => Promise<unknown>) {
     knex.removeListener('query', listener);
   }
   return writes;
-}
-
-async function until(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise(r => setTimeout(r, 20));
-  }
 }
 
 describe.each(databases.eachSupportedId())('Reconciler on %s', databaseId => {

@@ -197,10 +197,25 @@ export class Reconciler {
     type: 'create' | 'update' | 'delete',
     reason: string,
   ): Promise<string | undefined> {
+    return this.options.db.transaction(trx =>
+      this.createIfUnchanged(trx, resource, type, reason),
+    );
+  }
+
+  /**
+   * {@link startOperation} in the caller's transaction (the operation under a savepoint):
+   * its id, or `undefined` when the resource moved on or an operation is already in flight.
+   */
+  private async createIfUnchanged(
+    trx: Knex.Transaction,
+    resource: ResourceRecord,
+    type: 'create' | 'update' | 'delete',
+    reason: string,
+  ): Promise<string | undefined> {
+    if (!(await this.unchanged(trx, resource))) return undefined;
     try {
-      return await this.options.db.transaction(async trx => {
-        if (!(await this.unchanged(trx, resource))) return undefined;
-        return this.options.operations.create(
+      return await trx.transaction(savepoint =>
+        this.options.operations.create(
           {
             resourceUid: resource.uid,
             resourceRef: resource.ref,
@@ -210,9 +225,9 @@ export class Reconciler {
             reason,
             targetGeneration: resource.status.generation,
           },
-          trx,
-        );
-      });
+          savepoint,
+        ),
+      );
     } catch (error) {
       // another replica (or an API call) started one first
       if (error instanceof ConflictError || isUniqueViolation(error))
@@ -402,7 +417,14 @@ export class Reconciler {
       const corrected = await db.transaction(async trx => {
         let correcting = false;
         if (policy === 'correct') {
-          correcting = await this.startCorrection(trx, resource, fields);
+          correcting = Boolean(
+            await this.createIfUnchanged(
+              trx,
+              resource,
+              'update',
+              `correcting drift in ${fields.join(', ')}`,
+            ),
+          );
         }
         let reason = 'Reported';
         if (correcting) reason = 'Correcting';
@@ -452,39 +474,6 @@ export class Reconciler {
       result.drifted.push({ ref: resource.ref, fields, corrected });
     }
     return result;
-  }
-
-  /**
-   * Starts the update that corrects drift, in the caller's transaction (under a savepoint);
-   * false when it was refused because an operation is already in flight.
-   */
-  private async startCorrection(
-    trx: Knex.Transaction,
-    resource: ResourceRecord,
-    fields: string[],
-  ): Promise<boolean> {
-    if (!(await this.unchanged(trx, resource))) return false;
-    try {
-      await trx.transaction(savepoint =>
-        this.options.operations.create(
-          {
-            resourceUid: resource.uid,
-            resourceRef: resource.ref,
-            type: 'update',
-            params: {},
-            actor: 'control-plane',
-            reason: `correcting drift in ${fields.join(', ')}`,
-            targetGeneration: resource.status.generation,
-          },
-          savepoint,
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConflictError || isUniqueViolation(error))
-        return false;
-      throw error;
-    }
   }
 
   private async followHealth(

@@ -22,7 +22,6 @@ import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState, ObjectIssue } from '../gitops/DesiredState';
 import { keyString } from '../gitops/manifestCodec';
-import { StateIndexer } from '../gitops/StateIndexer';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { OperationStore } from '../operations/OperationStore';
 import { deletionOrder } from './graph';
@@ -84,7 +83,6 @@ export class ResourceService {
     private readonly options: {
       db: Knex;
       changes: ChangeService;
-      indexer: StateIndexer;
       resources: ResourceStore;
       operations: OperationStore;
       idempotency: IdempotencyStore;
@@ -266,9 +264,9 @@ export class ResourceService {
     return { deleting: order, commit: result.commit ?? '' };
   }
 
-  async current(): Promise<DesiredState> {
-    await this.options.indexer.sync();
-    return this.options.indexer.current();
+  /** The desired state at the repository's head (see ChangeService.current). */
+  current(): Promise<DesiredState> {
+    return this.options.changes.current();
   }
 
   async desired(ref: string): Promise<ResourceManifest> {

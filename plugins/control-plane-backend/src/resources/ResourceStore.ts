@@ -57,11 +57,8 @@ export type ResourceRow = {
 /** Where a resource is reached: its endpoint, and its connection secret on its cluster. */
 function connectionOf(
   row: ResourceRow,
+  placement: Resource['status']['placement'],
 ): Pick<Resource['status'], 'endpoint' | 'connectionSecret'> {
-  const placement = readJson<Resource['status']['placement']>(
-    row.placement,
-    undefined,
-  );
   return {
     ...(row.endpoint
       ? { endpoint: readJson(row.endpoint, undefined as never) }
@@ -79,6 +76,10 @@ function connectionOf(
 }
 
 export function toResource(row: ResourceRow): ResourceRecord {
+  const placement = readJson<Resource['status']['placement']>(
+    row.placement,
+    undefined,
+  );
   return {
     uid: row.uid,
     ref: stringifyResourceRef(row),
@@ -93,11 +94,9 @@ export function toResource(row: ResourceRow): ResourceRecord {
       ...(row.state_reason ? { reason: row.state_reason } : {}),
       generation: Number(row.generation),
       observedGeneration: Number(row.observed_generation),
-      ...(row.placement
-        ? { placement: readJson(row.placement, undefined as never) }
-        : {}),
+      ...(placement ? { placement } : {}),
       ...(row.version ? { version: row.version } : {}),
-      ...connectionOf(row),
+      ...connectionOf(row, placement),
       conditions: readJson<Condition[]>(row.conditions, []),
       ...(row.desired_commit ? { commit: row.desired_commit } : {}),
       createdAt: readTimestamp(row.created_at),

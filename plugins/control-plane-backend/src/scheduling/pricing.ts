@@ -1,6 +1,10 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  describeIssues,
+  toValidationIssues,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
@@ -46,9 +50,9 @@ export function readPriceFiles(dir: string): PriceList {
     );
     if (!parsed.success) {
       throw new Error(
-        `price table ${file}: ${parsed.error.issues
-          .map(i => `${i.path.join('.')}: ${i.message}`)
-          .join('; ')}`,
+        `price table ${file}: ${describeIssues(
+          toValidationIssues(parsed.error),
+        )}`,
       );
     }
     const { provider, currency: _currency, ...prices } = parsed.data;
@@ -89,9 +93,9 @@ export function mergePrices(
     const parsed = providerPricesSchema.partial().safeParse(raw);
     if (!parsed.success) {
       throw new Error(
-        `controlPlane.pricing.${provider}: ${parsed.error.issues
-          .map(i => `${[...i.path].join('.')}: ${i.message}`)
-          .join('; ')}`,
+        `controlPlane.pricing.${provider}: ${describeIssues(
+          toValidationIssues(parsed.error),
+        )}`,
       );
     }
     const from = base[provider] ?? base.default;

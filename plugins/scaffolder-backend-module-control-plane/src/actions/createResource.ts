@@ -1,6 +1,9 @@
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { normalizeEntityRef } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  DEFAULT_NAMESPACE,
+  normalizeEntityRef,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { IdpClient, IdpConflictError, Resource } from '@idp-multicloud/sdk';
 import { z } from 'zod/v3';
 import { examples } from './createResource.examples';
@@ -165,7 +168,7 @@ export function createResourceCreateAction(options: ControlPlaneActionOptions) {
     },
     async handler(ctx) {
       const input = parseInput(id, inputSchema, ctx.input);
-      const namespace = input.namespace ?? 'default';
+      const namespace = input.namespace ?? DEFAULT_NAMESPACE;
       const ref = canonicalRef(`${namespace}/${input.name}`);
       const client = await clientFor(options, ctx);
 

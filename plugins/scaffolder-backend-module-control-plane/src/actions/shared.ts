@@ -6,6 +6,7 @@ import {
   parseResourceRef,
   resourceStates,
   stringifyResourceRef,
+  tierIds,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   createIdpClient,
@@ -71,7 +72,7 @@ export const fields = {
       .describe(
         'the resource: resource:<namespace>/<name>, or <namespace>/<name>',
       ),
-  tier: (zImpl: typeof z) => zImpl.enum(['critical', 'high', 'medium', 'low']),
+  tier: (zImpl: typeof z) => zImpl.enum(tierIds),
   timeout: (zImpl: typeof z) =>
     zImpl
       .string()
@@ -118,11 +119,7 @@ export function parseInput<T extends z.ZodTypeAny>(
 
 /** The canonical `resource:<namespace>/<name>` of any accepted form of a ref. */
 export function canonicalRef(ref: string): string {
-  try {
-    return stringifyResourceRef(parseResourceRef(ref));
-  } catch (error) {
-    throw new InputError(`ref: ${(error as Error).message}`);
-  }
+  return stringifyResourceRef(parseResourceRef(ref));
 }
 
 /**

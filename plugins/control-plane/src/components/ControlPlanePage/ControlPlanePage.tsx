@@ -54,9 +54,7 @@ export const ControlPlanePage = () => {
                     : 'The control plane is up, but its database is not fully migrated'
                 }
               />
-              {simulated && simulated.size > 0 && (
-                <SimulatedNotice providers={[...simulated].sort()} />
-              )}
+              <SimulatedNotice providers={simulated} />
               <Text>
                 Database: <strong>{health.database.client}</strong>
               </Text>

@@ -1,12 +1,12 @@
 import { useApi } from '@backstage/frontend-plugin-api';
 import { usePermission } from '@backstage/plugin-permission-react';
 import { resourceOperatePermission } from '@idp-multicloud/plugin-control-plane-common';
-import { IdpNotFoundError, Operation } from '@idp-multicloud/sdk';
+import { Operation } from '@idp-multicloud/sdk';
 import { Button, Flex, Text } from '@backstage/ui';
 import { useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
-import { controlPlaneApiRef } from '../../api';
+import { controlPlaneApiRef, orUndefined } from '../../api';
 import { AsyncView, DataTable, formatTime, StateBadge } from '../common';
 import { useConfirmedAction } from './ResourceActions';
 
@@ -35,14 +35,10 @@ const OperationDetails = (props: {
   onReload: () => void;
 }) => {
   const api = useApi(controlPlaneApiRef);
-  const { value, loading, error } = useAsync(async () => {
-    try {
-      return await api.operation(props.id);
-    } catch (e) {
-      if (e instanceof IdpNotFoundError) return undefined;
-      throw e;
-    }
-  }, [api, props.id, props.tick]);
+  const { value, loading, error } = useAsync(
+    () => orUndefined(api.operation(props.id)),
+    [api, props.id, props.tick],
+  );
   return (
     <AsyncView
       what="the operation"

@@ -7,6 +7,7 @@ import {
   AsyncView,
   DataTable,
   isSimulated,
+  simulatedIds,
   percent,
   Section,
   SimulatedNotice,
@@ -89,15 +90,11 @@ export const FleetPage = () => {
   const cells = useAsync(() => api.cells(), [api]);
   const providers = useAsync(() => api.providers(), [api]);
   const clusters = useAsync(() => api.clusters(), [api]);
-  const simulated = new Set(
-    (providers.value ?? []).filter(isSimulated).map(p => p.id),
-  );
+  const simulated = simulatedIds(providers.value ?? []);
   return (
     <Container>
       <Flex direction="column" gap="4">
-        {simulated.size > 0 && (
-          <SimulatedNotice providers={[...simulated].sort()} />
-        )}
+        <SimulatedNotice providers={simulated} />
         <Section title="Providers">
           <AsyncView
             what="providers"

@@ -178,18 +178,18 @@ const RequestLinks = (props: {
       </Text>
     );
   }
+  const bestValues = prefill(best, tier);
   return (
     <Flex direction="column" gap="2">
       <ButtonLink
         variant="primary"
-        href={links.template(best, prefill(best, tier))}
+        href={links.template(best, bestValues)}
         aria-label={`Request ${product.title}`}
       >
         Request
       </ButtonLink>
       <Text variant="body-small" color="secondary">
-        Opens the template “{best.title}”
-        {prefill(best, tier) ? ` at tier ${tier}` : ''}.
+        Opens the template “{best.title}”{bestValues ? ` at tier ${tier}` : ''}.
         {others.length > 0 && (
           <>
             {' '}

@@ -40,7 +40,7 @@ function tierParameter(entity: Entity): { enum?: unknown[] } | undefined {
   return steps.find(step => step?.properties?.tier)?.properties?.tier;
 }
 
-export function toProductTemplate(entity: Entity): ProductTemplate {
+function toProductTemplate(entity: Entity): ProductTemplate {
   const tier = tierParameter(entity);
   return {
     namespace: entity.metadata.namespace ?? 'default',

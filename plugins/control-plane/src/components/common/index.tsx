@@ -256,7 +256,7 @@ export {
 } from './links';
 export {
   isSimulated,
-  SIMULATED_DRIVER,
+  simulatedIds,
   SimulatedNotice,
   useSimulatedProviders,
 } from './simulated';

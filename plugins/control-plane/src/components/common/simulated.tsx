@@ -4,7 +4,7 @@ import useAsync from 'react-use/esm/useAsync';
 import { controlPlaneApiRef } from '../../api';
 
 /** The driver of `@idp-multicloud/plugin-control-plane-backend-module-simulator`. */
-export const SIMULATED_DRIVER = 'simulated';
+const SIMULATED_DRIVER = 'simulated';
 
 /** Whether a provider is played by the simulator rather than a real cloud. */
 export const isSimulated = (provider: { driver: string }) =>
@@ -15,21 +15,28 @@ const list = (ids: string[]) =>
     ? ids.join('')
     : `${ids.slice(0, -1).join(', ')} and ${ids[ids.length - 1]}`;
 
-/** Says plainly that the named providers are simulated. */
-export const SimulatedNotice = (props: { providers: string[] }) => (
-  <div role="note" aria-label="Simulated providers">
-    <Alert
-      status="warning"
-      icon
-      title={`${list(props.providers)} ${
-        props.providers.length === 1 ? 'is' : 'are'
-      } simulated`}
-      description={`The simulated driver, a simulator inside this control plane, plays ${
-        props.providers.length === 1 ? 'this provider' : 'these providers'
-      }: their clusters, health and latencies, and every resource placed on them, are simulated. Nothing is provisioned in a real cloud. A provider becomes real when its driver is a real one (e.g. kubernetes).`}
-    />
-  </div>
-);
+/** The ids of the providers played by the simulator. */
+export const simulatedIds = (
+  providers: Array<{ id: string; driver: string }>,
+) => new Set(providers.filter(isSimulated).map(p => p.id));
+
+/** Says plainly that the named providers are simulated; nothing when none is. */
+export const SimulatedNotice = (props: { providers?: Set<string> }) => {
+  const ids = [...(props.providers ?? [])].sort();
+  if (ids.length === 0) return null;
+  return (
+    <div role="note" aria-label="Simulated providers">
+      <Alert
+        status="warning"
+        icon
+        title={`${list(ids)} ${ids.length === 1 ? 'is' : 'are'} simulated`}
+        description={`The simulated driver, a simulator inside this control plane, plays ${
+          ids.length === 1 ? 'this provider' : 'these providers'
+        }: their clusters, health and latencies, and every resource placed on them, are simulated. Nothing is provisioned in a real cloud. A provider becomes real when its driver is a real one (e.g. kubernetes).`}
+      />
+    </div>
+  );
+};
 
 /**
  * The providers played by the simulator, from the fleet; `undefined` while loading or when
@@ -39,8 +46,7 @@ export function useSimulatedProviders(): Set<string> | undefined {
   const api = useApi(controlPlaneApiRef);
   const { value } = useAsync(async () => {
     try {
-      const providers = await api.providers();
-      return new Set(providers.filter(isSimulated).map(p => p.id));
+      return simulatedIds(await api.providers());
     } catch {
       return undefined;
     }

@@ -345,7 +345,7 @@ class OperationRun {
     const type = record ? 'step.resumed' : 'step.started';
     const message = `attempt ${(record?.attempts ?? 0) + 1}`;
     const name = this.saga.steps[first].name;
-    if (!transition && this.o.store.canAdvance && !this.hasPendingUpdate) {
+    if (!transition && !this.hasPendingUpdate) {
       await this.o.store.advance(
         this.op,
         undefined,
@@ -523,20 +523,9 @@ class OperationRun {
       const stream = timeline.map(e =>
         this.streamEvent(e.type, e.message, e.step),
       );
-      if (this.o.store.canAdvance) {
-        // PostgreSQL: one fenced statement, no transaction round trips
-        await this.o.store.advance(op, { position, result }, next, {
-          timeline,
-          stream,
-        });
-        return;
-      }
-      // SQLite: four statements, fenced by the step row (see SagaStore.finishStepFenced)
-      await this.o.db.transaction(async trx => {
-        await this.o.store.finishStepFenced(trx, op, position, result);
-        await this.o.store.startStep(trx, op.id, next.position, next.name);
-        await this.o.operations.appendEvents(trx, op.id, timeline);
-        await this.o.events.appendMany(stream, trx);
+      await this.o.store.advance(op, { position, result }, next, {
+        timeline,
+        stream,
       });
       return;
     }

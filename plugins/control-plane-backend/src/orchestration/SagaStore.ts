@@ -205,98 +205,35 @@ export class SagaStore {
     });
   }
 
-  /** Whether {@link advance} can record a step in one statement (PostgreSQL). */
-  get canAdvance(): boolean {
-    return isPostgres(this.db);
-  }
-
   /**
-   * PostgreSQL: records a step's success, the start of the next step and their events in
-   * one statement (data-modifying CTEs, atomic without a transaction), every part of it
-   * conditional on the fence: when the worker lost the lease, nothing is written and this
-   * throws LeaseLostError.
+   * Records a step's success, the start of the next step and their events atomically, every
+   * part of it conditional on the fence: when the worker lost the lease, nothing is written
+   * and this throws LeaseLostError. It is the engine's hot path, so it bypasses the query
+   * builder for statements the database keeps prepared:
+   *
+   * - PostgreSQL: one statement (data-modifying CTEs, atomic without a transaction), named,
+   *   so the server plans it once per connection (planning it each time cost more than
+   *   running it);
+   * - SQLite: one immediate transaction on the better-sqlite3 connection, run synchronously
+   *   with statements prepared once per connection (the write lock is taken at BEGIN, so the
+   *   fence checked first holds to the commit).
    */
   async advance(
     op: ClaimedOperation,
     /** The step that succeeded; none when this records the first start of a run. */
     finished: { position: number; result: unknown } | undefined,
     next: { position: number; name: string },
-    events: {
-      timeline: Array<{
-        type: string;
-        step?: string;
-        message: string;
-        data?: Record<string, unknown>;
-      }>;
-      stream: Array<{
-        type: string;
-        message: string;
-        data?: Record<string, unknown>;
-      }>;
-    },
+    events: AdvanceEvents,
   ): Promise<void> {
-    const at = now();
-    const timelineValues = events.timeline
-      .map(() => '(?::text, ?::text, ?::text, ?::text)')
-      .join(', ');
-    const streamValues = events.stream
-      .map(() => '(?::text, ?::text, ?::text)')
-      .join(', ');
-    const json = (data?: Record<string, unknown>) =>
-      data ? JSON.stringify(data) : null;
-    const result = await this.db.raw(
-      `WITH fence AS (
-        UPDATE operations SET updated_at = ?::timestamptz
-        WHERE id = ? AND fencing_token = ? RETURNING id
-      ), finished AS (
-        UPDATE operation_steps
-        SET state = 'succeeded', result = ?, error = NULL, finished_at = ?::timestamptz
-        WHERE operation_id = (SELECT id FROM fence) AND position = ?::integer
-        RETURNING 1
-      ), started AS (
-        INSERT INTO operation_steps (operation_id, position, name, state, attempts, started_at)
-        SELECT id, ?, ?, 'running', 1, ?::timestamptz FROM fence
-        ON CONFLICT (operation_id, position) DO UPDATE
-        SET state = 'running', attempts = operation_steps.attempts + 1,
-            started_at = excluded.started_at, error = NULL
-        RETURNING 1
-      ), timeline AS (
-        INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
-        SELECT fence.id, e.type, e.step, e.message, e.data, ?::timestamptz
-        FROM fence, (VALUES ${timelineValues}) AS e(type, step, message, data)
-        RETURNING 1
-      ), stream AS (
-        INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
-        SELECT ?, ?, e.type, e.message, fence.id, e.data, ?::timestamptz
-        FROM fence, (VALUES ${streamValues}) AS e(type, message, data)
-        RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM fence) AS fenced`,
-      [
-        at,
-        op.id,
-        op.fencingToken,
-        JSON.stringify(finished?.result ?? null),
-        at,
-        finished?.position ?? -1, // none: the update matches no step
-        next.position,
-        next.name,
-        at,
-        at,
-        ...events.timeline.flatMap(e => [
-          e.type,
-          e.step ?? null,
-          e.message,
-          json(e.data),
-        ]),
-        op.resourceRef,
-        op.resourceUid,
-        at,
-        ...events.stream.flatMap(e => [e.type, e.message, json(e.data)]),
-      ],
-    );
-    if (Number(result.rows[0].fenced) !== 1) {
-      throw new LeaseLostError(op.id);
+    const { client } = this.db;
+    const connection = await client.acquireConnection();
+    try {
+      const fenced = isPostgres(this.db)
+        ? await advancePostgres(connection, op, finished, next, events)
+        : advanceSqlite(connection, op, finished, next, events);
+      if (!fenced) throw new LeaseLostError(op.id);
+    } finally {
+      await client.releaseConnection(connection);
     }
   }
 
@@ -347,34 +284,6 @@ export class SagaStore {
       });
   }
 
-  /**
-   * Records a step's success, fenced by the step row itself (no write to the operation):
-   * the update matches only while the worker holds the fencing token, and the transaction
-   * keeps the write lock from then on (SQLite has one writer), so what follows it in the
-   * transaction is fenced too. Throws LeaseLostError when the lease was lost.
-   */
-  async finishStepFenced(
-    trx: Knex.Transaction,
-    op: ClaimedOperation,
-    position: number,
-    result: unknown,
-  ): Promise<void> {
-    const changed = await trx('operation_steps')
-      .where({ operation_id: op.id, position })
-      .whereExists(
-        trx('operations')
-          .select(trx.raw('1'))
-          .where({ id: op.id, fencing_token: op.fencingToken }),
-      )
-      .update({
-        state: 'succeeded',
-        result: JSON.stringify(result ?? null),
-        error: null,
-        finished_at: now(),
-      });
-    if (changed !== 1) throw new LeaseLostError(op.id);
-  }
-
   async finishStep(
     trx: Knex.Transaction,
     operationId: string,
@@ -411,4 +320,187 @@ export class SagaStore {
         finished_at: now(),
       });
   }
+}
+
+/** The events {@link SagaStore.advance} records: the timeline's and the resource stream's. */
+export interface AdvanceEvents {
+  timeline: Array<{
+    type: string;
+    step?: string;
+    message: string;
+    data?: Record<string, unknown>;
+  }>;
+  stream: Array<{
+    type: string;
+    message: string;
+    data?: Record<string, unknown>;
+  }>;
+}
+
+const json = (data?: Record<string, unknown>) =>
+  data ? JSON.stringify(data) : null;
+
+/** {@link SagaStore.advance} on PostgreSQL: true when the worker held the fence. */
+async function advancePostgres(
+  connection: any,
+  op: ClaimedOperation,
+  finished: { position: number; result: unknown } | undefined,
+  next: { position: number; name: string },
+  events: AdvanceEvents,
+): Promise<boolean> {
+  const at = now();
+  const values: unknown[] = [
+    at,
+    op.id,
+    op.fencingToken,
+    JSON.stringify(finished?.result ?? null),
+    finished?.position ?? -1, // none: the update matches no step
+    next.position,
+    next.name,
+    op.resourceRef,
+    op.resourceUid,
+  ];
+  const rows = (width: number, items: unknown[][]) =>
+    items
+      .map(item => {
+        const start = values.length;
+        values.push(...item);
+        return `(${Array.from(
+          { length: width },
+          (_, i) => `$${start + i + 1}::text`,
+        ).join(', ')})`;
+      })
+      .join(', ');
+  const timeline = rows(
+    4,
+    events.timeline.map(e => [e.type, e.step ?? null, e.message, json(e.data)]),
+  );
+  const stream = rows(
+    3,
+    events.stream.map(e => [e.type, e.message, json(e.data)]),
+  );
+  const text = `WITH fence AS (
+        UPDATE operations SET updated_at = $1::timestamptz
+        WHERE id = $2 AND fencing_token = $3 RETURNING id
+      ), finished AS (
+        UPDATE operation_steps
+        SET state = 'succeeded', result = $4, error = NULL, finished_at = $1::timestamptz
+        WHERE operation_id = (SELECT id FROM fence) AND position = $5::integer
+        RETURNING 1
+      ), started AS (
+        INSERT INTO operation_steps (operation_id, position, name, state, attempts, started_at)
+        SELECT id, $6::integer, $7::text, 'running', 1, $1::timestamptz FROM fence
+        ON CONFLICT (operation_id, position) DO UPDATE
+        SET state = 'running', attempts = operation_steps.attempts + 1,
+            started_at = excluded.started_at, error = NULL
+        RETURNING 1
+      ), timeline AS (
+        INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
+        SELECT fence.id, e.type, e.step, e.message, e.data, $1::timestamptz
+        FROM fence, (VALUES ${timeline}) AS e(type, step, message, data)
+        RETURNING 1
+      ), stream AS (
+        INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
+        SELECT $8::text, $9::text, e.type, e.message, fence.id, e.data, $1::timestamptz
+        FROM fence, (VALUES ${stream}) AS e(type, message, data)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM fence) AS fenced`;
+  // A named statement: PostgreSQL parses and plans it once per connection.
+  const name = `idp_saga_advance_${events.timeline.length}_${events.stream.length}`;
+  const result = await connection.query({ name, text, values });
+  return Number(result.rows[0].fenced) === 1;
+}
+
+/** The prepared statements of {@link advanceSqlite}, per better-sqlite3 connection. */
+const sqliteAdvancers = new WeakMap<object, (args: SqliteAdvance) => boolean>();
+
+interface SqliteAdvance {
+  at: string;
+  op: ClaimedOperation;
+  finished?: { position: number; result: unknown };
+  next: { position: number; name: string };
+  events: AdvanceEvents;
+}
+
+function sqliteAdvancer(db: any): (args: SqliteAdvance) => boolean {
+  const known = sqliteAdvancers.get(db);
+  if (known) return known;
+  const fence = db.prepare(
+    'UPDATE operations SET updated_at = ? WHERE id = ? AND fencing_token = ?',
+  );
+  // A step's end is fenced by its own row (no write to the operation): the update matches
+  // only while the worker holds the fencing token.
+  const finish = db.prepare(
+    `UPDATE operation_steps SET state = 'succeeded', result = ?, error = NULL, finished_at = ?
+     WHERE operation_id = ? AND position = ?
+     AND EXISTS (SELECT 1 FROM operations WHERE id = ? AND fencing_token = ?)`,
+  );
+  const start = db.prepare(
+    `INSERT INTO operation_steps (operation_id, position, name, state, attempts, started_at)
+     VALUES (?, ?, ?, 'running', 1, ?)
+     ON CONFLICT (operation_id, position) DO UPDATE
+     SET state = 'running', attempts = operation_steps.attempts + 1,
+         started_at = excluded.started_at, error = NULL`,
+  );
+  const timeline = db.prepare(
+    `INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const stream = db.prepare(
+    `INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const run = db.transaction(
+    ({ at, op, finished, next, events }: SqliteAdvance): boolean => {
+      const held = finished
+        ? finish.run(
+            JSON.stringify(finished.result ?? null),
+            at,
+            op.id,
+            finished.position,
+            op.id,
+            op.fencingToken,
+          ).changes === 1
+        : fence.run(at, op.id, op.fencingToken).changes === 1;
+      if (!held) return false;
+      start.run(op.id, next.position, next.name, at);
+      for (const e of events.timeline) {
+        timeline.run(
+          op.id,
+          e.type,
+          e.step ?? null,
+          e.message,
+          json(e.data),
+          at,
+        );
+      }
+      for (const e of events.stream) {
+        stream.run(
+          op.resourceRef,
+          op.resourceUid,
+          e.type,
+          e.message,
+          op.id,
+          json(e.data),
+          at,
+        );
+      }
+      return true;
+    },
+  );
+  const advancer = (args: SqliteAdvance) => run.immediate(args);
+  sqliteAdvancers.set(db, advancer);
+  return advancer;
+}
+
+/** {@link SagaStore.advance} on SQLite: true when the worker held the fence. */
+function advanceSqlite(
+  connection: any,
+  op: ClaimedOperation,
+  finished: { position: number; result: unknown } | undefined,
+  next: { position: number; name: string },
+  events: AdvanceEvents,
+): boolean {
+  return sqliteAdvancer(connection)({ at: now(), op, finished, next, events });
 }

@@ -14,10 +14,7 @@ import { DateTime, Duration } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../audit/AuditLog';
 import { now } from '../database/time';
-import {
-  NewResourceEvent,
-  ResourceEventStore,
-} from '../events/ResourceEventStore';
+import { ResourceEventStore } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { newTraceId } from '../observability/tracing';
@@ -30,6 +27,7 @@ import {
   SagaStore,
   StepRecord,
 } from './SagaStore';
+import { EngineEvents } from './statements';
 import { Saga, SagaContext } from './types';
 
 /** What the instrumentation of a step run knows of it. */
@@ -131,19 +129,21 @@ async function withTimeout<T>(
   }
 }
 
-/** An event of the resource's stream, as the operation's timeline event reads there. */
+type StreamEvent = EngineEvents['stream'][number];
+
+/**
+ * An event of the resource's stream (of the operation's resource, with its id), as the
+ * operation's timeline event reads there.
+ */
 function streamEvent(
   op: ClaimedOperation,
   type: string,
   message: string,
   step?: string,
   data?: Record<string, unknown>,
-): NewResourceEvent {
+): StreamEvent {
   return {
-    ref: op.resourceRef,
-    uid: op.resourceUid,
     type,
-    operationId: op.id,
     message: step
       ? `${op.type} · ${step}: ${message}`
       : `${op.type}: ${message}`,
@@ -239,11 +239,8 @@ class OperationRun {
     };
   }
 
-  /** Events of the fenced transaction in progress, written in one statement per table. */
-  private queued?: {
-    timeline: Parameters<OperationStore['appendEvents']>[2];
-    stream: NewResourceEvent[];
-  };
+  /** Events of the fenced transaction in progress, written together before its commit. */
+  private queued?: EngineEvents;
   /** Operation columns to write with the next fenced write (a new trace id). */
   private pendingUpdate: Record<string, unknown> = {};
 
@@ -267,12 +264,7 @@ class OperationRun {
         this.queued = { timeline: [], stream: [] };
         try {
           const value = await fn(trx);
-          await this.o.operations.appendEvents(
-            trx,
-            this.op.id,
-            this.queued.timeline,
-          );
-          await this.o.events.appendMany(this.queued.stream, trx);
+          await this.o.store.appendEvents(trx, this.op, this.queued);
           return value;
         } finally {
           this.queued = undefined;
@@ -300,7 +292,7 @@ class OperationRun {
     message: string,
     step?: string,
     data?: Record<string, unknown>,
-  ): NewResourceEvent {
+  ): StreamEvent {
     return streamEvent(this.op, type, message, step, data);
   }
 
@@ -953,13 +945,12 @@ export class SagaEngine {
       await moveResource(o, op, trx, start.to, `${op.type} started`, resource);
     }
     await o.store.startStep(trx, op.id, 0, first.name);
-    await o.operations.appendEvents(trx, op.id, [
-      { type: 'step.started', message: 'attempt 1', step: first.name },
-    ]);
-    await o.events.appendMany(
-      [streamEvent(op, 'step.started', 'attempt 1', first.name)],
-      trx,
-    );
+    await o.store.appendEvents(trx, op, {
+      timeline: [
+        { type: 'step.started', message: 'attempt 1', step: first.name },
+      ],
+      stream: [streamEvent(op, 'step.started', 'attempt 1', first.name)],
+    });
     return true;
   }
 

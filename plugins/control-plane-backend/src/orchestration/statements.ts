@@ -1,0 +1,350 @@
+/**
+ * The saga engine's hot statements, run on the driver's own connection rather than through
+ * the query builder: a step is a few small writes, and building, compiling and dispatching
+ * them through knex cost more than running them. On PostgreSQL they are named statements
+ * (the server parses and plans each once per connection); on SQLite, better-sqlite3
+ * statements prepared once per connection, run synchronously.
+ *
+ * Each function takes a knex or a knex transaction: given a transaction, it runs on that
+ * transaction's connection, inside it (a better-sqlite3 transaction nested there is a
+ * savepoint).
+ */
+import { Knex } from 'knex';
+import { now } from '../database/time';
+import { isPostgres } from '../database/util';
+import type { ClaimedOperation } from './SagaStore';
+
+/** Events of the engine: the operation's timeline and the resource's stream. */
+export interface EngineEvents {
+  timeline: Array<{
+    type: string;
+    step?: string;
+    message: string;
+    data?: Record<string, unknown>;
+  }>;
+  stream: Array<{
+    type: string;
+    message: string;
+    data?: Record<string, unknown>;
+  }>;
+}
+
+/** A step that succeeded: its position and what it returned. */
+export interface FinishedStep {
+  position: number;
+  result: unknown;
+}
+
+/** A step to record as started (or as a new attempt of it). */
+export interface NextStep {
+  position: number;
+  name: string;
+}
+
+const json = (data?: Record<string, unknown>) =>
+  data ? JSON.stringify(data) : null;
+
+/** Runs `fn` on the raw connection of `db`: a transaction's own, or one from the pool. */
+async function onConnection<T>(
+  db: Knex | Knex.Transaction,
+  fn: (connection: any) => T | Promise<T>,
+): Promise<T> {
+  const { client } = db;
+  const connection = await client.acquireConnection();
+  try {
+    return await fn(connection);
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/**
+ * The start (or a new attempt, on a step recorded before) of a step, from the operation id,
+ * position, name and time: values, or the columns of a select `from` a CTE.
+ */
+function startStepSql(
+  [id, position, name, at]: [string, string, string, string],
+  from?: string,
+): string {
+  const row = `${id}, ${position}, ${name}, 'running', 1, ${at}`;
+  return `INSERT INTO operation_steps (operation_id, position, name, state, attempts, started_at)
+    ${from ? `SELECT ${row} FROM ${from}` : `VALUES (${row})`}
+    ON CONFLICT (operation_id, position) DO UPDATE
+    SET state = 'running', attempts = operation_steps.attempts + 1,
+        started_at = excluded.started_at, error = NULL`;
+}
+
+// ---------------------------------------------------------------------------------------
+// SQLite
+
+const SQLITE = {
+  fence:
+    'UPDATE operations SET updated_at = ? WHERE id = ? AND fencing_token = ?',
+  // A step's end is fenced by its own row (no write to the operation): the update matches
+  // only while the worker holds the fencing token.
+  finish: `UPDATE operation_steps SET state = 'succeeded', result = ?, error = NULL, finished_at = ?
+    WHERE operation_id = ? AND position = ?
+    AND EXISTS (SELECT 1 FROM operations WHERE id = ? AND fencing_token = ?)`,
+  start: startStepSql(['?', '?', '?', '?']),
+  timeline: `INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
+    VALUES (?, ?, ?, ?, ?, ?)`,
+  stream: `INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+};
+
+type SqliteStatements = { [K in keyof typeof SQLITE]: any } & {
+  /** {@link advance} as one immediate transaction (a savepoint inside another). */
+  advance: { immediate(args: SqliteAdvance): boolean };
+};
+
+interface SqliteAdvance {
+  at: string;
+  op: ClaimedOperation;
+  finished?: FinishedStep;
+  next: NextStep;
+  events: EngineEvents;
+}
+
+/** better-sqlite3 statements belong to their connection: prepared once for each. */
+const sqliteStatements = new WeakMap<object, SqliteStatements>();
+
+function sqlite(connection: any): SqliteStatements {
+  const known = sqliteStatements.get(connection);
+  if (known) return known;
+  const statements = Object.fromEntries(
+    Object.entries(SQLITE).map(([name, sql]) => [
+      name,
+      connection.prepare(sql),
+    ]),
+  ) as SqliteStatements;
+  statements.advance = connection.transaction(
+    ({ at, op, finished, next, events }: SqliteAdvance): boolean => {
+      const held = finished
+        ? statements.finish.run(
+            JSON.stringify(finished.result ?? null),
+            at,
+            op.id,
+            finished.position,
+            op.id,
+            op.fencingToken,
+          ).changes === 1
+        : statements.fence.run(at, op.id, op.fencingToken).changes === 1;
+      if (!held) return false;
+      statements.start.run(op.id, next.position, next.name, at);
+      sqliteEvents(statements, at, op, events);
+      return true;
+    },
+  );
+  sqliteStatements.set(connection, statements);
+  return statements;
+}
+
+function sqliteEvents(
+  statements: SqliteStatements,
+  at: string,
+  op: ClaimedOperation,
+  events: EngineEvents,
+) {
+  for (const e of events.timeline) {
+    statements.timeline.run(
+      op.id,
+      e.type,
+      e.step ?? null,
+      e.message,
+      json(e.data),
+      at,
+    );
+  }
+  for (const e of events.stream) {
+    statements.stream.run(
+      op.resourceRef,
+      op.resourceUid,
+      e.type,
+      e.message,
+      op.id,
+      json(e.data),
+      at,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL
+
+/** Positional parameters of a PostgreSQL statement, and rows of typed placeholders. */
+class Parameters {
+  readonly values: unknown[] = [];
+
+  /** `$n` for a value, appended. */
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  /** `($n::text, …), …`: one row of text placeholders per item. */
+  rows(items: unknown[][]): string {
+    return items
+      .map(item => `(${item.map(v => `${this.add(v)}::text`).join(', ')})`)
+      .join(', ');
+  }
+}
+
+/**
+ * The CTEs inserting the events, each row conditional on `source` (a CTE yielding the
+ * operation id when the write is fenced, or a one-row select of it).
+ */
+function postgresEvents(
+  p: Parameters,
+  op: ClaimedOperation,
+  events: EngineEvents,
+  at: string,
+  source: string,
+): string[] {
+  const parts: string[] = [];
+  if (events.timeline.length > 0) {
+    const rows = p.rows(
+      events.timeline.map(e => [
+        e.type,
+        e.step ?? null,
+        e.message,
+        json(e.data),
+      ]),
+    );
+    parts.push(`timeline AS (
+      INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
+      SELECT ${source}.id, e.type, e.step, e.message, e.data, ${at}::timestamptz
+      FROM ${source}, (VALUES ${rows}) AS e(type, step, message, data)
+      RETURNING 1
+    )`);
+  }
+  if (events.stream.length > 0) {
+    const ref = p.add(op.resourceRef);
+    const uid = p.add(op.resourceUid);
+    const rows = p.rows(
+      events.stream.map(e => [e.type, e.message, json(e.data)]),
+    );
+    parts.push(`stream AS (
+      INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
+      SELECT ${ref}::text, ${uid}::text, e.type, e.message, ${source}.id, e.data, ${at}::timestamptz
+      FROM ${source}, (VALUES ${rows}) AS e(type, message, data)
+      RETURNING 1
+    )`);
+  }
+  return parts;
+}
+
+/** A named statement: its name says the shape (how many events), which fixes its text. */
+async function named(
+  connection: any,
+  kind: string,
+  events: EngineEvents,
+  text: string,
+  values: unknown[],
+): Promise<Array<Record<string, unknown>>> {
+  const name = `idp_saga_${kind}_${events.timeline.length}_${events.stream.length}`;
+  const result = await connection.query({ name, text, values });
+  return result.rows;
+}
+
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Records a step's success (or, without `finished`, nothing before), the start of the next
+ * step and the events, atomically and fenced: true when the worker held the fencing token;
+ * otherwise nothing was written. PostgreSQL: one statement (data-modifying CTEs, atomic on
+ * its own); SQLite: one immediate transaction, which takes the write lock at BEGIN, so the
+ * fence checked first holds to the commit.
+ */
+export async function advance(
+  db: Knex,
+  op: ClaimedOperation,
+  finished: FinishedStep | undefined,
+  next: NextStep,
+  events: EngineEvents,
+): Promise<boolean> {
+  const at = now();
+  if (!isPostgres(db)) {
+    return onConnection(db, c =>
+      sqlite(c).advance.immediate({ at, op, finished, next, events }),
+    );
+  }
+  const p = new Parameters();
+  const when = p.add(at);
+  const [id, token] = [p.add(op.id), p.add(op.fencingToken)];
+  const result = p.add(JSON.stringify(finished?.result ?? null));
+  const position = p.add(finished?.position ?? -1); // none: the update matches no step
+  const start = startStepSql(
+    [
+      'id',
+      `${p.add(next.position)}::integer`,
+      `${p.add(next.name)}::text`,
+      `${when}::timestamptz`,
+    ],
+    'fence',
+  );
+  const ctes = [
+    `fence AS (
+      UPDATE operations SET updated_at = ${when}::timestamptz
+      WHERE id = ${id} AND fencing_token = ${token}
+      RETURNING id
+    )`,
+    `finished AS (
+      UPDATE operation_steps
+      SET state = 'succeeded', result = ${result}, error = NULL,
+          finished_at = ${when}::timestamptz
+      WHERE operation_id = (SELECT id FROM fence) AND position = ${position}::integer
+      RETURNING 1
+    )`,
+    `started AS (${start} RETURNING 1)`,
+    ...postgresEvents(p, op, events, when, 'fence'),
+  ];
+  const text = `WITH ${ctes.join(', ')}
+    SELECT (SELECT count(*) FROM fence) AS fenced`;
+  const rows = await onConnection(db, c =>
+    named(c, 'advance', events, text, p.values),
+  );
+  return Number(rows[0].fenced) === 1;
+}
+
+/** Appends the engine's events, in `trx` (fenced by it). */
+export async function appendEvents(
+  trx: Knex.Transaction,
+  op: ClaimedOperation,
+  events: EngineEvents,
+): Promise<void> {
+  if (events.timeline.length === 0 && events.stream.length === 0) return;
+  const at = now();
+  if (!isPostgres(trx)) {
+    await onConnection(trx, c => sqliteEvents(sqlite(c), at, op, events));
+    return;
+  }
+  const p = new Parameters();
+  const when = p.add(at);
+  const text = `WITH ${[
+    `source AS (SELECT ${p.add(op.id)}::text AS id)`,
+    ...postgresEvents(p, op, events, when, 'source'),
+  ].join(', ')} SELECT 1`;
+  await onConnection(trx, c => named(c, 'events', events, text, p.values));
+}
+
+/** Records the start (or a new attempt) of a step, in `trx`. */
+export async function startStep(
+  trx: Knex.Transaction,
+  operationId: string,
+  next: NextStep,
+): Promise<void> {
+  const at = now();
+  if (!isPostgres(trx)) {
+    await onConnection(trx, c =>
+      sqlite(c).start.run(operationId, next.position, next.name, at),
+    );
+    return;
+  }
+  await onConnection(trx, c =>
+    c.query({
+      name: 'idp_saga_start',
+      text: startStepSql(['$1', '$2', '$3', '$4::timestamptz']),
+      values: [operationId, next.position, next.name, at],
+    }),
+  );
+}

@@ -13,6 +13,11 @@ export async function migrateUp(knex: Knex): Promise<void> {
   await knex.migrate.latest(migrationConfig);
 }
 
+/** Undoes the newest migration (used by the migration tests). */
+export async function migrateDownOne(knex: Knex): Promise<void> {
+  await knex.migrate.down(migrationConfig);
+}
+
 /** Undoes every migration, newest first (used by the migration tests). */
 export async function migrateDownAll(knex: Knex): Promise<void> {
   await knex.migrate.rollback(migrationConfig, true);

@@ -44,7 +44,8 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
     expect((await migrationStatus(knex)).applied.at(-1)).toBe(
       '202612021200_operationStepsWithoutRowid.js',
     );
-    if (sqlite) expect(await definition()).toMatch(/WITHOUT ROWID$/);
+    // (PostgreSQL has no such thing: its definition reads empty here)
+    expect(await definition()).toMatch(sqlite ? /WITHOUT ROWID$/ : /^$/);
 
     await migrateDownOne(knex);
     expect(await definition()).not.toMatch(/WITHOUT ROWID/);

@@ -68,8 +68,6 @@ export class LeaseLostError extends Error {
   }
 }
 
-const ACTIVE = ['pending', 'running', 'compensating'];
-
 /**
  * The persistence of the saga engine: claiming runnable operations with a lease, and fenced
  * writes. A worker claims an operation by bumping its fencing token; every later write of
@@ -98,59 +96,20 @@ export class SagaStore {
     running: string[] = [],
     begin?: (trx: Knex.Transaction, op: ClaimedOperation) => Promise<boolean>,
   ): Promise<ClaimedOperation[]> {
-    const at = now();
-    const leaseUntil = DateTime.utc().plus(this.lease).toISO();
-    const lease = {
-      lease_owner: worker,
-      lease_until: leaseUntil,
-      updated_at: at,
-    };
-    const runnable = (qb: Knex.QueryBuilder) =>
-      qb
-        .whereIn('state', ACTIVE)
-        .andWhere('next_run_at', '<=', at)
-        .andWhere(b =>
-          b.whereNull('lease_until').orWhere('lease_until', '<', at),
-        )
-        .modify(b => {
-          if (running.length > 0) b.whereNotIn('id', running);
-        });
-    // One statement: the runnable rows (on PostgreSQL those nobody else is claiming,
-    // locked), leased with a new fencing token.
+    const until = DateTime.utc().plus(this.lease).toISO()!;
     const claimRows = async (db: Knex | Knex.Transaction) =>
-      (
-        await db('operations')
-          .whereIn(
-            'id',
-            db('operations')
-              .select('id')
-              .where(runnable)
-              .orderBy('next_run_at', 'asc')
-              .limit(limit)
-              .modify(q => {
-                if (isPostgres(this.db)) q.forUpdate().skipLocked();
-              }),
-          )
-          .update({
-            ...lease,
-            fencing_token: db.raw('fencing_token + 1'),
-            state: db.raw(
-              `CASE WHEN state = 'pending' THEN 'running' ELSE state END`,
-            ),
-          })
-          .returning('*')
-      ).map(toClaimed);
+      (await statements.claim(db, worker, until, limit, running)).map(
+        toClaimed,
+      );
     if (!begin || isPostgres(this.db)) return claimRows(this.db);
     return this.db.transaction(async trx => {
       const claimed = await claimRows(trx);
       for (const claim of claimed) {
         // its first claim: it was pending, so no step of it exists
         if (claim.fencingToken !== 1 || claim.cancelRequested) continue;
-        try {
-          claim.begun = await trx.transaction(inner => begin(inner, claim));
-        } catch {
-          claim.begun = false;
-        }
+        claim.begun = await statements
+          .underSavepoint(trx, () => begin(trx, claim))
+          .catch(() => false);
       }
       return claimed;
     });

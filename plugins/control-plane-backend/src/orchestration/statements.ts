@@ -74,6 +74,28 @@ function startStepSql(
         started_at = excluded.started_at, error = NULL`;
 }
 
+/** Leases up to `limit` runnable operations (but those running here) to a worker. */
+function claimSql(p: {
+  owner: string;
+  until: string;
+  at: string;
+  notRunning: string;
+  limit: string;
+  lock: string;
+}): string {
+  return `UPDATE operations
+    SET lease_owner = ${p.owner}, lease_until = ${p.until}, updated_at = ${p.at},
+        fencing_token = fencing_token + 1,
+        state = CASE WHEN state = 'pending' THEN 'running' ELSE state END
+    WHERE id IN (
+      SELECT id FROM operations
+      WHERE state IN ('pending', 'running', 'compensating') AND next_run_at <= ${p.at}
+      AND (lease_until IS NULL OR lease_until < ${p.at}) AND ${p.notRunning}
+      ORDER BY next_run_at ASC LIMIT ${p.limit} ${p.lock}
+    )
+    RETURNING *`;
+}
+
 // ---------------------------------------------------------------------------------------
 // SQLite
 
@@ -90,6 +112,17 @@ const SQLITE = {
     VALUES (?, ?, ?, ?, ?, ?)`,
   stream: `INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  claim: claimSql({
+    owner: '?',
+    until: '?',
+    at: '?',
+    notRunning: 'id NOT IN (SELECT value FROM json_each(?))',
+    limit: '?',
+    lock: '',
+  }),
+  savepoint: 'SAVEPOINT idp_saga',
+  release: 'RELEASE idp_saga',
+  rollback: 'ROLLBACK TO idp_saga',
 };
 
 type SqliteStatements = { [K in keyof typeof SQLITE]: any } & {
@@ -325,6 +358,73 @@ export async function appendEvents(
     ...postgresEvents(p, op, events, when, 'source'),
   ].join(', ')} SELECT 1`;
   await onConnection(trx, c => named(c, 'events', events, text, p.values));
+}
+
+/**
+ * Leases up to `limit` runnable operations to `worker` until `until`, leaving out those it
+ * runs already (`running`): one statement, which on PostgreSQL skips the rows another
+ * worker is claiming. Returns the claimed rows.
+ */
+export async function claim(
+  db: Knex | Knex.Transaction,
+  worker: string,
+  until: string,
+  limit: number,
+  running: string[],
+): Promise<any[]> {
+  const at = now();
+  if (!isPostgres(db)) {
+    return onConnection(db, c =>
+      sqlite(c).claim.all(
+        worker,
+        until,
+        at,
+        at,
+        at,
+        JSON.stringify(running),
+        limit,
+      ),
+    );
+  }
+  const text = claimSql({
+    owner: '$1',
+    until: '$2::timestamptz',
+    at: '$3::timestamptz',
+    notRunning: 'NOT (id = ANY($4::text[]))',
+    limit: '$5',
+    lock: 'FOR UPDATE SKIP LOCKED',
+  });
+  const result = await onConnection(db, c =>
+    c.query({
+      name: 'idp_saga_claim',
+      text,
+      values: [worker, until, at, running, limit],
+    }),
+  );
+  return result.rows;
+}
+
+/**
+ * SQLite: runs `fn` in `trx` under a savepoint: what it wrote is undone when it throws, and
+ * the transaction goes on. (A savepoint statement rather than a nested knex transaction,
+ * which costs more than the statements it wraps.)
+ */
+export async function underSavepoint<T>(
+  trx: Knex.Transaction,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (isPostgres(trx)) return trx.transaction(() => fn());
+  const statements = await onConnection(trx, sqlite);
+  statements.savepoint.run();
+  try {
+    const value = await fn();
+    statements.release.run();
+    return value;
+  } catch (error) {
+    statements.rollback.run();
+    statements.release.run();
+    throw error;
+  }
 }
 
 /** Records the start (or a new attempt) of a step, in `trx`. */

@@ -129,7 +129,10 @@ async function sagaEngine(db: BenchDatabase) {
   };
 }
 
-/** K bare step transactions per saga: an update of the operation and an insert of an event. */
+/**
+ * K bare step transactions per saga: an update of the operation and an insert of its event
+ * (into the one event table, the resource's stream, which an operation's timeline reads).
+ */
 async function bareSteps(knex: Knex): Promise<Measured> {
   const id = '00000000-0000-4000-8000-000000000000';
   await knex('operations')
@@ -154,7 +157,9 @@ async function bareSteps(knex: Knex): Promise<Measured> {
       for (let i = 0; i < n * K; i++) {
         await knex.transaction(async trx => {
           await trx('operations').where({ id }).update({ updated_at: now() });
-          await trx('operation_events').insert({
+          await trx('resource_events').insert({
+            resource_ref: 'resource:bench/bare',
+            resource_uid: id,
             operation_id: id,
             type: 'step.succeeded',
             step: `step_${(i % K) + 1}`,

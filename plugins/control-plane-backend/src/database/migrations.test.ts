@@ -1,4 +1,6 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
+import { OperationStore } from '../operations/OperationStore';
+import { ResourceEventStore } from '../events/ResourceEventStore';
 import {
   migrateDownAll,
   migrateDownOne,
@@ -7,6 +9,8 @@ import {
 } from './migrations';
 
 const databases = TestDatabases.create();
+const ROWID = '202612021200_operationStepsWithoutRowid.js';
+const ONE_EVENT_TABLE = '202612021210_oneEventTable.js';
 
 describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
   it('go all the way up, all the way down, and up again', async () => {
@@ -41,13 +45,10 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
             ).sql,
           )
         : '';
-    expect((await migrationStatus(knex)).applied.at(-1)).toBe(
-      '202612021200_operationStepsWithoutRowid.js',
-    );
     // (PostgreSQL has no such thing: its definition reads empty here)
     expect(await definition()).toMatch(sqlite ? /WITHOUT ROWID$/ : /^$/);
 
-    await migrateDownOne(knex);
+    await migrateDownOne(knex, ROWID);
     expect(await definition()).not.toMatch(/WITHOUT ROWID/);
     const at = new Date().toISOString();
     await knex('operations').insert({
@@ -82,7 +83,119 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
     await expect(
       knex('operation_steps').insert({ ...steps[0], name: 'again' }),
     ).rejects.toThrow();
-    await migrateDownOne(knex);
+    await migrateDownOne(knex, ROWID);
     expect(await read()).toEqual(steps);
+  });
+
+  it('moves the timelines of operations into the resource streams, and back', async () => {
+    const knex = await databases.init(databaseId);
+    await migrateUp(knex);
+    await migrateDownOne(knex, ONE_EVENT_TABLE);
+    const at = (s: number) =>
+      new Date(Date.UTC(2026, 11, 1, 9, 0, s)).toISOString();
+    await knex('operations').insert({
+      id: 'op-1',
+      resource_uid: 'uid-1',
+      resource_ref: 'resource:default/db',
+      type: 'create',
+      state: 'cancelled',
+      params: '{}',
+      actor: 'user:default/jane',
+      next_run_at: at(0),
+      created_at: at(0),
+      updated_at: at(3),
+    });
+    // what the engine wrote twice, and what only the timeline had
+    await knex('operation_events').insert([
+      {
+        operation_id: 'op-1',
+        type: 'step.started',
+        step: 'validate',
+        message: 'attempt 1',
+        created_at: at(1),
+      },
+      {
+        operation_id: 'op-1',
+        type: 'operation.cancel-requested',
+        message: 'cancel requested by user:default/jane',
+        created_at: at(2),
+      },
+      {
+        operation_id: 'op-1',
+        type: 'step.failed',
+        step: 'validate',
+        message: 'cancelled',
+        data: '{"attempts":1}',
+        created_at: at(3),
+      },
+    ]);
+    const stream = (
+      type: string,
+      message: string,
+      data: object,
+      s: number,
+    ) => ({
+      resource_ref: 'resource:default/db',
+      resource_uid: 'uid-1',
+      operation_id: 'op-1',
+      type,
+      message,
+      data: JSON.stringify(data),
+      created_at: at(s),
+    });
+    await knex('resource_events').insert([
+      stream(
+        'step.started',
+        'create · validate: attempt 1',
+        { step: 'validate' },
+        1,
+      ),
+      stream(
+        'step.failed',
+        'create · validate: cancelled',
+        { attempts: 1, step: 'validate' },
+        3,
+      ),
+    ]);
+    const timeline = async () =>
+      (
+        await knex('operation_events')
+          .where({ operation_id: 'op-1' })
+          .orderBy('id')
+      ).map(e => [e.type, e.step, e.message, e.data]);
+    const before = await timeline();
+
+    await migrateUp(knex);
+    expect(await knex.schema.hasTable('operation_events')).toBe(false);
+    const operations = new OperationStore(knex, new ResourceEventStore(knex));
+    const op = await operations.get('op-1');
+    expect(
+      op.timeline.map(e => [e.type, e.step ?? null, e.message, e.data ?? null]),
+    ).toEqual([
+      ['step.started', 'validate', 'attempt 1', null],
+      [
+        'operation.cancel-requested',
+        null,
+        'cancel requested by user:default/jane',
+        null,
+      ],
+      ['step.failed', 'validate', 'cancelled', { attempts: 1 }],
+    ]);
+    // the stream kept what it had, and gained the cancel request
+    expect(
+      (await knex('resource_events').orderBy('id')).map(e => [
+        e.type,
+        e.message,
+      ]),
+    ).toEqual([
+      ['step.started', 'create · validate: attempt 1'],
+      ['step.failed', 'create · validate: cancelled'],
+      ['operation.cancel-requested', 'cancel requested by user:default/jane'],
+    ]);
+
+    await migrateDownOne(knex, ONE_EVENT_TABLE);
+    expect(await timeline()).toEqual(before);
+    const [{ n }] = await knex('resource_events').count({ n: '*' });
+    expect(Number(n)).toBe(2);
   });
 });

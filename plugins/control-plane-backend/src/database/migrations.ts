@@ -13,9 +13,9 @@ export async function migrateUp(knex: Knex): Promise<void> {
   await knex.migrate.latest(migrationConfig);
 }
 
-/** Undoes the newest migration (used by the migration tests). */
-export async function migrateDownOne(knex: Knex): Promise<void> {
-  await knex.migrate.down(migrationConfig);
+/** Undoes one migration, by its file name (used by the migration tests). */
+export async function migrateDownOne(knex: Knex, name: string): Promise<void> {
+  await knex.migrate.down({ ...migrationConfig, name });
 }
 
 /** Undoes every migration, newest first (used by the migration tests). */

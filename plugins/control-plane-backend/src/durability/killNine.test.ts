@@ -154,7 +154,7 @@ describe('a control plane killed with SIGKILL while 200 sagas run', () => {
         useNullAsDefault: true,
       });
       try {
-        const [{ n: resumed }] = await db('operation_events')
+        const [{ n: resumed }] = await db('resource_events')
           .where({ type: 'step.resumed' })
           .count({ n: '*' });
         expect(Number(resumed)).toBeGreaterThan(0);

@@ -126,7 +126,7 @@ describe('two replicas on one PostgreSQL', () => {
       const stepsAtKill = await db('operation_steps')
         .whereIn('operation_id', heldIds)
         .orderBy(['operation_id', 'position']);
-      const lastEventAtKill = await db('operation_events')
+      const lastEventAtKill = await db('resource_events')
         .whereIn('operation_id', heldIds)
         .max({ id: 'id' })
         .first();
@@ -186,7 +186,7 @@ describe('two replicas on one PostgreSQL', () => {
       );
       expect(steps).toHaveLength(TOTAL * 7);
       expect(steps.filter(s => s.state !== 'succeeded')).toEqual([]);
-      const succeededEvents = await db('operation_events')
+      const succeededEvents = await db('resource_events')
         .where({ type: 'step.succeeded' })
         .select('operation_id', 'step')
         .count({ n: '*' })
@@ -217,8 +217,9 @@ describe('two replicas on one PostgreSQL', () => {
             String(step.finished_at),
           ]);
         }
-        const first = await db('operation_events')
+        const first = await db('resource_events')
           .where({ operation_id: id })
+          .andWhere('type', 'like', 'step.%')
           .andWhere('id', '>', lastEventAtKill?.id ?? 0)
           .orderBy('id')
           .first();

@@ -10,6 +10,7 @@ import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { newTraceId, traceNewOperation } from '../observability/tracing';
+import { streamMessage, timelineData, timelineMessage } from './timeline';
 
 export interface NewOperation {
   resourceUid: string;
@@ -21,14 +22,6 @@ export interface NewOperation {
   traceId?: string;
   /** The desired generation the operation brings about, when it changed the spec. */
   targetGeneration?: number;
-}
-
-/** One entry of an operation's timeline, to append. */
-export interface NewOperationEvent {
-  type: string;
-  step?: string;
-  message: string;
-  data?: Record<string, unknown>;
 }
 
 type Row = {
@@ -99,19 +92,14 @@ export class OperationStore {
       created_at: at,
       updated_at: at,
     });
-    const message = `${op.type} requested by ${op.actor}`;
-    await this.appendEvent(trx, id, {
-      type: 'operation.accepted',
-      message,
-      data: op.params,
-    });
     await this.events.append(
       {
         ref: op.resourceRef,
         uid: op.resourceUid,
         type: 'operation.accepted',
         operationId: id,
-        message,
+        message: `${op.type} requested by ${op.actor}`,
+        data: op.params,
       },
       trx,
     );
@@ -131,31 +119,25 @@ export class OperationStore {
     }
   }
 
-  async appendEvent(
+  /** Records an event of the operation on its resource's stream (and so its timeline). */
+  private async record(
     trx: Knex | Knex.Transaction,
-    operationId: string,
-    event: NewOperationEvent,
+    id: string,
+    event: { type: string; message: string },
   ): Promise<void> {
-    await this.appendEvents(trx, operationId, [event]);
-  }
-
-  /** Appends events to an operation's timeline, in order, in one statement. */
-  async appendEvents(
-    trx: Knex | Knex.Transaction,
-    operationId: string,
-    events: NewOperationEvent[],
-  ): Promise<void> {
-    if (events.length === 0) return;
-    const at = now();
-    await trx('operation_events').insert(
-      events.map(event => ({
-        operation_id: operationId,
+    const op = await trx<Row>('operations')
+      .where({ id })
+      .first('resource_ref', 'resource_uid', 'type');
+    if (!op) throw new NotFoundError(`No operation ${id}`);
+    await this.events.append(
+      {
+        ref: op.resource_ref,
+        uid: op.resource_uid,
         type: event.type,
-        step: event.step ?? null,
-        message: event.message,
-        data: event.data ? JSON.stringify(event.data) : null,
-        created_at: at,
-      })),
+        operationId: id,
+        message: streamMessage(op.type, event.message),
+      },
+      trx,
     );
   }
 
@@ -165,9 +147,13 @@ export class OperationStore {
       throw new NotFoundError(`No operation ${id}`);
     }
     const [events, steps] = await Promise.all([
-      this.db('operation_events')
+      // its timeline: the events of the resource's stream that carry its id
+      this.db('resource_events')
         .where({ operation_id: id })
-        .orderBy('id', 'asc'),
+        .orderBy([
+          { column: 'created_at', order: 'asc' },
+          { column: 'id', order: 'asc' },
+        ]),
       this.db('operation_steps')
         .where({ operation_id: id })
         .orderBy('position', 'asc'),
@@ -180,20 +166,25 @@ export class OperationStore {
    * an operation that already ended.
    */
   async requestCancel(id: string, actor: string): Promise<void> {
-    const changed = await this.db('operations')
-      .where({ id })
-      .whereIn('state', ['pending', 'running'])
-      .update({ cancel_requested: true, next_run_at: now() });
+    const changed = await this.db.transaction(async trx => {
+      const n = await trx('operations')
+        .where({ id })
+        .whereIn('state', ['pending', 'running'])
+        .update({ cancel_requested: true, next_run_at: now() });
+      if (n > 0) {
+        await this.record(trx, id, {
+          type: 'operation.cancel-requested',
+          message: `cancel requested by ${actor}`,
+        });
+      }
+      return n;
+    });
     if (changed === 0) {
       const op = await this.get(id);
       throw new ConflictError(
         `operation ${id} is ${op.state}; only a pending or running one can be cancelled`,
       );
     }
-    await this.appendEvent(this.db, id, {
-      type: 'operation.cancel-requested',
-      message: `cancel requested by ${actor}`,
-    });
   }
 
   /** Resumes the compensation of an operation parked as needs-attention. */
@@ -217,7 +208,7 @@ export class OperationStore {
       await trx('operation_steps')
         .where({ operation_id: id, state: 'compensation-failed' })
         .update({ state: 'compensating', compensation_attempts: 0 });
-      await this.appendEvent(trx, id, {
+      await this.record(trx, id, {
         type: 'operation.retried',
         message: `compensation resumed by ${actor}`,
       });
@@ -260,16 +251,20 @@ export class OperationStore {
           ? { finishedAt: readTimestamp(step.finished_at) }
           : {}),
       })),
-      timeline: events.map(
-        (e): OperationEvent => ({
+      timeline: events.map((e): OperationEvent => {
+        const data = timelineData(
+          e.data ? readJson(e.data, {}) : undefined,
+          e.step,
+        );
+        return {
           id: Number(e.id),
           type: e.type,
           ...(e.step ? { step: e.step } : {}),
-          message: e.message,
-          ...(e.data ? { data: readJson(e.data, {}) } : {}),
+          message: timelineMessage(row.type, e.message, e.step),
+          ...(data ? { data } : {}),
           at: readTimestamp(e.created_at),
-        }),
-      ),
+        };
+      }),
     };
   }
 }

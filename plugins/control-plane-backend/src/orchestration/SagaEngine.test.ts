@@ -253,7 +253,7 @@ describe.each(databases.eachSupportedId())('SagaEngine on %s', databaseId => {
     const steps = await knex('operation_steps')
       .where({ operation_id: opA.id })
       .orderBy('position');
-    const events = await knex('operation_events').where({
+    const events = await knex('resource_events').where({
       operation_id: opA.id,
     });
     const resource = await knex('resources')
@@ -265,7 +265,8 @@ describe.each(databases.eachSupportedId())('SagaEngine on %s', databaseId => {
     await runA;
     await expect(
       stale.options.store.fenced(opA, { state: 'running' }, async trx => {
-        await trx('operation_events').insert({
+        await trx('resource_events').insert({
+          resource_ref: opA.resourceRef,
           operation_id: opA.id,
           type: 'stale.write',
           message: 'must not land',
@@ -280,7 +281,7 @@ describe.each(databases.eachSupportedId())('SagaEngine on %s', databaseId => {
         .orderBy('position'),
     ).toEqual(steps);
     expect(
-      await knex('operation_events').where({ operation_id: opA.id }),
+      await knex('resource_events').where({ operation_id: opA.id }),
     ).toEqual(events);
     expect(
       await knex('resources').where({ uid: opA.resourceUid }).first(),

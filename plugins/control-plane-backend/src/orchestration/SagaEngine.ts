@@ -27,7 +27,7 @@ import {
   SagaStore,
   StepRecord,
 } from './SagaStore';
-import { EngineEvents } from './statements';
+import { EngineEvent } from './statements';
 import { Saga, SagaContext } from './types';
 
 /** What the instrumentation of a step run knows of it. */
@@ -129,28 +129,6 @@ async function withTimeout<T>(
   }
 }
 
-type StreamEvent = EngineEvents['stream'][number];
-
-/**
- * An event of the resource's stream (of the operation's resource, with its id), as the
- * operation's timeline event reads there.
- */
-function streamEvent(
-  op: ClaimedOperation,
-  type: string,
-  message: string,
-  step?: string,
-  data?: Record<string, unknown>,
-): StreamEvent {
-  return {
-    type,
-    message: step
-      ? `${op.type} · ${step}: ${message}`
-      : `${op.type}: ${message}`,
-    data: { ...data, ...(step ? { step } : {}) },
-  };
-}
-
 /** Moves the operation's resource to `to`, when it is not there and may go there. */
 async function moveResource(
   o: SagaEngineOptions,
@@ -240,7 +218,7 @@ class OperationRun {
   }
 
   /** Events of the fenced transaction in progress, written together before its commit. */
-  private queued?: EngineEvents;
+  private queued?: EngineEvent[];
   /** Operation columns to write with the next fenced write (a new trace id). */
   private pendingUpdate: Record<string, unknown> = {};
 
@@ -261,7 +239,7 @@ class OperationRun {
       this.op,
       { ...update, ...extra },
       async trx => {
-        this.queued = { timeline: [], stream: [] };
+        this.queued = [];
         try {
           const value = await fn(trx);
           await this.o.store.appendEvents(trx, this.op, this.queued);
@@ -283,17 +261,7 @@ class OperationRun {
   ) {
     const { queued } = this;
     if (!queued) throw new Error('an event outside a fenced write');
-    queued.timeline.push({ type, step, message, data });
-    queued.stream.push(this.streamEvent(type, message, step, data));
-  }
-
-  private streamEvent(
-    type: string,
-    message: string,
-    step?: string,
-    data?: Record<string, unknown>,
-  ): StreamEvent {
-    return streamEvent(this.op, type, message, step, data);
+    queued.push({ type, step, message, data });
   }
 
   private announce() {
@@ -342,10 +310,7 @@ class OperationRun {
         this.op,
         undefined,
         { position: first, name },
-        {
-          timeline: [{ type, message, step: name }],
-          stream: [this.streamEvent(type, message, name)],
-        },
+        [{ type, message, step: name }],
       );
       await this.runFrom(first, record);
       return;
@@ -508,17 +473,10 @@ class OperationRun {
         position: position + 1,
         name: saga.steps[position + 1].name,
       };
-      const timeline = [
+      await this.o.store.advance(op, { position, result }, next, [
         { type: 'step.succeeded', message: 'done', step: step.name },
         { type: 'step.started', message: 'attempt 1', step: next.name },
-      ];
-      const stream = timeline.map(e =>
-        this.streamEvent(e.type, e.message, e.step),
-      );
-      await this.o.store.advance(op, { position, result }, next, {
-        timeline,
-        stream,
-      });
+      ]);
       return;
     }
     await this.fenced(
@@ -945,12 +903,9 @@ export class SagaEngine {
       await moveResource(o, op, trx, start.to, `${op.type} started`, resource);
     }
     await o.store.startStep(trx, op.id, 0, first.name);
-    await o.store.appendEvents(trx, op, {
-      timeline: [
-        { type: 'step.started', message: 'attempt 1', step: first.name },
-      ],
-      stream: [streamEvent(op, 'step.started', 'attempt 1', first.name)],
-    });
+    await o.store.appendEvents(trx, op, [
+      { type: 'step.started', message: 'attempt 1', step: first.name },
+    ]);
     return true;
   }
 

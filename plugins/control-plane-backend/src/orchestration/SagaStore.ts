@@ -3,7 +3,7 @@ import { DateTime, Duration } from 'luxon';
 import { now } from '../database/time';
 import { isPostgres, readJson } from '../database/util';
 import * as statements from './statements';
-import { EngineEvents, FinishedStep, NextStep } from './statements';
+import { EngineEvent, FinishedStep, NextStep } from './statements';
 
 /** An operation claimed by a worker, with the fencing token its writes must carry. */
 export interface ClaimedOperation {
@@ -162,18 +162,18 @@ export class SagaStore {
     op: ClaimedOperation,
     finished: FinishedStep | undefined,
     next: NextStep,
-    events: EngineEvents,
+    events: EngineEvent[],
   ): Promise<void> {
     if (!(await statements.advance(this.db, op, finished, next, events))) {
       throw new LeaseLostError(op.id);
     }
   }
 
-  /** Appends the engine's events to the timeline and the stream, in a fenced `trx`. */
+  /** Appends the engine's events (to the stream, and so the timeline), in a fenced `trx`. */
   appendEvents(
     trx: Knex.Transaction,
     op: ClaimedOperation,
-    events: EngineEvents,
+    events: EngineEvent[],
   ): Promise<void> {
     return statements.appendEvents(trx, op, events);
   }

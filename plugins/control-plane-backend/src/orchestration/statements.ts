@@ -12,21 +12,18 @@
 import { Knex } from 'knex';
 import { now } from '../database/time';
 import { isPostgres } from '../database/util';
+import { streamData, streamMessage } from '../operations/timeline';
 import type { ClaimedOperation } from './SagaStore';
 
-/** Events of the engine: the operation's timeline and the resource's stream. */
-export interface EngineEvents {
-  timeline: Array<{
-    type: string;
-    step?: string;
-    message: string;
-    data?: Record<string, unknown>;
-  }>;
-  stream: Array<{
-    type: string;
-    message: string;
-    data?: Record<string, unknown>;
-  }>;
+/**
+ * An event of an operation, as its timeline reads: it is written once, to the resource's
+ * stream, with the operation's id (see ../operations/timeline.ts).
+ */
+export interface EngineEvent {
+  type: string;
+  step?: string;
+  message: string;
+  data?: Record<string, unknown>;
 }
 
 /** A step that succeeded: its position and what it returned. */
@@ -108,10 +105,8 @@ const SQLITE = {
     WHERE operation_id = ? AND position = ?
     AND EXISTS (SELECT 1 FROM operations WHERE id = ? AND fencing_token = ?)`,
   start: startStepSql(['?', '?', '?', '?']),
-  timeline: `INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
-    VALUES (?, ?, ?, ?, ?, ?)`,
-  stream: `INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  event: `INSERT INTO resource_events (resource_ref, resource_uid, type, step, message, operation_id, data, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   claim: claimSql({
     owner: '?',
     until: '?',
@@ -135,7 +130,7 @@ interface SqliteAdvance {
   op: ClaimedOperation;
   finished?: FinishedStep;
   next: NextStep;
-  events: EngineEvents;
+  events: EngineEvent[];
 }
 
 /** better-sqlite3 statements belong to their connection: prepared once for each. */
@@ -172,30 +167,32 @@ function sqlite(connection: any): SqliteStatements {
   return statements;
 }
 
+/** An event's columns: the resource's, its own, the operation's id, its data, the time. */
+function eventColumns(op: ClaimedOperation, e: EngineEvent) {
+  return [
+    e.type,
+    e.step ?? null,
+    streamMessage(op.type, e.message, e.step),
+    json(streamData(e.data, e.step)),
+  ];
+}
+
 function sqliteEvents(
   statements: SqliteStatements,
   at: string,
   op: ClaimedOperation,
-  events: EngineEvents,
+  events: EngineEvent[],
 ) {
-  for (const e of events.timeline) {
-    statements.timeline.run(
-      op.id,
-      e.type,
-      e.step ?? null,
-      e.message,
-      json(e.data),
-      at,
-    );
-  }
-  for (const e of events.stream) {
-    statements.stream.run(
+  for (const e of events) {
+    const [type, step, message, data] = eventColumns(op, e);
+    statements.event.run(
       op.resourceRef,
       op.resourceUid,
-      e.type,
-      e.message,
+      type,
+      step,
+      message,
       op.id,
-      json(e.data),
+      data,
       at,
     );
   }
@@ -223,58 +220,39 @@ class Parameters {
 }
 
 /**
- * The CTEs inserting the events, each row conditional on `source` (a CTE yielding the
- * operation id when the write is fenced, or a one-row select of it).
+ * The CTE inserting the events (none without events), each row conditional on `source` (a
+ * CTE yielding the operation id when the write is fenced, or a one-row select of it).
  */
 function postgresEvents(
   p: Parameters,
   op: ClaimedOperation,
-  events: EngineEvents,
+  events: EngineEvent[],
   at: string,
   source: string,
 ): string[] {
-  const parts: string[] = [];
-  if (events.timeline.length > 0) {
-    const rows = p.rows(
-      events.timeline.map(e => [
-        e.type,
-        e.step ?? null,
-        e.message,
-        json(e.data),
-      ]),
-    );
-    parts.push(`timeline AS (
-      INSERT INTO operation_events (operation_id, type, step, message, data, created_at)
-      SELECT ${source}.id, e.type, e.step, e.message, e.data, ${at}::timestamptz
+  if (events.length === 0) return [];
+  const ref = p.add(op.resourceRef);
+  const uid = p.add(op.resourceUid);
+  const rows = p.rows(events.map(e => eventColumns(op, e)));
+  return [
+    `events AS (
+      INSERT INTO resource_events (resource_ref, resource_uid, type, step, message, operation_id, data, created_at)
+      SELECT ${ref}::text, ${uid}::text, e.type, e.step, e.message, ${source}.id, e.data, ${at}::timestamptz
       FROM ${source}, (VALUES ${rows}) AS e(type, step, message, data)
       RETURNING 1
-    )`);
-  }
-  if (events.stream.length > 0) {
-    const ref = p.add(op.resourceRef);
-    const uid = p.add(op.resourceUid);
-    const rows = p.rows(
-      events.stream.map(e => [e.type, e.message, json(e.data)]),
-    );
-    parts.push(`stream AS (
-      INSERT INTO resource_events (resource_ref, resource_uid, type, message, operation_id, data, created_at)
-      SELECT ${ref}::text, ${uid}::text, e.type, e.message, ${source}.id, e.data, ${at}::timestamptz
-      FROM ${source}, (VALUES ${rows}) AS e(type, message, data)
-      RETURNING 1
-    )`);
-  }
-  return parts;
+    )`,
+  ];
 }
 
 /** A named statement: its name says the shape (how many events), which fixes its text. */
 async function named(
   connection: any,
   kind: string,
-  events: EngineEvents,
+  events: EngineEvent[],
   text: string,
   values: unknown[],
 ): Promise<Array<Record<string, unknown>>> {
-  const name = `idp_saga_${kind}_${events.timeline.length}_${events.stream.length}`;
+  const name = `idp_saga_${kind}_${events.length}`;
   const result = await connection.query({ name, text, values });
   return result.rows;
 }
@@ -293,7 +271,7 @@ export async function advance(
   op: ClaimedOperation,
   finished: FinishedStep | undefined,
   next: NextStep,
-  events: EngineEvents,
+  events: EngineEvent[],
 ): Promise<boolean> {
   const at = now();
   if (!isPostgres(db)) {
@@ -343,9 +321,9 @@ export async function advance(
 export async function appendEvents(
   trx: Knex.Transaction,
   op: ClaimedOperation,
-  events: EngineEvents,
+  events: EngineEvent[],
 ): Promise<void> {
-  if (events.timeline.length === 0 && events.stream.length === 0) return;
+  if (events.length === 0) return;
   const at = now();
   if (!isPostgres(trx)) {
     await onConnection(trx, c => sqliteEvents(sqlite(c), at, op, events));

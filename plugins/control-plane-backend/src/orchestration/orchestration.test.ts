@@ -152,6 +152,18 @@ describe.each(databases.eachSupportedId())(
           .map((e: any) => e.step);
         expect(started).toEqual(CREATE_STEPS);
         expect(finished).toEqual(CREATE_STEPS);
+        // in order, with the resource's moves it caused, from acceptance to success
+        const types = op.timeline.map((e: any) => e.type);
+        expect(types[0]).toBe('operation.accepted');
+        expect(types.at(-1)).toBe('operation.succeeded');
+        expect(
+          op.timeline
+            .filter((e: any) => e.type === 'state.changed')
+            .map((e: any) => e.message.split(':')[0]),
+        ).toEqual(['PENDING → PROVISIONING', 'PROVISIONING → READY']);
+        expect(types.indexOf('state.changed')).toBeLessThan(
+          types.indexOf('step.started'),
+        );
       }
       const startOf = (op: any) => Date.parse(op.steps[0].startedAt);
       const endOf = (op: any) =>

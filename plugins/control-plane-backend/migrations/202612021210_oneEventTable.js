@@ -23,15 +23,39 @@ exports.up = async function up(knex) {
     knex.client.config.client === 'pg'
       ? knex.raw(`data::json ->> 'step'`)
       : knex.raw(`json_extract(data, '$.step')`);
+  // The engine's events: the stream's data held the step, and `{}` when there was none,
+  // where the timeline had nothing.
   await knex('resource_events')
     .whereNotNull('operation_id')
     .whereNotNull('data')
     .update({ step });
+  await knex('resource_events')
+    .whereNotNull('operation_id')
+    .whereNull('step')
+    .where({ data: '{}' })
+    .update({ data: null });
+  // An operation's acceptance: the timeline held its params, the stream nothing.
+  await knex('resource_events')
+    .where({ type: 'operation.accepted' })
+    .whereNotNull('operation_id')
+    .update({
+      data: knex('operation_events')
+        .select('data')
+        .where('operation_events.type', 'operation.accepted')
+        .where(
+          'operation_events.operation_id',
+          knex.ref('resource_events.operation_id'),
+        )
+        .limit(1),
+    });
+  // What only the timeline had moves to the stream, read there like the engine's events.
+  // Its ids come after the stream's: an old timeline lists these last.
   const timelineOnly = await knex('operation_events as e')
     .join('operations as o', 'o.id', 'e.operation_id')
     .whereIn('e.type', TIMELINE_ONLY)
     .orderBy('e.id')
     .select(
+      'o.type as operation_type',
       'o.resource_ref',
       'o.resource_uid',
       'e.operation_id',
@@ -41,8 +65,12 @@ exports.up = async function up(knex) {
       'e.data',
       'e.created_at',
     );
-  for (let i = 0; i < timelineOnly.length; i += 100) {
-    await knex('resource_events').insert(timelineOnly.slice(i, i + 100));
+  const moved = timelineOnly.map(({ operation_type, ...row }) => ({
+    ...row,
+    message: `${operation_type}: ${row.message}`,
+  }));
+  for (let i = 0; i < moved.length; i += 100) {
+    await knex('resource_events').insert(moved.slice(i, i + 100));
   }
   await knex.schema.dropTable('operation_events');
 };
@@ -67,7 +95,8 @@ exports.down = async function down(knex) {
   });
   const rows = await knex('resource_events as e')
     .join('operations as o', 'o.id', 'e.operation_id')
-    .orderBy(['e.created_at', 'e.id'])
+    .whereNot('e.type', 'state.changed') // the stream's own
+    .orderBy('e.id')
     .select('e.*', 'o.type as operation_type');
   const timeline = rows.map(row => ({
     operation_id: row.operation_id,
@@ -81,6 +110,15 @@ exports.down = async function down(knex) {
     await knex('operation_events').insert(timeline.slice(i, i + 100));
   }
   await knex('resource_events').whereIn('type', TIMELINE_ONLY).delete();
+  await knex('resource_events')
+    .where({ type: 'operation.accepted' })
+    .update({ data: null });
+  await knex('resource_events')
+    .whereNotNull('operation_id')
+    .whereNull('step')
+    .whereNull('data')
+    .whereNotIn('type', ['state.changed', 'operation.accepted'])
+    .update({ data: '{}' });
   await knex.schema.alterTable('resource_events', table => {
     table.dropIndex(['operation_id', 'id'], 'resource_events_operation_idx');
     table.dropColumn('step');

@@ -22,6 +22,7 @@ import { createRouter } from './api/router';
 import { readControlPlaneConfig } from './config';
 import { createControlPlane } from './controlPlane';
 import { migrateUp } from './database/migrations';
+import { assertSupportedDatabase } from './database/util';
 import { factsOf, ResourceAuthorizer } from './permissions/ResourceAuthorizer';
 
 /**
@@ -80,6 +81,7 @@ export const controlPlanePlugin = createBackendPlugin({
         scheduler,
       }) {
         const db = await database.getClient();
+        assertSupportedDatabase(db);
         if (!database.migrations?.skip) {
           await migrateUp(db);
         }

@@ -105,8 +105,16 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
       created_at: at(0),
       updated_at: at(3),
     });
-    // what the engine wrote twice, and what only the timeline had
+    // what the engine wrote twice (the stream with the step in its data, `{}` for none),
+    // the acceptance (its params on the timeline only), and what only the timeline had
     await knex('operation_events').insert([
+      {
+        operation_id: 'op-1',
+        type: 'operation.accepted',
+        message: 'create requested by user:default/jane',
+        data: '{"size":"s"}',
+        created_at: at(0),
+      },
       {
         operation_id: 'op-1',
         type: 'step.started',
@@ -128,11 +136,17 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
         data: '{"attempts":1}',
         created_at: at(3),
       },
+      {
+        operation_id: 'op-1',
+        type: 'operation.cancelled',
+        message: 'create cancelled',
+        created_at: at(4),
+      },
     ]);
     const stream = (
       type: string,
       message: string,
-      data: object,
+      data: object | null,
       s: number,
     ) => ({
       resource_ref: 'resource:default/db',
@@ -140,10 +154,22 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
       operation_id: 'op-1',
       type,
       message,
-      data: JSON.stringify(data),
+      data: data && JSON.stringify(data),
       created_at: at(s),
     });
     await knex('resource_events').insert([
+      stream(
+        'operation.accepted',
+        'create requested by user:default/jane',
+        null,
+        0,
+      ),
+      stream(
+        'state.changed',
+        'PENDING → PROVISIONING: create started',
+        { from: 'PENDING', to: 'PROVISIONING' },
+        1,
+      ),
       stream(
         'step.started',
         'create · validate: attempt 1',
@@ -156,6 +182,7 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
         { attempts: 1, step: 'validate' },
         3,
       ),
+      stream('operation.cancelled', 'create: create cancelled', {}, 4),
     ]);
     const timeline = async () =>
       (
@@ -163,39 +190,69 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
           .where({ operation_id: 'op-1' })
           .orderBy('id')
       ).map(e => [e.type, e.step, e.message, e.data]);
+    const streamed = async () =>
+      (await knex('resource_events').orderBy('id')).map(e => [
+        e.type,
+        e.message,
+        e.data,
+      ]);
     const before = await timeline();
+    const streamBefore = await streamed();
 
     await migrateUp(knex);
     expect(await knex.schema.hasTable('operation_events')).toBe(false);
     const operations = new OperationStore(knex, new ResourceEventStore(knex));
     const op = await operations.get('op-1');
+    // the same timeline, with the resource's move, and the cancel request last (its new id)
     expect(
       op.timeline.map(e => [e.type, e.step ?? null, e.message, e.data ?? null]),
     ).toEqual([
+      [
+        'operation.accepted',
+        null,
+        'create requested by user:default/jane',
+        { size: 's' },
+      ],
+      [
+        'state.changed',
+        null,
+        'PENDING → PROVISIONING: create started',
+        { from: 'PENDING', to: 'PROVISIONING' },
+      ],
       ['step.started', 'validate', 'attempt 1', null],
+      ['step.failed', 'validate', 'cancelled', { attempts: 1 }],
+      ['operation.cancelled', null, 'create cancelled', null],
       [
         'operation.cancel-requested',
         null,
         'cancel requested by user:default/jane',
         null,
       ],
-      ['step.failed', 'validate', 'cancelled', { attempts: 1 }],
     ]);
-    // the stream kept what it had, and gained the cancel request
+    // the stream kept its messages, and gained the cancel request, read as new ones read
     expect(
       (await knex('resource_events').orderBy('id')).map(e => [
         e.type,
         e.message,
       ]),
     ).toEqual([
+      ['operation.accepted', 'create requested by user:default/jane'],
+      ['state.changed', 'PENDING → PROVISIONING: create started'],
       ['step.started', 'create · validate: attempt 1'],
       ['step.failed', 'create · validate: cancelled'],
-      ['operation.cancel-requested', 'cancel requested by user:default/jane'],
+      ['operation.cancelled', 'create: create cancelled'],
+      [
+        'operation.cancel-requested',
+        'create: cancel requested by user:default/jane',
+      ],
     ]);
 
     await migrateDownOne(knex, ONE_EVENT_TABLE);
-    expect(await timeline()).toEqual(before);
-    const [{ n }] = await knex('resource_events').count({ n: '*' });
-    expect(Number(n)).toBe(2);
+    // the timeline in the order the stream has it: the cancel request last
+    expect(await timeline()).toEqual([
+      ...before.filter(e => e[0] !== 'operation.cancel-requested'),
+      ...before.filter(e => e[0] === 'operation.cancel-requested'),
+    ]);
+    expect(await streamed()).toEqual(streamBefore);
   });
 });

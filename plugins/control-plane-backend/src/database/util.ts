@@ -1,6 +1,21 @@
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
 
+/** The database clients the control plane runs on (its hot path talks to their drivers). */
+const SUPPORTED_CLIENTS = ['pg', 'better-sqlite3'];
+
+/** Throws, naming the client, unless the database is PostgreSQL (pg) or SQLite (better-sqlite3). */
+export function assertSupportedDatabase(db: Knex): void {
+  const client = db.client.config.client;
+  if (!SUPPORTED_CLIENTS.includes(client)) {
+    throw new Error(
+      `the control plane runs on PostgreSQL (client pg) or SQLite (client better-sqlite3), not ${
+        typeof client === 'string' ? client : 'a custom knex client'
+      }: set backend.database.client accordingly`,
+    );
+  }
+}
+
 /** Whether the knex instance talks to PostgreSQL. */
 export function isPostgres(db: Knex): boolean {
   return db.client.config.client === 'pg';

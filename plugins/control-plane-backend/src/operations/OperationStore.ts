@@ -124,7 +124,7 @@ export class OperationStore {
     trx: Knex | Knex.Transaction,
     id: string,
     event: { type: string; message: string },
-  ): Promise<void> {
+  ): Promise<string> {
     const op = await trx<Row>('operations')
       .where({ id })
       .first('resource_ref', 'resource_uid', 'type');
@@ -139,6 +139,7 @@ export class OperationStore {
       },
       trx,
     );
+    return op.resource_ref;
   }
 
   async get(id: string): Promise<Operation> {
@@ -150,10 +151,7 @@ export class OperationStore {
       // its timeline: the events of the resource's stream that carry its id
       this.db('resource_events')
         .where({ operation_id: id })
-        .orderBy([
-          { column: 'created_at', order: 'asc' },
-          { column: 'id', order: 'asc' },
-        ]),
+        .orderBy('id', 'asc'),
       this.db('operation_steps')
         .where({ operation_id: id })
         .orderBy('position', 'asc'),
@@ -166,30 +164,29 @@ export class OperationStore {
    * an operation that already ended.
    */
   async requestCancel(id: string, actor: string): Promise<void> {
-    const changed = await this.db.transaction(async trx => {
-      const n = await trx('operations')
+    const ref = await this.db.transaction(async trx => {
+      const changed = await trx('operations')
         .where({ id })
         .whereIn('state', ['pending', 'running'])
         .update({ cancel_requested: true, next_run_at: now() });
-      if (n > 0) {
-        await this.record(trx, id, {
-          type: 'operation.cancel-requested',
-          message: `cancel requested by ${actor}`,
-        });
-      }
-      return n;
+      if (changed === 0) return undefined;
+      return this.record(trx, id, {
+        type: 'operation.cancel-requested',
+        message: `cancel requested by ${actor}`,
+      });
     });
-    if (changed === 0) {
+    if (!ref) {
       const op = await this.get(id);
       throw new ConflictError(
         `operation ${id} is ${op.state}; only a pending or running one can be cancelled`,
       );
     }
+    this.events.announce([ref]);
   }
 
   /** Resumes the compensation of an operation parked as needs-attention. */
   async retryParked(id: string, actor: string): Promise<void> {
-    await this.db.transaction(async trx => {
+    const ref = await this.db.transaction(async trx => {
       const changed = await trx('operations')
         .where({ id, state: 'needs-attention' })
         .update({
@@ -208,11 +205,12 @@ export class OperationStore {
       await trx('operation_steps')
         .where({ operation_id: id, state: 'compensation-failed' })
         .update({ state: 'compensating', compensation_attempts: 0 });
-      await this.record(trx, id, {
+      return this.record(trx, id, {
         type: 'operation.retried',
         message: `compensation resumed by ${actor}`,
       });
     });
+    this.events.announce([ref]);
   }
 
   /** The operations of a resource incarnation, newest first, without timelines. */

@@ -71,6 +71,26 @@ function startStepSql(
         started_at = excluded.started_at, error = NULL`;
 }
 
+/**
+ * What a claim returns (see toClaimed), by name: a named statement's result columns are
+ * fixed when it is prepared, so `*` would break it on a connection that outlived a migration
+ * adding a column.
+ */
+const CLAIMED_COLUMNS = [
+  'id',
+  'type',
+  'resource_uid',
+  'resource_ref',
+  'state',
+  'params',
+  'actor',
+  'trace_id',
+  'span_id',
+  'target_generation',
+  'cancel_requested',
+  'fencing_token',
+].join(', ');
+
 /** Leases up to `limit` runnable operations (but those running here) to a worker. */
 function claimSql(p: {
   owner: string;
@@ -90,7 +110,7 @@ function claimSql(p: {
       AND (lease_until IS NULL OR lease_until < ${p.at}) AND ${p.notRunning}
       ORDER BY next_run_at ASC LIMIT ${p.limit} ${p.lock}
     )
-    RETURNING *`;
+    RETURNING ${CLAIMED_COLUMNS}`;
 }
 
 // ---------------------------------------------------------------------------------------

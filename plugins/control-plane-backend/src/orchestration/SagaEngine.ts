@@ -803,9 +803,10 @@ class OperationRun {
 }
 
 /**
- * Runs operations as durable sagas. Each step is recorded before and after its side effect
- * (the record of one step's end and the next one's start share a transaction, and a fresh
- * operation's claim records its first start, so a K-step saga commits K+1 times); its compensation is known before it runs; a retryable failure is
+ * Runs operations as durable sagas. Each step is recorded before and after its side effect:
+ * one step's end and the next one's start share a commit, so a K-step saga commits K+2
+ * times, claim included, and K+1 on SQLite, where a fresh operation's claim also records
+ * its first start. Its compensation is known before it runs; a retryable failure is
  * retried with backoff and jitter up to the tier's limit; a lasting failure compensates the
  * steps in reverse order, each once, and a compensation that keeps failing parks the
  * operation as needs-attention. Workers claim operations with a lease and a fencing token

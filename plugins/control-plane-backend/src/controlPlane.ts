@@ -195,7 +195,6 @@ export async function createControlPlane(options: {
     db,
     store: new SagaStore(db, config.orchestration.lease),
     resources,
-    operations,
     events,
     audit,
     indexer,

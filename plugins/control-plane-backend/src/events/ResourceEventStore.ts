@@ -62,28 +62,16 @@ export class ResourceEventStore {
     event: NewResourceEvent,
     trx: Knex | Knex.Transaction = this.db,
   ): Promise<void> {
-    await this.appendMany([event], trx);
-  }
-
-  /** Records several events, in order, in one statement (see {@link append}). */
-  async appendMany(
-    events: NewResourceEvent[],
-    trx: Knex | Knex.Transaction = this.db,
-  ): Promise<void> {
-    if (events.length === 0) return;
-    const at = now();
-    await trx('resource_events').insert(
-      events.map(event => ({
-        resource_ref: event.ref,
-        resource_uid: event.uid ?? null,
-        type: event.type,
-        message: event.message,
-        state: event.state ?? null,
-        operation_id: event.operationId ?? null,
-        data: event.data ? JSON.stringify(event.data) : null,
-        created_at: at,
-      })),
-    );
+    await trx('resource_events').insert({
+      resource_ref: event.ref,
+      resource_uid: event.uid ?? null,
+      type: event.type,
+      message: event.message,
+      state: event.state ?? null,
+      operation_id: event.operationId ?? null,
+      data: event.data ? JSON.stringify(event.data) : null,
+      created_at: now(),
+    });
   }
 
   /** Wakes the subscribers of these refs (after the events were committed). */

@@ -40,6 +40,14 @@ type Row = {
   updated_at: Date | string;
 };
 
+/** What {@link OperationStore.record} needs of an operation's row. */
+type Recorded = Pick<Row, 'resource_ref' | 'resource_uid' | 'type'>;
+const RECORDED: Array<keyof Recorded> = [
+  'resource_ref',
+  'resource_uid',
+  'type',
+];
+
 /** Operations on resources and their timelines. */
 export class OperationStore {
   constructor(
@@ -119,16 +127,16 @@ export class OperationStore {
     }
   }
 
-  /** Records an event of the operation on its resource's stream (and so its timeline). */
+  /**
+   * Records an event of the operation (the row its update returned) on its resource's
+   * stream, and so its timeline; returns the resource's ref, to announce after the commit.
+   */
   private async record(
-    trx: Knex | Knex.Transaction,
+    trx: Knex.Transaction,
     id: string,
+    op: Recorded,
     event: { type: string; message: string },
   ): Promise<string> {
-    const op = await trx<Row>('operations')
-      .where({ id })
-      .first('resource_ref', 'resource_uid', 'type');
-    if (!op) throw new NotFoundError(`No operation ${id}`);
     await this.events.append(
       {
         ref: op.resource_ref,
@@ -165,12 +173,13 @@ export class OperationStore {
    */
   async requestCancel(id: string, actor: string): Promise<void> {
     const ref = await this.db.transaction(async trx => {
-      const changed = await trx('operations')
+      const [changed]: Recorded[] = await trx('operations')
         .where({ id })
         .whereIn('state', ['pending', 'running'])
-        .update({ cancel_requested: true, next_run_at: now() });
-      if (changed === 0) return undefined;
-      return this.record(trx, id, {
+        .update({ cancel_requested: true, next_run_at: now() })
+        .returning(RECORDED);
+      if (!changed) return undefined;
+      return this.record(trx, id, changed, {
         type: 'operation.cancel-requested',
         message: `cancel requested by ${actor}`,
       });
@@ -187,15 +196,16 @@ export class OperationStore {
   /** Resumes the compensation of an operation parked as needs-attention. */
   async retryParked(id: string, actor: string): Promise<void> {
     const ref = await this.db.transaction(async trx => {
-      const changed = await trx('operations')
+      const [changed]: Recorded[] = await trx('operations')
         .where({ id, state: 'needs-attention' })
         .update({
           state: 'compensating',
           next_run_at: now(),
           lease_owner: null,
           lease_until: null,
-        });
-      if (changed === 0) {
+        })
+        .returning(RECORDED);
+      if (!changed) {
         const row = await trx('operations').where({ id }).first('state');
         if (!row) throw new NotFoundError(`No operation ${id}`);
         throw new ConflictError(
@@ -205,7 +215,7 @@ export class OperationStore {
       await trx('operation_steps')
         .where({ operation_id: id, state: 'compensation-failed' })
         .update({ state: 'compensating', compensation_attempts: 0 });
-      return this.record(trx, id, {
+      return this.record(trx, id, changed, {
         type: 'operation.retried',
         message: `compensation resumed by ${actor}`,
       });

@@ -18,7 +18,6 @@ import { ResourceEventStore } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { newTraceId } from '../observability/tracing';
-import { OperationStore } from '../operations/OperationStore';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { backoffMs } from './backoff';
 import {
@@ -46,7 +45,6 @@ export interface SagaEngineOptions {
   db: Knex;
   store: SagaStore;
   resources: ResourceStore;
-  operations: OperationStore;
   events: ResourceEventStore;
   audit: AuditLog;
   indexer: StateIndexer;
@@ -127,6 +125,12 @@ async function withTimeout<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The transition a saga starts with, when the resource stands where it starts from. */
+function startTransition(saga: Saga, state: ResourceState) {
+  const start = saga.transitions.start;
+  return start?.from.includes(state) ? start : undefined;
 }
 
 /** Moves the operation's resource to `to`, when it is not there and may go there. */
@@ -296,16 +300,14 @@ class OperationRun {
     );
     const first = this.saga.steps.findIndex((_, i) => !done.has(i));
     const record = this.steps.find(s => s.position === first);
-    const start = this.saga.transitions.start;
-    const transition =
-      first === 0 &&
-      !record &&
-      start &&
-      start.from.includes(this.resource.status.state);
+    const start =
+      first === 0 && !record
+        ? startTransition(this.saga, this.resource.status.state)
+        : undefined;
     const type = record ? 'step.resumed' : 'step.started';
     const message = `attempt ${(record?.attempts ?? 0) + 1}`;
     const name = this.saga.steps[first].name;
-    if (!transition && !this.hasPendingUpdate) {
+    if (!start && !this.hasPendingUpdate) {
       await this.o.store.advance(
         this.op,
         undefined,
@@ -316,7 +318,7 @@ class OperationRun {
       return;
     }
     await this.fenced({ state: 'running' }, async trx => {
-      if (transition) {
+      if (start) {
         await this.transition(trx, start.to, `${this.op.type} started`);
       }
       await this.o.store.startStep(trx, this.op.id, first, name);
@@ -899,8 +901,8 @@ export class SagaEngine {
     if (!saga || !first || !op.traceId) return false;
     const resource = await o.resources.getByUid(op.resourceUid, trx);
     if (!resource) return false;
-    const start = saga.transitions.start;
-    if (start && start.from.includes(resource.status.state)) {
+    const start = startTransition(saga, resource.status.state);
+    if (start) {
       await moveResource(o, op, trx, start.to, `${op.type} started`, resource);
     }
     await o.store.startStep(trx, op.id, 0, first.name);

@@ -108,7 +108,7 @@ export class SagaStore {
         // its first claim: it was pending, so no step of it exists
         if (claim.fencingToken !== 1 || claim.cancelRequested) continue;
         claim.begun = await statements
-          .underSavepoint(trx, () => begin(trx, claim))
+          .underSqliteSavepoint(trx, () => begin(trx, claim))
           .catch(() => false);
       }
       return claimed;

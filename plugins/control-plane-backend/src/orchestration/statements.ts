@@ -264,16 +264,18 @@ function postgresEvents(
   ];
 }
 
-/** A named statement: its name says the shape (how many events), which fixes its text. */
-async function named(
-  connection: any,
-  kind: string,
-  events: EngineEvent[],
+/**
+ * Runs a named statement on the connection of `db` (a transaction's own, or one from the
+ * pool). A name stands for one text: where the text depends on how many events there are,
+ * so does the name.
+ */
+async function pgQuery(
+  db: Knex | Knex.Transaction,
+  name: string,
   text: string,
   values: unknown[],
-): Promise<Array<Record<string, unknown>>> {
-  const name = `idp_saga_${kind}_${events.length}`;
-  const result = await connection.query({ name, text, values });
+): Promise<Array<Record<string, any>>> {
+  const result = await onConnection(db, c => c.query({ name, text, values }));
   return result.rows;
 }
 
@@ -331,8 +333,11 @@ export async function advance(
   ];
   const text = `WITH ${ctes.join(', ')}
     SELECT (SELECT count(*) FROM fence) AS fenced`;
-  const rows = await onConnection(db, c =>
-    named(c, 'advance', events, text, p.values),
+  const rows = await pgQuery(
+    db,
+    `idp_saga_advance_${events.length}`,
+    text,
+    p.values,
   );
   return Number(rows[0].fenced) === 1;
 }
@@ -355,7 +360,7 @@ export async function appendEvents(
     `source AS (SELECT ${p.add(op.id)}::text AS id)`,
     ...postgresEvents(p, op, events, when, 'source'),
   ].join(', ')} SELECT 1`;
-  await onConnection(trx, c => named(c, 'events', events, text, p.values));
+  await pgQuery(trx, `idp_saga_events_${events.length}`, text, p.values);
 }
 
 /**
@@ -392,14 +397,13 @@ export async function claim(
     limit: '$5',
     lock: 'FOR UPDATE SKIP LOCKED',
   });
-  const result = await onConnection(db, c =>
-    c.query({
-      name: 'idp_saga_claim',
-      text,
-      values: [worker, until, at, running, limit],
-    }),
-  );
-  return result.rows;
+  return pgQuery(db, 'idp_saga_claim', text, [
+    worker,
+    until,
+    at,
+    running,
+    limit,
+  ]);
 }
 
 /**
@@ -407,11 +411,10 @@ export async function claim(
  * the transaction goes on. (A savepoint statement rather than a nested knex transaction,
  * which costs more than the statements it wraps.)
  */
-export async function underSavepoint<T>(
+export async function underSqliteSavepoint<T>(
   trx: Knex.Transaction,
   fn: () => Promise<T>,
 ): Promise<T> {
-  if (isPostgres(trx)) return trx.transaction(() => fn());
   const statements = await onConnection(trx, sqlite);
   statements.savepoint.run();
   try {
@@ -438,11 +441,10 @@ export async function startStep(
     );
     return;
   }
-  await onConnection(trx, c =>
-    c.query({
-      name: 'idp_saga_start',
-      text: startStepSql(['$1', '$2', '$3', '$4::timestamptz']),
-      values: [operationId, next.position, next.name, at],
-    }),
+  await pgQuery(
+    trx,
+    'idp_saga_start',
+    startStepSql(['$1', '$2', '$3', '$4::timestamptz']),
+    [operationId, next.position, next.name, at],
   );
 }

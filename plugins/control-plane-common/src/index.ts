@@ -15,5 +15,5 @@ export * from './model/resourceState';
 export * from './model/manifests';
 export * from './model/validation';
 export * from './model/health';
-export * from './api/schemas';
+export * from './api';
 export * from './permissions';

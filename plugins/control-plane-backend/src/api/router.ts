@@ -50,7 +50,7 @@ import {
   annotateRequest,
   traceRequests,
 } from '../observability/tracing';
-import { CallContext } from '../resources/ResourceService';
+import { CallContext } from '../context';
 import { scopeKey } from '../governance/FeatureFlags';
 import { utilizationOf } from '../scheduling/pipeline';
 import { noUsage } from '../scheduling/Scheduler';

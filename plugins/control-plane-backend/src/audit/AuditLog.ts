@@ -3,6 +3,7 @@ import { AuditEvent } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { canonicalJson, cursors, isPostgres, sha256 } from '../database/util';
+import { RequestSource } from '../context';
 
 /** The hash that precedes the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -32,7 +33,7 @@ export interface AuditEntry {
   target: string;
   outcome: AuditEvent['outcome'];
   reason?: string;
-  source?: { ip?: string; userAgent?: string };
+  source?: RequestSource;
   requestId?: string;
   approvers?: string[];
   commit?: string;

@@ -13,7 +13,7 @@ import { parseInput, validationError } from '../errors';
 import { ChangeService, ChangeSet } from './ChangeService';
 import { DesiredState } from './DesiredState';
 import { keyString, parseManifestStream } from './manifestCodec';
-import { CallContext } from '../resources/ResourceService';
+import { CallContext } from '../context';
 
 /** The objects of a manifests request, parsed and validated one by one. */
 export interface ParsedManifests {

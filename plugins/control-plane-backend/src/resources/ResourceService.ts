@@ -16,7 +16,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { z } from 'zod';
-import { AuditEntry } from '../audit/AuditLog';
+import { CallContext } from '../context';
 import { digestOf, isUniqueViolation } from '../database/util';
 import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
@@ -28,13 +28,6 @@ import { deletionOrder } from './graph';
 import { ResourceRecord, ResourceStore } from './ResourceStore';
 
 /** Who is asking, and the request's identity. */
-export interface CallContext {
-  actor: string;
-  requestId: string;
-  idempotencyKey?: string;
-  source?: AuditEntry['source'];
-}
-
 /** An accepted operation, with digests of the resource's desired spec before and after. */
 export interface AcceptedOperation {
   operationId: string;

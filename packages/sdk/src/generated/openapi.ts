@@ -12,7 +12,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The audit log, newest first */
+    /**
+     * The audit log, newest first
+     * Needs `control-plane.audit.read`.
+     */
     get: operations['listAuditEvents'];
     put?: never;
     post?: never;
@@ -29,7 +32,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Walk the hash chain and name the first broken event */
+    /**
+     * Walk the hash chain and name the first broken event
+     * Needs `control-plane.audit.read`.
+     */
     get: operations['verifyAuditChain'];
     put?: never;
     post?: never;
@@ -46,7 +52,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Cells */
+    /**
+     * Cells
+     * Needs `control-plane.catalog.read`.
+     */
     get: operations['listCells'];
     put?: never;
     post?: never;
@@ -63,7 +72,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Clusters */
+    /**
+     * Clusters, with what is placed on them
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['listClusters'];
     put?: never;
     post?: never;
@@ -80,7 +92,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Cost accrued over a window while resources were READY or DEGRADED, grouped; of the resources whose cost the caller may see (control-plane.cost.read) */
+    /**
+     * Cost accrued over a window while resources were READY or DEGRADED, grouped
+     * Needs `control-plane.cost.read` on each resource it reads or changes. Everyone may ask; each caller sees the resources whose cost it may read.
+     */
     get: operations['getChargeback'];
     put?: never;
     post?: never;
@@ -99,7 +114,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** The monthly list price of a resource on each provider of a cell */
+    /**
+     * The monthly list price of a resource on each provider of a cell
+     * Needs `control-plane.catalog.read`.
+     */
     post: operations['estimateCost'];
     delete?: never;
     options?: never;
@@ -114,10 +132,16 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Placement experiments, newest first, with the outcomes of their arms */
+    /**
+     * Placement experiments, newest first, with the outcomes of their arms
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['listExperiments'];
     put?: never;
-    /** Start an experiment: shares of the placements in scope scored with other weights (control-plane.experiment.manage) */
+    /**
+     * Start an experiment: shares of the placements in scope scored with other weights
+     * Needs `control-plane.experiment.manage`.
+     */
     post: operations['createExperiment'];
     delete?: never;
     options?: never;
@@ -132,7 +156,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** An experiment with its outcomes per arm: placements, READY, failures, time to READY, cost */
+    /**
+     * An experiment with its outcomes per arm: placements, READY, failures, time to READY, cost
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['getExperiment'];
     put?: never;
     post?: never;
@@ -151,7 +178,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Stop an experiment: later placements keep their tier's weights (control-plane.experiment.manage) */
+    /**
+     * Stop an experiment: later placements keep their tier's weights
+     * Needs `control-plane.experiment.manage`.
+     */
     post: operations['stopExperiment'];
     delete?: never;
     options?: never;
@@ -166,7 +196,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Feature flags of platform behaviour, with their value per scope */
+    /**
+     * Feature flags of platform behaviour, with their value per scope
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['listFeatureFlags'];
     put?: never;
     post?: never;
@@ -183,12 +216,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A feature flag with its value per scope */
+    /**
+     * A feature flag with its value per scope
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['getFeatureFlag'];
-    /** Set a flag in a scope (everywhere, a cell, a tier, or both); takes effect without a restart (control-plane.experiment.manage) */
+    /**
+     * Set a flag in a scope (everywhere, a cell, a tier, or both); takes effect without a restart
+     * Needs `control-plane.experiment.manage`.
+     */
     put: operations['setFeatureFlag'];
     post?: never;
-    /** Remove a flag's value in a scope: the next more general one applies (control-plane.experiment.manage) */
+    /**
+     * Remove a flag's value in a scope: the next more general one applies
+     * Needs `control-plane.experiment.manage`.
+     */
     delete: operations['unsetFeatureFlag'];
     options?: never;
     head?: never;
@@ -202,7 +244,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The state repository head, the indexed commit, and refused heads */
+    /**
+     * The state repository head, the indexed commit, and refused heads
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['getGitopsStatus'];
     put?: never;
     post?: never;
@@ -221,7 +266,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Index the state repository head now */
+    /**
+     * Index the state repository head now
+     * Needs `control-plane.policy.manage`.
+     */
     post: operations['syncGitops'];
     delete?: never;
     options?: never;
@@ -236,7 +284,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Whether the control plane is up, its database client and migrations */
+    /**
+     * Whether the control plane is up, its database client and migrations
+     * Served without credentials.
+     */
     get: operations['getHealth'];
     put?: never;
     post?: never;
@@ -255,7 +306,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Validate manifests and apply them as one commit */
+    /**
+     * Validate manifests and apply them as one commit
+     * Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
+     */
     post: operations['applyManifests'];
     delete?: never;
     options?: never;
@@ -272,7 +326,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Validate manifests and show the diff; writes nothing */
+    /**
+     * Validate manifests and show the diff; writes nothing
+     * Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
+     */
     post: operations['planManifests'];
     delete?: never;
     options?: never;
@@ -287,7 +344,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** This document */
+    /**
+     * This document
+     * Served without credentials.
+     */
     get: operations['getOpenApiDocument'];
     put?: never;
     post?: never;
@@ -304,7 +364,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** An operation and its timeline */
+    /**
+     * An operation and its timeline
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['getOperation'];
     put?: never;
     post?: never;
@@ -323,7 +386,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Stop an operation in flight and undo what it did */
+    /**
+     * Stop an operation in flight and undo what it did
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
     post: operations['cancelOperation'];
     delete?: never;
     options?: never;
@@ -340,7 +406,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Resume the compensation of an operation that needs attention */
+    /**
+     * Resume the compensation of an operation that needs attention
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
     post: operations['retryOperation'];
     delete?: never;
     options?: never;
@@ -355,7 +424,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Policies of the state repository */
+    /**
+     * Policies of the state repository
+     * Needs `control-plane.catalog.read`.
+     */
     get: operations['listPolicies'];
     put?: never;
     post?: never;
@@ -372,7 +444,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Products, their parameters, tiers and operations */
+    /**
+     * Products, their parameters, tiers and operations
+     * Needs `control-plane.catalog.read`.
+     */
     get: operations['listProducts'];
     put?: never;
     post?: never;
@@ -389,6 +464,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /**
+     * A product: its parameters, tiers and operations
+     * Needs `control-plane.catalog.read`.
+     */
     get: operations['getProduct'];
     put?: never;
     post?: never;
@@ -405,7 +484,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Providers */
+    /**
+     * Providers, with their health and circuit breakers
+     * Needs `control-plane.fleet.read`.
+     */
     get: operations['listProviders'];
     put?: never;
     post?: never;
@@ -422,7 +504,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Quotas */
+    /**
+     * Quotas
+     * Needs `control-plane.catalog.read`.
+     */
     get: operations['listQuotas'];
     put?: never;
     post?: never;
@@ -439,7 +524,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Quotas with what their scope uses now */
+    /**
+     * Quotas with what their scope uses now
+     * Needs `control-plane.catalog.read`. A team quota's usage is listed to those who may read that team's costs (`control-plane.cost.read`).
+     */
     get: operations['listQuotaUsage'];
     put?: never;
     post?: never;
@@ -458,7 +546,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Run a reconciler pass now (and, when asked, look for drift); needs control-plane.cluster.manage */
+    /**
+     * Run a reconciler pass now (and, when asked, look for drift)
+     * Needs `control-plane.cluster.manage`.
+     */
     post: operations['runReconciler'];
     delete?: never;
     options?: never;
@@ -473,10 +564,16 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Resources the caller may read, filtered, a page at a time */
+    /**
+     * Resources the caller may read, filtered, a page at a time
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['listResources'];
     put?: never;
-    /** Ask for a resource: validated, then committed to the state repository */
+    /**
+     * Ask for a resource: validated, then committed to the state repository
+     * Needs `control-plane.resource.create` on each resource it reads or changes.
+     */
     post: operations['createResource'];
     delete?: never;
     options?: never;
@@ -491,14 +588,24 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /**
+     * A resource: its desired spec and observed status
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['getResource'];
     put?: never;
     post?: never;
-    /** Delete a resource; with cascade=true its dependents first */
+    /**
+     * Delete a resource; with cascade=true its dependents first
+     * Needs `control-plane.resource.delete` on each resource it reads or changes. With cascade, checked on every dependent deleted too.
+     */
     delete: operations['deleteResource'];
     options?: never;
     head?: never;
-    /** Change a resource's desired spec */
+    /**
+     * Change a resource's desired spec
+     * Needs `control-plane.resource.update` on each resource it reads or changes. Checked on the resource as it is and as it would become (e.g. a new owner).
+     */
     patch: operations['updateResource'];
     trace?: never;
   };
@@ -509,7 +616,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** What the resource waits for */
+    /**
+     * What the resource waits for
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['getResourceBlockers'];
     put?: never;
     post?: never;
@@ -526,7 +636,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Monthly estimate, cost this month, and the tightest budget */
+    /**
+     * Monthly estimate, cost this month, and the tightest budget
+     * Needs `control-plane.cost.read` on each resource it reads or changes.
+     */
     get: operations['getResourceCost'];
     put?: never;
     post?: never;
@@ -543,7 +656,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The events of the resource: a server-sent event stream that resumes after Last-Event-ID, or with Accept: application/json a page of the events so far */
+    /**
+     * The events of the resource: a server-sent event stream that resumes after Last-Event-ID, or with Accept: application/json a page of the events so far
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['streamResourceEvents'];
     put?: never;
     post?: never;
@@ -560,7 +676,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Every state transition, oldest first */
+    /**
+     * Every state transition, oldest first
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['getResourceHistory'];
     put?: never;
     post?: never;
@@ -577,10 +696,16 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Operations on the resource, newest first */
+    /**
+     * Operations on the resource, newest first
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['listResourceOperations'];
     put?: never;
-    /** Run an operation of the unified contract */
+    /**
+     * Run an operation of the unified contract
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
     post: operations['createOperation'];
     delete?: never;
     options?: never;
@@ -595,7 +720,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The latest placement decision: every candidate, why rejected, scores */
+    /**
+     * The latest placement decision: every candidate, why rejected, scores
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['getResourcePlacement'];
     put?: never;
     post?: never;
@@ -614,7 +742,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Try a failed generation again */
+    /**
+     * Try a failed generation again
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
     post: operations['retryResource'];
     delete?: never;
     options?: never;
@@ -629,7 +760,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Observed state */
+    /**
+     * Observed state
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
     get: operations['getResourceStatus'];
     put?: never;
     post?: never;
@@ -646,7 +780,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Tiers: placement gates, SLA, required features */
+    /**
+     * Tiers: placement gates, SLA, required features
+     * Needs `control-plane.catalog.read`.
+     */
     get: operations['listTiers'];
     put?: never;
     post?: never;
@@ -1633,7 +1770,10 @@ export interface operations {
         target?: string;
         until?: string;
       };
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1657,6 +1797,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** Not allowed by the permission policy */
       403: {
         headers: {
@@ -1671,7 +1820,10 @@ export interface operations {
   verifyAuditChain: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1684,6 +1836,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['AuditVerification'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -1700,7 +1870,10 @@ export interface operations {
   listCells: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1713,6 +1886,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['CellList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -1738,7 +1920,10 @@ export interface operations {
   listClusters: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1751,6 +1936,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ClusterList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -1782,7 +1976,10 @@ export interface operations {
         /** default: now */
         to?: string;
       };
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1815,12 +2012,24 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   estimateCost: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1871,7 +2080,10 @@ export interface operations {
   listExperiments: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -1884,6 +2096,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ExperimentList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -1992,7 +2213,10 @@ export interface operations {
   getExperiment: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
       };
@@ -2007,6 +2231,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Experiment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2113,7 +2355,10 @@ export interface operations {
   listFeatureFlags: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -2126,6 +2371,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['FeatureFlagList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -2151,7 +2405,10 @@ export interface operations {
   getFeatureFlag: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
       };
@@ -2166,6 +2423,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['FeatureFlag'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2360,7 +2635,10 @@ export interface operations {
   getGitopsStatus: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -2373,6 +2651,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['GitopsStatus'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2468,7 +2764,10 @@ export interface operations {
   getHealth: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -2481,6 +2780,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Health'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
     };
@@ -2572,8 +2880,6 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** Replays the first response of a request with the same key and body */
-        'idempotency-key'?: string;
         /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
         'x-request-id'?: string;
       };
@@ -2622,39 +2928,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** No such object */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponse'];
-        };
-      };
-      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponse'];
-        };
-      };
-      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorResponse'];
-        };
-      };
     };
   };
   getOpenApiDocument: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -2671,12 +2953,24 @@ export interface operations {
           };
         };
       };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
     };
   };
   getOperation: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         id: string;
       };
@@ -2691,6 +2985,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Operation'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2878,7 +3190,10 @@ export interface operations {
   listPolicies: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -2891,6 +3206,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['PolicyList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -2916,7 +3240,10 @@ export interface operations {
   listProducts: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -2929,6 +3256,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ProductList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -2954,7 +3290,10 @@ export interface operations {
   getProduct: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         id: string;
       };
@@ -2969,6 +3308,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Product'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -2994,7 +3351,10 @@ export interface operations {
   listProviders: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -3007,6 +3367,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ProviderList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -3032,7 +3401,10 @@ export interface operations {
   listQuotas: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -3045,6 +3417,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['QuotaList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -3070,7 +3451,10 @@ export interface operations {
   listQuotaUsage: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -3083,6 +3467,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['QuotaUsageList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */
@@ -3208,7 +3601,10 @@ export interface operations {
           | 'DELETED';
         tier?: 'critical' | 'high' | 'medium' | 'low';
       };
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -3225,6 +3621,24 @@ export interface operations {
       };
       /** A bad request; `error.issues` names each field */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
         headers: {
           [name: string]: unknown;
         };
@@ -3320,7 +3734,10 @@ export interface operations {
   getResource: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3329,13 +3746,31 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** The resource */
+      /** A resource: its desired spec and observed status */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['Resource'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3531,7 +3966,10 @@ export interface operations {
   getResourceBlockers: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3547,6 +3985,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Blockers'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3572,7 +4028,10 @@ export interface operations {
   getResourceCost: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3588,6 +4047,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ResourceCost'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3619,6 +4096,8 @@ export interface operations {
       };
       header?: {
         'last-event-id'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
       };
       path: {
         name: string;
@@ -3636,6 +4115,24 @@ export interface operations {
         content: {
           'application/json': components['schemas']['ResourceEventPage'];
           'text/event-stream': components['schemas']['ResourceEvent'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3661,7 +4158,10 @@ export interface operations {
   getResourceHistory: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3677,6 +4177,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ResourceHistory'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3702,7 +4220,10 @@ export interface operations {
   listResourceOperations: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3718,6 +4239,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['OperationList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3829,7 +4368,10 @@ export interface operations {
   getResourcePlacement: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3838,13 +4380,31 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** The decision */
+      /** The latest placement decision: every candidate, why rejected, scores */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['PlacementDecision'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3952,7 +4512,10 @@ export interface operations {
   getResourceStatus: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path: {
         name: string;
         namespace: string;
@@ -3968,6 +4531,24 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ResourceStatusResponse'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** Not allowed by the permission policy */
@@ -3993,7 +4574,10 @@ export interface operations {
   listTiers: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -4006,6 +4590,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['TierList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
       /** No or invalid credentials */

@@ -7,7 +7,7 @@ import { startControlPlane } from '../__testUtils__/backend';
 import { ControlPlane } from '../controlPlane';
 import { ResourceAuthorizer } from '../permissions/ResourceAuthorizer';
 import { createOpenApiDocument } from './openapi';
-import { createRouter } from './router';
+import { createRouter, routeTable } from './router';
 
 const databases = TestDatabases.create();
 jest.setTimeout(60_000);
@@ -41,11 +41,11 @@ async function routerRoutes(): Promise<string[]> {
 describe('the API contract', () => {
   it('is committed as generated from the zod schemas', () => {
     expect(committed()).toEqual(
-      JSON.parse(JSON.stringify(createOpenApiDocument())),
+      JSON.parse(JSON.stringify(createOpenApiDocument(routeTable))),
     );
   });
 
-  it('describes every route the router serves, and no other', async () => {
+  it('is served by the router route for route, and no other', async () => {
     const documented = Object.entries(
       committed().paths as Record<string, Record<string, unknown>>,
     )

@@ -62,6 +62,13 @@ export interface ControlPlane {
   reconciler: Reconciler;
   /** Traces, metrics and correlated logs of the engine, the scheduler and the reconciler. */
   instrumentation: ControlPlaneInstrumentation;
+  /** Asks background work to run now rather than at its next interval. */
+  background: {
+    /** A reconciler pass (its failure is logged). */
+    reconcile(): void;
+    /** The saga engine looks for runnable operations. */
+    wakeEngine(): void;
+  };
   /** Starts running operations and reconciling (when orchestration is enabled). */
   start(): void;
   /** Stops claiming work and waits for running steps to reach a safe point. */
@@ -270,6 +277,10 @@ export async function createControlPlane(options: {
     engine,
     reconciler,
     instrumentation,
+    background: {
+      reconcile: triggerReconciler,
+      wakeEngine: () => engine.wake(),
+    },
     start() {
       instrumentation.observeBreakers({
         providers: async () =>

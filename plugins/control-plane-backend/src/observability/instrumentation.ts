@@ -3,17 +3,47 @@ import { OperationState } from '@idp-multicloud/plugin-control-plane-common';
 import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
 import { trace } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
-import { StepRunInfo } from '../orchestration/SagaEngine';
-import { ClaimedOperation } from '../orchestration/SagaStore';
-import { ResourceRecord } from '../resources/ResourceStore';
-import { BreakerState, SchedulingDecision } from '../scheduling/pipeline';
-import { ControlPlaneMetrics } from './metrics';
+import { BreakerState, ControlPlaneMetrics } from './metrics';
 import { attributes, inSpan, operationContext } from './tracing';
+
+// What the instrumentation sees of what it observes. It declares it here, rather than
+// importing the engine's, the scheduler's or the resources' types (which satisfy these), so
+// that the domain can use tracing without an import cycle.
 
 type Placement = { provider?: string; cluster?: string; cell?: string };
 
+/** An operation in a saga engine's hands (the engine's ClaimedOperation). */
+export interface ObservedOperation {
+  id: string;
+  type: string;
+  resourceRef: string;
+  traceId?: string;
+  spanId?: string;
+}
+
+/** A resource, as a step, a decision or drift concern it. */
+export interface ObservedResourceRecord {
+  spec: { tier: string; cell: string; product: string };
+  status: { placement?: Placement | null };
+}
+
+/** A run of a saga step (the engine's StepRunInfo). */
+export interface ObservedStepRun {
+  attempt: number;
+  phase: 'run' | 'compensate';
+  resource: ObservedResourceRecord;
+  /** Results of the steps completed so far, by step name. */
+  results: Readonly<Record<string, unknown>>;
+}
+
+/** A placement decision (the scheduler's SchedulingDecision). */
+export interface ObservedDecision {
+  selected?: { provider: string; cell: string; cluster: string };
+  candidates: Array<{ rejected: Array<{ filter: string }> }>;
+}
+
 /** The placement a step acts on: this run's schedule result, else the resource's. */
-function placementOf(info: StepRunInfo): Placement | undefined {
+function placementOf(info: ObservedStepRun): Placement | undefined {
   const scheduled = (info.results.schedule as { placement?: Placement })
     ?.placement;
   return scheduled ?? info.resource.status.placement ?? undefined;
@@ -48,10 +78,10 @@ export class ControlPlaneInstrumentation {
 
   /** The engine's `instrumentStep`: a span in the operation's trace, a duration, a log line. */
   readonly instrumentStep = <T>(
-    op: ClaimedOperation,
+    op: ObservedOperation,
     step: string,
     fn: () => Promise<T>,
-    info: StepRunInfo,
+    info: ObservedStepRun,
   ): Promise<T> => {
     const { resource, phase, attempt } = info;
     const started = performance.now();
@@ -129,8 +159,8 @@ export class ControlPlaneInstrumentation {
 
   /** Records a placement decision: its duration, its placement and every gate's refusals. */
   readonly onDecision = (
-    decision: SchedulingDecision,
-    info: { resource: ResourceRecord; durationMs: number },
+    decision: ObservedDecision,
+    info: { resource: ObservedResourceRecord; durationMs: number },
   ): void => {
     const { tier } = info.resource.spec;
     const { selected } = decision;
@@ -169,7 +199,7 @@ export class ControlPlaneInstrumentation {
   readonly onSettled = (
     operationId: string,
     state: OperationState,
-    op: ClaimedOperation,
+    op: ObservedOperation,
   ): void => {
     this.metrics.operations.add(1, { type: op.type, outcome: state });
     this.options.logger.info(`${op.type} ${state}`, {
@@ -182,7 +212,10 @@ export class ControlPlaneInstrumentation {
   };
 
   /** The reconciler reported drift. */
-  readonly onDrift = (resource: ResourceRecord, _fields: string[]): void => {
+  readonly onDrift = (
+    resource: ObservedResourceRecord,
+    _fields: string[],
+  ): void => {
     this.metrics.drift.add(1, {
       cell: resource.spec.cell,
       product: resource.spec.product,

@@ -6,15 +6,17 @@ import {
   ObservableCallback,
   ObservableGauge,
 } from '@opentelemetry/api';
-import { BreakerState } from '../scheduling/pipeline';
 import { INSTRUMENTATION_SCOPE } from './tracing';
 
 /** `idp_circuit_breaker_state`: 0 closed, 1 half-open, 2 open. */
-export const breakerStateValue: Record<BreakerState, number> = {
+export const breakerStateValue = {
   closed: 0,
   'half-open': 1,
   open: 2,
-};
+} as const;
+
+/** A provider's circuit breaker, as the metrics report it. */
+export type BreakerState = keyof typeof breakerStateValue;
 
 /** Buckets of a placement decision, in seconds (a decision takes about a millisecond). */
 const schedulingBuckets = [

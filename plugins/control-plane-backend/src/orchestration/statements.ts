@@ -1,5 +1,5 @@
 /**
- * The saga engine's hot statements, run on the driver's own connection rather than through
+ * The saga engine's hot statements, private to SagaStore (its only importer), run on the driver's own connection rather than through
  * the query builder: a step is a few small writes, and building, compiling and dispatching
  * them through knex cost more than running them. On PostgreSQL they are named statements
  * (the server parses and plans each once per connection); on SQLite, better-sqlite3
@@ -13,7 +13,7 @@ import { Knex } from 'knex';
 import { now } from '../database/time';
 import { isPostgres } from '../database/util';
 import { streamData, streamMessage } from '../operations/timeline';
-import type { ClaimedOperation } from './SagaStore';
+import type { ClaimedOperation } from './types';
 
 /**
  * An event of an operation, as its timeline reads: it is written once, to the resource's
@@ -91,7 +91,10 @@ const CLAIMED_COLUMNS = [
   'fencing_token',
 ].join(', ');
 
-/** Leases up to `limit` runnable operations (but those running here) to a worker. */
+/**
+ * Leases up to `limit` runnable operations (but those running here) to a worker, giving an
+ * operation without a trace id one (`traceId`: a SQL expression of 32 random hex digits).
+ */
 function claimSql(p: {
   owner: string;
   until: string;
@@ -99,11 +102,13 @@ function claimSql(p: {
   notRunning: string;
   limit: string;
   lock: string;
+  traceId: string;
 }): string {
   return `UPDATE operations
     SET lease_owner = ${p.owner}, lease_until = ${p.until}, updated_at = ${p.at},
         fencing_token = fencing_token + 1,
-        state = CASE WHEN state = 'pending' THEN 'running' ELSE state END
+        state = CASE WHEN state = 'pending' THEN 'running' ELSE state END,
+        trace_id = COALESCE(trace_id, ${p.traceId})
     WHERE id IN (
       SELECT id FROM operations
       WHERE state IN ('pending', 'running', 'compensating') AND next_run_at <= ${p.at}
@@ -134,6 +139,7 @@ const SQLITE = {
     notRunning: 'id NOT IN (SELECT value FROM json_each(?))',
     limit: '?',
     lock: '',
+    traceId: 'lower(hex(randomblob(16)))',
   }),
   savepoint: 'SAVEPOINT idp_saga',
   release: 'RELEASE idp_saga',
@@ -396,6 +402,7 @@ export async function claim(
     notRunning: 'NOT (id = ANY($4::text[]))',
     limit: '$5',
     lock: 'FOR UPDATE SKIP LOCKED',
+    traceId: "replace(gen_random_uuid()::text, '-', '')",
   });
   return pgQuery(db, 'idp_saga_claim', text, [
     worker,

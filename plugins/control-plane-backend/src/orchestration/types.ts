@@ -3,7 +3,43 @@ import { ResourceState } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord } from '../resources/ResourceStore';
-import { ClaimedOperation } from './SagaStore';
+
+/** An operation claimed by a worker, with the fencing token its writes must carry. */
+export interface ClaimedOperation {
+  id: string;
+  type: string;
+  resourceUid: string;
+  resourceRef: string;
+  state: 'running' | 'compensating';
+  params: Record<string, unknown>;
+  actor: string;
+  /** The operation's trace: the request's, or one the claim gave it. */
+  traceId: string;
+  /** The span that accepted the operation: the parent of its step spans. */
+  spanId?: string;
+  targetGeneration?: number;
+  cancelRequested: boolean;
+  fencingToken: number;
+  /** The claim recorded the start of the first step (see SagaStore.claim). */
+  begun?: boolean;
+}
+
+/** The record of one step. */
+export interface StepRecord {
+  position: number;
+  name: string;
+  state:
+    | 'running'
+    | 'succeeded'
+    | 'failed'
+    | 'compensating'
+    | 'compensated'
+    | 'compensation-failed';
+  attempts: number;
+  compensationAttempts: number;
+  result?: unknown;
+  error?: string;
+}
 
 /** What a step sees while it runs. */
 export interface SagaContext {
@@ -12,8 +48,11 @@ export interface SagaContext {
   resource: ResourceRecord;
   /** The desired state (products, tiers, fleet) when this run started. */
   desired: DesiredState;
-  /** Results of the steps that completed, by step name. */
-  results: Record<string, unknown>;
+  /**
+   * What an earlier step of this saga returned (in this run, or a run before it): undefined
+   * when that step has not succeeded, or is not in this saga.
+   */
+  result<R>(step: SagaStep<R>): R | undefined;
   /** `<operation id>:<step>` (`:compensate` appended for compensations): the same on every retry. */
   idempotencyToken: string;
   signal: AbortSignal;
@@ -21,20 +60,17 @@ export interface SagaContext {
 }
 
 /**
- * One step of a saga. `run` performs one side effect and returns a JSON result; `compensate`
- * undoes it (it is registered before the step runs, so a step that failed half-way is
- * compensated too). Both must be idempotent for the same token.
+ * One step of a saga, returning `R`. `run` performs one side effect and returns a JSON
+ * result, which later steps read with `ctx.result(step)`; `compensate` undoes it (it is
+ * registered before the step runs, so a step that failed half-way is compensated too, and
+ * then has no result). Both must be idempotent for the same token.
  */
-export interface SagaStep {
+export interface SagaStep<R = unknown> {
   name: string;
-  run(ctx: SagaContext): Promise<unknown>;
-  compensate?(ctx: SagaContext, result: unknown): Promise<void>;
+  run(ctx: SagaContext): Promise<R>;
+  compensate?(ctx: SagaContext, result: R | undefined): Promise<void>;
   /** Writes what the step learned (a placement, an endpoint) with its completion record. */
-  persist?(
-    trx: Knex.Transaction,
-    ctx: SagaContext,
-    result: unknown,
-  ): Promise<void>;
+  persist?(trx: Knex.Transaction, ctx: SagaContext, result: R): Promise<void>;
   /**
    * Undoes what `persist` wrote, in the fenced transaction that records the compensation
    * (so a worker that lost its lease cannot write it).
@@ -42,7 +78,7 @@ export interface SagaStep {
   revert?(
     trx: Knex.Transaction,
     ctx: SagaContext,
-    result: unknown,
+    result: R | undefined,
   ): Promise<void>;
   /** Overrides the tier's step timeout, e.g. for waits. */
   timeoutMs?: (ctx: SagaContext) => number;
@@ -65,4 +101,16 @@ export interface Saga {
   transitions: SagaTransitions;
   /** Whether success means the resource now runs its desired generation. */
   realisesGeneration: boolean;
+}
+
+/** What the instrumentation of a step run knows of it. */
+export interface StepRunInfo {
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** `run` for the step itself, `compensate` for its compensation. */
+  phase: 'run' | 'compensate';
+  /** The resource as it was when this run of the operation started. */
+  resource: ResourceRecord;
+  /** Results of the steps completed so far, by step name. */
+  results: Readonly<Record<string, unknown>>;
 }

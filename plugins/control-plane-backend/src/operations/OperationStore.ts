@@ -168,6 +168,17 @@ export class OperationStore {
   }
 
   /**
+   * The uid of the resource (the incarnation) an operation acts on; undefined when there is
+   * no such operation.
+   */
+  async resourceUidOf(operationId: string): Promise<string | undefined> {
+    const row = await this.db('operations')
+      .where({ id: operationId })
+      .first('resource_uid');
+    return row?.resource_uid;
+  }
+
+  /**
    * Asks the engine to stop an operation in flight and undo what it did. Refused (409) for
    * an operation that already ended.
    */

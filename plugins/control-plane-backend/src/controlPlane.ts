@@ -16,7 +16,7 @@ import { ManifestService } from './gitops/ManifestService';
 import { StateIndexer } from './gitops/StateIndexer';
 import { IdempotencyStore } from './idempotency/IdempotencyStore';
 import { OperationStore } from './operations/OperationStore';
-import { ResourceService } from './resources/ResourceService';
+import { ResourceService } from './requests/ResourceService';
 import { ResourceStore } from './resources/ResourceStore';
 import { DriverRegistry } from './drivers/DriverRegistry';
 import { SagaEngine } from './orchestration/SagaEngine';

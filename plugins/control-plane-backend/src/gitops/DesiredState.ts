@@ -20,7 +20,7 @@ import {
   validateResourceParameters,
   ValidationIssue,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { DependencyGraph, findCycle } from '../resources/graph';
+import { DependencyGraph, findCycle } from './graph';
 import { keyString } from './manifestCodec';
 
 /** A product as the control plane knows it: declared in Git, by a module, or built in. */

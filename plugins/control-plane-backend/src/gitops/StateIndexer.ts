@@ -10,6 +10,7 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
+import { DateTime } from 'luxon';
 import { AuditAnchor, AuditLog } from '../audit/AuditLog';
 import { now, readTimestamp } from '../database/time';
 import { digestOf, isUniqueViolation, readJson } from '../database/util';
@@ -106,6 +107,25 @@ export class StateIndexer {
    * trailer: {@link AuditLog.verify} checks that the commit's own event and the anchored
    * event are still there, unchanged.
    */
+  /**
+   * The newest indexed commit that `actor` made under an Idempotency-Key since `since`:
+   * crash recovery for a change whose commit landed before its answer was stored (see
+   * CommandService).
+   */
+  async commitByKey(
+    actor: string,
+    key: string,
+    since: DateTime,
+  ): Promise<string | undefined> {
+    const row = await this.options
+      .db('state_changes')
+      .where({ actor, idempotency_key: key })
+      .andWhere('indexed_at', '>=', since.toISO()!)
+      .orderBy('indexed_at', 'desc')
+      .first('commit_sha');
+    return row?.commit_sha;
+  }
+
   async auditAnchor(): Promise<AuditAnchor | undefined> {
     const commit = await this.indexedCommit();
     if (!commit) return undefined;
@@ -271,7 +291,11 @@ export class StateIndexer {
             await this.applyResource(
               trx,
               manifest,
-              { generation, commit: head },
+              {
+                generation,
+                commit: head,
+                action: clip(headCommit.trailers[TRAILERS.action], 64),
+              },
               actor,
             ),
           );
@@ -310,7 +334,7 @@ export class StateIndexer {
   private async applyResource(
     trx: Knex.Transaction,
     manifest: ManifestOf<'Resource'>,
-    desired: { generation: number; commit: string },
+    desired: { generation: number; commit: string; action?: string },
     actor: string,
   ): Promise<string> {
     const { resources } = this.options;

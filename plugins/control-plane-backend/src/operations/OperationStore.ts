@@ -286,4 +286,16 @@ export class OperationStore {
       }),
     };
   }
+
+  // ── read model for the reconciler
+
+  /**
+   * The uids of resources with an operation in flight, as a subquery that runs as part of
+   * another store's read: what the reconciler leaves alone.
+   */
+  inFlightResourceUids(): Knex.QueryBuilder {
+    return this.db('operations')
+      .whereIn('state', ['pending', 'running', 'compensating'])
+      .select('resource_uid');
+  }
 }

@@ -13,7 +13,7 @@ import {
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
-import { cursors, readJson } from '../database/util';
+import { cursors, isPostgres, readJson } from '../database/util';
 import { AuditLog } from '../audit/AuditLog';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 
@@ -154,7 +154,7 @@ export class ResourceStore {
   async insert(
     trx: Knex.Transaction,
     manifest: ManifestOf<'Resource'>,
-    desired: { generation: number; commit: string },
+    desired: { generation: number; commit: string; action?: string },
     cause: TransitionCause,
   ): Promise<string> {
     const at = now();
@@ -197,7 +197,7 @@ export class ResourceStore {
 
   private desiredColumns(
     manifest: ManifestOf<'Resource'>,
-    desired: { generation: number; commit: string },
+    desired: { generation: number; commit: string; action?: string },
   ) {
     return {
       product: manifest.spec.product,
@@ -209,6 +209,9 @@ export class ResourceStore {
       labels: JSON.stringify(manifest.metadata.labels ?? {}),
       generation: desired.generation,
       desired_commit: desired.commit,
+      // what made this generation (the commit's Action trailer), for the reconciler
+      desired_action: desired.action ?? null,
+      desired_indexed_at: now(),
     };
   }
 
@@ -217,7 +220,7 @@ export class ResourceStore {
     trx: Knex.Transaction,
     uid: string,
     manifest: ManifestOf<'Resource'>,
-    desired: { generation: number; commit: string },
+    desired: { generation: number; commit: string; action?: string },
     actor: string,
   ): Promise<void> {
     await trx('resources')
@@ -502,4 +505,143 @@ export class ResourceStore {
         : {}),
     };
   }
+
+  // ── read models for the reconciler
+
+  /**
+   * The resources the reconciler may have work on, but those with an operation in flight
+   * (`inFlight`: their uids, the operations store's subquery): PENDING and DELETING ones, and
+   * READY, DEGRADED or FAILED ones whose desired generation is ahead of the one running and
+   * did not fail. With everything converged this reads nothing (resources_changed_idx).
+   */
+  async toReconcile(
+    inFlight: Knex.QueryBuilder,
+  ): Promise<ReconcileCandidate[]> {
+    const rows = await this.db<ReconcileRow>('resources')
+      .whereNot('state', 'DELETED')
+      .andWhere(qb =>
+        qb
+          .where('state', 'PENDING')
+          .orWhere('state', 'DELETING')
+          .orWhere(b =>
+            b
+              .whereIn('state', ['READY', 'DEGRADED', 'FAILED'])
+              .andWhereRaw('generation > observed_generation')
+              .andWhere(c =>
+                c
+                  .whereNull('failed_generation')
+                  .orWhereRaw('failed_generation < generation'),
+              ),
+          ),
+      )
+      .whereNotIn('uid', inFlight);
+    return rows.map(row => ({
+      ...toResource(row),
+      ...(row.failed_generation !== null && row.failed_generation !== undefined
+        ? { failedGeneration: Number(row.failed_generation) }
+        : {}),
+      ...(row.desired_action && row.desired_indexed_at
+        ? {
+            desiredBy: {
+              action: row.desired_action,
+              indexedAt: readTimestamp(row.desired_indexed_at),
+            },
+          }
+        : {}),
+    }));
+  }
+
+  /** For each of `refs`, the live resources that depend on it (`dependsOn`), by ref. */
+  async dependentsOf(refs: string[]): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>();
+    if (refs.length === 0) return result;
+    const wanted = new Set(refs);
+    const rows = await this.db<ResourceRow>('resources')
+      .whereNot('state', 'DELETED')
+      .andWhere(qb => {
+        for (const ref of wanted) qb.orWhere('spec', 'like', `%"${ref}"%`);
+      })
+      .select('namespace', 'name', 'spec');
+    for (const row of rows) {
+      const { dependsOn = [] } = readJson<{ dependsOn?: string[] }>(
+        row.spec,
+        {},
+      );
+      for (const dep of dependsOn.filter(d => wanted.has(d))) {
+        result.set(dep, [
+          ...(result.get(dep) ?? []),
+          stringifyResourceRef(row),
+        ]);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Up to `limit` READY or DEGRADED resources with a placement, but those with an operation in
+   * flight (`inFlight`, as for {@link toReconcile}), in uid order: those after `uids.after`,
+   * or from the first up to `uids.through` (included).
+   */
+  async toCheckForDrift(
+    uids: { after: string } | { through: string },
+    limit: number,
+    inFlight: Knex.QueryBuilder,
+  ): Promise<ResourceRecord[]> {
+    const rows = await this.db<ResourceRow>('resources')
+      .whereIn('state', ['READY', 'DEGRADED'])
+      .whereNotNull('placement')
+      .andWhere(q =>
+        'after' in uids
+          ? q.where('uid', '>', uids.after)
+          : q.where('uid', '<=', uids.through),
+      )
+      .whereNotIn('uid', inFlight)
+      .orderBy('uid', 'asc')
+      .limit(limit);
+    return rows.map(toResource);
+  }
+
+  /**
+   * Runs `start` in a transaction (the caller's, when given one) in which the resource's row
+   * is still as `seen` read it (state, generation, observed generation), locked until the
+   * commit on PostgreSQL: its result, or `undefined` when the resource moved on.
+   */
+  async whileUnchanged<T>(
+    seen: ResourceRecord,
+    start: (trx: Knex.Transaction) => Promise<T>,
+    trx?: Knex.Transaction,
+  ): Promise<T | undefined> {
+    if (!trx) {
+      return this.db.transaction(tx => this.whileUnchanged(seen, start, tx));
+    }
+    const row = await trx('resources')
+      .where({
+        uid: seen.uid,
+        state: seen.status.state,
+        generation: seen.status.generation,
+        observed_generation: seen.status.observedGeneration,
+      })
+      .modify(q => {
+        if (isPostgres(this.db)) q.forUpdate();
+      })
+      .first('uid');
+    return row ? start(trx) : undefined;
+  }
 }
+
+/** A resource the reconciler may have work on, with what its row says of its generations. */
+export interface ReconcileCandidate extends ResourceRecord {
+  /** The last generation whose operation failed (not tried again until it changes). */
+  failedGeneration?: number;
+  /**
+   * The request whose commit made the desired generation (the commit's Action trailer, e.g.
+   * `resource.scale`), and when the index took it in.
+   */
+  desiredBy?: { action: string; indexedAt: string };
+}
+
+type ReconcileRow = ResourceRow & {
+  failed_generation: string | number | null;
+  desired_action: string | null;
+  desired_indexed_at: Date | string | null;
+};

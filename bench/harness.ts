@@ -57,6 +57,8 @@ export interface Comparison {
   opsPerRun?: number;
   /** A goal for the scenario's p99 per operation, printed as met or missed. */
   goalP99Ms?: number;
+  /** What else to print after the timing (e.g. what the scenario counted), as lines. */
+  report?(): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -36,6 +36,9 @@ async function main() {
       process.stdout.write(
         `${formatResult(await compare(comparison, repetitions))}\n`,
       );
+      for (const line of (await comparison.report?.()) ?? []) {
+        process.stdout.write(`${comparison.name}: ${line}\n`);
+      }
     } finally {
       await comparison.close();
     }

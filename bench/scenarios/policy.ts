@@ -14,11 +14,12 @@ import {
   ManifestOf,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { AuditLog } from '../../plugins/control-plane-backend/src/audit/AuditLog';
-import { DriverRegistry } from '../../plugins/control-plane-backend/src/drivers/DriverRegistry';
+import { ResourceEventStore } from '../../plugins/control-plane-backend/src/events/ResourceEventStore';
 import { bootstrapManifests } from '../../plugins/control-plane-backend/src/gitops/bootstrap';
 import { DesiredState } from '../../plugins/control-plane-backend/src/gitops/DesiredState';
 import { PolicyService } from '../../plugins/control-plane-backend/src/governance/PolicyService';
-import { Scheduler } from '../../plugins/control-plane-backend/src/scheduling/Scheduler';
+import { ResourceStore } from '../../plugins/control-plane-backend/src/resources/ResourceStore';
+import { Pricing } from '../../plugins/control-plane-backend/src/scheduling/pricing';
 import { readControlPlaneConfig } from '../../plugins/control-plane-backend/src/config';
 import { ConfigReader } from '@backstage/config';
 import { sqliteFile } from '../databases';
@@ -144,16 +145,18 @@ const benchmark: Benchmark = {
   async *comparisons(): AsyncIterable<Comparison> {
     for (const size of [100, 1000]) {
       const db = await sqliteFile();
-      const scheduler = new Scheduler({
-        db: db.knex,
-        drivers: new DriverRegistry(),
-        // The price list a control plane without `controlPlane.pricing` uses.
-        prices: readControlPlaneConfig(new ConfigReader({})).pricing,
-      });
+      const audit = new AuditLog(db.knex);
       const policy = new PolicyService({
-        db: db.knex,
-        audit: new AuditLog(db.knex),
-        scheduler,
+        resources: new ResourceStore(
+          db.knex,
+          new ResourceEventStore(db.knex),
+          audit,
+        ),
+        audit,
+        // The price list a control plane without `controlPlane.pricing` uses.
+        pricing: new Pricing(
+          readControlPlaneConfig(new ConfigReader({})).pricing,
+        ),
       });
       const before = state(size);
       // Live resources run somewhere: their cost is priced on that provider.

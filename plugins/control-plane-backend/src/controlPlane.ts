@@ -37,6 +37,8 @@ import { CostService } from './governance/CostService';
 import { QuotaGuard } from './governance/QuotaGuard';
 import { FeatureFlags } from './governance/FeatureFlags';
 import { ExperimentStore } from './scheduling/ExperimentStore';
+import { PlacementStore } from './scheduling/PlacementStore';
+import { Pricing } from './scheduling/pricing';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -141,24 +143,31 @@ export async function createControlPlane(options: {
   });
   drivers.setWrapper(driver => health.instrument(driver));
   const flags = new FeatureFlags(db);
-  const experiments = new ExperimentStore({ db, flags });
-  const scheduler = new Scheduler({
+  const pricing = new Pricing(config.pricing);
+  const placements = new PlacementStore(db);
+  const experiments = new ExperimentStore({
     db,
+    flags,
+    placements,
+    resources,
+  });
+  const scheduler = new Scheduler({
+    resources,
+    placements,
     drivers,
     providerStatus: health,
-    prices: config.pricing,
+    pricing,
     weights: config.schedulingWeights,
     experiments,
   });
   const policy = new PolicyService({
-    db,
+    resources,
     audit,
-    scheduler,
+    pricing,
     evaluators: options.policyEvaluators,
   });
-  const cost = new CostService({ db, scheduler });
+  const cost = new CostService({ resources, placements, pricing });
   const changes = new ChangeService({
-    db,
     repo,
     indexer,
     audit,
@@ -186,7 +195,7 @@ export async function createControlPlane(options: {
     drivers,
     resources,
     scheduler,
-    quotas: new QuotaGuard({ db, scheduler, audit }),
+    quotas: new QuotaGuard({ resources, pricing, audit }),
     readyPollMs: config.orchestration.readyPollInterval.as('milliseconds'),
     notify: options.notify,
     stage: instrumentation.stage,

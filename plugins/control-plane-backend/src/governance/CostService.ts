@@ -12,18 +12,21 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { readTimestamp } from '../database/time';
 import { parseInput, validationError } from '../errors';
 import { DesiredState } from '../gitops/DesiredState';
-import { ResourceRecord } from '../resources/ResourceStore';
-import { HOURS_PER_MONTH } from '../scheduling/pricing';
-import { Scheduler } from '../scheduling/Scheduler';
+import {
+  ResourceFootprint,
+  ResourceRecord,
+  ResourceStore,
+} from '../resources/ResourceStore';
+import { PlacementStore } from '../scheduling/PlacementStore';
+import { HOURS_PER_MONTH, Pricing } from '../scheduling/pricing';
 import {
   addShares,
   Countable,
+  countableOfFootprint,
   effectiveParamsOf,
   noShare,
-  providerCosts,
   quotaApplies,
   shareOf,
 } from './usage';
@@ -31,29 +34,18 @@ import {
 /** States a resource is billed in. */
 const BILLED = new Set(['READY', 'DEGRADED']);
 
-interface BilledResource {
-  uid: string;
-  namespace: string;
-  product: string;
-  owner: string;
-  tier: string;
-  cell: string;
-  provider?: string;
-  params: Record<string, unknown>;
-}
-
 const cents = (v: number) => Math.round(v * 100) / 100;
 
 /** The row of a chargeback report a resource's cost goes to. */
 function chargebackKey(
-  r: BilledResource,
+  r: ResourceFootprint,
   groupBy: Chargeback['groupBy'],
 ): string {
   switch (groupBy) {
     case 'team':
       return r.owner;
     case 'provider':
-      return r.provider ?? 'unplaced';
+      return r.placement?.provider ?? 'unplaced';
     default:
       return r[groupBy];
   }
@@ -64,7 +56,13 @@ function chargebackKey(
  * chargeback reports, and the usage of every quota.
  */
 export class CostService {
-  constructor(private readonly options: { db: Knex; scheduler: Scheduler }) {}
+  constructor(
+    private readonly options: {
+      resources: ResourceStore;
+      placements: PlacementStore;
+      pricing: Pricing;
+    },
+  ) {}
 
   /** What a resource would cost on each provider that can run it in the cell. */
   estimate(desired: DesiredState, body: unknown): CostEstimate {
@@ -92,8 +90,7 @@ export class CostService {
       params: request.params ?? {},
     });
     if (!checked.ok) throw validationError(checked.issues);
-    const estimates = providerCosts(
-      this.options.scheduler,
+    const estimates = this.options.pricing.byProvider(
       desired,
       product.id,
       checked.params,
@@ -120,18 +117,7 @@ export class CostService {
     manifests: Manifest[],
     plan: Plan,
   ): Promise<Plan> {
-    const placed = new Map(
-      (
-        await this.options
-          .db('resources')
-          .whereNot('state', 'DELETED')
-          .whereNotNull('placement')
-          .select('namespace', 'name', 'placement')
-      ).map(r => [
-        `resource:${r.namespace}/${r.name}`,
-        JSON.parse(r.placement).provider as string,
-      ]),
-    );
+    const placed = await this.options.resources.placedProviders();
     const deleted = plan.changes
       .filter(c => c.kind === 'Resource' && c.action === 'delete')
       .map(c => ({ kind: 'Resource' as const, ...parseResourceRef(c.ref) }));
@@ -139,10 +125,10 @@ export class CostService {
     const monthly = (s: DesiredState, ref: string) => {
       const m = s.resource(ref) as ManifestOf<'Resource'> | undefined;
       if (!m) return 0;
-      return shareOf(this.options.scheduler, s, {
+      return shareOf(this.options.pricing, s, {
         namespace: m.metadata.namespace,
         spec: m.spec,
-        provider: placed.get(ref),
+        provider: placed.get(`${m.metadata.namespace}/${m.metadata.name}`),
         pinnedProvider: m.spec.placement?.provider,
       }).monthlyCost;
     };
@@ -173,80 +159,32 @@ export class CostService {
     };
   }
 
-  /** Billed hours of each resource within [from, to), from its state transitions. */
-  private async billedHours(
+  /** Billed hours (READY or DEGRADED) of each resource within [from, to). */
+  private billedHours(
     from: DateTime,
     to: DateTime,
     uid?: string,
   ): Promise<Map<string, number>> {
-    const rows = await this.options
-      .db('resource_transitions')
-      .modify(q => {
-        if (uid) q.where('resource_uid', uid);
-      })
-      .where('created_at', '<', to.toISO()!)
-      .orderBy([{ column: 'resource_uid' }, { column: 'id' }])
-      .select('resource_uid', 'to_state', 'created_at');
-    const hours = new Map<string, number>();
-    const add = (id: string, start: DateTime, end: DateTime) => {
-      const s = start < from ? from : start;
-      const e = end > to ? to : end;
-      if (e > s) hours.set(id, (hours.get(id) ?? 0) + e.diff(s).as('hours'));
-    };
-    const open = new Map<string, DateTime>();
-    for (const row of rows) {
-      const at = DateTime.fromISO(readTimestamp(row.created_at));
-      const since = open.get(row.resource_uid);
-      if (since) add(row.resource_uid, since, at);
-      open.delete(row.resource_uid);
-      if (BILLED.has(row.to_state)) open.set(row.resource_uid, at);
-    }
-    // Intervals still open accrue until `to`.
-    for (const [id, since] of open) add(id, since, to);
-    return hours;
+    return this.options.resources.hoursIn(
+      BILLED,
+      { from: from.toISO()!, to: to.toISO()! },
+      uid,
+    );
   }
 
-  private async billedResources(
-    uids?: string[],
-    restrict?: (qb: Knex.QueryBuilder) => void,
-  ): Promise<BilledResource[]> {
-    const rows = await this.options
-      .db('resources')
-      .modify(q => {
-        if (uids) q.whereIn('uid', uids);
-        if (restrict) q.where(restrict);
-      })
-      .select(
-        'uid',
-        'namespace',
-        'product',
-        'owner',
-        'tier',
-        'cell',
-        'placement',
-        'spec',
-      );
-    return rows.map((r: any) => ({
-      uid: r.uid,
-      namespace: r.namespace,
-      product: r.product,
-      owner: r.owner,
-      tier: r.tier,
-      cell: r.cell,
-      provider: r.placement ? JSON.parse(r.placement).provider : undefined,
-      params: JSON.parse(r.spec).params ?? {},
-    }));
-  }
-
-  private hourlyCost(desired: DesiredState, r: BilledResource): number {
-    if (!r.provider) return 0;
+  private hourlyCost(desired: DesiredState, r: ResourceFootprint): number {
+    if (!r.placement) return 0;
     const params = effectiveParamsOf(desired, {
       namespace: r.namespace,
       spec: { ...r, params: r.params },
     });
     return (
-      this.options.scheduler.cost(desired, r.product, params, r.provider) /
-      HOURS_PER_MONTH
+      this.options.pricing.monthlyCost(
+        desired,
+        r.product,
+        params,
+        r.placement.provider,
+      ) / HOURS_PER_MONTH
     );
   }
 
@@ -269,7 +207,10 @@ export class CostService {
       throw new InputError('to: must be after from');
     }
     const hours = await this.billedHours(from, to);
-    const resources = await this.billedResources([...hours.keys()], restrict);
+    const resources = await this.options.resources.footprintsOf(
+      [...hours.keys()],
+      restrict,
+    );
     const rows = new Map<
       string,
       { cost: number; hours: number; resources: number }
@@ -301,47 +242,18 @@ export class CostService {
     };
   }
 
-  /** Live resources as quotas count them. */
-  private async liveCountables(): Promise<Countable[]> {
-    const rows = await this.options
-      .db('resources')
-      .whereNot('state', 'DELETED')
-      .select(
-        'namespace',
-        'product',
-        'owner',
-        'cell',
-        'tier',
-        'spec',
-        'placement',
-      );
-    return rows.map(r => {
-      const spec = JSON.parse(r.spec);
-      return {
-        namespace: r.namespace,
-        spec: {
-          product: r.product,
-          owner: r.owner,
-          cell: r.cell,
-          tier: r.tier,
-          params: spec.params ?? {},
-        },
-        provider: r.placement ? JSON.parse(r.placement).provider : undefined,
-        pinnedProvider: spec.placement?.provider,
-      };
-    });
-  }
-
   /** Every quota with what its scope uses now. */
   async quotaUsage(desired: DesiredState) {
-    const live = await this.liveCountables();
-    const { scheduler } = this.options;
+    const live = (await this.options.resources.liveFootprints()).map(
+      countableOfFootprint,
+    );
+    const { pricing } = this.options;
     return desired.ofKind('Quota').map(q => ({
       id: q.metadata.name,
       ...q.spec,
       usage: live
         .filter(r => quotaApplies(q.spec, r))
-        .reduce((sum, r) => addShares(sum, shareOf(scheduler, desired, r)), {
+        .reduce((sum, r) => addShares(sum, shareOf(pricing, desired, r)), {
           ...noShare,
         }),
     }));
@@ -357,7 +269,7 @@ export class CostService {
       pinnedProvider: resource.spec.placement?.provider,
     };
     const monthlyEstimate = shareOf(
-      this.options.scheduler,
+      this.options.pricing,
       desired,
       countable,
     ).monthlyCost;
@@ -366,7 +278,7 @@ export class CostService {
       (await this.billedHours(to.startOf('month'), to, resource.uid)).get(
         resource.uid,
       ) ?? 0;
-    const [billed] = await this.billedResources([resource.uid]);
+    const [billed] = await this.options.resources.footprintsOf([resource.uid]);
     const monthToDate = billed
       ? cents(this.hourlyCost(desired, billed) * hours)
       : 0;
@@ -393,30 +305,24 @@ export class CostService {
 
   /** The stored placement decision of a resource's current incarnation. */
   async placement(resource: ResourceRecord) {
-    const row = await this.options
-      .db('placement_decisions')
-      .where('resource_uid', resource.uid)
-      .orderBy('id', 'desc')
-      .first();
-    if (!row) {
+    const stored = await this.options.placements.latest(resource.uid);
+    if (!stored) {
       throw new NotFoundError(`${resource.ref} has not been placed yet`);
     }
-    const decision = JSON.parse(row.decision);
+    const { decision } = stored;
     return {
       resourceRef: resource.ref,
-      ...(row.operation_id ? { operationId: row.operation_id } : {}),
-      decidedAt: readTimestamp(row.created_at),
-      durationMs: Number(row.duration_ms),
+      ...(stored.operationId ? { operationId: stored.operationId } : {}),
+      decidedAt: stored.decidedAt,
+      durationMs: stored.durationMs,
       outcome: decision.selected
         ? ('placed' as const)
         : ('unschedulable' as const),
-      explanation: row.explanation,
+      explanation: stored.explanation,
       ...(decision.selected ? { selected: decision.selected } : {}),
       candidates: decision.candidates,
       weights: decision.weights,
-      ...(row.experiment
-        ? { experiment: { id: row.experiment, arm: row.arm } }
-        : {}),
+      ...(stored.experiment ? { experiment: stored.experiment } : {}),
     };
   }
 }

@@ -11,20 +11,20 @@ import {
   PolicyResource,
   PolicyViolation,
 } from '@idp-multicloud/plugin-control-plane-node';
-import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { AuditLog } from '../audit/AuditLog';
 import { Admission } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
 import { digestOf } from '../database/util';
-import { Scheduler } from '../scheduling/Scheduler';
+import { ResourceStore } from '../resources/ResourceStore';
+import { Pricing } from '../scheduling/pricing';
+import { quotaViolations } from '../scheduling/quotaCheck';
 import {
   Countable,
   countableOf,
   noShare,
   quotaApplies,
   quotaUsages,
-  quotaViolations,
   shareOf,
   subtractShares,
 } from './usage';
@@ -143,28 +143,13 @@ export class PolicyService {
 
   constructor(
     private readonly options: {
-      db: Knex;
+      resources: ResourceStore;
       audit: AuditLog;
-      scheduler: Scheduler;
+      pricing: Pricing;
       evaluators?: PolicyEvaluator[];
     },
   ) {
     this.evaluators = [builtInPolicyEvaluator, ...(options.evaluators ?? [])];
-  }
-
-  /** Where live resources run, by ref: their cost is priced on that provider. */
-  private async placements(): Promise<Map<string, string>> {
-    const rows = await this.options
-      .db('resources')
-      .whereNot('state', 'DELETED')
-      .whereNotNull('placement')
-      .select('namespace', 'name', 'placement');
-    return new Map(
-      rows.map(r => [
-        `${r.namespace}/${r.name}`,
-        JSON.parse(r.placement).provider as string,
-      ]),
-    );
   }
 
   /**
@@ -182,8 +167,9 @@ export class PolicyService {
   }): Promise<PolicyInput> {
     const { before, next, manifest } = options;
     const deleting = options.action === 'resource.delete';
-    const { scheduler } = this.options;
-    const placements = options.placements ?? (await this.placements());
+    const { pricing } = this.options;
+    const placements =
+      options.placements ?? (await this.options.resources.placedProviders());
     const ref = stringifyResourceRef(manifest.metadata);
     const key = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
     const previous = before.resource(ref);
@@ -193,10 +179,10 @@ export class PolicyService {
         placements.get(`${m.metadata.namespace}/${m.metadata.name}`),
       );
     const self = countable(manifest);
-    const after = deleting ? noShare : shareOf(scheduler, next, self);
+    const after = deleting ? noShare : shareOf(pricing, next, self);
     const share = subtractShares(
       after,
-      previous ? shareOf(scheduler, before, countable(previous)) : noShare,
+      previous ? shareOf(pricing, before, countable(previous)) : noShare,
     );
     // What is in use counts the resource as it is now; the request adds the difference.
     const others = [
@@ -243,7 +229,7 @@ export class PolicyService {
       },
       // A quota the resource was outside of (it changes team, cell or namespace) gets all
       // of it; one it was in, the difference.
-      quotas: quotaUsages(scheduler, state, self, share, others).map(q =>
+      quotas: quotaUsages(pricing, state, self, share, others).map(q =>
         previous && !quotaApplies(q, countable(previous))
           ? { ...q, request: after }
           : q,
@@ -315,7 +301,7 @@ export class PolicyService {
       }
     }
     if (subjects.length === 0) return [];
-    const placements = await this.placements();
+    const placements = await this.options.resources.placedProviders();
     const decisions = [];
     for (const subject of subjects) {
       const input = await this.input({ ...change, ...subject, placements });

@@ -3,15 +3,16 @@ import { Knex } from 'knex';
 import { AuditLog } from '../audit/AuditLog';
 import { isPostgres } from '../database/util';
 import { DesiredState } from '../gitops/DesiredState';
-import { ResourceRecord } from '../resources/ResourceStore';
+import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { PlacementQuota, SchedulingDecision } from '../scheduling/pipeline';
-import { Scheduler } from '../scheduling/Scheduler';
+import { Pricing } from '../scheduling/pricing';
+import { quotaViolations } from '../scheduling/quotaCheck';
 import {
   Countable,
+  countableOfFootprint,
   noShare,
   quotaApplies,
   quotaUsages,
-  quotaViolations,
   shareOf,
 } from './usage';
 
@@ -27,8 +28,8 @@ import {
 export class QuotaGuard {
   constructor(
     private readonly options: {
-      db: Knex;
-      scheduler: Scheduler;
+      resources: ResourceStore;
+      pricing: Pricing;
       audit?: AuditLog;
     },
   ) {}
@@ -42,34 +43,13 @@ export class QuotaGuard {
     };
   }
 
+  /** The other live placed resources, in the caller's transaction when given one. */
   private async placedOthers(
-    db: Knex | Knex.Transaction,
     uid: string,
+    trx?: Knex.Transaction,
   ): Promise<Countable[]> {
-    const rows = await db('resources')
-      .whereNot('state', 'DELETED')
-      .whereNotNull('placement')
-      .whereNot('uid', uid)
-      .select(
-        'namespace',
-        'product',
-        'owner',
-        'cell',
-        'tier',
-        'spec',
-        'placement',
-      );
-    return rows.map((r: any) => ({
-      namespace: r.namespace,
-      spec: {
-        product: r.product,
-        owner: r.owner,
-        cell: r.cell,
-        tier: r.tier,
-        params: JSON.parse(r.spec).params ?? {},
-      },
-      provider: JSON.parse(r.placement).provider,
-    }));
+    const placed = await this.options.resources.placed({ except: uid }, trx);
+    return placed.map(countableOfFootprint);
   }
 
   /** Every quota that applies to `resource`, with what the resources placed already use. */
@@ -81,13 +61,12 @@ export class QuotaGuard {
     if (!desired.ofKind('Quota').some(q => quotaApplies(q.spec, self))) {
       return [];
     }
-    const { scheduler } = this.options;
     return quotaUsages(
-      scheduler,
+      this.options.pricing,
       desired,
       self,
       noShare,
-      await this.placedOthers(this.options.db, resource.uid),
+      await this.placedOthers(resource.uid),
     ).map(({ request: _request, ...quota }) => quota);
   }
 
@@ -135,20 +114,20 @@ export class QuotaGuard {
       .map(q => q.metadata.name)
       .sort();
     if (quotas.length === 0) return;
-    if (isPostgres(this.options.db)) {
+    if (isPostgres(trx)) {
       for (const quota of quotas) {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [
           `control-plane.quota:${quota}`,
         ]);
       }
     }
-    const { scheduler } = this.options;
+    const { pricing } = this.options;
     const usages = quotaUsages(
-      scheduler,
+      pricing,
       desired,
       self,
-      shareOf(scheduler, desired, self),
-      await this.placedOthers(trx, resource.uid),
+      shareOf(pricing, desired, self),
+      await this.placedOthers(resource.uid, trx),
     );
     const violations = quotaViolations(usages);
     if (violations.length > 0) {

@@ -6,28 +6,16 @@ import {
   manifestKey,
   ManifestOf,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { DriverRegistry } from '../drivers/DriverRegistry';
 import { bootstrapManifests } from '../gitops/bootstrap';
 import { DesiredState } from '../gitops/DesiredState';
-import { Scheduler } from '../scheduling/Scheduler';
+import { PriceList, Pricing } from '../scheduling/pricing';
 import { readControlPlaneConfig } from '../config';
-import {
-  countableOf,
-  effectiveParamsOf,
-  providerCosts,
-  shareOf,
-} from './usage';
+import { countableOf, effectiveParamsOf, shareOf } from './usage';
 
 // Shares of placed resources are remembered by spec; each case checks the remembered share
 // against one computed afresh (a copy of the spec is a new object, so nothing is remembered).
-type PriceList = Scheduler['prices'];
 const defaultPrices = readControlPlaneConfig(new ConfigReader({})).pricing;
-const scheduler = (prices: PriceList = defaultPrices) =>
-  new Scheduler({
-    db: undefined as never,
-    drivers: new DriverRegistry(),
-    prices,
-  });
+const pricing = (prices: PriceList = defaultPrices) => new Pricing(prices);
 
 /** A copy of a price list with every price tripled. */
 function tripled<T>(value: T): T {
@@ -65,17 +53,17 @@ const mysqlInGit = fleet.with([
 ]);
 const expensive = tripled(defaultPrices);
 
-const fresh = (s: Scheduler, d: DesiredState, provider: string) =>
+const fresh = (s: Pricing, d: DesiredState, provider: string) =>
   shareOf(s, d, countableOf(structuredClone(resource), provider));
 
 describe('shares of placed resources', () => {
-  const s = scheduler();
+  const s = pricing();
   it.each([
     ['the built-in product on aws', s, fleet, 'aws'],
     ['the same, again (remembered)', s, fleet, 'aws'],
     ['another provider', s, fleet, 'gcp'],
     ['the product redefined in Git', s, mysqlInGit, 'aws'],
-    ['another price list', scheduler(expensive), fleet, 'aws'],
+    ['another price list', pricing(expensive), fleet, 'aws'],
   ])('are what a fresh computation gives: %s', (_case, sch, desired, p) => {
     expect(shareOf(sch, desired, countableOf(resource, p))).toEqual(
       fresh(sch, desired, p),
@@ -89,7 +77,7 @@ describe('shares of placed resources', () => {
       shareOf(s, mysqlInGit, countableOf(resource, 'aws')).monthlyCost,
     ).toBeLessThan(base.monthlyCost);
     expect(
-      shareOf(scheduler(expensive), fleet, countableOf(resource, 'aws'))
+      shareOf(pricing(expensive), fleet, countableOf(resource, 'aws'))
         .monthlyCost,
     ).toBeGreaterThan(base.monthlyCost);
   });
@@ -99,8 +87,7 @@ describe('shares of placed resources', () => {
     const here = shareOf(s, fleet, unplaced);
     expect(shareOf(s, fleet, unplaced)).toBe(here);
     // Without the clusters of the cheapest provider of the cell, it costs more.
-    const [cheapest] = providerCosts(
-      s,
+    const [cheapest] = s.byProvider(
       fleet,
       'mysql',
       effectiveParamsOf(fleet, unplaced),

@@ -7,7 +7,9 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { PolicyQuotaUsage } from '@idp-multicloud/plugin-control-plane-node';
 import { DesiredState } from '../gitops/DesiredState';
-import { Scheduler } from '../scheduling/Scheduler';
+import { ResourceFootprint } from '../resources/ResourceStore';
+import { demandOf } from '../scheduling/demand';
+import { Pricing } from '../scheduling/pricing';
 
 /** What one resource counts against a quota. */
 export interface Share {
@@ -75,53 +77,26 @@ export function effectiveParamsOf(
   return checked.ok ? checked.params : raw;
 }
 
-/** Monthly estimate of each provider with a cluster in the cell (all providers without one). */
-export function providerCosts(
-  scheduler: Scheduler,
-  desired: DesiredState,
-  product: string,
-  params: Record<string, unknown>,
-  cell?: string,
-): { provider: string; monthlyCost: number }[] {
-  const providers = [
-    ...new Set(
-      desired
-        .ofKind('Cluster')
-        .filter(c => !cell || c.spec.cell === cell)
-        .map(c => c.spec.provider),
-    ),
-  ];
-  return providers
-    .map(provider => ({
-      provider,
-      monthlyCost: scheduler.cost(desired, product, params, provider),
-    }))
-    .sort(
-      (a, b) =>
-        a.monthlyCost - b.monthlyCost || a.provider.localeCompare(b.provider),
-    );
-}
-
 /**
  * What a resource counts: one instance, its storage, and its monthly cost on its provider
  * (the pinned one, or the cheapest in its cell until it is placed).
  */
 export function shareOf(
-  scheduler: Scheduler,
+  pricing: Pricing,
   desired: DesiredState,
   r: Countable,
 ): Share {
   const provider = r.provider ?? r.pinnedProvider;
-  const known = knownShare(scheduler, desired, r, provider);
+  const known = knownShare(pricing, desired, r, provider);
   if (known.share) return known.share;
   const params = effectiveParamsOf(desired, r);
   const monthlyCost = provider
-    ? scheduler.cost(desired, r.spec.product, params, provider)
-    : providerCosts(scheduler, desired, r.spec.product, params, r.spec.cell)[0]
+    ? pricing.monthlyCost(desired, r.spec.product, params, provider)
+    : pricing.byProvider(desired, r.spec.product, params, r.spec.cell)[0]
         ?.monthlyCost ?? 0;
   const share = {
     instances: 1,
-    storageGi: scheduler.demand(desired, r.spec.product, params).storageGi,
+    storageGi: demandOf(desired, r.spec.product, params).storageGi,
     monthlyCost,
   };
   known.share = Object.freeze(share);
@@ -174,13 +149,13 @@ const unplacedShares = new WeakMap<
 >();
 
 function knownShare(
-  scheduler: Scheduler,
+  pricing: Pricing,
   desired: DesiredState,
   r: Countable,
   provider: string | undefined,
 ): ShareEntry {
   const { product, tier } = specsOf(desired, r.spec.product, r.spec.tier);
-  const key: ShareEntry = { provider, product, tier, prices: scheduler.prices };
+  const key: ShareEntry = { provider, product, tier, prices: pricing.prices };
   let store = shares;
   if (!provider) {
     store = unplacedShares.get(desired) ?? new WeakMap();
@@ -214,7 +189,7 @@ export const subtractShares = (a: Share, b: Share): Share => ({
 
 /** Every quota that applies to `subject`, with the usage of the others and its share. */
 export function quotaUsages(
-  scheduler: Scheduler,
+  pricing: Pricing,
   desired: DesiredState,
   subject: Countable,
   request: Share,
@@ -225,7 +200,7 @@ export function quotaUsages(
   const share = (o: Countable) => {
     let found = counted.get(o);
     if (!found) {
-      found = shareOf(scheduler, desired, o);
+      found = shareOf(pricing, desired, o);
       counted.set(o, found);
     }
     return found;
@@ -244,39 +219,6 @@ export function quotaUsages(
     }));
 }
 
-const LIMITS = [
-  ['maxInstances', 'instances', 'instances', ''],
-  ['maxStorageGi', 'storageGi', 'GiB of storage', ''],
-  ['maxMonthlyCost', 'monthlyCost', 'USD per month', '$'],
-] as const;
-
-/** The limits a request would break: only those its own share makes worse. */
-export function quotaViolations(usages: PolicyQuotaUsage[]) {
-  const violations: { code: string; message: string; quota: string }[] = [];
-  for (const u of usages) {
-    for (const [limitKey, field, unit, sign] of LIMITS) {
-      const limit = u.limits[limitKey];
-      const share = u.request[field];
-      if (limit === undefined || share <= 0) continue;
-      const after = u.usage[field] + share;
-      if (after > limit + 1e-9) {
-        const fmt = (v: number) =>
-          sign ? `${sign}${v.toFixed(2)}` : `${Math.round(v * 100) / 100}`;
-        violations.push({
-          code: `quota.${limitKey}`,
-          quota: u.quota,
-          message: `quota ${u.quota} (${u.scope.kind} ${
-            u.scope.name
-          }) allows ${limitKey} ${fmt(limit)} ${unit}; ${fmt(
-            u.usage[field],
-          )} in use, this request adds ${fmt(share)}`,
-        });
-      }
-    }
-  }
-  return violations;
-}
-
 /** A Resource manifest as quotas count it. */
 export function countableOf(
   m: ManifestOf<'Resource'>,
@@ -287,5 +229,21 @@ export function countableOf(
     spec: m.spec,
     provider,
     pinnedProvider: m.spec.placement?.provider,
+  };
+}
+
+/** A resource the control plane runs (or will), as quotas count it. */
+export function countableOfFootprint(r: ResourceFootprint): Countable {
+  return {
+    namespace: r.namespace,
+    spec: {
+      product: r.product,
+      owner: r.owner,
+      cell: r.cell,
+      tier: r.tier,
+      params: r.params,
+    },
+    provider: r.placement?.provider,
+    pinnedProvider: r.pinnedProvider,
   };
 }

@@ -6,7 +6,7 @@ import {
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { now, readTimestamp } from '../database/time';
-import { ProviderStatus, ProviderStatusSource } from '../scheduling/Scheduler';
+import { ProviderStatus, ProviderStatusSource } from '../scheduling/sources';
 import {
   BreakerPolicy,
   BreakerRecord,

@@ -506,6 +506,165 @@ export class ResourceStore {
     };
   }
 
+  // ── read models for scheduling and governance
+
+  /** The columns of a footprint, read from the `resources` table. */
+  private footprints(db: Knex | Knex.Transaction = this.db) {
+    return db<ResourceRow>('resources').select(
+      'uid',
+      'namespace',
+      'name',
+      'product',
+      'owner',
+      'tier',
+      'cell',
+      'spec',
+      'labels',
+      'placement',
+    );
+  }
+
+  private footprintOf(
+    row: Pick<
+      ResourceRow,
+      | 'uid'
+      | 'namespace'
+      | 'name'
+      | 'product'
+      | 'owner'
+      | 'tier'
+      | 'cell'
+      | 'spec'
+      | 'labels'
+      | 'placement'
+    >,
+  ): ResourceFootprint {
+    const spec = readJson<Partial<ResourceSpec>>(row.spec, {});
+    const placement = readJson<ResourceFootprint['placement']>(
+      row.placement,
+      undefined,
+    );
+    return {
+      uid: row.uid,
+      namespace: row.namespace,
+      name: row.name,
+      product: row.product,
+      owner: row.owner,
+      tier: row.tier,
+      cell: row.cell,
+      params: spec.params ?? {},
+      labels: readJson(row.labels, {}),
+      ...(spec.placement?.provider
+        ? { pinnedProvider: spec.placement.provider }
+        : {}),
+      ...(placement ? { placement } : {}),
+    };
+  }
+
+  /**
+   * The live resources that are placed (but `except`, a uid): what clusters run and quotas
+   * count. In the caller's transaction when given one (the quota guard's locked check).
+   */
+  async placed(
+    options: { except?: string } = {},
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<ResourceFootprint[]> {
+    const query = this.footprints(db)
+      .whereNot('state', 'DELETED')
+      .whereNotNull('placement');
+    if (options.except) query.whereNot('uid', options.except);
+    return (await query).map(row => this.footprintOf(row));
+  }
+
+  /** The provider each placed live resource runs on, by `namespace/name`. */
+  async placedProviders(): Promise<Map<string, string>> {
+    const rows = await this.db<ResourceRow>('resources')
+      .whereNot('state', 'DELETED')
+      .whereNotNull('placement')
+      .select('namespace', 'name', 'placement');
+    return new Map(
+      rows.map(row => [
+        `${row.namespace}/${row.name}`,
+        JSON.parse(row.placement!).provider as string,
+      ]),
+    );
+  }
+
+  /** Every live resource, placed or not. */
+  async liveFootprints(): Promise<ResourceFootprint[]> {
+    const rows = await this.footprints().whereNot('state', 'DELETED');
+    return rows.map(row => this.footprintOf(row));
+  }
+
+  /**
+   * The incarnations with these uids, whatever their state; `restrict` (the permission
+   * framework's conditions) keeps only those the caller may see.
+   */
+  async footprintsOf(
+    uids: string[],
+    restrict?: (qb: Knex.QueryBuilder) => void,
+  ): Promise<ResourceFootprint[]> {
+    const query = this.footprints().whereIn('uid', uids);
+    if (restrict) query.where(restrict);
+    return (await query).map(row => this.footprintOf(row));
+  }
+
+  /**
+   * The hours each incarnation (or only `uid`) spent in one of `states` within the window
+   * [from, to), ISO instants, from its transitions; a stay not ended by `to` counts until it.
+   */
+  async hoursIn(
+    states: ReadonlySet<string>,
+    window: { from: string; to: string },
+    uid?: string,
+  ): Promise<Map<string, number>> {
+    const rows = await this.db('resource_transitions')
+      .modify(q => {
+        if (uid) q.where('resource_uid', uid);
+      })
+      .where('created_at', '<', window.to)
+      .orderBy([{ column: 'resource_uid' }, { column: 'id' }])
+      .select('resource_uid', 'to_state', 'created_at');
+    const from = Date.parse(window.from);
+    const to = Date.parse(window.to);
+    const hours = new Map<string, number>();
+    const add = (id: string, start: number, end: number) => {
+      const s = Math.max(start, from);
+      const e = Math.min(end, to);
+      if (e > s) hours.set(id, (hours.get(id) ?? 0) + (e - s) / 3_600_000);
+    };
+    const open = new Map<string, number>();
+    for (const row of rows) {
+      const at = Date.parse(readTimestamp(row.created_at));
+      const since = open.get(row.resource_uid);
+      if (since !== undefined) add(row.resource_uid, since, at);
+      open.delete(row.resource_uid);
+      if (states.has(row.to_state)) open.set(row.resource_uid, at);
+    }
+    for (const [id, since] of open) add(id, since, to);
+    return hours;
+  }
+
+  /** When each of these operations first moved its resource to `state`, by operation id. */
+  async firstReached(
+    state: ResourceState,
+    operationIds: string[],
+  ): Promise<Map<string, string>> {
+    const reached = new Map<string, string>();
+    for (let i = 0; i < operationIds.length; i += 500) {
+      const rows = await this.db('resource_transitions')
+        .whereIn('operation_id', operationIds.slice(i, i + 500))
+        .where('to_state', state)
+        .groupBy('operation_id')
+        .select('operation_id')
+        .min({ at: 'created_at' });
+      for (const row of rows as { operation_id: string; at: unknown }[]) {
+        reached.set(row.operation_id, readTimestamp(row.at as string));
+      }
+    }
+    return reached;
+  }
+
   // ── read models for the reconciler
 
   /**
@@ -645,3 +804,20 @@ type ReconcileRow = ResourceRow & {
   desired_action: string | null;
   desired_indexed_at: Date | string | null;
 };
+
+/** What scheduling and governance read of a resource: what it is, whose, where it runs. */
+export interface ResourceFootprint {
+  uid: string;
+  namespace: string;
+  name: string;
+  product: string;
+  owner: string;
+  tier: string;
+  cell: string;
+  params: Record<string, unknown>;
+  labels: Record<string, string>;
+  /** The provider its spec pins it to. */
+  pinnedProvider?: string;
+  /** Where it runs, once placed. */
+  placement?: { cell: string; provider: string; cluster: string };
+}

@@ -10,8 +10,17 @@ import { z } from 'zod';
 import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, sha256 } from '../database/util';
 import { parseInput } from '../errors';
-import { FeatureFlags } from '../governance/FeatureFlags';
-import { ExperimentAssigner } from './Scheduler';
+import { ResourceStore } from '../resources/ResourceStore';
+import { PlacementStore } from './PlacementStore';
+import { ExperimentAssigner } from './sources';
+
+/** Where the flag that turns experiments off in a cell or tier is read (the feature flags). */
+export interface PlacementFlags {
+  evaluate(
+    name: 'placement.experiments',
+    at: { cell?: string; tier?: string },
+  ): Promise<boolean>;
+}
 
 /** The name of the placements of an experiment outside every arm. */
 export const CONTROL_ARM = 'control';
@@ -67,7 +76,15 @@ const round = (v: number) => Math.round(v * 100) / 100;
  * per arm come from those decisions, their operations and the resources' transitions.
  */
 export class ExperimentStore implements ExperimentAssigner {
-  constructor(private readonly options: { db: Knex; flags?: FeatureFlags }) {}
+  constructor(
+    private readonly options: {
+      db: Knex;
+      placements: PlacementStore;
+      resources: ResourceStore;
+      /** The feature flags (the flag `placement.experiments` turns experiments off). */
+      flags?: PlacementFlags;
+    },
+  ) {}
 
   /** Checks a create request; throws a 400 naming the field. */
   parseCreate(body: unknown) {
@@ -193,55 +210,34 @@ export class ExperimentStore implements ExperimentAssigner {
     experiment: string,
     armNames: string[],
   ): Promise<Experiment['outcomes']> {
-    const { db } = this.options;
-    const decisions = await db('placement_decisions as d')
-      .leftJoin('operations as o', 'o.id', 'd.operation_id')
-      .where('d.experiment', experiment)
-      .select(
-        'd.arm',
-        'd.cluster',
-        'd.decision',
-        'd.operation_id',
-        'o.state as op_state',
-        'o.created_at as op_created_at',
-      );
+    const decisions = await this.options.placements.ofExperiment(experiment);
     const operationIds = [
-      ...new Set(decisions.map(d => d.operation_id).filter(Boolean)),
+      ...new Set(
+        decisions.flatMap(d => (d.operationId ? [d.operationId] : [])),
+      ),
     ];
-    const readyAt = new Map<string, string>();
-    for (let i = 0; i < operationIds.length; i += 500) {
-      const rows = await db('resource_transitions')
-        .whereIn('operation_id', operationIds.slice(i, i + 500))
-        .where('to_state', 'READY')
-        .groupBy('operation_id')
-        .select('operation_id')
-        .min({ at: 'created_at' });
-      for (const r of rows as any[]) {
-        readyAt.set(r.operation_id, readTimestamp(r.at));
-      }
-    }
+    const readyAt = await this.options.resources.firstReached(
+      'READY',
+      operationIds,
+    );
     return armNames.map(arm => {
       const mine = decisions.filter(d => d.arm === arm);
       const placed = mine.filter(d => d.cluster);
-      const operations = new Map<string, (typeof mine)[number]>();
-      for (const d of placed) operations.set(d.operation_id, d);
+      const operations = new Map<string | undefined, (typeof mine)[number]>();
+      for (const d of placed) operations.set(d.operationId, d);
       const times = [...operations.values()]
-        .filter(d => readyAt.has(d.operation_id) && d.op_created_at)
+        .filter(d => d.operationId && readyAt.has(d.operationId) && d.operation)
         .map(d =>
-          DateTime.fromISO(readyAt.get(d.operation_id)!)
-            .diff(DateTime.fromISO(readTimestamp(d.op_created_at)))
+          DateTime.fromISO(readyAt.get(d.operationId!)!)
+            .diff(DateTime.fromISO(d.operation!.createdAt))
             .toMillis(),
         )
         .sort((a, b) => a - b);
-      const costs = placed.map(d => {
-        const decision = JSON.parse(d.decision) as {
-          candidates: { cluster: string; monthlyCost?: number }[];
-        };
-        return (
-          decision.candidates.find(c => c.cluster === d.cluster)?.monthlyCost ??
-          0
-        );
-      });
+      const costs = placed.map(
+        d =>
+          d.decision.candidates.find(c => c.cluster === d.cluster)
+            ?.monthlyCost ?? 0,
+      );
       const total = costs.reduce((a, b) => a + b, 0);
       return {
         arm,
@@ -249,7 +245,7 @@ export class ExperimentStore implements ExperimentAssigner {
         unschedulable: mine.length - placed.length,
         ready: times.length,
         failed: [...operations.values()].filter(d =>
-          FAILED_OPERATION_STATES.has(d.op_state),
+          FAILED_OPERATION_STATES.has(d.operation?.state ?? ''),
         ).length,
         ...(times.length
           ? {

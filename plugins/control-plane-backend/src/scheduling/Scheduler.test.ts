@@ -1,12 +1,16 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { SimulatedDriver } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import { randomUUID } from 'node:crypto';
+import { AuditLog } from '../audit/AuditLog';
 import { migrateUp } from '../database/migrations';
 import { DriverRegistry } from '../drivers/DriverRegistry';
+import { ResourceEventStore } from '../events/ResourceEventStore';
 import { bootstrapManifests } from '../gitops/bootstrap';
 import { DesiredState } from '../gitops/DesiredState';
 import { ProviderHealth } from '../health/ProviderHealth';
-import { defaultPriceList } from './pricing';
+import { ResourceStore } from '../resources/ResourceStore';
+import { PlacementStore } from './PlacementStore';
+import { defaultPriceList, Pricing } from './pricing';
 import { FAILOVER_PAIR_LABEL, Scheduler } from './Scheduler';
 
 const databases = TestDatabases.create();
@@ -21,9 +25,14 @@ describe.each(databases.eachSupportedId())('Scheduler on %s', databaseId => {
     drivers.add(await SimulatedDriver.create({ database: db, logger }));
     const health = new ProviderHealth({ db, logger });
     const scheduler = new Scheduler({
-      db,
+      resources: new ResourceStore(
+        db,
+        new ResourceEventStore(db),
+        new AuditLog(db),
+      ),
+      placements: new PlacementStore(db),
       drivers,
-      prices: defaultPriceList(),
+      pricing: new Pricing(defaultPriceList()),
       providerStatus: health,
     });
     const desired = DesiredState.create(

@@ -1,10 +1,10 @@
 import { Resource } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
-import { now } from '../database/time';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
+import { ResourceFootprint, ResourceStore } from '../resources/ResourceStore';
+import { demandOf } from './demand';
 import {
-  BreakerState,
   defaultWeights,
   PlacementQuota,
   schedule,
@@ -12,7 +12,15 @@ import {
   SchedulingDecision,
   ScoreWeights,
 } from './pipeline';
-import { monthlyCost, PriceList } from './pricing';
+import { PlacementStore } from './PlacementStore';
+import { Pricing } from './pricing';
+import {
+  ExperimentAssigner,
+  ProviderStatus,
+  ProviderStatusSource,
+} from './sources';
+
+export type { ExperimentAssigner, ProviderStatus, ProviderStatusSource };
 
 /**
  * The label that makes resources a failover pair: the resources of a namespace with the same
@@ -21,35 +29,8 @@ import { monthlyCost, PriceList } from './pricing';
  */
 export const FAILOVER_PAIR_LABEL = 'idp.multicloud/failover-pair';
 
-/** What the scheduler knows of a provider's health right now. */
-export interface ProviderStatus {
-  health: number;
-  breaker: BreakerState;
-  /** Mean driver call latency, ms, over all its clusters. */
-  latencyMs: number;
-  /** Mean driver call latency to its clusters in each cell, ms. */
-  latencyByCell: Record<string, number>;
-}
-
 /** Latency assumed for a provider nothing was measured of, ms. */
 const UNMEASURED_LATENCY_MS = 50;
-
-/** Which experiment arm, if any, a placement takes part in. */
-export interface ExperimentAssigner {
-  assign(placement: {
-    uid: string;
-    tier: string;
-    cell: string;
-  }): Promise<
-    | { experiment: string; arm: string; weights?: Partial<ScoreWeights> }
-    | undefined
-  >;
-}
-
-/** Where provider health comes from (the health store; all healthy when absent). */
-export interface ProviderStatusSource {
-  statuses(): Promise<Map<string, ProviderStatus>>;
-}
 
 /** What the resources placed on a cluster ask of it. */
 export type ClusterUsage = SchedulingCandidate['usage'];
@@ -88,19 +69,16 @@ export interface ScheduleInput {
 export class Scheduler {
   constructor(
     private readonly options: {
-      db: Knex;
+      resources: ResourceStore;
+      placements: PlacementStore;
       drivers: DriverRegistry;
-      prices: PriceList;
+      pricing: Pricing;
       providerStatus?: ProviderStatusSource;
       /** Weights per tier from app-config, over the built-in defaults. */
       weights?: Record<string, Partial<ScoreWeights>>;
       experiments?: ExperimentAssigner;
     },
   ) {}
-
-  get prices(): PriceList {
-    return this.options.prices;
-  }
 
   /**
    * A tier's score weights: the tier's `placement.weights` in the state repository, over
@@ -114,93 +92,20 @@ export class Scheduler {
     };
   }
 
-  /** Estimated monthly cost of a resource on a provider. */
-  cost(
-    desired: DesiredState,
-    product: string,
-    params: Record<string, unknown>,
-    provider: string,
-  ): number {
-    const spec = desired.product(product)?.spec;
-    return monthlyCost(this.prices, provider, {
-      product,
-      category: spec?.category ?? 'compute',
-      params,
-      replicasParameter: spec?.replicasParameter,
-      storageParameter: spec?.storageParameter,
-    });
-  }
-
-  /** CPU, memory and storage a resource asks of its cluster. */
-  demand(desired: DesiredState, product: string, params: Record<string, any>) {
-    const spec = desired.product(product)?.spec;
-    const size = spec?.sizes[params.size ?? 'medium'] ?? {
-      cpu: 0.5,
-      memoryGi: 1,
-    };
-    const primary =
-      spec?.category === 'database' || spec?.category === 'cache' ? 1 : 0;
-    const declared = spec?.replicasParameter
-      ? Number(params[spec.replicasParameter] ?? 1)
-      : 1;
-    const replicas = Math.max(1, declared + primary);
-    const storage = spec?.storageParameter
-      ? Number(params[spec.storageParameter] ?? 0)
-      : 0;
-    return {
-      cpu: size.cpu * replicas,
-      memoryGi: size.memoryGi * replicas,
-      storageGi: storage * replicas,
-    };
-  }
-
-  /** The resources placed on a cluster and not deleted (but `excludeUid`). */
-  private async placed(excludeUid?: string) {
-    const query = this.options
-      .db('resources')
-      .whereNot('state', 'DELETED')
-      .whereNotNull('placement');
-    if (excludeUid) query.whereNot('uid', excludeUid);
-    const rows = await query.select(
-      'namespace',
-      'name',
-      'placement',
-      'spec',
-      'product',
-      'owner',
-      'labels',
-    );
-    return rows.map(row => {
-      const placement = JSON.parse(row.placement) as {
-        cluster: string;
-        provider: string;
-      };
-      return {
-        namespace: row.namespace as string,
-        name: row.name as string,
-        cluster: placement.cluster,
-        provider: placement.provider,
-        params: (JSON.parse(row.spec).params ?? {}) as Record<string, unknown>,
-        product: row.product as string,
-        owner: row.owner as string,
-        labels: JSON.parse(row.labels ?? '{}') as Record<string, string>,
-      };
-    });
-  }
-
   private usageOf(
     desired: DesiredState,
-    rows: Awaited<ReturnType<Scheduler['placed']>>,
+    placed: ResourceFootprint[],
   ): Map<string, ClusterUsage> {
     const usage = new Map<string, ClusterUsage>();
-    for (const row of rows) {
-      const entry = usage.get(row.cluster) ?? { ...noUsage };
-      const d = this.demand(desired, row.product, row.params);
+    for (const r of placed) {
+      const cluster = r.placement!.cluster;
+      const entry = usage.get(cluster) ?? { ...noUsage };
+      const d = demandOf(desired, r.product, r.params);
       entry.resources += 1;
       entry.cpu += d.cpu;
       entry.memoryGi += d.memoryGi;
       entry.storageGi += d.storageGi;
-      usage.set(row.cluster, entry);
+      usage.set(cluster, entry);
     }
     return usage;
   }
@@ -209,7 +114,7 @@ export class Scheduler {
   async clusterUsage(
     desired: DesiredState,
   ): Promise<Map<string, ClusterUsage>> {
-    return this.usageOf(desired, await this.placed());
+    return this.usageOf(desired, await this.options.resources.placed());
   }
 
   async candidates(
@@ -218,7 +123,7 @@ export class Scheduler {
   ): Promise<SchedulingCandidate[]> {
     const { resource, params } = input;
     const cellId = input.cell ?? resource.spec.cell;
-    const live = await this.placed(resource.uid);
+    const live = await this.options.resources.placed({ except: resource.uid });
     const usage = this.usageOf(desired, live);
     const replicasOn = new Map<string, number>();
     const replicasOfProvider = new Map<string, number>();
@@ -227,20 +132,21 @@ export class Scheduler {
     const add = (m: Map<string, number>, key: string) =>
       m.set(key, (m.get(key) ?? 0) + 1);
     for (const row of live) {
+      const { cluster, provider } = row.placement!;
       if (
         row.owner === resource.spec.owner &&
         row.product === resource.spec.product
       ) {
-        add(replicasOn, row.cluster);
-        add(replicasOfProvider, row.provider);
+        add(replicasOn, cluster);
+        add(replicasOfProvider, provider);
       }
       if (
         pair &&
         row.namespace === resource.metadata.namespace &&
         row.labels[FAILOVER_PAIR_LABEL] === pair
       ) {
-        partners.set(row.provider, [
-          ...(partners.get(row.provider) ?? []),
+        partners.set(provider, [
+          ...(partners.get(provider) ?? []),
           `resource:${row.namespace}/${row.name}`,
         ]);
       }
@@ -281,7 +187,12 @@ export class Scheduler {
           driverBacksUp:
             !!capabilities?.operations[product]?.includes('backup'),
           usage: usage.get(c.metadata.name) ?? { ...noUsage },
-          monthlyCost: this.cost(desired, product, params, providerId),
+          monthlyCost: this.options.pricing.monthlyCost(
+            desired,
+            product,
+            params,
+            providerId,
+          ),
           replicas: {
             sameCluster: onCluster,
             sameProvider: (replicasOfProvider.get(providerId) ?? 0) - onCluster,
@@ -330,7 +241,7 @@ export class Scheduler {
         tier,
         requiresBackups:
           tier.requiredFeatures.backups && !product?.waivedFeatures?.backups,
-        demand: this.demand(desired, resource.spec.product, params),
+        demand: demandOf(desired, resource.spec.product, params),
         pinned: input.pinned ?? resource.spec.placement,
         residency: homeResidency ?? cell.dataResidency,
         quotas: input.quotas,
@@ -344,29 +255,14 @@ export class Scheduler {
       : decision;
   }
 
-  /** Stores a decision, placed or not, with its explanation (what `GET .../placement` shows). */
+  /**
+   * Stores a decision, placed or not, with its explanation (what `GET .../placement` shows),
+   * in the caller's transaction when given one.
+   */
   async record(
     db: Knex | Knex.Transaction,
-    entry: {
-      resource: { uid: string; ref: string };
-      operationId: string;
-      decision: SchedulingDecision;
-      durationMs: number;
-    },
+    entry: Parameters<PlacementStore['record']>[1],
   ): Promise<void> {
-    const { decision } = entry;
-    await db('placement_decisions').insert({
-      resource_uid: entry.resource.uid,
-      resource_ref: entry.resource.ref,
-      operation_id: entry.operationId,
-      cluster: decision.selected?.cluster ?? null,
-      provider: decision.selected?.provider ?? null,
-      experiment: decision.experiment?.id ?? null,
-      arm: decision.experiment?.arm ?? null,
-      decision: JSON.stringify(decision),
-      explanation: decision.explanation,
-      duration_ms: entry.durationMs,
-      created_at: now(),
-    });
+    await this.options.placements.record(db, entry);
   }
 }

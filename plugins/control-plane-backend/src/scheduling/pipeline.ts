@@ -6,7 +6,7 @@ import {
   TierSpec,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { PolicyQuotaUsage } from '@idp-multicloud/plugin-control-plane-node';
-import { quotaViolations } from '../governance/usage';
+import { quotaViolations } from './quotaCheck';
 
 /** The state of a provider's circuit breaker. */
 export type BreakerState = 'closed' | 'open' | 'half-open';

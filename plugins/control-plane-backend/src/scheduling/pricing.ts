@@ -7,6 +7,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { DesiredState } from '../gitops/DesiredState';
 
 const pricesSchema = z.record(z.string().min(1), z.number().nonnegative());
 
@@ -163,4 +164,64 @@ export function monthlyCost(
     }
   }
   return Math.round(cost * 100) / 100;
+}
+
+/** A monthly estimate on one provider. */
+export interface ProviderCost {
+  provider: string;
+  monthlyCost: number;
+}
+
+/**
+ * Prices resources with a price list and the product definitions of a desired state: what
+ * the scheduler scores candidates with, quotas and budgets count, and cost reports charge.
+ */
+export class Pricing {
+  constructor(readonly prices: PriceList) {}
+
+  /** Estimated monthly cost of a resource on a provider, USD. */
+  monthlyCost(
+    desired: DesiredState,
+    product: string,
+    params: Record<string, unknown>,
+    provider: string,
+  ): number {
+    const spec = desired.product(product)?.spec;
+    return monthlyCost(this.prices, provider, {
+      product,
+      category: spec?.category ?? 'compute',
+      params,
+      replicasParameter: spec?.replicasParameter,
+      storageParameter: spec?.storageParameter,
+    });
+  }
+
+  /**
+   * The monthly estimate on each provider with a cluster in the cell (every provider with a
+   * cluster, without a cell), cheapest first; ties go to the provider's name.
+   */
+  byProvider(
+    desired: DesiredState,
+    product: string,
+    params: Record<string, unknown>,
+    cell?: string,
+  ): ProviderCost[] {
+    const providers = [
+      ...new Set(
+        desired
+          .ofKind('Cluster')
+          .filter(c => !cell || c.spec.cell === cell)
+          .map(c => c.spec.provider),
+      ),
+    ];
+    return providers
+      .map(provider => ({
+        provider,
+        monthlyCost: this.monthlyCost(desired, product, params, provider),
+      }))
+      .sort(
+        (a, b) =>
+          a.monthlyCost - b.monthlyCost || a.provider.localeCompare(b.provider),
+      );
+  }
 }

@@ -7,7 +7,6 @@ import {
   ObjectKey,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { PolicyViolation } from '@idp-multicloud/plugin-control-plane-node';
-import { Knex } from 'knex';
 import { DateTime, Duration } from 'luxon';
 import { AuditEntry, AuditLog } from '../audit/AuditLog';
 import { digestOf } from '../database/util';
@@ -122,7 +121,6 @@ export class ChangeService {
 
   constructor(
     private readonly options: {
-      db: Knex;
       repo: GitStateRepo;
       indexer: StateIndexer;
       audit: AuditLog;
@@ -288,7 +286,7 @@ export class ChangeService {
   }
 
   private async applyLocked(request: ChangeRequest): Promise<ChangeResult> {
-    const { repo, indexer, db, audit } = this.options;
+    const { repo, indexer, audit } = this.options;
     const retention =
       this.options.idempotencyRetention ?? Duration.fromObject({ hours: 24 });
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -296,29 +294,22 @@ export class ChangeService {
       if (request.idempotencyKey) {
         // A commit this caller made with this key, within the key's retention: the request
         // is a retry of one whose commit landed. Older ones are another, earlier request.
-        const earlier = await db('state_changes')
-          .where({
-            actor: request.actor,
-            idempotency_key: request.idempotencyKey,
-          })
-          .andWhere(
-            'indexed_at',
-            '>=',
-            DateTime.utc().minus(retention).toISO()!,
-          )
-          .orderBy('indexed_at', 'desc')
-          .first();
+        const earlier = await indexer.commitByKey(
+          request.actor,
+          request.idempotencyKey,
+          DateTime.utc().minus(retention),
+        );
         if (earlier) {
           const state = await indexer.current();
           await this.auditNoCommit(
             request,
-            `already applied in commit ${earlier.commit_sha.slice(
+            `already applied in commit ${earlier.slice(
               0,
               12,
             )}: a retry of the request with this Idempotency-Key`,
           );
           return {
-            commit: earlier.commit_sha,
+            commit: earlier,
             state,
             alreadyApplied: true,
             changes: { put: [], remove: [] },

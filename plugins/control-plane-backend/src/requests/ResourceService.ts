@@ -243,11 +243,8 @@ export class ResourceService {
   async resourceOfOperation(
     operationId: string,
   ): Promise<ResourceRecord | undefined> {
-    const row = await this.options
-      .db('operations')
-      .where({ id: operationId })
-      .first('resource_uid');
-    return row ? this.options.resources.getByUid(row.resource_uid) : undefined;
+    const uid = await this.options.operations.resourceUidOf(operationId);
+    return uid ? this.options.resources.getByUid(uid) : undefined;
   }
 
   async getLive(ref: string): Promise<ResourceRecord> {

@@ -1,5 +1,6 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
+import { Settings } from 'luxon';
 import { until } from '../__testUtils__/backend';
 import { createTestControlPlane } from '../__testUtils__/controlPlane';
 
@@ -164,5 +165,47 @@ describe.each(databases.eachSupportedId())('Reconciler on %s', databaseId => {
     expect(updates.map(u => u.resource_ref)).toEqual([
       'resource:default/b-cache',
     ]);
+  });
+
+  it('leaves a generation an operation request committed to its operation, for a grace period', async () => {
+    await converged();
+    /** Commits a new size, as a request with this action would (and records no operation). */
+    const commit = (name: string, action: string) => {
+      const ref = `resource:default/${name}`;
+      return t.cp.changes.apply({
+        actor: 'user:default/ana',
+        action,
+        target: ref,
+        message: `${action} ${ref}`,
+        requestId: 'test',
+        compute: state => {
+          const manifest = state.resource(ref)!;
+          const params = { ...manifest.spec.params, size: 'large' };
+          return {
+            put: [{ ...manifest, spec: { ...manifest.spec, params } }],
+            remove: [],
+          };
+        },
+      });
+    };
+    // a scale commits the spec it brings about, then records its operation: here it never
+    // does (a crash in between); an ordinary change has no operation of its own coming
+    await commit('b-cache', 'resource.scale');
+    await commit('c-cache', 'resource.update');
+    const started = async () =>
+      (await t.cp.reconciler.pass()).started.map(s => [s.ref, s.type]);
+    expect(await started()).toEqual([['resource:default/c-cache', 'update']]);
+    expect(await started()).toEqual([]);
+
+    const clock = Settings.now;
+    try {
+      Settings.now = () => Date.now() + 29_000;
+      expect(await started()).toEqual([]);
+      // the grace period over and still no operation: the pass updates it
+      Settings.now = () => Date.now() + 31_000;
+      expect(await started()).toEqual([['resource:default/b-cache', 'update']]);
+    } finally {
+      Settings.now = clock;
+    }
   });
 });

@@ -30,7 +30,6 @@ import {
 import { Reconciler } from './reconciler/Reconciler';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
-import { probeHalfOpenProviders } from './health/probes';
 import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
 import { PolicyService } from './governance/PolicyService';
 import { CostService } from './governance/CostService';
@@ -261,9 +260,6 @@ export async function createControlPlane(options: {
   );
 
   let unsubscribe: (() => void) | undefined;
-  let flusher: NodeJS.Timeout | undefined;
-  let prober: NodeJS.Timeout | undefined;
-  let probing: Promise<unknown> | undefined;
   return {
     db,
     repo,
@@ -306,40 +302,12 @@ export async function createControlPlane(options: {
         return;
       }
       unsubscribe = indexer.onIndexed(() => triggerReconciler());
-      flusher = setInterval(() => {
-        health
-          .flush()
-          .catch(error =>
-            logger.warn(`could not record provider health: ${error}`),
-          );
-      }, 1000);
-      // Every replica probes its half-open providers: one cheap call each per interval.
-      prober = setInterval(() => {
-        if (probing) return;
-        probing = indexer
-          .current()
-          .then(desired =>
-            probeHalfOpenProviders({
-              health,
-              drivers,
-              desired,
-              logger: logger.child({ component: 'provider-health' }),
-            }),
-          )
-          .catch(error => logger.warn(`could not probe providers: ${error}`))
-          .finally(() => {
-            probing = undefined;
-          });
-      }, config.health.probeInterval.toMillis());
       engine.start();
       triggerReconciler();
     },
     async stop() {
       instrumentation.stop();
       unsubscribe?.();
-      clearInterval(flusher);
-      clearInterval(prober);
-      await probing;
       await engine.stop();
       await health.flush();
     },

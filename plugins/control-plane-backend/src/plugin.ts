@@ -19,6 +19,7 @@ import {
 import { DriverRegistry } from './drivers/DriverRegistry';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { createRouter } from './api/router';
+import { backgroundTasks, scheduleBackgroundWork } from './background';
 import { readControlPlaneConfig } from './config';
 import { createControlPlane } from './controlPlane';
 import { migrateUp } from './database/migrations';
@@ -125,46 +126,12 @@ export const controlPlanePlugin = createBackendPlugin({
           permissionsRegistry.getPermissionRuleset(controlPlaneResourceRef),
         );
 
-        await scheduler.scheduleTask({
-          id: 'control-plane-state-repo-sync',
-          frequency: settings.stateRepo.pollInterval.toObject(),
-          timeout: { minutes: 5 },
-          scope: 'local',
-          fn: async () => {
-            await controlPlane.indexer.sync();
-          },
-        });
-        await scheduler.scheduleTask({
-          id: 'control-plane-reconciler',
-          frequency: settings.reconciler.interval.toObject(),
-          timeout: { minutes: 5 },
-          scope: 'global',
-          fn: async () => {
-            if (settings.orchestration.enabled)
-              await controlPlane.reconciler.pass();
-          },
-        });
-        await scheduler.scheduleTask({
-          id: 'control-plane-drift-detection',
-          frequency: settings.reconciler.driftInterval.toObject(),
-          timeout: { minutes: 10 },
-          scope: 'global',
-          fn: async () => {
-            if (settings.orchestration.enabled)
-              await controlPlane.reconciler.detectDrift();
-          },
-        });
-        await scheduler.scheduleTask({
-          id: 'control-plane-idempotency-purge',
-          frequency: { hours: 1 },
-          timeout: { minutes: 5 },
-          scope: 'global',
-          fn: async () => {
-            const purged = await controlPlane.idempotency.purgeExpired();
-            if (purged > 0)
-              logger.info(`forgot ${purged} expired idempotency keys`);
-          },
-        });
+        await scheduleBackgroundWork(
+          scheduler,
+          backgroundTasks(controlPlane, settings, logger),
+          settings,
+          logger,
+        );
 
         // Tell other plugins (the catalog's entity provider) that resources changed.
         controlPlane.events.onAnnounce(refs => {

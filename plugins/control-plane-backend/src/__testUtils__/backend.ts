@@ -1,3 +1,4 @@
+import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import {
   BackendFeature,
   BackstageCredentials,
@@ -116,6 +117,8 @@ export async function startControlPlane(
   const backend = await startTestBackend({
     features: [
       controlPlanePlugin,
+      // The real scheduler, so that the plugin's periodic tasks (health flushes, probes) run.
+      schedulerServiceFactory,
       mockServices.database.factory({ knex }),
       mockServices.rootConfig.factory({
         data: {

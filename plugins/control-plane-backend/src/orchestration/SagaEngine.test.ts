@@ -23,6 +23,8 @@ jest.setTimeout(60_000);
 class GatedDriver {
   hold?: Promise<void>;
   entered?: () => void;
+  /** The trace id of each `apply` call. */
+  readonly applyTraces: Array<string | undefined> = [];
 
   constructor(readonly inner: SimulatedDriver) {}
 
@@ -34,6 +36,7 @@ class GatedDriver {
         target: DriverTarget,
         ctx: DriverCallContext,
       ) => {
+        this.applyTraces.push(ctx.traceId);
         const hold = this.hold;
         this.hold = undefined;
         if (hold) {
@@ -79,6 +82,17 @@ describe.each(databases.eachSupportedId())('SagaEngine on %s', databaseId => {
       details.timeline.filter(e => e.type === 'step.started').map(e => e.step),
     ).toEqual(details.steps.map(s => s.name));
     expect(details.timeline.map(e => e.type)).not.toContain('step.resumed');
+  });
+
+  it('gives an operation accepted without a trace id one, which its record and driver calls carry', async () => {
+    await knex('operations').update({ trace_id: null });
+    const [op] = await cp.engine.claim(1);
+    expect(op.traceId).toMatch(/^[0-9a-f]{32}$/);
+    await cp.engine.execute(op);
+
+    const details = await cp.operations.get(op.id);
+    expect(details).toMatchObject({ state: 'succeeded', traceId: op.traceId });
+    expect(gated.applyTraces).toEqual([op.traceId]);
   });
 
   it('claims an operation whose start the claim cannot record, and starts it in the run', async () => {

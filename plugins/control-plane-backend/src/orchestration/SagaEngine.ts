@@ -31,15 +31,16 @@ const describe = (error: unknown) =>
   (error as Error)?.message ? (error as Error).message : String(error);
 
 /**
- * Runs operations as durable sagas. Each step is recorded before and after its side effect:
- * one step's end and the next one's start share a commit, so a K-step saga commits K+2
- * times, claim included, and K+1 on SQLite, where a fresh operation's claim also records
- * its first start. Its compensation is known before it runs; a retryable failure is
- * retried with backoff and jitter up to the tier's limit; a lasting failure compensates the
- * steps in reverse order, each once, and a compensation that keeps failing parks the
- * operation as needs-attention. Workers claim operations with a lease and a fencing token
- * (FOR UPDATE SKIP LOCKED on PostgreSQL), so replicas share the work and a crashed one's
- * operations resume elsewhere, from the last completed step.
+ * Runs operations as durable sagas. Each step is recorded before and after its side effect,
+ * through the SagaStore: one step's end and the next one's start share a commit, and on
+ * SQLite a fresh operation's claim also records its first start (`yarn bench saga` prints
+ * the commits of a saga on each database). Its compensation is known before it runs; a
+ * retryable failure is retried with backoff and jitter up to the tier's limit; a lasting
+ * failure compensates the steps in reverse order, each once, and a compensation that keeps
+ * failing parks the operation as needs-attention. Workers claim operations with a lease and
+ * a fencing token (FOR UPDATE SKIP LOCKED on PostgreSQL), so replicas share the work and a
+ * crashed one's operations resume elsewhere, from the last completed step. Each claimed
+ * operation runs as an OperationRun.
  */
 export class SagaEngine {
   readonly workerId = `worker-${randomUUID().slice(0, 8)}`;

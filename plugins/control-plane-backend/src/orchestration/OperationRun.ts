@@ -56,7 +56,8 @@ export interface RunSettings {
 
 const isRetryable = (error: unknown) =>
   error instanceof DriverError && error.retryable;
-const describe = (error: unknown) =>
+/** An error's message, or what was thrown, as text. */
+export const describe = (error: unknown) =>
   (error as Error)?.message ? (error as Error).message : String(error);
 
 async function withTimeout<T>(

@@ -3,7 +3,12 @@ import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { backoffMs } from './backoff';
-import { OperationRun, RunDependencies, RunSettings } from './OperationRun';
+import {
+  describe,
+  OperationRun,
+  RunDependencies,
+  RunSettings,
+} from './OperationRun';
 import { firstStart } from './resourceEffects';
 import { LeaseLostError } from './SagaStore';
 import { ClaimedOperation, Saga } from './types';
@@ -26,9 +31,6 @@ export interface SagaEngineOptions extends RunDependencies {
   /** Backoff of retries. @defaultValue base 250 ms, max 30 s */
   backoff?: { baseMs: number; maxMs: number };
 }
-
-const describe = (error: unknown) =>
-  (error as Error)?.message ? (error as Error).message : String(error);
 
 /**
  * Runs operations as durable sagas. Each step is recorded before and after its side effect,

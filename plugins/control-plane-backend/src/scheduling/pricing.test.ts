@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bootstrapManifests } from '../gitops/bootstrap';
+import { DesiredState } from '../gitops/DesiredState';
 import {
   defaultPriceList,
   mergePrices,
   monthlyCost,
+  Pricing,
   readPriceFiles,
 } from './pricing';
 
@@ -174,5 +177,50 @@ objectStoragePerGiMonth: { standard: 0.02 }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Pricing', () => {
+  const desired = DesiredState.create(
+    undefined,
+    bootstrapManifests('simulated'),
+  );
+  const pricing = new Pricing(defaultPriceList());
+  const params = { size: 'medium', replicas: 1, storageGi: 20 };
+
+  it('prices a resource with its product as the desired state defines it', () => {
+    expect(pricing.monthlyCost(desired, 'mysql', params, 'aws')).toBe(
+      monthlyCost(defaultPriceList(), 'aws', { ...mysql, params }),
+    );
+  });
+
+  it.each([
+    ['every provider with a cluster', undefined],
+    ['those with a cluster in the cell', 'cell-eu'],
+  ])('estimates on %s, cheapest first', (_case, cell) => {
+    const estimates = pricing.byProvider(desired, 'mysql', params, cell);
+    expect(estimates.map(e => e.provider).sort()).toEqual(
+      [
+        ...new Set(
+          desired
+            .ofKind('Cluster')
+            .filter(c => !cell || c.spec.cell === cell)
+            .map(c => c.spec.provider),
+        ),
+      ].sort(),
+    );
+    for (const e of estimates) {
+      expect(e.monthlyCost).toBe(
+        pricing.monthlyCost(desired, 'mysql', params, e.provider),
+      );
+    }
+    const costs = estimates.map(e => e.monthlyCost);
+    expect(costs).toEqual([...costs].sort((a, b) => a - b));
+  });
+
+  it('estimates nothing in a cell without clusters', () => {
+    expect(pricing.byProvider(desired, 'mysql', params, 'cell-mars')).toEqual(
+      [],
+    );
   });
 });

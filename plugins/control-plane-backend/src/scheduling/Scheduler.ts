@@ -20,8 +20,6 @@ import {
   ProviderStatusSource,
 } from './sources';
 
-export type { ExperimentAssigner, ProviderStatus, ProviderStatusSource };
-
 /**
  * The label that makes resources a failover pair: the resources of a namespace with the same
  * value never share a provider (the filter `failover-pair`), so that one provider's outage

@@ -1,15 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Config } from '@backstage/config';
-import {
-  createConfiguration,
-  KubeConfig,
-  KubernetesObjectApi,
-  Middleware,
-  PatchStrategy,
-  ServerConfiguration,
-  V1NetworkPolicy,
-  Watch,
-} from '@kubernetes/client-node';
 import { OperationType } from '@idp-multicloud/plugin-control-plane-common';
 import {
   ControlPlaneDriver,
@@ -24,25 +13,23 @@ import {
 import {
   ANNOTATIONS,
   buildClaim,
-  connectionSecretName,
+  connectionSecretRef,
   KubeObject,
-  labelsOf,
-  LABELS,
   observeClaim,
   resolveClaimMappings,
   ResolvedClaimMapping,
 } from './claims';
+import { KubernetesDriverOptions, readKubernetesDriverOptions } from './config';
+import { KubernetesCluster } from './KubernetesCluster';
 import {
-  KubernetesClusterConfig,
-  KubernetesDriverOptions,
-  readKubernetesDriverOptions,
-} from './config';
-import {
-  isNotFound,
-  isRetryableStatus,
-  toDriverError,
-  watchError,
-} from './errors';
+  dnsEndpoint,
+  dnsEndpointRef,
+  dnsHostname,
+  networkPolicy,
+  networkPolicyRef,
+  serviceHost,
+} from './networking';
+import { describeRef, ObjectRef } from './objectRef';
 
 /** The field manager of everything the driver applies to claims, network policies and DNS. */
 const FIELD_MANAGER = 'control-plane';
@@ -56,111 +43,6 @@ const operationFieldManager = (type: OperationType) =>
   `${FIELD_MANAGER}-operation-${type}`;
 
 /**
- * The abort signal of the driver call in progress. `KubernetesObjectApi` takes no per-call
- * options, so a middleware set up with each client reads the signal from here.
- */
-const callSignal = new AsyncLocalStorage<AbortSignal>();
-
-const abortMiddleware: Middleware = {
-  async pre(request) {
-    const signal = callSignal.getStore();
-    if (signal) {
-      request.setSignal(signal);
-    }
-    return request;
-  },
-  async post(response) {
-    return response;
-  },
-};
-
-function loadKubeConfig(cluster: KubernetesClusterConfig): KubeConfig {
-  const kc = new KubeConfig();
-  if (
-    cluster.kubeconfigPath &&
-    (cluster.url || cluster.token || cluster.caData)
-  ) {
-    throw new Error(
-      `Kubernetes cluster '${cluster.name}': url, token and caData do not go with kubeconfigPath`,
-    );
-  }
-  if (cluster.url && cluster.context) {
-    throw new Error(
-      `Kubernetes cluster '${cluster.name}': context goes with kubeconfigPath, not url`,
-    );
-  }
-  if (cluster.kubeconfigPath) {
-    kc.loadFromFile(cluster.kubeconfigPath);
-    if (cluster.context) {
-      if (!kc.getContextObject(cluster.context)) {
-        throw new Error(
-          `Kubernetes cluster '${cluster.name}': context '${cluster.context}' is not in ${cluster.kubeconfigPath}`,
-        );
-      }
-      kc.setCurrentContext(cluster.context);
-    }
-  } else if (cluster.url) {
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: cluster.name,
-          server: cluster.url.replace(/\/+$/, ''),
-          caData: cluster.caData,
-          skipTLSVerify: cluster.skipTLSVerify ?? false,
-        },
-      ],
-      users: [{ name: cluster.name, token: cluster.token }],
-      contexts: [
-        { name: cluster.name, cluster: cluster.name, user: cluster.name },
-      ],
-      currentContext: cluster.name,
-    });
-  } else {
-    throw new Error(
-      `Kubernetes cluster '${cluster.name}': set url (with token and caData) or kubeconfigPath`,
-    );
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new Error(
-      `Kubernetes cluster '${cluster.name}': the kubeconfig names no current cluster`,
-    );
-  }
-  return kc;
-}
-
-/** The object API, telling also the collection path of a kind (for watches). */
-class ObjectApi extends KubernetesObjectApi {
-  /** `/apis/<group>/<version>/namespaces/<namespace>/<plural>`, from discovery (cached). */
-  async collectionPath(
-    apiVersion: string,
-    kind: string,
-    namespace: string,
-  ): Promise<string> {
-    const found = await this.resource(apiVersion, kind);
-    if (!found) {
-      throw new DriverError(
-        `The cluster does not serve ${apiVersion} ${kind}`,
-        { retryable: false, code: 'NotFound' },
-      );
-    }
-    const base = apiVersion.includes('/')
-      ? `/apis/${apiVersion}`
-      : `/api/${apiVersion}`;
-    return `${base}/namespaces/${encodeURIComponent(namespace)}/${found.name}`;
-  }
-}
-
-function createObjectApi(kc: KubeConfig): ObjectApi {
-  return new ObjectApi(
-    createConfiguration({
-      baseServer: new ServerConfiguration(kc.getCurrentCluster()!.server, {}),
-      authMethods: { default: kc },
-      promiseMiddleware: [abortMiddleware],
-    }),
-  );
-}
-
-/**
  * The `kubernetes` driver: realises each resource as a Crossplane claim, applied with
  * server-side apply, on the cluster the control plane placed it on; opens it to its namespace
  * with a `NetworkPolicy` and publishes its name with an external-dns `DNSEndpoint`.
@@ -169,8 +51,7 @@ function createObjectApi(kc: KubeConfig): ObjectApi {
 export class KubernetesDriver implements ControlPlaneDriver {
   /** Serves the providers whose `driver` is `kubernetes`. */
   readonly id = 'kubernetes';
-  readonly #clients = new Map<string, ObjectApi>();
-  readonly #kubeConfigs = new Map<string, KubeConfig>();
+  readonly #clusters = new Map<string, KubernetesCluster>();
   readonly #claims: Record<string, ResolvedClaimMapping>;
 
   /** Creates a driver from `controlPlane.kubernetes` (see the package's config.d.ts). */
@@ -181,21 +62,19 @@ export class KubernetesDriver implements ControlPlaneDriver {
   /** Reads every cluster's credentials now, so a misconfiguration fails at startup. */
   constructor(options: KubernetesDriverOptions) {
     for (const cluster of options.clusters) {
-      if (this.#clients.has(cluster.name)) {
+      if (this.#clusters.has(cluster.name)) {
         throw new Error(
           `Kubernetes cluster '${cluster.name}' is configured twice`,
         );
       }
-      const kc = loadKubeConfig(cluster);
-      this.#clients.set(cluster.name, createObjectApi(kc));
-      this.#kubeConfigs.set(cluster.name, kc);
+      this.#clusters.set(cluster.name, new KubernetesCluster(cluster));
     }
     this.#claims = resolveClaimMappings(options.claims);
   }
 
   /** The ids of the clusters this driver can act on. */
   get clusters(): string[] {
-    return [...this.#clients.keys()];
+    return [...this.#clusters.keys()];
   }
 
   /** The products with a claim mapping, and the operations each one's compositions implement. */
@@ -214,7 +93,7 @@ export class KubernetesDriver implements ControlPlaneDriver {
     target: DriverTarget,
     _ctx: DriverCallContext,
   ): Promise<void> {
-    this.#client(target);
+    this.#cluster(target);
     this.#mapping(resource);
   }
 
@@ -225,7 +104,12 @@ export class KubernetesDriver implements ControlPlaneDriver {
     ctx: DriverCallContext,
   ): Promise<ObservedResource> {
     const claim = buildClaim(resource, target, ctx, this.#mapping(resource));
-    const applied = await this.#apply(claim, claim, FIELD_MANAGER, target, ctx);
+    const applied = await this.#cluster(target).apply(
+      claim,
+      claim,
+      FIELD_MANAGER,
+      ctx,
+    );
     return observeClaim(applied);
   }
 
@@ -235,7 +119,8 @@ export class KubernetesDriver implements ControlPlaneDriver {
     target: DriverTarget,
     ctx: DriverCallContext,
   ): Promise<ObservedResource> {
-    const claim = await this.#read(this.#claimRef(resource), target, ctx);
+    const ref = this.#claimRef(resource);
+    const claim = await this.#cluster(target).read(ref, ctx);
     return claim ? observeClaim(claim) : { phase: 'absent' };
   }
 
@@ -255,17 +140,8 @@ export class KubernetesDriver implements ControlPlaneDriver {
     const fieldSelector = `metadata.name=${ref.metadata.name}`;
     for (;;) {
       ctx.signal.throwIfAborted();
-      const list = await this.#call(target, ctx, `list ${describe(ref)}`, api =>
-        api.list<KubeObject>(
-          ref.apiVersion,
-          ref.kind,
-          ref.metadata.namespace,
-          undefined,
-          undefined,
-          undefined,
-          fieldSelector,
-        ),
-      );
+      const cluster = this.#cluster(target);
+      const list = await cluster.list(ref, fieldSelector, ctx);
       const claim = list.items.find(
         i => i.metadata?.name === ref.metadata.name,
       );
@@ -273,18 +149,11 @@ export class KubernetesDriver implements ControlPlaneDriver {
         ? observeClaim(claim as KubeObject)
         : { phase: 'absent' };
       if (phases.includes(now.phase)) return now;
-      const path = await this.#call(target, ctx, `discover ${ref.kind}`, api =>
-        (api as ObjectApi).collectionPath(
-          ref.apiVersion,
-          ref.kind,
-          ref.metadata.namespace,
-        ),
-      );
-      const reached = await this.#watch(
-        target,
-        ctx,
+      const path = await cluster.collectionPath(ref, ctx);
+      const reached = await cluster.watch(
         path,
         { fieldSelector, resourceVersion: list.metadata?.resourceVersion },
+        ctx,
         (type, object) => {
           const observed: ObservedResource =
             type === 'DELETED' ? { phase: 'absent' } : observeClaim(object);
@@ -295,88 +164,14 @@ export class KubernetesDriver implements ControlPlaneDriver {
     }
   }
 
-  /**
-   * Watches a collection until `until` returns something for an event (resolving with it),
-   * the watch ends or expires (resolving undefined: list again), or fails (rejecting).
-   */
-  #watch<T>(
-    target: DriverTarget,
-    ctx: DriverCallContext,
-    path: string,
-    query: { fieldSelector: string; resourceVersion?: string },
-    until: (type: string, object: KubeObject) => T | undefined,
-  ): Promise<T | undefined> {
-    const kc = this.#kubeConfigs.get(target.cluster)!;
-    const action = `watch ${path} on cluster ${target.cluster}`;
-    return new Promise<T | undefined>((resolve, reject) => {
-      let controller: AbortController | undefined;
-      let settled = false;
-      const stop = new AbortController(); // removes the abort listener below
-      const finish = (value: T | undefined, error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        stop.abort();
-        controller?.abort();
-        if (error) reject(error);
-        else resolve(value);
-      };
-      ctx.signal.addEventListener(
-        'abort',
-        () => finish(undefined, ctx.signal.reason),
-        { once: true, signal: stop.signal },
-      );
-      new Watch(kc)
-        .watch(
-          path,
-          query,
-          (type: string, object: KubeObject) => {
-            if (type === 'ERROR') {
-              const status = object as unknown as {
-                code?: number;
-                message?: string;
-              };
-              if (status.code === 410) finish(undefined); // expired: list again
-              else
-                finish(
-                  undefined,
-                  new DriverError(
-                    `${action} failed: ${status.code} ${status.message}`,
-                    {
-                      retryable: isRetryableStatus(status.code),
-                    },
-                  ),
-                );
-              return;
-            }
-            const value = until(type, object);
-            if (value !== undefined) finish(value);
-          },
-          (error: unknown) => {
-            if (!error) finish(undefined);
-            else
-              finish(
-                undefined,
-                watchError(error as { statusCode?: number }, action),
-              );
-          },
-        )
-        .then(
-          c => {
-            controller = c;
-            if (settled) c.abort();
-          },
-          error => finish(undefined, toDriverError(error, action)),
-        );
-    });
-  }
-
   /** Deletes the claim in the foreground (its composed resources first); an absent claim is fine. */
   async delete(
     resource: DriverResource,
     target: DriverTarget,
     ctx: DriverCallContext,
   ): Promise<void> {
-    await this.#delete(this.#claimRef(resource), target, ctx, 'Foreground');
+    const ref = this.#claimRef(resource);
+    await this.#cluster(target).delete(ref, ctx, 'Foreground');
   }
 
   /** Applies the NetworkPolicy `<name>-ingress`; returns the in-cluster host and the port. */
@@ -386,21 +181,13 @@ export class KubernetesDriver implements ControlPlaneDriver {
     ctx: DriverCallContext,
   ): Promise<{ host: string; port: number }> {
     const port = this.#port(resource);
-    const ref = networkPolicyRef(resource);
-    // typed: the client serializes known kinds through its models, where `from` is `_from`
-    const policy: V1NetworkPolicy = {
-      ...ref,
-      metadata: { ...ref.metadata, labels: labelsOf(resource) },
-      spec: {
-        podSelector: { matchLabels: { [LABELS.resourceUid]: resource.uid } },
-        policyTypes: ['Ingress'],
-        // from every pod of the resource's namespace, to its port only
-        ingress: [
-          { _from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port }] },
-        ],
-      },
-    };
-    await this.#apply(ref, policy, FIELD_MANAGER, target, ctx);
+    const policy = networkPolicy(resource, port);
+    await this.#cluster(target).apply(
+      networkPolicyRef(resource),
+      policy,
+      FIELD_MANAGER,
+      ctx,
+    );
     return { host: serviceHost(resource), port };
   }
 
@@ -410,7 +197,7 @@ export class KubernetesDriver implements ControlPlaneDriver {
     target: DriverTarget,
     ctx: DriverCallContext,
   ): Promise<void> {
-    await this.#delete(networkPolicyRef(resource), target, ctx);
+    await this.#cluster(target).delete(networkPolicyRef(resource), ctx);
   }
 
   /** Applies the DNSEndpoint `<name>-dns` for external-dns; returns the published hostname. */
@@ -419,22 +206,14 @@ export class KubernetesDriver implements ControlPlaneDriver {
     target: DriverTarget,
     ctx: DriverCallContext,
   ): Promise<{ hostname: string }> {
-    const hostname = `${resource.name}.${resource.namespace}.${target.cell}.idp.internal`;
-    const ref = dnsEndpointRef(resource);
-    const endpoint = {
-      ...ref,
-      metadata: { ...ref.metadata, labels: labelsOf(resource) },
-      spec: {
-        endpoints: [
-          {
-            dnsName: hostname,
-            recordType: 'CNAME',
-            targets: [serviceHost(resource)],
-          },
-        ],
-      },
-    };
-    await this.#apply(ref, endpoint, FIELD_MANAGER, target, ctx);
+    const hostname = dnsHostname(resource, target);
+    const endpoint = dnsEndpoint(resource, hostname);
+    await this.#cluster(target).apply(
+      dnsEndpointRef(resource),
+      endpoint,
+      FIELD_MANAGER,
+      ctx,
+    );
     return { hostname };
   }
 
@@ -444,7 +223,7 @@ export class KubernetesDriver implements ControlPlaneDriver {
     target: DriverTarget,
     ctx: DriverCallContext,
   ): Promise<void> {
-    await this.#delete(dnsEndpointRef(resource), target, ctx);
+    await this.#cluster(target).delete(dnsEndpointRef(resource), ctx);
   }
 
   /**
@@ -473,10 +252,10 @@ export class KubernetesDriver implements ControlPlaneDriver {
     }
     const ref = this.#claimRef(resource);
     const annotation = ANNOTATIONS.operation(operation.type);
-    const claim = await this.#read(ref, target, ctx);
+    const claim = await this.#cluster(target).read(ref, ctx);
     if (!claim) {
       throw new DriverError(
-        `Cannot run '${operation.type}': ${describe(
+        `Cannot run '${operation.type}': ${describeRef(
           ref,
         )} does not exist on cluster ${target.cluster}`,
         { retryable: false, code: 'NotFound' },
@@ -495,36 +274,35 @@ export class KubernetesDriver implements ControlPlaneDriver {
       operation.type === 'rotate-credentials' &&
       operation.step === 'rotate'
     ) {
-      await this.#delete(connectionSecretRef(resource), target, ctx);
+      await this.#cluster(target).delete(connectionSecretRef(resource), ctx);
     }
     const annotated = {
       ...ref,
       metadata: { ...ref.metadata, annotations: { [annotation]: request } },
     };
-    await this.#apply(
+    await this.#cluster(target).apply(
       ref,
       annotated,
       operationFieldManager(operation.type),
-      target,
       ctx,
     );
-    ctx.logger.info(`Requested ${operation.type} on ${describe(ref)}`, {
+    ctx.logger.info(`Requested ${operation.type} on ${describeRef(ref)}`, {
       cluster: target.cluster,
       step: operation.step,
     });
     return { requested: true, annotation };
   }
 
-  #client(target: DriverTarget): ObjectApi {
-    const client = this.#clients.get(target.cluster);
-    if (!client) {
+  #cluster(target: DriverTarget): KubernetesCluster {
+    const cluster = this.#clusters.get(target.cluster);
+    if (!cluster) {
       const known = this.clusters.join(', ') || 'none';
       throw new DriverError(
         `Kubernetes cluster '${target.cluster}' is not configured (controlPlane.kubernetes.clusters has: ${known})`,
         { retryable: false, code: 'UnknownCluster' },
       );
     }
-    return client;
+    return cluster;
   }
 
   #mapping(resource: DriverResource): ResolvedClaimMapping {
@@ -565,138 +343,4 @@ export class KubernetesDriver implements ControlPlaneDriver {
     }
     return port;
   }
-
-  /** Server-side apply: creates the object or updates the fields `fieldManager` owns. */
-  async #apply(
-    ref: ObjectRef,
-    object: object,
-    fieldManager: string,
-    target: DriverTarget,
-    ctx: DriverCallContext,
-  ): Promise<KubeObject> {
-    const applied = await this.#call(
-      target,
-      ctx,
-      `apply ${describe(ref)}`,
-      api =>
-        api.patch(
-          object as KubeObject,
-          undefined,
-          undefined,
-          fieldManager,
-          true,
-          PatchStrategy.ServerSideApply,
-        ),
-    );
-    ctx.logger.debug(`Applied ${describe(ref)}`, {
-      cluster: target.cluster,
-      fieldManager,
-    });
-    return applied;
-  }
-
-  /**
-   * Reads an object; `undefined` when it is absent. A cluster that does not serve the object's
-   * API group at all also answers 404 (at discovery), which reads as absent too.
-   */
-  async #read(
-    ref: ObjectRef,
-    target: DriverTarget,
-    ctx: DriverCallContext,
-  ): Promise<KubeObject | undefined> {
-    return this.#call(target, ctx, `read ${describe(ref)}`, async api => {
-      try {
-        return await api.read<KubeObject>(ref);
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
-    });
-  }
-
-  /** Deletes an object; deleting what is absent succeeds. */
-  async #delete(
-    ref: ObjectRef,
-    target: DriverTarget,
-    ctx: DriverCallContext,
-    propagationPolicy?: 'Foreground',
-  ): Promise<void> {
-    await this.#call(target, ctx, `delete ${describe(ref)}`, async api => {
-      try {
-        await api.delete(
-          ref,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          propagationPolicy,
-        );
-        ctx.logger.debug(`Deleted ${describe(ref)}`, {
-          cluster: target.cluster,
-        });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    });
-  }
-
-  /** Runs `fn` with the cluster's client and the call's abort signal; maps what it throws. */
-  async #call<T>(
-    target: DriverTarget,
-    ctx: DriverCallContext,
-    action: string,
-    fn: (api: KubernetesObjectApi) => Promise<T>,
-  ): Promise<T> {
-    const api = this.#client(target);
-    try {
-      return await callSignal.run(ctx.signal, () => fn(api));
-    } catch (error) {
-      throw toDriverError(error, `${action} on cluster ${target.cluster}`);
-    }
-  }
-}
-
-/** What names an object: enough to read or delete it. */
-interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace: string };
-}
-
-function describe(ref: ObjectRef): string {
-  return `${ref.kind} ${ref.metadata.namespace}/${ref.metadata.name}`;
-}
-
-function serviceHost(resource: DriverResource): string {
-  return `${resource.name}.${resource.namespace}.svc.cluster.local`;
-}
-
-function networkPolicyRef(resource: DriverResource): ObjectRef {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: {
-      name: `${resource.name}-ingress`,
-      namespace: resource.namespace,
-    },
-  };
-}
-
-function dnsEndpointRef(resource: DriverResource): ObjectRef {
-  return {
-    apiVersion: 'externaldns.k8s.io/v1alpha1',
-    kind: 'DNSEndpoint',
-    metadata: { name: `${resource.name}-dns`, namespace: resource.namespace },
-  };
-}
-
-function connectionSecretRef(resource: DriverResource): ObjectRef {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {
-      name: connectionSecretName(resource),
-      namespace: resource.namespace,
-    },
-  };
 }

@@ -9,6 +9,7 @@ import {
   DriverTarget,
   ObservedResource,
 } from '@idp-multicloud/plugin-control-plane-node';
+import { ObjectRef } from './objectRef';
 
 /**
  * How one product is realised on Kubernetes: the Crossplane claim that asks for it, the port
@@ -145,6 +146,18 @@ export function labelsOf(resource: DriverResource): Record<string, string> {
 /** The name of the secret the claim's composition writes the connection details to. */
 export function connectionSecretName(resource: DriverResource): string {
   return `${resource.name}-connection`;
+}
+
+/** The secret the claim's composition writes the connection details to. */
+export function connectionSecretRef(resource: DriverResource): ObjectRef {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: connectionSecretName(resource),
+      namespace: resource.namespace,
+    },
+  };
 }
 
 /** The Crossplane claim that asks for `resource` on `target`. */

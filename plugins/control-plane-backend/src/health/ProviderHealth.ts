@@ -6,13 +6,27 @@ import {
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { now, readTimestamp } from '../database/time';
-import { ProviderStatus, ProviderStatusSource } from '../scheduling/sources';
 import {
   BreakerPolicy,
   BreakerRecord,
   defaultBreakerPolicy,
   nextBreaker,
 } from './breaker';
+
+/** What the scheduler knows of a provider's health right now. */
+export interface ProviderStatus {
+  health: number;
+  breaker: BreakerRecord['state'];
+  /** Mean driver call latency, ms, over all its clusters. */
+  latencyMs: number;
+  /** Mean driver call latency to its clusters in each cell, ms. */
+  latencyByCell: Record<string, number>;
+}
+
+/** Where provider health comes from (the health store; all healthy when absent). */
+export interface ProviderStatusSource {
+  statuses(): Promise<Map<string, ProviderStatus>>;
+}
 
 /** The health of one provider as the API shows it. */
 export interface ProviderHealthReport extends ProviderStatus {

@@ -12,7 +12,7 @@ import { isUniqueViolation, sha256 } from '../database/util';
 import { parseInput } from '../errors';
 import { ResourceStore } from '../resources/ResourceStore';
 import { PlacementStore } from './PlacementStore';
-import { ExperimentAssigner } from './sources';
+import { ExperimentAssigner } from './experiments';
 
 /** Where the flag that turns experiments off in a cell or tier is read (the feature flags). */
 export interface PlacementFlags {

@@ -2,6 +2,7 @@ import { Resource } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
+import { ProviderStatus, ProviderStatusSource } from '../health/ProviderHealth';
 import { ResourceFootprint, ResourceStore } from '../resources/ResourceStore';
 import { demandOf } from './demand';
 import {
@@ -14,11 +15,7 @@ import {
 } from './pipeline';
 import { PlacementStore } from './PlacementStore';
 import { Pricing } from './pricing';
-import {
-  ExperimentAssigner,
-  ProviderStatus,
-  ProviderStatusSource,
-} from './sources';
+import { ExperimentAssigner } from './experiments';
 
 /**
  * The label that makes resources a failover pair: the resources of a namespace with the same

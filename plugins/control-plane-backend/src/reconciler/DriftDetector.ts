@@ -84,16 +84,7 @@ export class DriftDetector {
         await this.followHealth(resource, observation.observed);
         continue;
       }
-      const policy = driftPolicyOf(
-        resource.spec.driftPolicy,
-        resource.spec.driftPolicy
-          ? undefined
-          : await this.options.cellDriftPolicy?.(
-              resource.spec.cell,
-              desired,
-              resource.spec.tier,
-            ),
-      );
+      const policy = await this.policyFor(resource, desired);
       const previous = resource.status.conditions.find(
         c => c.type === 'Drifted',
       );
@@ -136,6 +127,23 @@ export class DriftDetector {
     }
     this.cursor = batch.length > 0 ? batch[batch.length - 1].uid : '';
     return batch;
+  }
+
+  /** The resource's own drift policy, else its cell's (and tier's), else `correct`. */
+  private async policyFor(
+    resource: ResourceRecord,
+    desired: DesiredState,
+  ): Promise<DriftPolicy> {
+    const own = resource.spec.driftPolicy;
+    // the cell's policy (a feature flag lookup) only for a resource that sets none
+    const cell = own
+      ? undefined
+      : await this.options.cellDriftPolicy?.(
+          resource.spec.cell,
+          desired,
+          resource.spec.tier,
+        );
+    return driftPolicyOf(own, cell);
   }
 
   /**

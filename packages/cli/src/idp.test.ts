@@ -187,6 +187,21 @@ describe('idp against a running control plane', () => {
       /unknown command 'reboot'/,
     ],
     [
+      'an unknown command, naming the closest one',
+      ['creat', 'mysql', 'orders-db'],
+      /^error: unknown command 'creat' for 'idp'\nDid you mean 'idp create'\?$/m,
+    ],
+    [
+      'an unknown subcommand of a group',
+      ['ops', 'frobnicate', 'orders-db'],
+      /^error: unknown command 'frobnicate' for 'idp ops'\nDid you mean 'idp ops [a-z]+'\?$/m,
+    ],
+    [
+      'a mistyped subcommand of a group that is a command too',
+      ['audit', 'verfy'],
+      /^error: unknown command 'verfy' for 'idp audit'\nDid you mean 'idp audit verify'\?$/m,
+    ],
+    [
       'no owner and a token that does not name the user',
       ['create', 'redis', '--cell', 'cell-us'],
       /--owner is needed/,
@@ -440,4 +455,20 @@ spec:
       expect(run.stdout).toMatch(/^Usage: idp/);
     }
   });
+
+  it.each([
+    [['clusters'], []],
+    [['clusters', 'list', '-o', 'json'], []],
+    [['ops', 'frobnicate'], ['ops']],
+  ])(
+    'answers `idp %j --help` with the help of the command it is under, exit 0',
+    async (args, known) => {
+      const help = await idp([...known, '--help']);
+      const run = await idp([...args, '--help']);
+      expectExit(run, 0);
+      expect(run.stdout).toBe(help.stdout);
+      expect(run.stdout).toMatch(/^Usage: idp /);
+      expect(run.stderr).toBe('');
+    },
+  );
 });

@@ -10,6 +10,7 @@ import { resourceCommands } from './commands/resources';
 import { fields, outputFormats, print, table } from './format';
 import { UsageError } from './params';
 import { sessionOf } from './session';
+import { refuseUnknownSubcommands } from './unknownCommand';
 
 /** Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
 const EXIT_FAILURE = 1;
@@ -65,6 +66,7 @@ function reconcileCommand(): Command {
 /** Every command on every level reports usage errors the same way. */
 function configure(command: Command) {
   command.exitOverride().showHelpAfterError('(add --help for usage)');
+  refuseUnknownSubcommands(command);
   command.commands.forEach(configure);
 }
 

@@ -7,15 +7,15 @@ import {
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { ApiError, notFound, pageNotFound, statusOf } from './apiStatus';
+import { defaultFakeKinds, discovery, FakeKind } from './fakeKinds';
+import { clone, Obj } from './jsonPaths';
+import { Selection, selects } from './selectors';
+import { serverSideApply, Stored } from './serverSideApply';
+import { WatchCache } from './watchCache';
 
-/**
- * A kind the fake serves. All kinds are namespaced.
- */
-export interface FakeKind {
-  apiVersion: string;
-  kind: string;
-  plural: string;
-}
+export { defaultFakeKinds } from './fakeKinds';
+export type { FakeKind } from './fakeKinds';
 
 /** One request the fake received. */
 export interface RecordedRequest {
@@ -39,170 +39,8 @@ export interface FakeFault {
   times?: number;
 }
 
-type Obj = Record<string, any>;
-
-/** One change of an object, as a watch reports it. */
-interface WatchEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  resourceVersion: number;
-  object: Obj;
-}
-
-interface Watcher {
-  kind: FakeKind;
-  namespace?: string;
-  query: Record<string, string>;
-  res: ServerResponse;
-}
-
-interface Stored {
-  object: Obj;
-  /** Field manager → the leaf paths it owns (JSON-encoded path arrays). */
-  owners: Map<string, Set<string>>;
-}
-
-/** The kinds the fake serves unless told otherwise: the claims, NetworkPolicy, DNSEndpoint, Secret. */
-export const defaultFakeKinds: FakeKind[] = [
-  {
-    apiVersion: 'database.idp.multicloud/v1alpha1',
-    kind: 'MySQLInstance',
-    plural: 'mysqlinstances',
-  },
-  {
-    apiVersion: 'database.idp.multicloud/v1alpha1',
-    kind: 'PostgreSQLInstance',
-    plural: 'postgresqlinstances',
-  },
-  {
-    apiVersion: 'cache.idp.multicloud/v1alpha1',
-    kind: 'RedisCache',
-    plural: 'rediscaches',
-  },
-  {
-    apiVersion: 'messaging.idp.multicloud/v1alpha1',
-    kind: 'KafkaCluster',
-    plural: 'kafkaclusters',
-  },
-  {
-    apiVersion: 'storage.idp.multicloud/v1alpha1',
-    kind: 'Bucket',
-    plural: 'buckets',
-  },
-  {
-    apiVersion: 'apps.idp.multicloud/v1alpha1',
-    kind: 'WebApp',
-    plural: 'webapps',
-  },
-  {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    plural: 'networkpolicies',
-  },
-  {
-    apiVersion: 'externaldns.k8s.io/v1alpha1',
-    kind: 'DNSEndpoint',
-    plural: 'dnsendpoints',
-  },
-  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
-];
-
-const reasons: Record<number, string> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'NotFound',
-  405: 'MethodNotAllowed',
-  409: 'Conflict',
-  415: 'UnsupportedMediaType',
-  422: 'Invalid',
-  429: 'TooManyRequests',
-  500: 'InternalError',
-  503: 'ServiceUnavailable',
-  504: 'Timeout',
-};
-
-class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-/** The watch event of a version no longer in the history. */
-const expired = (from: number, compactedTo: number) => ({
-  type: 'ERROR',
-  object: {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: `too old resource version: ${from} (${compactedTo})`,
-    reason: 'Expired',
-    code: 410,
-  },
-});
-
 const isWatch = (query: Record<string, string>) =>
   query.watch === 'true' || query.watch === '1';
-
-/** What the API server answers for a path it does not serve. */
-const pageNotFound = () =>
-  new ApiError(404, 'the server could not find the requested resource');
-
-/** A deep copy (JSON: objects are JSON anyway, and `structuredClone` crosses jest's realms). */
-function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value));
-}
-
-/** The paths of the leaves of `value`; arrays are atomic, as in a list without merge keys. */
-function leafPaths(value: unknown, prefix: string[] = []): string[] {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value);
-    if (entries.length > 0) {
-      return entries.flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
-    }
-  }
-  return [JSON.stringify(prefix)];
-}
-
-function getPath(object: Obj, path: string[]): unknown {
-  return path.reduce<any>(
-    (o, k) => (o === undefined ? undefined : o[k]),
-    object,
-  );
-}
-
-function setPath(object: Obj, path: string[], value: unknown) {
-  let o = object;
-  for (const k of path.slice(0, -1)) {
-    if (!o[k] || typeof o[k] !== 'object' || Array.isArray(o[k])) o[k] = {};
-    o = o[k];
-  }
-  o[path[path.length - 1]] = clone(value);
-}
-
-/** Removes a leaf and the objects it leaves empty. */
-function deletePath(object: Obj, path: string[]) {
-  const parents: Obj[] = [];
-  let o: any = object;
-  for (const k of path.slice(0, -1)) {
-    if (!o || typeof o !== 'object') return;
-    parents.push(o);
-    o = o[k];
-  }
-  if (!o || typeof o !== 'object') return;
-  delete o[path[path.length - 1]];
-  for (let i = parents.length - 1; i >= 0; i--) {
-    const child = parents[i][path[i]];
-    if (Object.keys(child).length > 0 || (i === 0 && path[0] === 'metadata')) {
-      break;
-    }
-    delete parents[i][path[i]];
-  }
-}
 
 /**
  * A local HTTP server that answers like the Kubernetes API server, for the calls the driver
@@ -231,11 +69,7 @@ export class FakeKubernetes {
   #objects = new Map<string, Stored>();
   #faults: FakeFault[] = [];
   #resourceVersion = 1;
-  /** Every change, oldest first, since the last {@link FakeKubernetes.compact}. */
-  #history: WatchEvent[] = [];
-  /** Versions at or below this one are no longer in the history. */
-  #compactedTo = 0;
-  #watchers = new Set<Watcher>();
+  #watches = new WatchCache();
   #server: Server;
   #kinds: FakeKind[];
   #token?: string;
@@ -264,8 +98,7 @@ export class FakeKubernetes {
   }
 
   async stop(): Promise<void> {
-    for (const watcher of this.#watchers) watcher.res.end();
-    this.#watchers.clear();
+    this.#watches.close();
     this.#server.closeAllConnections();
     await new Promise(resolve => this.#server.close(resolve));
   }
@@ -275,8 +108,7 @@ export class FakeKubernetes {
    * answers 410 Gone, and the client has to list again.
    */
   compact() {
-    this.#compactedTo = this.#resourceVersion;
-    this.#history = [];
+    this.#watches.compact(this.#resourceVersion);
   }
 
   /**
@@ -284,16 +116,12 @@ export class FakeKubernetes {
    * history, as an API server whose watch cache fell behind does.
    */
   expireWatches() {
-    this.compact();
-    for (const watcher of this.#watchers) {
-      watcher.res.end(`${JSON.stringify(expired(0, this.#compactedTo))}\n`);
-    }
-    this.#watchers.clear();
+    this.#watches.expire(this.#resourceVersion);
   }
 
   /** Watches open now. */
   get watches(): number {
-    return this.#watchers.size;
+    return this.#watches.size;
   }
 
   /** Makes the next matching request(s) fail. */
@@ -323,7 +151,7 @@ export class FakeKubernetes {
     if (!stored) throw new Error(`no ${kind} ${namespace}/${name}`);
     stored.object.status = clone(status);
     this.#bump(stored.object);
-    this.#emit('MODIFIED', stored.object);
+    this.#watches.record('MODIFIED', stored.object);
   }
 
   /** Stores an object as if someone else created it, e.g. a secret written by a provider. */
@@ -333,7 +161,7 @@ export class FakeKubernetes {
     const stored = { object: clone(object), owners: new Map() };
     this.#initMetadata(stored.object);
     this.#objects.set(key, stored);
-    this.#emit('ADDED', stored.object);
+    this.#watches.record('ADDED', stored.object);
   }
 
   /** Completes a foreground deletion, as the garbage collector does once dependents are gone. */
@@ -350,7 +178,7 @@ export class FakeKubernetes {
     const { object } = this.#objects.get(key)!;
     this.#objects.delete(key);
     this.#bump(object);
-    this.#emit('DELETED', object);
+    this.#watches.record('DELETED', object);
   }
 
   #keyOf(apiVersion: string, kind: string, namespace: string, name: string) {
@@ -370,80 +198,6 @@ export class FakeKubernetes {
   #bump(object: Obj) {
     this.#resourceVersion += 1;
     object.metadata.resourceVersion = String(this.#resourceVersion);
-  }
-
-  /** Records a change and tells the watches it matches. */
-  #emit(type: WatchEvent['type'], object: Obj) {
-    const event: WatchEvent = {
-      type,
-      resourceVersion: Number(object.metadata.resourceVersion),
-      object: clone(object),
-    };
-    this.#history.push(event);
-    for (const watcher of this.#watchers) {
-      if (this.#matches(watcher, event.object)) {
-        watcher.res.write(
-          `${JSON.stringify({ type, object: event.object })}\n`,
-        );
-      }
-    }
-  }
-
-  #matches(
-    w: { kind: FakeKind; namespace?: string; query: Record<string, string> },
-    o: Obj,
-  ): boolean {
-    const labels = (w.query.labelSelector ?? '')
-      .split(',')
-      .filter(Boolean)
-      .map(term => term.split('='));
-    const fields = (w.query.fieldSelector ?? '')
-      .split(',')
-      .filter(Boolean)
-      .map(term => term.split('='));
-    const field = (path: string) =>
-      path === 'metadata.name' || path === 'metadata.namespace'
-        ? o.metadata[path.slice('metadata.'.length)]
-        : undefined;
-    return (
-      o.kind === w.kind.kind &&
-      o.apiVersion === w.kind.apiVersion &&
-      (w.namespace === undefined || o.metadata.namespace === w.namespace) &&
-      labels.every(([k, v]) => o.metadata.labels?.[k] === v) &&
-      fields.every(([k, v]) => field(k) === v)
-    );
-  }
-
-  /** Streams a watch until the client goes away or the fake stops. */
-  #watch(
-    kind: FakeKind,
-    namespace: string | undefined,
-    query: Record<string, string>,
-    res: ServerResponse,
-  ) {
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'transfer-encoding': 'chunked',
-    });
-    res.flushHeaders(); // as the API server does: the client learns at once that it watches
-    const from = Number(query.resourceVersion ?? this.#resourceVersion);
-    const watcher: Watcher = { kind, namespace, query, res };
-    if (from < this.#compactedTo) {
-      res.end(`${JSON.stringify(expired(from, this.#compactedTo))}\n`);
-      return;
-    }
-    for (const event of this.#history) {
-      if (
-        event.resourceVersion > from &&
-        this.#matches(watcher, event.object)
-      ) {
-        res.write(
-          `${JSON.stringify({ type: event.type, object: event.object })}\n`,
-        );
-      }
-    }
-    this.#watchers.add(watcher);
-    res.on('close', () => this.#watchers.delete(watcher));
   }
 
   #initMetadata(object: Obj) {
@@ -508,27 +262,21 @@ export class FakeKubernetes {
       }
       const [code, body] = this.#route(recorded);
       if (code === 0) {
-        const { kind, namespace } = (body as { watch: Watcher }).watch;
-        this.#watch(kind, namespace, recorded.query, res);
+        const { kind, namespace } = (
+          body as { watch: Omit<Selection, 'query'> }
+        ).watch;
+        this.#watches.open(
+          { kind, namespace, query: recorded.query },
+          res,
+          this.#resourceVersion,
+        );
         return;
       }
       send(code, body);
     } catch (caught) {
       const error =
         caught instanceof ApiError ? caught : new ApiError(500, String(caught));
-      send(
-        error.code,
-        {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: error.message,
-          reason: reasons[error.code] ?? 'Unknown',
-          code: error.code,
-        },
-        error.headers,
-      );
+      send(error.code, statusOf(error), error.headers);
     }
   }
 
@@ -550,7 +298,7 @@ export class FakeKubernetes {
       throw pageNotFound();
     }
     if (rest.length === 0 && req.method === 'GET') {
-      return [200, this.#discovery(apiVersion, kinds)];
+      return [200, discovery(apiVersion, kinds)];
     }
 
     let namespace: string | undefined;
@@ -590,31 +338,9 @@ export class FakeKubernetes {
     }
   }
 
-  #discovery(apiVersion: string, kinds: FakeKind[]) {
-    return {
-      kind: 'APIResourceList',
-      apiVersion: 'v1',
-      groupVersion: apiVersion,
-      resources: kinds.map(k => ({
-        name: k.plural,
-        singularName: k.kind.toLowerCase(),
-        namespaced: true,
-        kind: k.kind,
-        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-      })),
-    };
-  }
-
-  #notFound(kind: FakeKind, name: string): ApiError {
-    const group = kind.apiVersion.includes('/')
-      ? `.${kind.apiVersion.split('/')[0]}`
-      : '';
-    return new ApiError(404, `${kind.plural}${group} "${name}" not found`);
-  }
-
   #getOrThrow(kind: FakeKind, namespace: string, name: string): Stored {
     const stored = this.#objects.get(this.#key(kind, namespace, name));
-    if (!stored) throw this.#notFound(kind, name);
+    if (!stored) throw notFound(kind, name);
     return stored;
   }
 
@@ -625,7 +351,7 @@ export class FakeKubernetes {
   ) {
     const items = [...this.#objects.values()]
       .map(s => s.object)
-      .filter(o => this.#matches({ kind, namespace, query }, o));
+      .filter(o => selects({ kind, namespace, query }, o));
     return {
       apiVersion: kind.apiVersion,
       kind: `${kind.kind}List`,
@@ -634,6 +360,7 @@ export class FakeKubernetes {
     };
   }
 
+  /** Server-side apply: checks the request as the API server does, then creates or merges. */
   #apply(
     kind: FakeKind,
     namespace: string,
@@ -673,17 +400,6 @@ export class FakeKubernetes {
       );
     }
 
-    // what the manager applies, without identity and status
-    const applied = clone(body);
-    delete applied.apiVersion;
-    delete applied.kind;
-    delete applied.status;
-    delete applied.metadata.name;
-    delete applied.metadata.namespace;
-    const paths = leafPaths(applied).filter(
-      p => p !== '[]' && p !== '["metadata"]',
-    );
-
     const key = this.#key(kind, namespace, name);
     let stored = this.#objects.get(key);
     const created = !stored;
@@ -696,48 +412,12 @@ export class FakeKubernetes {
       this.#initMetadata(stored.object);
       this.#objects.set(key, stored);
     }
-    const { object, owners } = stored;
+    const { object } = stored;
     const before = clone(object);
-
-    const conflicts: string[] = [];
-    for (const [other, owned] of owners) {
-      if (other === manager) continue;
-      for (const p of paths.filter(q => owned.has(q))) {
-        const path = JSON.parse(p);
-        if (isDeepStrictEqual(getPath(object, path), getPath(applied, path))) {
-          continue;
-        }
-        if (req.query.force === 'true') {
-          owned.delete(p);
-        } else {
-          conflicts.push(`conflict with "${other}": .${path.join('.')}`);
-        }
-      }
-    }
-    if (conflicts.length > 0) {
-      const list = conflicts.join(', ');
-      throw new ApiError(
-        409,
-        `Apply failed with ${conflicts.length} conflict(s): ${list}`,
-      );
-    }
-
-    // fields the manager no longer applies, and nobody else owns, go
-    for (const p of owners.get(manager) ?? []) {
-      const ownedByOthers = [...owners].some(
-        ([m, o]) => m !== manager && o.has(p),
-      );
-      if (!paths.includes(p) && !ownedByOthers) {
-        deletePath(object, JSON.parse(p));
-      }
-    }
-    for (const p of paths) {
-      setPath(object, JSON.parse(p), getPath(applied, JSON.parse(p)));
-    }
-    owners.set(manager, new Set(paths));
+    serverSideApply(stored, body, manager, req.query.force === 'true');
 
     if (created) {
-      this.#emit('ADDED', object);
+      this.#watches.record('ADDED', object);
       return [201, object];
     }
     if (!isDeepStrictEqual(before, object)) {
@@ -745,7 +425,7 @@ export class FakeKubernetes {
         object.metadata.generation += 1;
       }
       this.#bump(object);
-      this.#emit('MODIFIED', object);
+      this.#watches.record('MODIFIED', object);
     }
     return [200, object];
   }
@@ -768,13 +448,13 @@ export class FakeKubernetes {
           'foregroundDeletion',
         ];
         this.#bump(stored.object);
-        this.#emit('MODIFIED', stored.object);
+        this.#watches.record('MODIFIED', stored.object);
       }
       return [202, stored.object];
     }
     this.#objects.delete(key);
     this.#bump(stored.object);
-    this.#emit('DELETED', stored.object);
+    this.#watches.record('DELETED', stored.object);
     return [200, stored.object];
   }
 }

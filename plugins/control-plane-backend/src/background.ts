@@ -27,12 +27,18 @@ export interface BackgroundTask {
 export function backgroundTasks(
   controlPlane: Pick<
     ControlPlane,
-    'indexer' | 'reconciler' | 'idempotency' | 'health' | 'drivers'
+    | 'indexer'
+    | 'reconciler'
+    | 'idempotency'
+    | 'health'
+    | 'drivers'
+    | 'deferredAudit'
   >,
   settings: ControlPlaneConfig,
   logger: LoggerService,
 ): BackgroundTask[] {
-  const { indexer, reconciler, idempotency, health, drivers } = controlPlane;
+  const { indexer, reconciler, idempotency, health, drivers, deferredAudit } =
+    controlPlane;
   const healthLogger = logger.child({ component: 'provider-health' });
   return [
     {
@@ -76,6 +82,15 @@ export function backgroundTasks(
         if (purged > 0)
           logger.info(`forgot ${purged} expired idempotency keys`);
       },
+    },
+    {
+      // Audit events of requests refused while the database was away, once it is back.
+      id: 'control-plane-deferred-audit',
+      scope: 'local',
+      frequency: { seconds: 5 },
+      timeout: { minutes: 1 },
+      orchestration: false,
+      fn: () => deferredAudit.flush(),
     },
     {
       // What this replica saw of each provider's calls, shared with the others.

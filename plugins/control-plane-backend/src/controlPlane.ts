@@ -6,6 +6,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { AuditLog } from './audit/AuditLog';
+import { DeferredAudit } from './audit/DeferredAudit';
 import { ControlPlaneConfig } from './config';
 import { ResourceEventStore } from './events/ResourceEventStore';
 import { bootstrapManifests } from './gitops/bootstrap';
@@ -44,6 +45,8 @@ export interface ControlPlane {
   db: Knex;
   repo: GitStateRepo;
   audit: AuditLog;
+  /** Audit events of refused requests, kept while the database is away. */
+  deferredAudit: DeferredAudit;
   events: ResourceEventStore;
   resources: ResourceStore;
   operations: OperationStore;
@@ -121,6 +124,10 @@ export async function createControlPlane(options: {
   }
 
   const audit = new AuditLog(db);
+  const deferredAudit = new DeferredAudit(
+    audit,
+    logger.child({ component: 'audit' }),
+  );
   const events = new ResourceEventStore(db);
   const resources = new ResourceStore(db, events, audit);
   const operations = new OperationStore(db, events);
@@ -264,6 +271,7 @@ export async function createControlPlane(options: {
     db,
     repo,
     audit,
+    deferredAudit,
     events,
     resources,
     operations,

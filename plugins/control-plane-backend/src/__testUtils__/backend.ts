@@ -105,6 +105,8 @@ export async function startControlPlane(
     knex?: Knex;
     dataDir?: string;
     orchestration?: boolean;
+    /** Runs the plugin's periodic tasks on their intervals (the real scheduler). */
+    periodicTasks?: boolean;
     features?: BackendFeature[];
     /** Merged into the `controlPlane` config block (e.g. `simulator`). */
     controlPlane?: Record<string, unknown>;
@@ -117,8 +119,9 @@ export async function startControlPlane(
   const backend = await startTestBackend({
     features: [
       controlPlanePlugin,
-      // The real scheduler, so that the plugin's periodic tasks (health flushes, probes) run.
-      schedulerServiceFactory,
+      // The test backend's scheduler runs each task once, at start-up; the real one runs the
+      // plugin's periodic tasks (health flushes, probes) on their intervals.
+      ...(options.periodicTasks ? [schedulerServiceFactory] : []),
       mockServices.database.factory({ knex }),
       mockServices.rootConfig.factory({
         data: {

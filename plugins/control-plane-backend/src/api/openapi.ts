@@ -18,6 +18,7 @@ const errorDescriptions: Record<number, string> = {
   403: 'Not allowed by the permission policy',
   404: 'No such object',
   409: 'Conflicts with the current state, or a request with this Idempotency-Key is in flight',
+  503: 'The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key',
   422: 'This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError)',
 };
 
@@ -41,11 +42,11 @@ const commandHeaders = requestHeaders.extend({
 
 /**
  * The error statuses a route can answer with, from what its entry declares. Every route
- * answers 400 to a malformed `x-request-id`.
+ * answers 400 to a malformed `x-request-id`, and 503 while the database is unavailable.
  */
 function errorStatuses(route: AnyRoute): number[] {
-  const statuses = new Set([400]);
-  if (route.public) return [...statuses];
+  const statuses = new Set([400, 503]);
+  if (route.public) return [...statuses].sort();
   statuses.add(401);
   const { params } = route.request ?? {};
   if (route.permission || route.permissionNote) statuses.add(403);

@@ -8,6 +8,12 @@ import express, { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AuditLog } from '../audit/AuditLog';
+import { DeferredAudit } from '../audit/DeferredAudit';
+import {
+  databaseUnavailable,
+  isDatabaseUnavailable,
+  RETRY_AFTER_SECONDS,
+} from '../database/availability';
 import { canonicalJson, sha256 } from '../database/util';
 import { parseInput, validationError } from '../errors';
 import { CommandService } from '../idempotency/CommandService';
@@ -45,6 +51,10 @@ export function statusOf(error: unknown): number {
       return 404;
     case 'ConflictError':
       return 409;
+    case 'NotImplementedError':
+      return 501;
+    case 'ServiceUnavailableError':
+      return 503;
     default:
       return 500;
   }
@@ -71,6 +81,8 @@ export interface PipelineOptions {
   authorizer: ResourceAuthorizer;
   commands: CommandService;
   audit: AuditLog;
+  /** Where the audit of a refused request goes: written later when the database is away. */
+  deferredAudit: DeferredAudit;
   logger: LoggerService;
 }
 
@@ -149,7 +161,8 @@ async function handle(
   res: Response,
   options: PipelineOptions,
 ) {
-  const { httpAuth, authorizer, commands, audit, logger } = options;
+  const { httpAuth, authorizer, commands, audit, deferredAudit, logger } =
+    options;
   const audited = route.command
     ? {
         action: route.command.action,
@@ -185,6 +198,8 @@ async function handle(
       }
       return;
     }
+    // Refusals that waited for the database are written before this command's events.
+    await deferredAudit.flush();
     let key = req.header('idempotency-key');
     if (key !== undefined) {
       key = parseInput(idempotencyKeySchema, key, 'Idempotency-Key');
@@ -251,11 +266,18 @@ async function handle(
     );
     if (answer.replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.status(answer.status).json(answer.body);
-  } catch (error) {
+  } catch (thrown) {
+    // An unavailable database is a 503 the client may retry, never a 500.
+    const error = isDatabaseUnavailable(thrown)
+      ? databaseUnavailable(thrown)
+      : thrown;
+    if (error !== thrown) {
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    }
     if (audited) {
       const status = statusOf(error);
       try {
-        await audit.append({
+        await deferredAudit.append({
           actor: ctx.actor,
           action: audited.action,
           target: audited.target,

@@ -72,6 +72,7 @@ export async function createRouter(
         audit: controlPlane.audit,
       }),
       audit: controlPlane.audit,
+      deferredAudit: controlPlane.deferredAudit,
       logger,
     },
   );

@@ -7,21 +7,21 @@
  */
 
 export { createIdpClient } from './client';
+export type { IdpClient } from './IdpClient';
+export type { IdpResources, ProductHelper, WaitOptions } from './resources';
 export type {
-  IdpClient,
-  IdpClientOptions,
-  IdpResources,
-  MutationOptions,
   Operation,
   Plan,
-  ProductHelper,
   Resource,
   ResourcePage,
   Schemas,
-  WaitOptions,
-} from './client';
+} from './schemas';
 export * from './errors';
-export type { RetryOptions } from './transport';
+export type {
+  IdpClientOptions,
+  MutationOptions,
+  RetryOptions,
+} from './transport';
 export type {
   components as IdpApiComponents,
   operations as IdpApiOperations,

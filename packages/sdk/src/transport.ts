@@ -1,4 +1,6 @@
-import { IdpNetworkError } from './errors';
+import createClient, { Client } from 'openapi-fetch';
+import { errorFromResponse, IdpNetworkError } from './errors';
+import type { paths } from './generated/openapi';
 
 /**
  * How calls are retried: on 429, on 5xx and on network errors, with exponential backoff and
@@ -75,4 +77,104 @@ export function retryingFetch(
       await sleep(wait, request.signal);
     }
   };
+}
+
+/**
+ * How the client finds the control plane and authenticates. Give either a `baseUrl` (the
+ * Backstage backend's base URL, e.g. `http://localhost:7007`) or a `discoveryApi`.
+ * @public
+ */
+export interface IdpClientOptions {
+  /** Base URL of the Backstage backend; the API lives under `/api/control-plane`. */
+  baseUrl?: string;
+  /** Backstage's discovery API (inside Backstage). Takes precedence over `baseUrl`. */
+  discoveryApi?: { getBaseUrl(pluginId: string): Promise<string> };
+  /** A bearer token, or a function returning one per request. */
+  token?: string | (() => Promise<string | undefined> | string | undefined);
+  /** The fetch to use: Backstage's fetchApi.fetch, a test double, or the global fetch. */
+  fetch?: (input: string, init?: RequestInit) => Promise<Response>;
+  /** Retries on 429, 5xx and network errors. */
+  retry?: RetryOptions;
+}
+
+/** Options of a mutating call. @public */
+export interface MutationOptions {
+  /** Reuse a key to make a call you repeat (from a retrying job, say) count once. */
+  idempotencyKey?: string;
+}
+
+/** How the client's calls reach the control plane; what each group of calls is given. */
+export interface Transport {
+  /** The typed API client: every request authorized and retried. */
+  api: Client<paths>;
+  /** The API's base URL, found once (from the discovery API or `baseUrl`). */
+  apiBase(): Promise<string>;
+  /** Unwraps an openapi-fetch result: the data, or the typed error. */
+  call<T>(
+    promise: Promise<{ data?: T; error?: unknown; response: Response }>,
+  ): Promise<T>;
+  /** The Idempotency-Key header of a mutating call: the caller's key, or a new one. */
+  key(o?: MutationOptions): { 'idempotency-key': string };
+  /** The authorized, retrying fetch, for what the typed client does not do (event streams). */
+  fetch(request: Request): Promise<Response>;
+}
+
+const newKey = () => globalThis.crypto.randomUUID();
+
+/** The transport of a client with these options (which name a baseUrl or a discoveryApi). */
+export function createTransport(options: IdpClientOptions): Transport {
+  const { discoveryApi, token } = options;
+  // Called with a URL and init, not a Request: fetch wrappers such as Backstage's fetchApi
+  // build their own Request from what they are given, and a used body cannot be reused.
+  const underlying = async (request: Request) => {
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const body = request.body ? await request.arrayBuffer() : undefined;
+    return doFetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body,
+      signal: request.signal,
+    });
+  };
+  const authorizedFetch = async (request: Request) => {
+    const bearer = typeof token === 'function' ? await token() : token;
+    if (bearer && !request.headers.has('authorization')) {
+      request.headers.set('authorization', `Bearer ${bearer}`);
+    }
+    return underlying(request);
+  };
+  const fetchWithRetries = retryingFetch(authorizedFetch, options.retry);
+
+  let baseUrl: string | undefined;
+  const apiBase = async () => {
+    if (!baseUrl) {
+      baseUrl = discoveryApi
+        ? await discoveryApi.getBaseUrl('control-plane')
+        : `${options.baseUrl!.replace(/\/+$/, '')}/api/control-plane`;
+    }
+    return baseUrl;
+  };
+  const api = createClient<paths>({ fetch: fetchWithRetries });
+
+  async function call<T>(
+    promise: Promise<{ data?: T; error?: unknown; response: Response }>,
+  ): Promise<T> {
+    const { data, error, response } = await promise;
+    if (error !== undefined || !response.ok) {
+      throw await errorFromResponse(
+        new Response(JSON.stringify(error ?? {}), {
+          status: response.status,
+          statusText: response.statusText,
+          headers: { 'content-type': 'application/json' },
+        }),
+      );
+    }
+    return data as T;
+  }
+
+  const key = (o?: MutationOptions) => ({
+    'idempotency-key': o?.idempotencyKey ?? newKey(),
+  });
+
+  return { api, apiBase, call, key, fetch: fetchWithRetries };
 }

@@ -1,0 +1,111 @@
+import {
+  BuiltinProductId,
+  BuiltinProductParameters,
+  HealthResponse,
+} from '@idp-multicloud/plugin-control-plane-common';
+import type { paths } from './generated/openapi';
+import { IdpResources, ProductHelper } from './resources';
+import type { Operation, Plan, Schemas } from './schemas';
+import { MutationOptions } from './transport';
+
+/**
+ * The typed client of the control plane API.
+ * @public
+ */
+export type IdpClient = {
+  health(): Promise<HealthResponse>;
+  resources: IdpResources;
+  operations: {
+    create(
+      ref: string,
+      request: Schemas['CreateOperationRequest'],
+      options?: MutationOptions,
+    ): Promise<Operation>;
+    get(id: string): Promise<Operation>;
+    /** Stops an operation in flight; what it did is undone. */
+    cancel(id: string, options?: MutationOptions): Promise<Operation>;
+    /** Resumes the compensation of an operation parked as needs-attention. */
+    retry(id: string, options?: MutationOptions): Promise<Operation>;
+  };
+  reconciler: {
+    /** Runs a reconciler pass now (with `drift`, also looks for drift); for platform engineers. */
+    run(
+      request?: Schemas['ReconcilerRunRequest'],
+      options?: MutationOptions,
+    ): Promise<Schemas['ReconcilerRunResponse']>;
+  };
+  manifests: {
+    plan(yaml: string, options?: { prune?: boolean }): Promise<Plan>;
+    apply(
+      yaml: string,
+      options?: MutationOptions & { prune?: boolean },
+    ): Promise<Plan>;
+  };
+  catalog: {
+    products(): Promise<Schemas['Product'][]>;
+    product(id: string): Promise<Schemas['Product']>;
+    tiers(): Promise<Schemas['Tier'][]>;
+    cells(): Promise<Schemas['Cell'][]>;
+    providers(): Promise<Schemas['Provider'][]>;
+    clusters(): Promise<Schemas['Cluster'][]>;
+    quotas(): Promise<Schemas['Quota'][]>;
+    /** Every quota with what its scope uses now. */
+    quotaUsage(): Promise<Schemas['QuotaUsage'][]>;
+    policies(): Promise<Schemas['Policy'][]>;
+  };
+  cost: {
+    /** The monthly list price of a resource on each provider of a cell, cheapest first. */
+    estimate(
+      request: Schemas['CostEstimateRequest'],
+    ): Promise<Schemas['CostEstimate']>;
+    /** Cost accrued over a window, grouped by cell, team, tier, product or provider. */
+    chargeback(
+      query?: paths['/cost/chargeback']['get']['parameters']['query'],
+    ): Promise<Schemas['Chargeback']>;
+  };
+  audit: {
+    list(
+      query?: paths['/audit']['get']['parameters']['query'],
+    ): Promise<Schemas['AuditPage']>;
+    verify(): Promise<Schemas['AuditVerification']>;
+  };
+  gitops: {
+    status(): Promise<Schemas['GitopsStatus']>;
+    sync(): Promise<Schemas['GitopsSyncResponse']>;
+  };
+  /** Placement experiments: shares of placements scored with other weights. */
+  experiments: {
+    list(): Promise<Schemas['Experiment'][]>;
+    /** An experiment with the outcomes of its arms. */
+    get(name: string): Promise<Schemas['Experiment']>;
+    create(
+      request: Schemas['CreateExperimentRequest'],
+      options?: MutationOptions,
+    ): Promise<Schemas['Experiment']>;
+    stop(
+      name: string,
+      options?: MutationOptions,
+    ): Promise<Schemas['Experiment']>;
+  };
+  /** Feature flags of platform behaviour, per cell and tier. */
+  flags: {
+    list(): Promise<Schemas['FeatureFlag'][]>;
+    get(name: string): Promise<Schemas['FeatureFlag']>;
+    /** Sets a flag everywhere, or in a cell, a tier, or both. */
+    set(
+      name: string,
+      request: Schemas['SetFeatureFlagRequest'],
+      options?: MutationOptions,
+    ): Promise<Schemas['FeatureFlag']>;
+    /** Removes a flag's value in a scope; the next more general one applies. */
+    unset(
+      name: string,
+      scope?: { cell?: string; tier?: Schemas['Tier']['id'] },
+      options?: MutationOptions,
+    ): Promise<Schemas['FeatureFlag']>;
+  };
+} & {
+  [K in BuiltinProductId as K extends 'object-bucket'
+    ? 'objectBucket'
+    : K]: ProductHelper<BuiltinProductParameters[K]>;
+};

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   manifestKey,
@@ -207,12 +208,10 @@ export async function createControlPlane(options: {
     stage: instrumentation.stage,
     onDecision: instrumentation.onDecision,
   });
-  const reconcilerRef: { current?: Reconciler } = {};
-  const triggerReconciler = () => {
-    reconcilerRef.current
-      ?.pass()
-      .catch(error => logger.warn(`reconciler pass failed: ${error}`));
-  };
+  // A settled operation, a new head indexed or an API request asks for a reconciler pass;
+  // the reconciler listens once it is built (it is built on the engine, which it wakes).
+  const passRequests = new EventEmitter();
+  const triggerReconciler = () => passRequests.emit('pass');
   const engine = new SagaEngine({
     db,
     store: new SagaStore(db, config.orchestration.lease),
@@ -257,7 +256,11 @@ export async function createControlPlane(options: {
       return autoCorrect ? 'correct' : 'warn';
     },
   });
-  reconcilerRef.current = reconciler;
+  passRequests.on('pass', () =>
+    reconciler
+      .pass()
+      .catch(error => logger.warn(`reconciler pass failed: ${error}`)),
+  );
 
   const result = await indexer.sync();
   logger.info(

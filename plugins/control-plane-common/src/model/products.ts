@@ -228,14 +228,15 @@ export const webappParameters = z
       .regex(
         /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
         'must be an image repository without a tag, e.g. ghcr.io/acme/checkout',
-      ),
+      )
+      .meta({ examples: ['ghcr.io/acme/checkout'] }),
     version: z
       .string()
       .regex(
         /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
         'must be an image tag, e.g. 1.4.2',
       )
-      .describe('the image tag to run'),
+      .meta({ description: 'the image tag to run', examples: ['1.4.2'] }),
     size: z.enum(sizeClasses).default('small'),
     replicas: z.number().int().min(1).max(50).default(2),
     port: z.number().int().min(1).max(65535).default(8080),

@@ -12,6 +12,10 @@ import {
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
+import {
+  builtinProductParameters,
+  builtinProducts,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { Schemas } from '@idp-multicloud/sdk';
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
@@ -209,7 +213,109 @@ describe('SelfServicePage', () => {
         await screen.findByRole('list', { name: 'Price estimates for mysql' }),
       ).findByText('gcp: $110.00 / month'),
     ).toBeVisible();
-    expect(estimates).toContainEqual({ product: 'mysql', tier: 'high' });
+    // Its required parameter at its default: what the estimate is for.
+    expect(estimates).toContainEqual({
+      product: 'mysql',
+      tier: 'high',
+      params: { version: '8.0' },
+    });
+    expect(
+      screen.getAllByText('Priced with version "8.0".')[0],
+    ).toBeInTheDocument();
+  });
+
+  it('prices every product, asking with the examples of the required parameters that have no default', async () => {
+    // The built-in web application requires an image and its tag, and has no default for
+    // either; the server refuses an estimate without them, as the backend does.
+    const webapp: Schemas['Product'] = {
+      ...builtinProducts.webapp,
+      id: 'webapp',
+      source: 'builtin',
+    };
+    server.use(
+      http.get(`${base}/products`, () =>
+        reply('ProductList', { items: [webapp, mysql] }),
+      ),
+      http.post(`${base}/cost/estimate`, async ({ request }) => {
+        const body = (await request.json()) as Schemas['CostEstimateRequest'];
+        estimates.push(body);
+        if (body.product === 'webapp') {
+          const checked = builtinProductParameters.webapp.safeParse(
+            body.params ?? {},
+          );
+          if (!checked.success) {
+            return replyError(400, 'InputError', checked.error.message);
+          }
+        }
+        return reply('CostEstimate', {
+          currency: 'USD',
+          product: body.product,
+          tier: body.tier ?? 'medium',
+          params: body.params ?? {},
+          estimates: [{ provider: 'aws', monthlyCost: 42 }],
+          cheapest: { provider: 'aws', monthlyCost: 42 },
+        });
+      }),
+    );
+    render();
+    for (const id of ['webapp', 'mysql']) {
+      expect(
+        await within(
+          await screen.findByRole('list', {
+            name: `Price estimates for ${id}`,
+          }),
+        ).findByText('aws: $42.00 / month'),
+      ).toBeVisible();
+    }
+    expect(screen.queryByText(/Could not load/)).not.toBeInTheDocument();
+    expect(estimates).toContainEqual({
+      product: 'webapp',
+      tier: 'critical',
+      params: { image: 'ghcr.io/acme/checkout', version: '1.4.2' },
+    });
+    expect(
+      screen.getByText(
+        'Priced with image "ghcr.io/acme/checkout", version "1.4.2".',
+      ),
+    ).toBeInTheDocument();
+  });
+
+  it('lists tiers by criticality, the most critical first', async () => {
+    const tierOf = (id: Schemas['Tier']['id']) => ({ ...tier, id });
+    // The server lists them alphabetically.
+    const alphabetical = ['critical', 'high', 'low', 'medium'] as const;
+    server.use(
+      http.get(`${base}/tiers`, () =>
+        reply('TierList', { items: alphabetical.map(tierOf) }),
+      ),
+      http.get(`${base}/products`, () =>
+        reply('ProductList', {
+          items: [{ ...mysql, tiers: ['high', 'low', 'medium'] }],
+        }),
+      ),
+    );
+    render();
+    const table = await screen.findByRole('table', {
+      name: 'Tiers and what they guarantee',
+    });
+    await within(table).findByRole('row', { name: 'low' });
+    expect(
+      within(table)
+        .getAllByRole('row')
+        .slice(1)
+        .map(r => r.getAttribute('aria-label') ?? r.textContent),
+    ).toEqual(['critical', 'high', 'medium', 'low']);
+
+    const select = await screen.findByRole('combobox', {
+      name: 'Tier of MySQL',
+    });
+    expect(
+      within(select)
+        .getAllByRole('option')
+        .map(o => o.textContent),
+    ).toEqual(['high', 'medium', 'low']);
+    expect(select).toHaveValue('high');
+    expect(screen.getByText(/tiers high, medium, low/)).toBeInTheDocument();
   });
 
   it("links Request to the catalog's template for the product, prefilled with the chosen tier", async () => {

@@ -1,7 +1,7 @@
 import { useApi } from '@backstage/frontend-plugin-api';
 import { ButtonLink, Container, Flex, Grid, Link, Text } from '@backstage/ui';
 import { Schemas } from '@idp-multicloud/sdk';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { controlPlaneApiRef } from '../../api';
 import {
@@ -12,6 +12,7 @@ import {
   Section,
   useScaffolderLinks,
 } from '../common';
+import { byCriticality } from '../common/tiers';
 import {
   ANNOTATION_TEMPLATE_PRODUCTS,
   prefill,
@@ -28,6 +29,8 @@ interface ParameterRow {
   type: string;
   required: boolean;
   default?: unknown;
+  /** A value that fits: its default, else its first example, constant or allowed value. */
+  sample?: unknown;
   description?: string;
 }
 
@@ -40,6 +43,8 @@ export function parametersOf(product: Product): ParameterRow[] {
         default?: unknown;
         description?: string;
         enum?: unknown[];
+        const?: unknown;
+        examples?: unknown[];
       }
     >;
     required?: string[];
@@ -51,8 +56,27 @@ export function parametersOf(product: Product): ParameterRow[] {
       : [p.type ?? 'any'].flat().join(' | '),
     required: (schema.required ?? []).includes(name),
     default: p.default,
+    sample: [p.default, p.examples?.[0], p.const, p.enum?.[0]].find(
+      v => v !== undefined,
+    ),
     description: p.description,
   }));
+}
+
+/**
+ * The parameters a price estimate of the product is asked with: each required one, at its
+ * default or an example value of the product's schema (the others take their defaults on
+ * the server). `undefined` when it requires none.
+ */
+export function estimateParams(
+  product: Product,
+): Record<string, unknown> | undefined {
+  const required = parametersOf(product).filter(
+    p => p.required && p.sample !== undefined,
+  );
+  return required.length
+    ? Object.fromEntries(required.map(p => [p.name, p.sample]))
+    : undefined;
 }
 
 const features = (tier: Tier) =>
@@ -64,7 +88,7 @@ const features = (tier: Tier) =>
 const TierTable = (props: { tiers: Tier[] }) => (
   <DataTable
     caption="Tiers and what they guarantee"
-    rows={props.tiers}
+    rows={byCriticality(props.tiers, t => t.id)}
     rowKey={t => t.id}
     rowLabel={t => t.id}
     columns={[
@@ -89,9 +113,15 @@ const TierTable = (props: { tiers: Tier[] }) => (
 const PriceEstimate = (props: { product: Product; tier?: TierId }) => {
   const api = useApi(controlPlaneApiRef);
   const { product, tier } = props;
+  const params = useMemo(() => estimateParams(product), [product]);
   const { value, loading, error } = useAsync(
-    () => api.estimateCost({ product: product.id, tier }),
-    [api, product.id, tier],
+    () =>
+      api.estimateCost({
+        product: product.id,
+        tier,
+        ...(params ? { params } : {}),
+      }),
+    [api, product.id, tier, params],
   );
   return (
     <AsyncView
@@ -133,6 +163,15 @@ const PriceEstimate = (props: { product: Product; tier?: TierId }) => {
                 </li>
               ))}
             </ul>
+            {params && (
+              <Text variant="body-small" color="secondary">
+                Priced with{' '}
+                {Object.entries(params)
+                  .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+                  .join(', ')}
+                .
+              </Text>
+            )}
           </Flex>
         );
       }}
@@ -215,14 +254,15 @@ const ProductCard = (props: {
   templates: ReturnType<typeof useProductTemplates>;
 }) => {
   const { product } = props;
-  const [tier, setTier] = useState<TierId | undefined>(product.tiers[0]);
+  const tiers = byCriticality(product.tiers);
+  const [tier, setTier] = useState<TierId | undefined>(tiers[0]);
   const params = parametersOf(product);
   return (
     <Section title={product.title} level={3}>
       <Flex direction="column" gap="3">
         <Text as="p">{product.description}</Text>
         <Text as="p" variant="body-small" color="secondary">
-          {product.category} · tiers {product.tiers.join(', ')}
+          {product.category} · tiers {tiers.join(', ')}
           {product.operations.length > 0 &&
             ` · operations ${product.operations.join(', ')}`}
         </Text>
@@ -253,7 +293,7 @@ const ProductCard = (props: {
         ) : (
           <Text variant="body-small">No parameters.</Text>
         )}
-        {product.tiers.length > 0 && (
+        {tiers.length > 0 && (
           <label>
             <Text variant="body-small">Tier </Text>
             <select
@@ -261,7 +301,7 @@ const ProductCard = (props: {
               value={tier}
               onChange={e => setTier(e.target.value as TierId)}
             >
-              {product.tiers.map(t => (
+              {tiers.map(t => (
                 <option key={t} value={t}>
                   {t}
                 </option>

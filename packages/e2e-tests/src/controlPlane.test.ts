@@ -317,7 +317,7 @@ describe('the example app, as a guest in the payments and platform groups', () =
     await ready.getByRole('button', { name: `Show ${database}` }).click();
     await page.getByRole('heading', { name: 'Placement' }).waitFor();
     await page.getByRole('heading', { name: 'Operations' }).waitFor();
-    await page.getByRole('heading', { name: 'Version history' }).waitFor();
+    await page.getByRole('heading', { name: 'State history' }).waitFor();
     // The guest is in payments, which owns it: the guest may delete it.
     await page.getByRole('button', { name: 'Delete', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Run operation' }).waitFor();

@@ -389,9 +389,15 @@ describe('EntityInfrastructureContent', () => {
     ).toHaveAttribute('href', '/control-plane');
   });
 
-  it('shows the version history', async () => {
+  it('shows the state history: every transition of the resource', async () => {
     backend();
     render();
+    expect(
+      await screen.findByRole('heading', { name: 'State history' }),
+    ).toBeInTheDocument();
+    expect(
+      screen.queryByRole('heading', { name: 'Version history' }),
+    ).not.toBeInTheDocument();
     const history = await screen.findByRole('table', { name: 'History' });
     expect(within(history).getByText('claim ready')).toBeInTheDocument();
   });

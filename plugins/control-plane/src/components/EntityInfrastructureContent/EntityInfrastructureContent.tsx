@@ -23,7 +23,7 @@ import { ResourceActions } from './ResourceActions';
 import {
   CostView,
   PlacementExplanationView,
-  VersionHistory,
+  StateHistory,
 } from './ResourceFacts';
 import { streamsToOpen, useLiveStates } from './useLiveStates';
 
@@ -85,8 +85,8 @@ const ResourceDetails = (props: {
         <Section title="Operations" level={3}>
           <OperationTimeline resourceRef={resource.ref} tick={t} />
         </Section>
-        <Section title="Version history" level={3}>
-          <VersionHistory resourceRef={resource.ref} tick={t} />
+        <Section title="State history" level={3}>
+          <StateHistory resourceRef={resource.ref} tick={t} />
         </Section>
       </Flex>
     </Section>

@@ -47,7 +47,7 @@ const OperationDetails = (props: {
       value={value}
       empty={{
         title: 'Operation not found',
-        description: `The control plane no longer has operation ${props.id}. Reload the operations to see the resource's current ones; its version history below still records every state the operation moved it through.`,
+        description: `The control plane no longer has operation ${props.id}. Reload the operations to see the resource's current ones; its state history below still records every state the operation moved it through.`,
         action: (
           <Button variant="secondary" onPress={props.onReload}>
             Reload operations

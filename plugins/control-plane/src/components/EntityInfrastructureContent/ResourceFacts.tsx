@@ -13,10 +13,7 @@ import {
 } from '../common';
 
 /** The resource's state transitions: who moved it, when and why. */
-export const VersionHistory = (props: {
-  resourceRef: string;
-  tick: number;
-}) => {
+export const StateHistory = (props: { resourceRef: string; tick: number }) => {
   const api = useApi(controlPlaneApiRef);
   const { value, loading, error } = useAsync(
     () => api.history(props.resourceRef),
@@ -25,7 +22,7 @@ export const VersionHistory = (props: {
   const controlPlaneLink = useControlPlaneLink();
   return (
     <AsyncView
-      what="history"
+      what="the state history"
       loading={loading}
       error={error}
       value={value}

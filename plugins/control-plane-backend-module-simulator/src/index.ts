@@ -9,12 +9,12 @@
 export { controlPlaneModuleSimulator as default } from './module';
 export { controlPlaneModuleSimulator } from './module';
 export { SimulatedDriver } from './SimulatedDriver';
+export type { SimulatedDriverOptions } from './SimulatedDriver';
 export type {
-  SimulatedDriverOptions,
   SimulatedClaim,
   SimulatedClaimSelector,
   SimulatorState,
-} from './SimulatedDriver';
+} from './SimulatorState';
 export type { SimulatorSideEffects } from './simulation/SideEffectLog';
 export type {
   SimulatorAction,

@@ -1,10 +1,16 @@
-import { mockServices } from '@backstage/backend-test-utils';
+import {
+  mockServices,
+  TestDatabaseId,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
 import {
   DriverCallContext,
   DriverError,
   DriverResource,
   DriverTarget,
 } from '@idp-multicloud/plugin-control-plane-node';
+import { Knex } from 'knex';
+import { SimulatedDriver, SimulatedDriverOptions } from '../SimulatedDriver';
 
 export const logger = mockServices.rootLogger({ level: 'none' });
 
@@ -105,4 +111,39 @@ export async function eventually<T>(
     }
     await sleep(10);
   }
+}
+
+/** How long a resource provisions in the driver tests. */
+export const PROVISION_MS = 100;
+/** How long a resource deprovisions in the driver tests. */
+export const DEPROVISION_MS = 80;
+
+/**
+ * For the tests of one database: a fresh database before each test, and `driver()`, a
+ * simulated driver on it that provisions in {@link PROVISION_MS}, deprovisions in
+ * {@link DEPROVISION_MS} and has no latency unless told otherwise.
+ */
+export function simulatedDriverOn(
+  databases: TestDatabases,
+  databaseId: TestDatabaseId,
+) {
+  let knex: Knex;
+  beforeEach(async () => {
+    knex = await databases.init(databaseId);
+  });
+  return {
+    /** The database of the current test. */
+    knex: () => knex,
+    driver: (
+      options: Partial<SimulatedDriverOptions> = {},
+    ): Promise<SimulatedDriver> =>
+      SimulatedDriver.create({
+        database: knex,
+        logger,
+        provisioningTime: { milliseconds: PROVISION_MS },
+        deprovisioningTime: { milliseconds: DEPROVISION_MS },
+        latency: { default: 0 },
+        ...options,
+      }),
+  };
 }

@@ -151,3 +151,19 @@ export class FaultStore {
     }
   }
 }
+
+/** A fault in one line, for the log. */
+export function describeFault(fault: SimulatorFault): string {
+  const parts = [
+    fault.kind,
+    fault.provider && `provider=${fault.provider}`,
+    fault.cluster && `cluster=${fault.cluster}`,
+    fault.step && `step=${fault.step}`,
+    fault.action && `action=${fault.action}`,
+    fault.ref && `ref=${fault.ref}`,
+    fault.rate !== undefined && `rate=${fault.rate}`,
+    fault.delayMs !== undefined && `delay=${fault.delayMs}ms`,
+    fault.remaining !== undefined && `times=${fault.remaining}`,
+  ];
+  return parts.filter(Boolean).join(' ');
+}

@@ -1,5 +1,6 @@
 import { Condition } from '@idp-multicloud/plugin-control-plane-common';
 import {
+  DriverError,
   ObservedPhase,
   ObservedResource,
 } from '@idp-multicloud/plugin-control-plane-node';
@@ -118,7 +119,13 @@ export function hostnameOf(resource: {
   return `${resource.name}.${resource.namespace}.dns.simulated.internal`;
 }
 
-const iso = (ms: number) => DateTime.fromMillis(ms, { zone: 'utc' }).toISO()!;
+/** An instant (epoch milliseconds) as an ISO 8601 time in UTC. */
+export const iso = (ms: number) =>
+  DateTime.fromMillis(ms, { zone: 'utc' }).toISO()!;
+
+/** A failure of the simulated clouds that a retry would meet again. */
+export const simulatedFailure = (message: string, code = 'SimulatedFailure') =>
+  new DriverError(message, { retryable: false, code });
 
 /** What `observe` answers about a claim at an instant. */
 export function observationOf(

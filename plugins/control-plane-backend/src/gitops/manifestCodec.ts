@@ -9,7 +9,8 @@ import {
   toValidationIssues,
   ValidationIssue,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { parseYamlDocuments } from './yaml';
 
 /** The string form of an object key: `Kind:namespace/name`. */
 export function keyString(key: ObjectKey): string {
@@ -21,26 +22,17 @@ export type ParsedDocument =
   | { ok: false; issues: ValidationIssue[] };
 
 function parseDocuments(text: string, label: (index: number) => string) {
-  const docs = parseAllDocuments(text, { prettyErrors: false });
-  return docs
-    .filter(doc => doc.contents !== null || doc.errors.length > 0)
-    .map((doc, index): ParsedDocument => {
-      const where = label(index);
-      if (doc.errors.length > 0) {
-        return {
-          ok: false,
-          issues: doc.errors.map(e => ({
-            path: where,
-            message: `invalid YAML: ${e.message}`,
-          })),
-        };
-      }
-      const result = manifestSchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
-      if (!result.success) {
-        return { ok: false, issues: toValidationIssues(result.error, where) };
-      }
-      return { ok: true, manifest: result.data };
-    });
+  return parseYamlDocuments(text).map((doc, index): ParsedDocument => {
+    const where = label(index);
+    if (!doc.ok) {
+      return { ok: false, issues: [{ path: where, message: doc.message }] };
+    }
+    const result = manifestSchema.safeParse(doc.value);
+    if (!result.success) {
+      return { ok: false, issues: toValidationIssues(result.error, where) };
+    }
+    return { ok: true, manifest: result.data };
+  });
 }
 
 /**

@@ -5,9 +5,9 @@ import {
   describeIssues,
   toValidationIssues,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { DesiredState } from '../gitops/DesiredState';
+import { parseYamlFile } from '../gitops/yaml';
 
 const pricesSchema = z.record(z.string().min(1), z.number().nonnegative());
 
@@ -47,7 +47,10 @@ export function readPriceFiles(dir: string): PriceList {
     .filter(f => f.endsWith('.yaml'))
     .sort()) {
     const parsed = priceFileSchema.safeParse(
-      parse(readFileSync(join(dir, file), 'utf8')),
+      parseYamlFile(
+        readFileSync(join(dir, file), 'utf8'),
+        `price table ${file}`,
+      ),
     );
     if (!parsed.success) {
       throw new Error(

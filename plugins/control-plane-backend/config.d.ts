@@ -48,6 +48,27 @@ export interface Config {
       bootstrapDriver?: string;
     };
 
+    /**
+     * The audit log's keys. Each audit event is hashed with HMAC-SHA256 under the current
+     * key (the chain cannot be rewritten without it), and each commit the control plane
+     * makes carries a signature under it (a hand-pushed commit cannot pass for one).
+     */
+    audit?: {
+      /**
+       * The current key, at least 16 characters (e.g. `openssl rand -hex 32`). Set the same
+       * key on every replica. When unset, a key is generated on first start and kept in
+       * `<dataDir>/audit.key`.
+       * @visibility secret
+       */
+      key?: string;
+      /**
+       * Keys used before a rotation: events and commits made with them still verify. To
+       * rotate, move the current key here and set a new `key`.
+       * @visibility secret
+       */
+      previousKeys?: string[];
+    };
+
     /** The saga engine: runs operations in this backend replica. */
     orchestration?: {
       /**

@@ -22,6 +22,14 @@ export interface ControlPlaneConfig {
     bootstrapDriver: string;
   };
   idempotencyRetention: Duration;
+  /** The audit keys (see audit/AuditKeys.ts: loadAuditKeyring). */
+  audit: {
+    /** The current key; when unset, the one kept in `keyFile` (generated on first start). */
+    key?: string;
+    /** Keys used before a rotation, kept so older events and commits verify. */
+    previousKeys: string[];
+    keyFile: string;
+  };
   orchestration: {
     enabled: boolean;
     concurrency: number;
@@ -168,6 +176,11 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
   const remoteUrl = repo?.getOptionalString('remote.url');
   const orchestration = config?.getOptionalConfig('orchestration');
   const reconciler = config?.getOptionalConfig('reconciler');
+  const audit = config?.getOptionalConfig('audit');
+  const auditKey = audit?.getOptionalString('key');
+  if (auditKey !== undefined && auditKey.length < 16) {
+    throw new Error('controlPlane.audit.key must be at least 16 characters');
+  }
   return {
     dataDir,
     stateRepo: {
@@ -184,6 +197,11 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
         repo?.getOptionalString('bootstrapDriver') ?? 'simulated',
     },
     idempotencyRetention: retention,
+    audit: {
+      ...(auditKey ? { key: auditKey } : {}),
+      previousKeys: audit?.getOptionalStringArray('previousKeys') ?? [],
+      keyFile: resolve(dataDir, 'audit.key'),
+    },
     orchestration: {
       enabled: orchestration?.getOptionalBoolean('enabled') ?? true,
       concurrency: orchestration?.getOptionalNumber('concurrency') ?? 16,

@@ -8,11 +8,12 @@ import {
 import { Knex } from 'knex';
 import { AuditLog } from './audit/AuditLog';
 import { DeferredAudit } from './audit/DeferredAudit';
+import { loadAuditKeyring } from './audit/AuditKeys';
 import { ControlPlaneConfig } from './config';
 import { ResourceEventStore } from './events/ResourceEventStore';
 import { bootstrapManifests } from './gitops/bootstrap';
 import { ChangeService } from './gitops/ChangeService';
-import { GitStateRepo } from './gitops/GitStateRepo';
+import { commitSigner, GitStateRepo } from './gitops/GitStateRepo';
 import { serializeManifest } from './gitops/manifestCodec';
 import { ManifestService } from './gitops/ManifestService';
 import { StateIndexer } from './gitops/StateIndexer';
@@ -95,10 +96,12 @@ export async function createControlPlane(options: {
   policyEvaluators?: PolicyEvaluator[];
 }): Promise<ControlPlane> {
   const { db, config, logger } = options;
+  const auditKeys = await loadAuditKeyring(config.audit);
   const repo = await GitStateRepo.open({
     path: config.stateRepo.path,
     branch: config.stateRepo.branch,
     remote: config.stateRepo.remote,
+    signer: commitSigner(auditKeys),
   });
   await repo.refresh();
   if (config.stateRepo.bootstrap && !(await repo.head())) {
@@ -124,7 +127,7 @@ export async function createControlPlane(options: {
     logger.info(`seeded the state repository at ${config.stateRepo.path}`);
   }
 
-  const audit = new AuditLog(db);
+  const audit = new AuditLog(db, auditKeys);
   const deferredAudit = new DeferredAudit(
     audit,
     logger.child({ component: 'audit' }),

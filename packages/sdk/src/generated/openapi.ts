@@ -33,7 +33,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Walk the hash chain and name the first broken event
+     * Walk the keyed hash chain and every anchor of the control plane's commits; name the first event that does not fit
      * Needs `control-plane.audit.read`.
      */
     get: operations['verifyAuditChain'];
@@ -807,6 +807,7 @@ export interface components {
       at: string;
       beforeDigest?: string;
       commit?: string;
+      /** HMAC-SHA256 under the control plane's audit key of the event and the previous hash (sha256 for events recorded before the log was keyed) */
       hash: string;
       id: number;
       outcome: 'accepted' | 'rejected' | 'succeeded' | 'failed';
@@ -818,6 +819,8 @@ export interface components {
         userAgent?: string;
       };
       target: string;
+      /** Whether the actor is proven: true for an authenticated API request and a commit the control plane signed; false for a commit pushed by hand (the actor is then `git:<author as written>`, and the trailers of that commit are not taken as facts) and for commit events recorded before commits were signed */
+      verified?: boolean;
     };
     AuditPage: {
       items: components['schemas']['AuditEvent'][];
@@ -825,7 +828,7 @@ export interface components {
     };
     AuditVerification: {
       checked: number;
-      /** the first event whose hash does not match */
+      /** the first event that does not fit: its hash does not match its content, its link is broken, it is missing, or a commit of the control plane anchored it otherwise */
       firstBroken?: {
         id: number;
         reason: string;

@@ -1,5 +1,6 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { migrateUp } from '../database/migrations';
+import { AuditKeyring } from './AuditKeys';
 import { AuditEntry, AuditLog, hashAuditRow } from './AuditLog';
 
 const databases = TestDatabases.create();
@@ -18,7 +19,8 @@ describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
   async function setup() {
     const knex = await databases.init(databaseId);
     await migrateUp(knex);
-    return { knex, log: new AuditLog(knex) };
+    const keys = AuditKeyring.random();
+    return { knex, keys, log: new AuditLog(knex, keys) };
   }
 
   it('chains each event to the previous one', async () => {
@@ -56,14 +58,15 @@ describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
   });
 
   it('names the broken link after an event whose hash was forged to match', async () => {
-    const { knex, log } = await setup();
+    const { knex, keys, log } = await setup();
     for (let i = 1; i <= 5; i++) await log.append(entry(i));
-    // An attacker who rewrites event 2 and recomputes its hash still breaks event 3's link.
+    // An attacker who rewrites event 2 and recomputes its hash (even with the key) still
+    // breaks event 3's link.
     const row = await knex('audit_events').where({ id: 2 }).first();
     const { hash: _old, ...forged } = { ...row, actor: 'user:default/mallory' };
     await knex('audit_events')
       .where({ id: 2 })
-      .update({ actor: forged.actor, hash: hashAuditRow(forged) });
+      .update({ actor: forged.actor, hash: hashAuditRow(forged, keys) });
     expect(await log.verify()).toEqual({
       valid: false,
       checked: 2,

@@ -4,6 +4,7 @@ import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { canonicalJson, cursors, isPostgres, sha256 } from '../database/util';
 import { RequestSource } from '../context';
+import { AuditKeyring } from './AuditKeys';
 
 /** The hash that precedes the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -12,18 +13,45 @@ export const GENESIS_HASH = '0'.repeat(64);
 const AUDIT_LOCK_KEY = 74_123_001;
 
 /**
- * Where the chain stood at a commit of the state repository: the commit's own event must
+ * Where the chain stood at a commit the control plane made: the commit's own event must
  * exist, and so must the event its `Audit-Head` trailer names, with that hash. Git holds the
- * anchor, so deleting the newest events with SQL (which the chain alone cannot show) is found.
+ * anchors, so deleting or rewriting events with SQL (which the chain alone cannot show when
+ * it is done at the chain's end) is found. Only the control plane's own (signed) commits are
+ * anchors: a hand-pushed commit can name any event.
  */
 export interface AuditAnchor {
   commit: string;
   head?: { id: number; hash: string };
 }
 
-/** At most `max` characters (the column's size). */
-function clip<T extends string | null>(value: T, max: number): T {
-  return (value === null ? null : value.slice(0, max)) as T;
+/** The result of {@link AuditLog.verify}. */
+export interface AuditVerdict {
+  valid: boolean;
+  checked: number;
+  firstBroken?: { id: number; reason: string };
+}
+
+const LONE_SURROGATE_OR_NUL =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\0/g;
+
+/**
+ * A string as both databases store it: well-formed UTF-16 (a lone surrogate becomes U+FFFD,
+ * as the drivers would make it), no NUL (PostgreSQL refuses it in text), and at most `max`
+ * code points (what a PostgreSQL varchar counts), never splitting a surrogate pair. What is
+ * hashed is what is stored, so the stored row verifies.
+ */
+export function storable<T extends string | null>(value: T, max = Infinity): T {
+  if (value === null) return value;
+  const clean = value.replace(LONE_SURROGATE_OR_NUL, '\uFFFD');
+  if (clean.length <= max) return clean as T;
+  let end = 0;
+  let count = 0;
+  while (end < clean.length && count < max) {
+    const code = clean.charCodeAt(end);
+    end += code >= 0xd800 && code <= 0xdbff ? 2 : 1;
+    count += 1;
+  }
+  return clean.slice(0, end) as T;
 }
 
 /** What a caller records; the log adds id, time and the chain. */
@@ -39,6 +67,12 @@ export interface AuditEntry {
   commit?: string;
   beforeDigest?: string;
   afterDigest?: string;
+  /**
+   * Whether the actor is proven: true for an authenticated request and a commit the control
+   * plane signed; false for a commit pushed by hand, whose author is only what it claims.
+   * Default true.
+   */
+  verified?: boolean;
 }
 
 type Row = {
@@ -57,11 +91,14 @@ type Row = {
   before_digest: string | null;
   after_digest: string | null;
   prev_hash: string;
+  /** The key the hash was made with; null for an event hashed before keys (sha256 only). */
+  key_id: string | null;
+  verified: boolean | number | null;
   hash: string;
 };
 
-/** The fields an event's hash covers, in a fixed canonical form. */
-function hashedForm(row: Omit<Row, 'hash'>): string {
+/** The fields an event's hash covers, in a fixed canonical form (unkeyed events). */
+function legacyForm(row: Omit<Row, 'hash'>): string {
   return canonicalJson({
     id: Number(row.id),
     at: row.at,
@@ -81,10 +118,38 @@ function hashedForm(row: Omit<Row, 'hash'>): string {
   });
 }
 
-/** The hash of a stored event row (exported for tests that forge rows). */
-export function hashAuditRow(row: Omit<Row, 'hash'>): string {
-  return sha256(`${row.prev_hash}\n${hashedForm(row)}`);
+/**
+ * The hash of an event made before the log was keyed: sha256, which anyone can recompute.
+ * Only a prefix of the chain may be hashed this way (exported for tests that forge rows).
+ */
+export function legacyHashAuditRow(row: Omit<Row, 'hash'>): string {
+  return sha256(`${row.prev_hash}\n${legacyForm(row)}`);
 }
+
+/** The fields a keyed hash covers: the legacy ones, the key id and whether the actor is proven. */
+function keyedForm(row: Omit<Row, 'hash'>): string {
+  return `${row.prev_hash}\n${canonicalJson({
+    form: legacyForm(row),
+    keyId: row.key_id,
+    verified: Boolean(row.verified),
+  })}`;
+}
+
+/**
+ * The hash of a stored event row: HMAC-SHA256 under the key its `key_id` names (undefined
+ * when that key is unknown), or the legacy sha256 for an event without a key id. Exported for
+ * tests that forge rows.
+ */
+export function hashAuditRow(
+  row: Omit<Row, 'hash'>,
+  keys: AuditKeyring,
+): string | undefined {
+  if (row.key_id === null) return legacyHashAuditRow(row);
+  return keys.mac('audit-chain', keyedForm(row), row.key_id);
+}
+
+/** The keyring of AuditLogs built without one (tests): random, for this process only. */
+let processKeyring: AuditKeyring | undefined;
 
 function toEvent(row: Row): AuditEvent {
   return {
@@ -104,6 +169,9 @@ function toEvent(row: Row): AuditEvent {
     ...(row.commit_sha ? { commit: row.commit_sha } : {}),
     ...(row.before_digest ? { beforeDigest: row.before_digest } : {}),
     ...(row.after_digest ? { afterDigest: row.after_digest } : {}),
+    // An event from before actors were verified: only one the API wrote itself (no commit)
+    // is known to name an authenticated caller.
+    verified: row.verified === null ? !row.commit_sha : Boolean(row.verified),
     prevHash: row.prev_hash,
     hash: row.hash,
   };
@@ -126,7 +194,15 @@ export interface AuditQuery {
  * breaks the chain from there on. This class never updates or deletes a row.
  */
 export class AuditLog {
-  constructor(private readonly db: Knex) {}
+  private readonly keys: AuditKeyring;
+
+  /**
+   * @param keys - the audit keys (see loadAuditKeyring); without them, a random key of this
+   * process (tests): its events verify only in this process.
+   */
+  constructor(private readonly db: Knex, keys?: AuditKeyring) {
+    this.keys = keys ?? (processKeyring ??= AuditKeyring.random());
+  }
 
   /**
    * Appends an event, in the caller's transaction when given one (so an event and the change
@@ -143,26 +219,29 @@ export class AuditLog {
     const last = await trx<Row>('audit_events')
       .orderBy('id', 'desc')
       .first('id', 'hash');
-    // Values are clipped to their columns: an over-long one (from a hand-pushed commit's
-    // trailers, say) is recorded in part rather than failing the transaction it is part of.
+    // Values are clipped to their columns, by code point: an over-long one (a request's
+    // path, say) is recorded in part rather than failing the transaction it is part of, and
+    // what is hashed is exactly what the database stores.
     const base: Omit<Row, 'hash'> = {
       id: last ? Number(last.id) + 1 : 1,
       at: DateTime.utc().toISO(),
-      actor: clip(entry.actor, 255),
-      action: clip(entry.action, 64),
-      target: clip(entry.target, 255),
+      actor: storable(entry.actor, 255),
+      action: storable(entry.action, 64),
+      target: storable(entry.target, 255),
       outcome: entry.outcome,
-      reason: entry.reason ?? null,
-      source_ip: clip(entry.source?.ip ?? null, 64),
-      user_agent: entry.source?.userAgent ?? null,
-      request_id: clip(entry.requestId ?? null, 64),
-      approvers: JSON.stringify(entry.approvers ?? []),
-      commit_sha: clip(entry.commit ?? null, 40),
-      before_digest: clip(entry.beforeDigest ?? null, 64),
-      after_digest: clip(entry.afterDigest ?? null, 64),
+      reason: storable(entry.reason ?? null),
+      source_ip: storable(entry.source?.ip ?? null, 64),
+      user_agent: storable(entry.source?.userAgent ?? null),
+      request_id: storable(entry.requestId ?? null, 64),
+      approvers: JSON.stringify((entry.approvers ?? []).map(a => storable(a))),
+      commit_sha: storable(entry.commit ?? null, 40),
+      before_digest: storable(entry.beforeDigest ?? null, 64),
+      after_digest: storable(entry.afterDigest ?? null, 64),
       prev_hash: last?.hash ?? GENESIS_HASH,
+      key_id: this.keys.currentId,
+      verified: entry.verified ?? true,
     };
-    const row: Row = { ...base, hash: hashAuditRow(base) };
+    const row: Row = { ...base, hash: hashAuditRow(base, this.keys)! };
     await trx('audit_events').insert(row);
     return toEvent(row);
   }
@@ -208,63 +287,102 @@ export class AuditLog {
   }
 
   /**
-   * Walks the chain from the first event and names the first one whose stored hash does not
-   * match its content, whose link to its predecessor is broken, or that is missing. With an
-   * anchor (see {@link AuditAnchor}), also names an anchored event that was deleted or
-   * changed: a chain cut short at its end is otherwise still a valid chain.
+   * Walks the chain from the first event, a page at a time, and names the first one whose
+   * stored hash does not match its content (under the key it names), whose link to its
+   * predecessor is broken, that is missing, or that is unkeyed after keyed ones (rewritten
+   * without the key). Then checks every anchor (see {@link AuditAnchor}): an anchored event
+   * deleted or changed, or a commit's own event missing, is found even at the chain's end,
+   * which the chain alone cannot show. Names the lowest event that does not fit.
    */
-  async verify(anchor?: AuditAnchor): Promise<{
-    valid: boolean;
-    checked: number;
-    firstBroken?: { id: number; reason: string };
-  }> {
+  async verify(
+    anchors: Iterable<AuditAnchor> | AsyncIterable<AuditAnchor> = [],
+  ): Promise<AuditVerdict> {
     const chain = await this.walk();
-    if (!chain.valid || !anchor) {
-      return chain;
-    }
-    const broken = (id: number, reason: string) => ({
-      valid: false,
-      checked: chain.checked,
-      firstBroken: { id, reason },
-    });
-    const short = anchor.commit.slice(0, 12);
-    if (anchor.head) {
-      const { id, hash } = anchor.head;
-      const row = await this.db<Row>('audit_events').where({ id }).first();
-      if (!row) {
-        return broken(
-          id,
-          `event ${id} is missing: commit ${short} of the state repository anchors the chain there; the newest events were deleted`,
-        );
+    let broken = chain.firstBroken;
+    const note = (id: number, reason: string) => {
+      if (!broken || id < broken.id) broken = { id, reason };
+    };
+    let batch: AuditAnchor[] = [];
+    let newest: AuditAnchor | undefined;
+    const ownMissing: AuditAnchor[] = [];
+    const end = chain.checked; // the last event of the chain as it is
+    const check = async () => {
+      const anchored = batch.flatMap(a => (a.head ? [a.head.id] : []));
+      const hashes = new Map(
+        anchored.length === 0
+          ? []
+          : (
+              await this.db<Row>('audit_events')
+                .whereIn('id', anchored)
+                .select('id', 'hash')
+            ).map(r => [Number(r.id), r.hash]),
+      );
+      const own = new Set(
+        (
+          await this.db<Row>('audit_events')
+            .whereIn(
+              'commit_sha',
+              batch.map(a => a.commit),
+            )
+            .select('commit_sha')
+        ).map(r => r.commit_sha),
+      );
+      for (const { commit, head } of batch) {
+        const short = commit.slice(0, 12);
+        if (head && !hashes.has(head.id)) {
+          note(
+            head.id,
+            `event ${
+              head.id
+            } is missing: commit ${short} of the state repository anchors the chain there${
+              head.id > end ? '; the newest events were deleted' : ''
+            }`,
+          );
+        } else if (head && hashes.get(head.id) !== head.hash) {
+          note(
+            head.id,
+            `its hash is not the one commit ${short} of the state repository anchored`,
+          );
+        }
+        if (!own.has(commit)) ownMissing.push({ commit, head });
       }
-      if (row.hash !== hash) {
-        return broken(
-          id,
-          `its hash is not the one commit ${short} of the state repository anchored`,
-        );
-      }
+      batch = [];
+    };
+    for await (const anchor of anchors) {
+      batch.push(anchor);
+      newest = anchor;
+      if (batch.length >= 500) await check();
     }
-    const own = await this.db<Row>('audit_events')
-      .where({ commit_sha: anchor.commit })
-      .first('id');
-    if (!own) {
-      return broken(
-        chain.checked + 1,
-        `the event of commit ${short}, the state repository's indexed head, is missing: the newest events were deleted`,
+    if (batch.length > 0) await check();
+    for (const { commit, head } of ownMissing) {
+      // The newest commit's event was at the chain's end; an older one's, after its anchor.
+      const atEnd = commit === newest?.commit || !head;
+      note(
+        atEnd ? end + 1 : head.id + 1,
+        `the event of commit ${commit.slice(
+          0,
+          12,
+        )} of the state repository is missing: ${
+          atEnd ? 'the newest events were deleted' : 'events were deleted'
+        }`,
       );
     }
-    return chain;
+    return broken
+      ? { valid: false, checked: chain.checked, firstBroken: broken }
+      : chain;
   }
 
-  private async walk(): Promise<{
-    valid: boolean;
-    checked: number;
-    firstBroken?: { id: number; reason: string };
-  }> {
+  private async walk(): Promise<AuditVerdict> {
     const pageSize = 1000;
     let prevHash = GENESIS_HASH;
     let expectedId = 1;
     let checked = 0;
+    let keyed = false;
+    const broken = (id: number, reason: string): AuditVerdict => ({
+      valid: false,
+      checked,
+      firstBroken: { id, reason },
+    });
     for (;;) {
       const rows = await this.db<Row>('audit_events')
         .where('id', '>=', expectedId)
@@ -273,33 +391,28 @@ export class AuditLog {
       for (const row of rows) {
         const id = Number(row.id);
         if (id !== expectedId) {
-          return {
-            valid: false,
-            checked,
-            firstBroken: {
-              id: expectedId,
-              reason: `event ${expectedId} is missing`,
-            },
-          };
+          return broken(expectedId, `event ${expectedId} is missing`);
         }
         if (row.prev_hash !== prevHash) {
-          return {
-            valid: false,
-            checked,
-            firstBroken: {
-              id,
-              reason: 'its link to the previous event does not match',
-            },
-          };
+          return broken(id, 'its link to the previous event does not match');
         }
         const { hash, ...rest } = row;
-        if (hashAuditRow(rest) !== hash) {
-          return {
-            valid: false,
-            checked,
-            firstBroken: { id, reason: 'its content does not match its hash' },
-          };
+        if (row.key_id === null && keyed) {
+          return broken(
+            id,
+            'it has no key id, after keyed events: it was rewritten without the key',
+          );
         }
+        if (row.key_id !== null && !this.keys.has(row.key_id)) {
+          return broken(
+            id,
+            `it was hashed with key ${row.key_id}, which this backend does not have: add that key to controlPlane.audit.previousKeys`,
+          );
+        }
+        if (hashAuditRow(rest, this.keys) !== hash) {
+          return broken(id, 'its content does not match its hash');
+        }
+        keyed ||= row.key_id !== null;
         prevHash = hash;
         expectedId += 1;
         checked += 1;

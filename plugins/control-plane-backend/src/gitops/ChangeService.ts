@@ -316,17 +316,11 @@ export class ChangeService {
           };
         }
       }
-      if (sync.status === 'rejected') {
-        throw new ConflictError(
-          `The state repository's head ${sync.commit.slice(
-            0,
-            12,
-          )} is invalid and was not applied; fix or revert it first: ${sync.errors
-            .slice(0, 5)
-            .join('; ')}`,
-        );
-      }
       const state = await indexer.current();
+      // A rejected head (pushed by hand) is not built on: the change is made on the last
+      // good head's tree, as a commit on top of the rejected one (the branch only moves
+      // forward), so it also undoes what the rejected commits changed, and says so.
+      const rejected = sync.status === 'rejected' ? sync.commit : undefined;
       const changes = request.compute(state);
       const next = this.validate(state, changes, request);
       await this.options.admit?.(this.admission(request, state, next, changes));
@@ -356,8 +350,12 @@ export class ChangeService {
       if (auditHead) {
         trailers[TRAILERS.auditHead] = `${auditHead.id} ${auditHead.hash}`;
       }
+      if (rejected) {
+        trailers[TRAILERS.undoesRejected] = rejected;
+      }
       const result = await repo.commit({
-        parent: state.commit,
+        parent: rejected ?? state.commit,
+        ...(rejected ? { base: state.commit } : {}),
         changes: [
           ...changes.put.map(m => ({
             path: manifestPath(manifestKey(m)),
@@ -365,7 +363,17 @@ export class ChangeService {
           })),
           ...changes.remove.map(key => ({ path: manifestPath(key) })),
         ],
-        message: request.message,
+        message: rejected
+          ? `${request.message}\n\nMade on ${shortSha(
+              state.commit,
+            )}, the last head the control plane accepted: it also undoes the changes of the rejected head ${shortSha(
+              rejected,
+            )}, which was pushed by hand and refused (${
+              sync.status === 'rejected'
+                ? sync.errors.slice(0, 3).join('; ')
+                : ''
+            }). Push them again, fixed, to apply them.`
+          : request.message,
         author: authorFor(request.actor),
         trailers,
       });
@@ -417,6 +425,10 @@ function validateChangeSet(
     return !old || digestOf(old) !== digestOf(now);
   });
   return validateChange(next, changed, changes.remove);
+}
+
+function shortSha(sha: string | undefined): string {
+  return sha ? sha.slice(0, 12) : 'the empty repository';
 }
 
 /** The Git author of a change made by a catalog entity. */

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { AuditKeyring } from '../audit/AuditKeys';
 import { git, GitCommandError, runGit } from './git';
 
 const ZERO_SHA = '0'.repeat(40);
@@ -26,6 +27,11 @@ export interface CommitRequest {
   trailers?: Record<string, string>;
   /** The head the change was computed against: the commit fails if the branch moved. */
   parent: string | undefined;
+  /**
+   * The commit whose tree the changes are applied to, when not `parent` (the last good head
+   * under a rejected one: the commit then also undoes what the rejected commits changed).
+   */
+  base?: string;
 }
 
 export type CommitResult =
@@ -40,6 +46,44 @@ export interface CommitInfo {
   date: string;
   message: string;
   trailers: Record<string, string>;
+  /**
+   * The control plane made this commit: it carries a valid {@link SIGNATURE_TRAILER} under
+   * one of its keys. Anything else was pushed by hand, whatever its author and trailers say.
+   */
+  signed: boolean;
+}
+
+/** The trailer that proves a commit was made by the control plane (see {@link CommitSigner}). */
+export const SIGNATURE_TRAILER = 'Control-Plane-Signature';
+
+/**
+ * Signs the commits the control plane makes and checks a commit's signature. What is signed
+ * is the commit object as git stores it (tree, parents, author, committer, dates, message
+ * with every other trailer), without the signature's own line, which is the object's last.
+ */
+export interface CommitSigner {
+  /** The signature trailer's value for a commit object. */
+  sign(payload: string): string;
+  /** Whether `signature` is a valid signature of `payload` under a key this backend has. */
+  verify(payload: string, signature: string): boolean;
+}
+
+/**
+ * The signer of the control plane's commits under its audit keys: `v1 <key id> <HMAC-SHA256>`
+ * with the key derived for commit signatures. A commit signed with a key moved to
+ * `previousKeys` still verifies.
+ */
+export function commitSigner(keys: AuditKeyring): CommitSigner {
+  return {
+    sign: payload =>
+      `v1 ${keys.currentId} ${keys.mac('commit-signature', payload)}`,
+    verify: (payload, signature) => {
+      const match = /^v1 ([0-9a-f]{1,32}) ([0-9a-f]{64})$/.exec(signature);
+      return (
+        !!match && keys.check('commit-signature', payload, match[1], match[2])
+      );
+    },
+  };
 }
 
 export interface GitStateRepoOptions {
@@ -49,6 +93,8 @@ export interface GitStateRepoOptions {
   /** A remote that is the source of truth; the local repository mirrors its branch. */
   remote?: { url: string };
   committer?: GitAuthor;
+  /** Signs every commit this repository makes; without one, no commit is recognised as signed. */
+  signer?: CommitSigner;
 }
 
 /**
@@ -62,6 +108,7 @@ export class GitStateRepo {
     readonly branch: string,
     private readonly remote: { url: string } | undefined,
     private readonly committer: GitAuthor,
+    private readonly signer: CommitSigner | undefined,
   ) {}
 
   static async open(options: GitStateRepoOptions): Promise<GitStateRepo> {
@@ -99,6 +146,7 @@ export class GitStateRepo {
         name: 'IDP control plane',
         email: 'control-plane@idp.invalid',
       },
+      options.signer,
     );
     if (options.remote) {
       await repo.run(['remote', 'remove', 'origin']).catch(() => undefined);
@@ -165,8 +213,9 @@ export class GitStateRepo {
     const scratch = mkdtempSync(join(tmpdir(), 'idp-index-'));
     const env = { GIT_INDEX_FILE: join(scratch, 'index') };
     try {
-      if (request.parent) {
-        await this.run(['read-tree', request.parent], undefined, env);
+      const base = request.base ?? request.parent;
+      if (base) {
+        await this.run(['read-tree', base], undefined, env);
       } else {
         await this.run(['read-tree', '--empty'], undefined, env);
       }
@@ -191,10 +240,8 @@ export class GitStateRepo {
         );
       }
       const tree = await this.run(['write-tree'], undefined, env);
-      if (
-        request.parent &&
-        tree === (await this.run(['rev-parse', `${request.parent}^{tree}`]))
-      ) {
+      // Unchanged: the desired state (the base's tree) is already what the change asks for.
+      if (base && tree === (await this.run(['rev-parse', `${base}^{tree}`]))) {
         return { status: 'unchanged', sha: request.parent };
       }
       if (
@@ -207,26 +254,37 @@ export class GitStateRepo {
       const trailers = Object.entries(request.trailers ?? {})
         .map(([key, value]) => `${key}: ${value.replace(/\n/g, ' ')}`)
         .join('\n');
+      // Signed, a commit always ends with a trailer paragraph: its signature is the last line.
       const message = trailers
         ? `${request.message.trim()}\n\n${trailers}\n`
-        : `${request.message.trim()}\n`;
+        : `${request.message.trim()}\n${this.signer ? '\n' : ''}`;
       const now = new Date().toISOString();
-      const sha = await this.run(
-        [
-          'commit-tree',
-          tree,
-          ...(request.parent ? ['-p', request.parent] : []),
-        ],
-        message,
-        {
-          GIT_AUTHOR_NAME: request.author.name,
-          GIT_AUTHOR_EMAIL: request.author.email,
-          GIT_AUTHOR_DATE: now,
-          GIT_COMMITTER_NAME: this.committer.name,
-          GIT_COMMITTER_EMAIL: this.committer.email,
-          GIT_COMMITTER_DATE: now,
-        },
-      );
+      const commitTree = (text: string) =>
+        this.run(
+          [
+            'commit-tree',
+            tree,
+            ...(request.parent ? ['-p', request.parent] : []),
+          ],
+          text,
+          {
+            GIT_AUTHOR_NAME: request.author.name,
+            GIT_AUTHOR_EMAIL: request.author.email,
+            GIT_AUTHOR_DATE: now,
+            GIT_COMMITTER_NAME: this.committer.name,
+            GIT_COMMITTER_EMAIL: this.committer.email,
+            GIT_COMMITTER_DATE: now,
+          },
+        );
+      let sha = await commitTree(message);
+      if (this.signer) {
+        // The same commit with the signature of its object as the last line: the object
+        // without that line is exactly the unsigned one (same tree, parents, people, dates).
+        const payload = (await this.rawCommits([sha])).get(sha)!;
+        sha = await commitTree(
+          `${message}${SIGNATURE_TRAILER}: ${this.signer.sign(payload)}\n`,
+        );
+      }
 
       if (this.remote) {
         try {
@@ -269,21 +327,39 @@ export class GitStateRepo {
 
   /** Every file of a commit's tree, by path. */
   async readTree(commit: string): Promise<Map<string, string>> {
-    const listing = (
-      await runGit(['ls-tree', '-r', '-z', commit], { cwd: this.path })
+    return (await this.readTreeWithin(commit, Infinity)).files;
+  }
+
+  /**
+   * The files of a commit's tree of at most `maxBytes` each, by path; larger ones are listed
+   * with their size, never read.
+   */
+  async readTreeWithin(
+    commit: string,
+    maxBytes: number,
+  ): Promise<{
+    files: Map<string, string>;
+    tooLarge: { path: string; size: number }[];
+  }> {
+    const blobs = (
+      await runGit(['ls-tree', '-r', '-l', '-z', commit], { cwd: this.path })
     )
       .toString('utf8')
       .split('\0')
       .filter(Boolean)
       .map(line => {
-        const [meta, path] = line.split('\t');
-        const [, type, sha] = meta.split(' ');
-        return { type, sha, path };
+        const tab = line.indexOf('\t');
+        const [, type, sha, size] = line.slice(0, tab).split(/ +/);
+        return { type, sha, size: Number(size), path: line.slice(tab + 1) };
       })
       .filter(entry => entry.type === 'blob');
+    const listing = blobs.filter(entry => entry.size <= maxBytes);
+    const tooLarge = blobs
+      .filter(entry => entry.size > maxBytes)
+      .map(({ path, size }) => ({ path, size }));
     const files = new Map<string, string>();
     if (listing.length === 0) {
-      return files;
+      return { files, tooLarge };
     }
     const output = await runGit(['cat-file', '--batch'], {
       cwd: this.path,
@@ -301,7 +377,55 @@ export class GitStateRepo {
       files.set(entry.path, output.subarray(start, end).toString('utf8'));
       offset = end + 1;
     }
-    return files;
+    return { files, tooLarge };
+  }
+
+  /** The raw objects of commits, by SHA (what `git cat-file commit` prints). */
+  private async rawCommits(shas: string[]): Promise<Map<string, string>> {
+    const raws = new Map<string, string>();
+    if (shas.length === 0) return raws;
+    const output = await runGit(['cat-file', '--batch'], {
+      cwd: this.path,
+      input: `${shas.join('\n')}\n`,
+    });
+    let offset = 0;
+    for (const sha of shas) {
+      const headerEnd = output.indexOf(0x0a, offset);
+      const [, type, size] = output
+        .subarray(offset, headerEnd)
+        .toString('utf8')
+        .split(' ');
+      if (type !== 'commit') {
+        throw new Error(`${sha} is not a commit (${type})`);
+      }
+      const start = headerEnd + 1;
+      const end = start + Number(size);
+      raws.set(sha, output.subarray(start, end).toString('utf8'));
+      offset = end + 1;
+    }
+    return raws;
+  }
+
+  /** The commits among `shas` that carry a valid signature of the control plane. */
+  private async signedAmong(shas: string[]): Promise<Set<string>> {
+    const signed = new Set<string>();
+    if (!this.signer || shas.length === 0) return signed;
+    const prefix = `${SIGNATURE_TRAILER}: `;
+    for (const [sha, raw] of await this.rawCommits(shas)) {
+      const body = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
+      const lastBreak = body.lastIndexOf('\n');
+      const last = body.slice(lastBreak + 1);
+      if (
+        last.startsWith(prefix) &&
+        this.signer.verify(
+          raw.slice(0, lastBreak + 1),
+          last.slice(prefix.length),
+        )
+      ) {
+        signed.add(sha);
+      }
+    }
+    return signed;
   }
 
   /** The commits after `from` up to `to`, oldest first (all of `to`'s history without `from`). */
@@ -322,7 +446,7 @@ export class GitStateRepo {
       '--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%B%x1f%(trailers:unfold,only,separator=%x1d)%x1e',
       ...args,
     ]);
-    return raw
+    const infos = raw
       .split('\x1e')
       .map(record => record.replace(/^\n/, ''))
       .filter(Boolean)
@@ -345,8 +469,11 @@ export class GitStateRepo {
           date,
           message: body.trim(),
           trailers,
+          signed: false,
         };
       });
+    const signed = await this.signedAmong(infos.map(info => info.sha));
+    return infos.map(info => ({ ...info, signed: signed.has(info.sha) }));
   }
 
   /** Whether `ancestor` is in `commit`'s history. */

@@ -11,7 +11,8 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { AuditAnchor, AuditLog } from '../audit/AuditLog';
+import { AuditAnchor, AuditLog, storable } from '../audit/AuditLog';
+import { isDatabaseUnavailable } from '../database/availability';
 import { now, readTimestamp } from '../database/time';
 import { digestOf, isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
@@ -20,6 +21,7 @@ import { DesiredState, validateChange } from './DesiredState';
 import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { keyString, parseManifestFile } from './manifestCodec';
 import { Mutex } from './mutex';
+import { DEFAULT_YAML_LIMITS } from './yaml';
 
 /** Trailers the control plane writes on its own commits. */
 export const TRAILERS = {
@@ -39,20 +41,36 @@ export const TRAILERS = {
    * chain outside the database, so deleting its newest events is detected.
    */
   auditHead: 'Audit-Head',
+  /**
+   * On a commit the API made over a rejected head: the rejected head, whose changes the
+   * commit undoes (it is made on the last good head's tree).
+   */
+  undoesRejected: 'Undoes-Rejected',
 } as const;
 
-/** The first `max` characters of a trailer (hand-pushed commits may carry anything). */
+/** The first `max` code points of a trailer (hand-pushed commits may carry anything). */
 function clip(value: string | undefined, max: number): string | undefined {
-  return value === undefined ? undefined : value.slice(0, max);
+  return value === undefined ? undefined : storable(value, max);
 }
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
-/** Who a commit is attributed to: its author when it names a catalog entity, else its email. */
+/**
+ * Who a commit is attributed to. A commit the control plane signed is its author, the
+ * authenticated caller it was made for; any other commit was pushed by hand and is only what
+ * its author line claims: `git:<name> <email>`, as written, never a catalog entity.
+ */
 export function actorOf(commit: CommitInfo): string {
-  return /^(user|group|component):/.test(commit.author.name)
+  return commit.signed
     ? commit.author.name
-    : `git:${commit.author.email || commit.author.name}`;
+    : `git:${commit.author.name} <${commit.author.email}>`;
+}
+
+/** A failure's message, for a rejection. */
+function messageOf(error: unknown): string {
+  return error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
 }
 
 export type SyncResult =
@@ -103,11 +121,6 @@ export class StateIndexer {
   }
 
   /**
-   * Where the audit chain stood at the indexed commit, from the commit's `Audit-Head`
-   * trailer: {@link AuditLog.verify} checks that the commit's own event and the anchored
-   * event are still there, unchanged.
-   */
-  /**
    * The newest indexed commit that `actor` made under an Idempotency-Key since `since`:
    * crash recovery for a change whose commit landed before its answer was stored (see
    * CommandService).
@@ -126,17 +139,25 @@ export class StateIndexer {
     return row?.commit_sha;
   }
 
-  async auditAnchor(): Promise<AuditAnchor | undefined> {
+  /**
+   * Where the audit chain stood at each commit the control plane made (signed), in the
+   * history of the indexed commit, from their `Audit-Head` trailers: {@link AuditLog.verify}
+   * checks that each commit's own event and each anchored event are still there, unchanged.
+   * Hand-pushed commits are no anchors: their trailers say whatever the pusher wrote.
+   */
+  async *auditAnchors(): AsyncGenerator<AuditAnchor> {
     const commit = await this.indexedCommit();
-    if (!commit) return undefined;
-    const info = await this.options.repo.commitInfo(commit);
-    const match = /^(\d+) ([0-9a-f]{64})$/.exec(
-      info?.trailers[TRAILERS.auditHead] ?? '',
-    );
-    return {
-      commit,
-      ...(match ? { head: { id: Number(match[1]), hash: match[2] } } : {}),
-    };
+    if (!commit) return;
+    for (const info of await this.options.repo.log(undefined, commit)) {
+      if (!info.signed) continue;
+      const match = /^(\d+) ([0-9a-f]{64})$/.exec(
+        info.trailers[TRAILERS.auditHead] ?? '',
+      );
+      yield {
+        commit: info.sha,
+        ...(match ? { head: { id: Number(match[1]), hash: match[2] } } : {}),
+      };
+    }
   }
 
   async indexedCommit(
@@ -185,10 +206,89 @@ export class StateIndexer {
       };
     }
 
+    const commits =
+      indexed && (await repo.isAncestor(indexed, head))
+        ? await repo.log(indexed, head)
+        : await repo.log(undefined, head);
+    const headCommit = commits[commits.length - 1];
+    const refuse = async (errors: string[]): Promise<SyncResult> => {
+      await this.reject(head, headCommit, errors);
+      logger.warn(`state repository head ${head} rejected`, {
+        errors: errors.join('; '),
+      });
+      return { status: 'rejected', commit: head, errors };
+    };
+
+    // Anything that goes wrong reading the head is a rejection of it, never an error of
+    // every later sync (and of every API change, which syncs first).
+    let checked;
+    try {
+      checked = await this.check(head);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      return refuse([`the head could not be indexed: ${messageOf(error)}`]);
+    }
+    if (checked.errors.length > 0) {
+      return refuse(checked.errors);
+    }
+    const { after, beforeRows, changed, removed } = checked;
+
+    const touchedRefs: string[] = [];
+    let applied: boolean;
+    try {
+      applied = await this.apply({
+        head,
+        indexed,
+        headCommit,
+        commits,
+        changed,
+        removed,
+        beforeRows,
+        touchedRefs,
+      });
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      touchedRefs.length = 0;
+      return refuse([`the head could not be applied: ${messageOf(error)}`]);
+    }
+    if (!applied) {
+      return { status: 'in-sync', commit: await this.indexedCommit() };
+    }
+    this.cached = after;
+    this.options.events.announce(touchedRefs);
+    const result: SyncResult = {
+      status: 'indexed',
+      commit: head,
+      from: indexed,
+    };
+    logger.info(`indexed state repository at ${head}`, {
+      from: indexed ?? 'empty',
+      changed: changed.length,
+      removed: removed.length,
+    });
+    for (const listener of this.listeners) listener(result);
+    return result;
+  }
+
+  /**
+   * Reads and validates the tree of `head` against the indexed state: what it changes, or
+   * why it cannot be applied. Files over the size limit are not read.
+   */
+  private async check(head: string) {
+    const { repo, db } = this.options;
     const before = await this.current();
-    const files = await repo.readTree(head);
+    const { files, tooLarge } = await repo.readTreeWithin(
+      head,
+      DEFAULT_YAML_LIMITS.maxBytes,
+    );
     const manifests: Manifest[] = [];
     const errors: string[] = [];
+    for (const { path, size } of tooLarge) {
+      if (!keyForPath(path)) continue;
+      errors.push(
+        `${path}: too large: ${size} bytes, at most ${DEFAULT_YAML_LIMITS.maxBytes}`,
+      );
+    }
     for (const [path, text] of files) {
       if (!keyForPath(path)) continue; // READMEs and other files are not desired state
       const parsed = parseManifestFile(path, text);
@@ -237,23 +337,31 @@ export class StateIndexer {
         ).map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
       );
     }
+    return { errors, after, beforeRows, changed, removed };
+  }
 
-    const commits =
-      indexed && (await repo.isAncestor(indexed, head))
-        ? await repo.log(indexed, head)
-        : await repo.log(undefined, head);
-    const headCommit = commits[commits.length - 1];
-
-    if (errors.length > 0) {
-      await this.reject(head, headCommit, errors);
-      logger.warn(`state repository head ${head} rejected`, {
-        errors: errors.join('; '),
-      });
-      return { status: 'rejected', commit: head, errors };
-    }
-
-    const touchedRefs: string[] = [];
-    const applied = await db.transaction(async trx => {
+  /** Applies a checked head to the index in one transaction; false when another replica did. */
+  private async apply({
+    head,
+    indexed,
+    headCommit,
+    commits,
+    changed,
+    removed,
+    beforeRows,
+    touchedRefs,
+  }: {
+    head: string;
+    indexed: string | undefined;
+    headCommit: CommitInfo;
+    commits: CommitInfo[];
+    changed: { key: ObjectKey; manifest: Manifest; digest: string }[];
+    removed: ObjectKey[];
+    beforeRows: Map<string, DesiredRow>;
+    touchedRefs: string[];
+  }): Promise<boolean> {
+    const { db } = this.options;
+    return db.transaction(async trx => {
       await trx('state_repo_sync')
         .insert({ id: 1, indexed_commit: null, updated_at: now() })
         .onConflict('id')
@@ -294,7 +402,10 @@ export class StateIndexer {
               {
                 generation,
                 commit: head,
-                action: clip(headCommit.trailers[TRAILERS.action], 64),
+                // What a hand push's trailers say is not the control plane's to act on.
+                action: headCommit.signed
+                  ? clip(headCommit.trailers[TRAILERS.action], 64)
+                  : undefined,
               },
               actor,
             ),
@@ -312,23 +423,6 @@ export class StateIndexer {
       }
       return true;
     });
-    if (!applied) {
-      return { status: 'in-sync', commit: await this.indexedCommit() };
-    }
-    this.cached = after;
-    this.options.events.announce(touchedRefs);
-    const result: SyncResult = {
-      status: 'indexed',
-      commit: head,
-      from: indexed,
-    };
-    logger.info(`indexed state repository at ${head}`, {
-      from: indexed ?? 'empty',
-      changed: changed.length,
-      removed: removed.length,
-    });
-    for (const listener of this.listeners) listener(result);
-    return result;
   }
 
   private async applyResource(
@@ -382,20 +476,30 @@ export class StateIndexer {
     if (await trx('state_changes').where({ commit_sha: commit.sha }).first()) {
       return;
     }
-    const { trailers } = commit;
     const subject = commit.message.split('\n')[0];
-    // Trailers of hand-pushed commits are not ours to trust: clipped to the columns, so an
-    // over-long one cannot make indexing fail (and block every later change).
+    // Only the control plane's own (signed) commits carry facts in their trailers: the
+    // request, its caller's address, the approvers. A hand-pushed commit's trailers are what
+    // the pusher wrote: kept as data in the event's reason, never as the event's fields.
+    const trailers = commit.signed ? commit.trailers : {};
     const requestId = clip(trailers[TRAILERS.requestId], 64);
+    const actor = actorOf(commit);
     await trx('state_changes').insert({
       commit_sha: commit.sha,
-      actor: clip(actorOf(commit), 255),
+      actor: clip(actor, 255),
       message: subject,
       request_id: requestId ?? null,
       idempotency_key: clip(trailers[TRAILERS.idempotencyKey], 255) ?? null,
       committed_at: commit.date,
       indexed_at: now(),
     });
+    if (
+      await trx('state_repo_rejections')
+        .where({ commit_sha: commit.sha })
+        .first()
+    ) {
+      // Refused as a head, and audited then; the head indexed now supersedes it.
+      return;
+    }
     const approvers = Object.entries(trailers)
       .filter(([k]) => /^(approved|reviewed)-by$/i.test(k))
       .map(([, v]) => v);
@@ -405,11 +509,15 @@ export class StateIndexer {
     const userAgent = trailers[TRAILERS.userAgent];
     await this.options.audit.append(
       {
-        actor: actorOf(commit),
-        action: trailers[TRAILERS.action] ?? 'state-repo.push',
-        target: trailers[TRAILERS.target] ?? 'state-repo',
+        actor,
+        action: commit.signed
+          ? trailers[TRAILERS.action] ?? 'state-repo.push'
+          : 'state-repo.push',
+        target: commit.signed
+          ? trailers[TRAILERS.target] ?? 'state-repo'
+          : 'state-repo',
         outcome: 'accepted',
-        reason: subject,
+        reason: commit.signed ? subject : describePush(commit),
         requestId,
         approvers,
         commit: commit.sha,
@@ -423,6 +531,7 @@ export class StateIndexer {
           : {}),
         beforeDigest: digest(TRAILERS.beforeDigest),
         afterDigest: digest(TRAILERS.afterDigest),
+        verified: commit.signed,
       },
       trx,
     );
@@ -433,14 +542,16 @@ export class StateIndexer {
     commit: CommitInfo | undefined,
     errors: string[],
   ) {
-    const actor = commit ? actorOf(commit) : 'unknown';
+    const actor = commit ? actorOf(commit) : 'git:unknown';
     try {
       await this.options.db.transaction(async trx => {
         await trx('state_repo_rejections').insert({
           commit_sha: head,
           author: clip(actor, 255),
-          message: commit?.message.split('\n')[0] ?? '',
-          errors: JSON.stringify(errors),
+          message: storable(commit?.message.split('\n')[0] ?? '', 2000),
+          errors: JSON.stringify(
+            errors.slice(0, 100).map(e => storable(e, 2000)),
+          ),
           detected_at: now(),
         });
         await this.options.audit.append(
@@ -449,8 +560,14 @@ export class StateIndexer {
             action: 'state-repo.sync',
             target: 'state-repo',
             outcome: 'rejected',
-            reason: errors.slice(0, 20).join('; '),
+            reason: storable(
+              `${commit?.signed ? '' : 'pushed by hand, refused: '}${errors
+                .slice(0, 20)
+                .join('; ')}`,
+              4000,
+            ),
             commit: head,
+            verified: commit?.signed ?? false,
           },
           trx,
         );
@@ -482,4 +599,21 @@ export class StateIndexer {
       })),
     };
   }
+}
+
+/**
+ * The reason of a hand-pushed commit's event: its subject, and its trailers as data (what
+ * the pusher claims, e.g. an approver), never as facts of the event.
+ */
+function describePush(commit: CommitInfo): string {
+  const subject = commit.message.split('\n')[0];
+  const claims = Object.entries(commit.trailers)
+    .map(([key, value]) => `${key}: ${value}`)
+    .join('; ');
+  return storable(
+    `${subject} (pushed by hand; unverified${
+      claims ? `; its trailers claim ${claims}` : ''
+    })`,
+    4000,
+  );
 }

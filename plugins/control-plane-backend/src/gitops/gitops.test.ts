@@ -133,10 +133,14 @@ describe.each(databases.eachSupportedId())(
         const audit = await api()
           .get('/api/control-plane/audit?action=state-repo.push')
           .set('authorization', authAs(users.ana));
+        // A hand push is its author as written, unverified; its Approved-by trailer is
+        // what the pusher claims, kept in the reason, not an approver.
         expect(audit.body.items[0]).toMatchObject({
-          actor: 'git:carla@example.com',
+          actor: 'git:Carla Ops <carla@example.com>',
           outcome: 'accepted',
-          approvers: ['user:default/ana'],
+          verified: false,
+          approvers: [],
+          reason: expect.stringContaining('Approved-by: user:default/ana'),
           commit: git(dir, 'rev-parse', 'HEAD'),
         });
 
@@ -168,7 +172,7 @@ describe.each(databases.eachSupportedId())(
           rejected: [
             {
               commit: bad,
-              author: 'git:carla@example.com',
+              author: 'git:Carla Ops <carla@example.com>',
               errors: [
                 expect.stringContaining(
                   'Resource:payments/broken spec.params.size',
@@ -195,8 +199,9 @@ describe.each(databases.eachSupportedId())(
           .set('authorization', authAs(users.ana));
         expect(rejection.body.items[0].commit).toBe(bad);
 
-        // The API refuses to build on an invalid head rather than carry it forward.
-        const blocked = await api()
+        // The API keeps accepting changes on the last good head: its commit goes on top of
+        // the rejected one, on the last good tree, and says that it undoes it.
+        const accepted = await api()
           .post('/api/control-plane/resources')
           .set('authorization', authAs(users.bruno))
           .send({
@@ -206,14 +211,34 @@ describe.each(databases.eachSupportedId())(
             tier: 'low',
             cell: 'cell-us',
           });
-        expect(blocked.status).toBe(409);
-        expect(blocked.body.error.message).toContain(
-          'is invalid and was not applied',
+        expect(accepted.status).toBe(201);
+        const head = git(cp.repoPath, 'rev-parse', 'main');
+        expect(git(cp.repoPath, 'rev-parse', 'main^')).toBe(bad);
+        expect(git(cp.repoPath, 'log', '-1', '--format=%B', 'main')).toContain(
+          `Undoes-Rejected: ${bad}`,
         );
+        expect(
+          git(cp.repoPath, 'ls-tree', '-r', '--name-only', 'main'),
+        ).not.toContain('resources/payments/broken.yaml');
+        expect(
+          git(cp.repoPath, 'show', 'main:resources/payments/sessions.yaml'),
+        ).toContain('size: medium');
+        const status = await api()
+          .get('/api/control-plane/gitops/status')
+          .set('authorization', authAs(users.ana));
+        expect(status.body).toMatchObject({
+          inSync: true,
+          indexedCommit: head,
+        });
 
-        // Fixing it applies the whole head.
+        // Pushing the change again, fixed, applies the whole of it.
+        git(dir, 'pull', '--quiet', '--no-rebase', 'origin', 'main');
         clone.push(
           {
+            'resources/payments/sessions.yaml': cacheManifest(
+              'sessions',
+              'large',
+            ),
             'resources/payments/broken.yaml': cacheManifest('broken', 'small'),
           },
           'fix broken',
@@ -301,7 +326,7 @@ describe.each(databases.eachSupportedId())(
       }
     });
 
-    it('indexes a hand-pushed commit with over-long trailers, clipped, and keeps accepting changes', async () => {
+    it('indexes a hand-pushed commit with over-long trailers, as data only, and keeps accepting changes', async () => {
       const cp = await startControlPlane(databases, databaseId);
       const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
       try {
@@ -333,12 +358,17 @@ describe.each(databases.eachSupportedId())(
             .get(`/api/control-plane/audit?limit=5`)
             .set('authorization', authAs(users.ana))
         ).body.items.filter((e: any) => e.commit === pushed);
+        // Its trailers are what the pusher wrote: data in the reason, never the event's
+        // action, target, request id or address.
         expect(event).toMatchObject({
-          action: 'a'.repeat(64),
-          target: 't'.repeat(255),
-          requestId: 'r'.repeat(64),
-          source: { ip: '9'.repeat(64) },
+          actor: 'git:Carla Ops <carla@example.com>',
+          action: 'state-repo.push',
+          target: 'state-repo',
+          source: {},
+          verified: false,
+          reason: expect.stringContaining(`Action: ${'a'.repeat(100)}`),
         });
+        expect(event.requestId).toBeUndefined();
 
         // Every later change still indexes.
         await api()

@@ -22,7 +22,17 @@ export const auditEventSchema = z
     commit: z.string().optional(),
     beforeDigest: z.string().optional(),
     afterDigest: z.string().optional(),
-    hash: z.string(),
+    verified: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether the actor is proven: true for an authenticated API request and a commit the control plane signed; false for a commit pushed by hand (the actor is then `git:<author as written>`, and the trailers of that commit are not taken as facts) and for commit events recorded before commits were signed',
+      ),
+    hash: z
+      .string()
+      .describe(
+        "HMAC-SHA256 under the control plane's audit key of the event and the previous hash (sha256 for events recorded before the log was keyed)",
+      ),
     prevHash: z.string(),
   })
   .meta({ id: 'AuditEvent' });
@@ -72,7 +82,9 @@ export const auditVerificationSchema = z
     firstBroken: z
       .object({ id: z.number().int(), reason: z.string() })
       .optional()
-      .describe('the first event whose hash does not match'),
+      .describe(
+        'the first event that does not fit: its hash does not match its content, its link is broken, it is missing, or a commit of the control plane anchored it otherwise',
+      ),
   })
   .meta({ id: 'AuditVerification' });
 

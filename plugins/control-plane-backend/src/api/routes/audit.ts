@@ -27,7 +27,8 @@ export const auditRoutes = [
     method: 'get',
     path: '/audit/verify',
     operationId: 'verifyAuditChain',
-    summary: 'Walk the hash chain and name the first broken event',
+    summary:
+      "Walk the keyed hash chain and every anchor of the control plane's commits; name the first event that does not fit",
     permission: auditReadPermission,
     response: {
       status: 200,
@@ -35,7 +36,7 @@ export const auditRoutes = [
       description: 'The verdict',
     },
     run: async (_input, { audit, indexer }) => ({
-      body: await audit.verify(await indexer.auditAnchor()),
+      body: await audit.verify(indexer.auditAnchors()),
     }),
   }),
 ];

@@ -96,7 +96,10 @@ export async function createControlPlane(options: {
   policyEvaluators?: PolicyEvaluator[];
 }): Promise<ControlPlane> {
   const { db, config, logger } = options;
-  const auditKeys = await loadAuditKeyring(config.audit);
+  const auditKeys = await loadAuditKeyring({
+    ...config.audit,
+    ...(config.stateRepo.remote ? { warn: m => logger.warn(m) } : {}),
+  });
   const repo = await GitStateRepo.open({
     path: config.stateRepo.path,
     branch: config.stateRepo.branch,

@@ -86,9 +86,17 @@ export async function loadAuditKeyring(options: {
   key?: string;
   previousKeys?: string[];
   keyFile: string;
+  /**
+   * Told when the key comes from `keyFile` while several replicas may share the database
+   * (a remote state repository): each would have its own key.
+   */
+  warn?: (message: string) => void;
 }): Promise<AuditKeyring> {
   const previous = options.previousKeys ?? [];
   if (options.key) return new AuditKeyring(options.key, previous);
+  options.warn?.(
+    `controlPlane.audit.key is not set: the audit key is the one in ${options.keyFile}. Replicas that share the database and state repository need one key: set controlPlane.audit.key on each, or their commits look pushed by hand to one another and /audit/verify names the events of the others' keys`,
+  );
   try {
     return new AuditKeyring(
       (await readFile(options.keyFile, 'utf8')).trim(),

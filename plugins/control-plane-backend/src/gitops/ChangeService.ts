@@ -364,15 +364,16 @@ export class ChangeService {
           ...changes.remove.map(key => ({ path: manifestPath(key) })),
         ],
         message: rejected
-          ? `${request.message}\n\nMade on ${shortSha(
-              state.commit,
-            )}, the last head the control plane accepted: it also undoes the changes of the rejected head ${shortSha(
-              rejected,
-            )}, which was pushed by hand and refused (${
-              sync.status === 'rejected'
-                ? sync.errors.slice(0, 3).join('; ')
-                : ''
-            }). Push them again, fixed, to apply them.`
+          ? `${request.message}\n\n${trailerValue(
+              `Made on ${shortSha(
+                state.commit,
+              )}, the last head the control plane accepted: it also undoes the changes of ${shortSha(
+                rejected,
+              )}, a head the control plane refused (${
+                sync.status === 'rejected' ? sync.errors.join('; ') : ''
+              }`,
+              600,
+            )}). Push those changes again, fixed, to apply them.`
           : request.message,
         author: authorFor(request.actor),
         trailers,

@@ -517,7 +517,16 @@ export class StateIndexer {
           ? trailers[TRAILERS.target] ?? 'state-repo'
           : 'state-repo',
         outcome: 'accepted',
-        reason: commit.signed ? subject : describePush(commit),
+        reason: commit.signed
+          ? `${subject}${
+              trailers[TRAILERS.undoesRejected]
+                ? ` (made on the last good head: also undoes the refused head ${clip(
+                    trailers[TRAILERS.undoesRejected],
+                    40,
+                  )})`
+                : ''
+            }`
+          : describePush(commit),
         requestId,
         approvers,
         commit: commit.sha,

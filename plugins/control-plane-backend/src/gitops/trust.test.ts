@@ -377,13 +377,14 @@ describe.each(databases.eachSupportedId())(
       const name = '😀'.repeat(200);
       const res = await api()
         .delete(
-          `/api/control-plane/resources/default/${encodeURIComponent(name)}`,
+          `/api/control-plane/resources/payments/${encodeURIComponent(name)}`,
         )
         .set(as(users.ana));
       expect(res.status).toBe(400);
       const [event] = await auditOf('outcome=rejected&action=resource.delete');
-      // 217 code points: within the column, stored whole, no half character.
-      expect(event.target).toBe(`resource:default/${name}`);
+      // 218 code points, within the column: stored whole (clipped at 255 UTF-16 units, it
+      // would end in half an emoji, hashed as such and stored as U+FFFD).
+      expect(event.target).toBe(`resource:payments/${name}`);
       expect(await verify()).toEqual({
         valid: true,
         checked: expect.any(Number),

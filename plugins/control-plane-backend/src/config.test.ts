@@ -73,4 +73,25 @@ describe('readControlPlaneConfig', () => {
   ])('refuses %j naming the key', (controlPlane, message) => {
     expect(() => read(controlPlane)).toThrow(message);
   });
+
+  it('reads the audit key and the keys it replaced; without a key, the key file is in the data directory', () => {
+    expect(read({ dataDir: '/var/idp' }).audit).toEqual({
+      previousKeys: [],
+      keyFile: '/var/idp/audit.key',
+    });
+    expect(
+      read({
+        audit: {
+          key: 'a key of enough length',
+          previousKeys: ['the key of last year'],
+        },
+      }).audit,
+    ).toMatchObject({
+      key: 'a key of enough length',
+      previousKeys: ['the key of last year'],
+    });
+    expect(() => read({ audit: { key: 'short' } })).toThrow(
+      'controlPlane.audit.key must be at least 16 characters',
+    );
+  });
 });

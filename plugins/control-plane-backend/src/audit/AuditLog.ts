@@ -70,7 +70,8 @@ export interface AuditEntry {
   /**
    * Whether the actor is proven: true for an authenticated request and a commit the control
    * plane signed; false for a commit pushed by hand, whose author is only what it claims.
-   * Default true.
+   * Default: false for a `git:` actor (only a hand push is one, e.g. the transitions its
+   * commit causes), true otherwise.
    */
   verified?: boolean;
 }
@@ -239,7 +240,7 @@ export class AuditLog {
       after_digest: storable(entry.afterDigest ?? null, 64),
       prev_hash: last?.hash ?? GENESIS_HASH,
       key_id: this.keys.currentId,
-      verified: entry.verified ?? true,
+      verified: entry.verified ?? !entry.actor.startsWith('git:'),
     };
     const row: Row = { ...base, hash: hashAuditRow(base, this.keys)! };
     await trx('audit_events').insert(row);

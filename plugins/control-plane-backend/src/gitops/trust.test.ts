@@ -304,6 +304,16 @@ describe.each(databases.eachSupportedId())(
         reason: expect.stringContaining('Action: resource.delete'),
       });
       expect(events[0].requestId).toBeUndefined();
+      // So are the transitions its commit causes.
+      const [transition] = await auditOf(
+        `action=resource.transition&target=${encodeURIComponent(
+          'resource:payments/cache',
+        )}`,
+      );
+      expect(transition).toMatchObject({
+        actor: 'git:user:default/ana <ana@x>',
+        verified: false,
+      });
       // The forged anchor is not the chain's: verify does not read it.
       expect(await verify()).toMatchObject({ valid: true });
       // The resource the push names is untouched.

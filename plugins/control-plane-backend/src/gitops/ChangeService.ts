@@ -355,7 +355,7 @@ export class ChangeService {
       }
       const result = await repo.commit({
         parent: rejected ?? state.commit,
-        ...(rejected ? { base: state.commit } : {}),
+        ...(rejected ? { base: state.commit ?? null } : {}),
         changes: [
           ...changes.put.map(m => ({
             path: manifestPath(manifestKey(m)),

@@ -29,9 +29,10 @@ export interface CommitRequest {
   parent: string | undefined;
   /**
    * The commit whose tree the changes are applied to, when not `parent` (the last good head
-   * under a rejected one: the commit then also undoes what the rejected commits changed).
+   * under a rejected one: the commit then also undoes what the rejected commits changed);
+   * null for the empty tree (no head was ever accepted).
    */
-  base?: string;
+  base?: string | null;
 }
 
 export type CommitResult =
@@ -213,7 +214,8 @@ export class GitStateRepo {
     const scratch = mkdtempSync(join(tmpdir(), 'idp-index-'));
     const env = { GIT_INDEX_FILE: join(scratch, 'index') };
     try {
-      const base = request.base ?? request.parent;
+      const base =
+        request.base === undefined ? request.parent : request.base ?? undefined;
       if (base) {
         await this.run(['read-tree', base], undefined, env);
       } else {
@@ -241,7 +243,10 @@ export class GitStateRepo {
       }
       const tree = await this.run(['write-tree'], undefined, env);
       // Unchanged: the desired state (the base's tree) is already what the change asks for.
-      if (base && tree === (await this.run(['rev-parse', `${base}^{tree}`]))) {
+      const baseTree = base
+        ? await this.run(['rev-parse', `${base}^{tree}`])
+        : await this.run(['mktree'], '');
+      if (tree === baseTree && (base || request.parent)) {
         return { status: 'unchanged', sha: request.parent };
       }
       if (

@@ -132,5 +132,25 @@ describe('commits the control plane signs', () => {
       'c.yaml',
     ]);
     expect((await repo.commitInfo(next.sha))?.parents).toEqual([bad.sha]);
+
+    // No head ever accepted: the base is the empty tree.
+    expect(
+      await repo.commit({
+        parent: next.sha,
+        base: null,
+        changes: [{ path: 'a.yaml' }],
+        message: 'nothing',
+        author,
+      }),
+    ).toEqual({ status: 'unchanged', sha: next.sha });
+    const fresh = await repo.commit({
+      parent: next.sha,
+      base: null,
+      changes: [{ path: 'd.yaml', content: 'd: 1\n' }],
+      message: 'd alone',
+      author,
+    });
+    if (fresh.status !== 'committed') throw new Error(fresh.status);
+    expect([...(await repo.readTree(fresh.sha)).keys()]).toEqual(['d.yaml']);
   });
 });

@@ -1,128 +1,9 @@
-import {
-  AuthService,
-  coreServices,
-  createServiceFactory,
-  UserInfoService,
-} from '@backstage/backend-plugin-api';
-import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
-import { permissionsRegistryServiceFactory } from '@backstage/backend-defaults/permissionsRegistry';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-  TestDatabases,
-} from '@backstage/backend-test-utils';
-import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import permissionPlugin from '@backstage/plugin-permission-backend';
-// The test runs the policy in front of the plugin whose requests it decides.
-// eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
+import { mockCredentials, TestDatabases } from '@backstage/backend-test-utils';
 import request from 'supertest';
-import { permissionModuleControlPlanePolicy } from './module';
+import { startPolicyBackend } from './__testUtils__/policyBackend';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
 jest.setTimeout(60_000);
-
-/** The organisation: group membership decides the roles (see the config below). */
-const group = (name: string): Entity => ({
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Group',
-  metadata: { name, namespace: 'default' },
-  spec: { type: 'team', children: [] },
-});
-const user = (name: string, ...groups: string[]): Entity => ({
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'User',
-  metadata: { name, namespace: 'default' },
-  spec: { memberOf: groups },
-  // What catalog processing derives from spec.memberOf.
-  relations: groups.map(g => ({
-    type: 'memberOf',
-    targetRef: `group:default/${g}`,
-  })),
-});
-const org = [
-  group('admins'),
-  group('platform'),
-  group('payments'),
-  group('guests'),
-  user('root', 'admins'),
-  user('ana', 'platform'),
-  user('bruno', 'payments'),
-  user('eve', 'guests'),
-];
-
-/**
- * Ownership refs as Backstage's sign-in resolves them by default (the user and the groups it
- * is a member of), read from the catalog: what the permission backend hands the policy.
- */
-const catalogUserInfoFactory = createServiceFactory({
-  service: coreServices.userInfo,
-  deps: { catalog: catalogServiceRef, auth: coreServices.auth },
-  factory({ catalog, auth }): UserInfoService {
-    return {
-      async getUserInfo(credentials) {
-        if (!auth.isPrincipal(credentials, 'user')) {
-          throw new Error('not a user');
-        }
-        const { userEntityRef } = credentials.principal;
-        const entity = await catalog.getEntityByRef(userEntityRef, {
-          credentials: await auth.getOwnServiceCredentials(),
-        });
-        const groups = (entity?.relations ?? [])
-          .filter(r => r.type === 'memberOf')
-          .map(r => r.targetRef);
-        return {
-          userEntityRef,
-          ownershipEntityRefs: [
-            entity ? stringifyEntityRef(entity) : userEntityRef,
-            ...groups,
-          ],
-        };
-      },
-    };
-  },
-});
-
-/**
- * The mock auth service, except that a token a plugin gets on behalf of a user names that
- * plugin as its actor, as real on-behalf-of tokens do (the permission backend refuses
- * resource permissions without a resource ref from a user calling it directly).
- */
-const onBehalfOfAuthFactory = createServiceFactory({
-  service: coreServices.auth,
-  deps: { plugin: coreServices.pluginMetadata },
-  factory({ plugin }): AuthService {
-    const auth = mockServices.auth({ pluginId: plugin.getId() });
-    return {
-      authenticate: (token, options) => auth.authenticate(token, options),
-      getNoneCredentials: () => auth.getNoneCredentials(),
-      getOwnServiceCredentials: () => auth.getOwnServiceCredentials(),
-      isPrincipal: auth.isPrincipal.bind(auth) as AuthService['isPrincipal'],
-      getLimitedUserToken: credentials => auth.getLimitedUserToken(credentials),
-      listPublicServiceKeys: () => auth.listPublicServiceKeys(),
-      async getPluginRequestToken(options) {
-        const principal = options.onBehalfOf.principal as {
-          type: string;
-          userEntityRef?: string;
-        };
-        if (principal.type === 'user') {
-          return {
-            token: mockCredentials.user.token(principal.userEntityRef, {
-              actor: { subject: `plugin:${plugin.getId()}` },
-            }),
-          };
-        }
-        return auth.getPluginRequestToken(options);
-      },
-    };
-  },
-});
 
 const db = (name: string, owner: string) => ({
   name,
@@ -147,47 +28,14 @@ spec:
 describe.each(databases.eachSupportedId())(
   'the shipped permission policy, behind the permission backend, on %s',
   databaseId => {
-    let backend: Awaited<ReturnType<typeof startTestBackend>>;
-    let knex: Awaited<ReturnType<typeof databases.init>>;
-    let dataDir: string;
+    let started: Awaited<ReturnType<typeof startPolicyBackend>>;
+    let backend: Awaited<ReturnType<typeof startPolicyBackend>>['backend'];
+    let knex: Awaited<ReturnType<typeof startPolicyBackend>>['knex'];
 
     beforeAll(async () => {
-      knex = await databases.init(databaseId);
-      dataDir = mkdtempSync(join(tmpdir(), 'idp-policy-'));
-      backend = await startTestBackend({
-        features: [
-          controlPlanePlugin,
-          permissionPlugin,
-          permissionModuleControlPlanePolicy,
-          permissionsServiceFactory,
-          permissionsRegistryServiceFactory,
-          onBehalfOfAuthFactory,
-          catalogUserInfoFactory,
-          catalogServiceMock.factory({ entities: org }),
-          mockServices.database.factory({ knex }),
-          mockServices.rootConfig.factory({
-            data: {
-              permission: { enabled: true },
-              controlPlane: {
-                dataDir,
-                stateRepo: { pollInterval: { hours: 1 } },
-                orchestration: { enabled: false },
-                reconciler: {
-                  interval: { hours: 1 },
-                  driftInterval: { hours: 1 },
-                },
-                permissions: {
-                  roles: {
-                    admin: ['group:default/admins'],
-                    platformEngineer: ['group:default/platform'],
-                    developer: ['group:default/payments'],
-                  },
-                },
-              },
-            },
-          }),
-        ],
-      });
+      started = await startPolicyBackend(databases, databaseId);
+      backend = started.backend;
+      knex = started.knex;
       const create = (who: string, body: object) =>
         request(backend.server)
           .post('/api/control-plane/resources')
@@ -204,34 +52,10 @@ describe.each(databases.eachSupportedId())(
       );
     });
     afterAll(async () => {
-      await backend?.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await started?.cleanup();
     });
 
-    const as = (name: string) => {
-      const header = mockCredentials.user.header(`user:default/${name}`);
-      const base = '/api/control-plane';
-      return {
-        get: (path: string) =>
-          request(backend.server)
-            .get(`${base}${path}`)
-            .set('authorization', header),
-        post: (path: string, body?: object) =>
-          request(backend.server)
-            .post(`${base}${path}`)
-            .set('authorization', header)
-            .send(body),
-        patch: (path: string, body: object) =>
-          request(backend.server)
-            .patch(`${base}${path}`)
-            .set('authorization', header)
-            .send(body),
-        delete: (path: string) =>
-          request(backend.server)
-            .delete(`${base}${path}`)
-            .set('authorization', header),
-      };
-    };
+    const as = (name: string) => started.as(name);
     const refs = async (name: string) =>
       (await as(name).get('/resources')).body.items.map((r: any) => r.ref);
 

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export * from './model/lookup';
 export * from './model/names';
 export * from './model/tiers';
 export * from './model/operations';
@@ -14,6 +15,7 @@ export * from './model/resources';
 export * from './model/resourceState';
 export * from './model/manifests';
 export * from './model/validation';
+export * from './model/secrets';
 export * from './model/health';
 export * from './api';
 export * from './permissions';

@@ -1372,6 +1372,8 @@ export interface components {
       source: 'state-repo' | 'module' | 'builtin';
       /** the parameter holding the storage size in GiB, for quotas and cost */
       storageParameter?: string;
+      /** whether its storage may be made smaller (by update or a scale operation); most volumes only grow, so absent means no */
+      storageShrink?: boolean;
       /** the tiers this product may run in */
       tiers: ('critical' | 'high' | 'medium' | 'low')[];
       title: string;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { OperationType, operationTypeSchema } from './operations';
 import { tierIdSchema } from './tiers';
 import { nameSchema } from './names';
+import { secretReferenceSchema } from './secrets';
 
 /**
  * The size classes every sized product offers.
@@ -87,6 +88,12 @@ export const productSpecSchema = z.object({
     .optional()
     .describe(
       'the parameter holding the storage size in GiB, for quotas and cost',
+    ),
+  storageShrink: z
+    .boolean()
+    .optional()
+    .describe(
+      'whether its storage may be made smaller (by update or a scale operation); most volumes only grow, so absent means no',
     ),
   replicasParameter: z.string().optional(),
   versionParameter: z
@@ -242,7 +249,11 @@ export const webappParameters = z
     port: z.number().int().min(1).max(65535).default(8080),
     healthCheckPath: z.string().startsWith('/').default('/healthz'),
     env: z
-      .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string())
+      .record(
+        z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+        // A value, or a secret's: a credential is a reference, never a value.
+        z.union([z.string(), secretReferenceSchema]),
+      )
       .default({}),
     strategy: z
       .enum(['rolling', 'blue_green', 'canary'])
@@ -493,5 +504,7 @@ export const builtinProducts: Record<BuiltinProductId, ProductSpec> = {
       encryption: 'encryption',
     },
     storageParameter: 'storageGi',
+    // A bucket has no volume: its storageGi is what it is expected to hold.
+    storageShrink: true,
   }),
 };

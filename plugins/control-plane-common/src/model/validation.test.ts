@@ -175,3 +175,30 @@ describe('validateResourceParameters', () => {
     expect(!bad.ok && bad.issues[0].path).toBe('spec.params.nodes');
   });
 });
+
+describe('names that are properties of every object', () => {
+  const declared = (features: ProductSpec['features']): ProductSpec => ({
+    ...builtinProducts.redis,
+    parameters: {
+      type: 'object',
+      properties: { size: { type: 'string' } },
+    },
+    features,
+  });
+
+  it('a feature parameter named through __proto__ is set on the parameters, never on every object (a product from the state repository cannot pollute Object.prototype)', () => {
+    const result = validateResourceParameters({
+      productId: 'legacy-cache',
+      product: declared({
+        ...builtinProducts.redis.features,
+        backups: '__proto__.polluted',
+      }),
+      tierId: 'critical',
+      tier: defaultTiers.critical,
+      params: {},
+    });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(result).toMatchObject({ ok: true });
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+});

@@ -5,6 +5,8 @@ import {
   ProductSpec,
 } from './products';
 import { TierId, TierSpec } from './tiers';
+import { ownValue } from './lookup';
+import { secretValueIssues, withSecretReferences } from './secrets';
 
 /**
  * One thing wrong with an input: the field (a dotted path) and why.
@@ -49,15 +51,17 @@ export function productParametersSchema(
   id: string,
   spec: ProductSpec,
 ): z.ZodType {
-  const builtin = builtinProducts[id as keyof typeof builtinProducts];
-  if (builtin && builtin.parameters === spec.parameters) {
-    return builtinProductParameters[
-      id as keyof typeof builtinProductParameters
-    ];
+  const builtin = ownValue<ProductSpec>(builtinProducts, id);
+  const builtinSchema = ownValue<z.ZodType>(builtinProductParameters, id);
+  if (builtin && builtinSchema && builtin.parameters === spec.parameters) {
+    return builtinSchema;
   }
   let schema = validators.get(spec.parameters);
   if (!schema) {
-    schema = z.fromJSONSchema(spec.parameters as z.core.JSONSchema.JSONSchema);
+    schema = z.fromJSONSchema(
+      // Secret parameters take a reference (see secrets.ts).
+      withSecretReferences(spec.parameters) as z.core.JSONSchema.JSONSchema,
+    );
     validators.set(spec.parameters, schema);
   }
   return schema;
@@ -67,7 +71,7 @@ function getPath(value: unknown, path: string[]): unknown {
   return path.reduce<unknown>(
     (v, key) =>
       v && typeof v === 'object'
-        ? (v as Record<string, unknown>)[key]
+        ? ownValue(v as Record<string, unknown>, key)
         : undefined,
     value,
   );
@@ -80,13 +84,23 @@ function setPath(
 ) {
   let node = value;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
+    const next = ownValue(node, key);
     if (!next || typeof next !== 'object') {
-      node[key] = {};
+      Object.defineProperty(node, key, {
+        value: {},
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     node = node[key] as Record<string, unknown>;
   }
-  node[path[path.length - 1]] = leaf;
+  Object.defineProperty(node, path[path.length - 1], {
+    value: leaf,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 const featureNames = {
@@ -159,6 +173,10 @@ export function validateResourceParameters(options: {
   if (issues.length > 0) {
     return { ok: false, issues };
   }
+
+  // Secrets are references, never values (see secrets.ts).
+  const secrets = secretValueIssues(product.parameters, params);
+  if (secrets.length > 0) return { ok: false, issues: secrets };
 
   const result = productParametersSchema(productId, product).safeParse(params);
   if (!result.success) {

@@ -216,8 +216,11 @@ export async function createControlPlane(options: {
   });
   // A settled operation, a new head indexed or an API request asks for a reconciler pass;
   // the reconciler listens once it is built (it is built on the engine, which it wakes).
+  // A replica that only serves the API leaves reconciling to those that orchestrate.
   const passRequests = new EventEmitter();
-  const triggerReconciler = () => passRequests.emit('pass');
+  const triggerReconciler = () => {
+    if (config.orchestration.enabled) passRequests.emit('pass');
+  };
   const engine = new SagaEngine({
     db,
     store: new SagaStore(db, config.orchestration.lease),

@@ -34,7 +34,7 @@ export function auditCommands(): Command[] {
               page.items.map(e => [
                 e.id,
                 e.at,
-                e.actor,
+                e.verified === false ? `${e.actor} (unverified)` : e.actor,
                 e.action,
                 e.target,
                 e.outcome,

@@ -70,6 +70,31 @@ describe('AuditPage', () => {
     expect(queries.at(-1)?.get('actor')).toBe('user:default/alice');
   });
 
+  it('marks what a hand push claims as unverified', async () => {
+    server.use(
+      http.get(`${base}/audit`, () =>
+        reply('AuditPage', {
+          items: [
+            {
+              ...event(3, 'git:Mallory <m@example.com>', 'state-repo.sync'),
+              verified: false,
+            },
+            {
+              ...event(2, 'user:default/bob', 'resource.delete'),
+              verified: true,
+            },
+          ],
+        }),
+      ),
+    );
+    renderInTestApp(<AuditPage />, { features: [controlPlanePlugin] });
+    const table = await screen.findByRole('table', { name: 'Audit events' });
+    expect(
+      within(table).getByText('git:Mallory <m@example.com> (unverified)'),
+    ).toBeInTheDocument();
+    expect(within(table).getByText('user:default/bob')).toBeInTheDocument();
+  });
+
   it('says when no event matches the filters', async () => {
     renderInTestApp(<AuditPage />, { features: [controlPlanePlugin] });
     await screen.findByRole('table', { name: 'Audit events' });

@@ -155,7 +155,14 @@ export const AuditPage = () => {
                     columns={[
                       { title: '#', render: e => String(e.id) },
                       { title: 'When', render: e => formatTime(e.at) },
-                      { title: 'Actor', render: e => e.actor },
+                      {
+                        title: 'Actor',
+                        // A hand push names its author as Git has it: nothing proves it.
+                        render: e =>
+                          e.verified === false
+                            ? `${e.actor} (unverified)`
+                            : e.actor,
+                      },
                       { title: 'Action', render: e => e.action },
                       { title: 'Target', render: e => e.target },
                       { title: 'Outcome', render: e => e.outcome },

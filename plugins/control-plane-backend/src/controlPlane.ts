@@ -163,6 +163,7 @@ export async function createControlPlane(options: {
     flags,
     placements,
     resources,
+    operations,
   });
   const scheduler = new Scheduler({
     resources,

@@ -168,6 +168,28 @@ export class OperationStore {
   }
 
   /**
+   * The state of each of these operations (the ones that exist) and when it was accepted,
+   * for outcomes measured over many operations.
+   */
+  async statesOf(
+    ids: string[],
+  ): Promise<Map<string, { state: string; createdAt: string }>> {
+    const states = new Map<string, { state: string; createdAt: string }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db('operations')
+        .whereIn('id', ids.slice(i, i + 500))
+        .select('id', 'state', 'created_at');
+      for (const row of rows) {
+        states.set(row.id, {
+          state: row.state,
+          createdAt: readTimestamp(row.created_at),
+        });
+      }
+    }
+    return states;
+  }
+
+  /**
    * The uid of the resource (the incarnation) an operation acts on; undefined when there is
    * no such operation.
    */

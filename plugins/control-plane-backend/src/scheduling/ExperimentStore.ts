@@ -11,6 +11,7 @@ import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, sha256 } from '../database/util';
 import { parseInput } from '../errors';
 import { ResourceStore } from '../resources/ResourceStore';
+import { OperationStore } from '../operations/OperationStore';
 import { PlacementStore } from './PlacementStore';
 import { ExperimentAssigner } from './experiments';
 
@@ -81,6 +82,7 @@ export class ExperimentStore implements ExperimentAssigner {
       db: Knex;
       placements: PlacementStore;
       resources: ResourceStore;
+      operations: OperationStore;
       /** The feature flags (the flag `placement.experiments` turns experiments off). */
       flags?: PlacementFlags;
     },
@@ -220,16 +222,22 @@ export class ExperimentStore implements ExperimentAssigner {
       'READY',
       operationIds,
     );
+    const ops = await this.options.operations.statesOf(operationIds);
     return armNames.map(arm => {
       const mine = decisions.filter(d => d.arm === arm);
       const placed = mine.filter(d => d.cluster);
       const operations = new Map<string | undefined, (typeof mine)[number]>();
       for (const d of placed) operations.set(d.operationId, d);
       const times = [...operations.values()]
-        .filter(d => d.operationId && readyAt.has(d.operationId) && d.operation)
+        .filter(
+          d =>
+            d.operationId &&
+            readyAt.has(d.operationId) &&
+            ops.has(d.operationId),
+        )
         .map(d =>
           DateTime.fromISO(readyAt.get(d.operationId!)!)
-            .diff(DateTime.fromISO(d.operation!.createdAt))
+            .diff(DateTime.fromISO(ops.get(d.operationId!)!.createdAt))
             .toMillis(),
         )
         .sort((a, b) => a - b);
@@ -245,7 +253,9 @@ export class ExperimentStore implements ExperimentAssigner {
         unschedulable: mine.length - placed.length,
         ready: times.length,
         failed: [...operations.values()].filter(d =>
-          FAILED_OPERATION_STATES.has(d.operation?.state ?? ''),
+          FAILED_OPERATION_STATES.has(
+            ops.get(d.operationId ?? '')?.state ?? '',
+          ),
         ).length,
         ...(times.length
           ? {

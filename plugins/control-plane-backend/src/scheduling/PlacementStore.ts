@@ -19,7 +19,6 @@ export interface ExperimentPlacement {
   cluster?: string;
   decision: SchedulingDecision;
   operationId?: string;
-  operation?: { state: string; createdAt: string };
 }
 
 /**
@@ -74,36 +73,16 @@ export class PlacementStore {
     };
   }
 
-  /**
-   * The decisions taken in an experiment. Each comes with the state and start of its
-   * operation: the `operations` table is read here, joined, for want of a read model of
-   * many operations in their store.
-   */
+  /** The decisions taken in an experiment, placed or not. */
   async ofExperiment(experiment: string): Promise<ExperimentPlacement[]> {
-    const rows = await this.db('placement_decisions as d')
-      .leftJoin('operations as o', 'o.id', 'd.operation_id')
-      .where('d.experiment', experiment)
-      .select(
-        'd.arm',
-        'd.cluster',
-        'd.decision',
-        'd.operation_id',
-        'o.state as op_state',
-        'o.created_at as op_created_at',
-      );
+    const rows = await this.db('placement_decisions')
+      .where('experiment', experiment)
+      .select('arm', 'cluster', 'decision', 'operation_id');
     return rows.map(row => ({
       arm: row.arm,
       ...(row.cluster ? { cluster: row.cluster } : {}),
       decision: JSON.parse(row.decision),
       ...(row.operation_id ? { operationId: row.operation_id } : {}),
-      ...(row.op_state
-        ? {
-            operation: {
-              state: row.op_state,
-              createdAt: readTimestamp(row.op_created_at),
-            },
-          }
-        : {}),
     }));
   }
 }

@@ -1,5 +1,8 @@
 import { Config } from '@backstage/config';
-import { OperationType } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  OperationType,
+  ownValue,
+} from '@idp-multicloud/plugin-control-plane-common';
 import {
   ControlPlaneDriver,
   DriverCallContext,
@@ -306,7 +309,7 @@ export class KubernetesDriver implements ControlPlaneDriver {
   }
 
   #mapping(resource: DriverResource): ResolvedClaimMapping {
-    const mapping = this.#claims[resource.product];
+    const mapping = ownValue(this.#claims, resource.product);
     if (!mapping) {
       throw new DriverError(
         `Product '${resource.product}' has no claim mapping (controlPlane.kubernetes.claims)`,

@@ -2,6 +2,8 @@ import {
   builtinProducts,
   Condition,
   OperationType,
+  ownValue,
+  ProductSpec,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   DriverCallContext,
@@ -93,10 +95,10 @@ export function resolveClaimMappings(
     ...Object.keys(builtins),
     ...Object.keys(overrides),
   ]);
-  const result: Record<string, ResolvedClaimMapping> = {};
+  const result: [string, ResolvedClaimMapping][] = [];
   for (const product of products) {
-    const builtin = builtins[product];
-    const override = overrides[product] ?? {};
+    const builtin = ownValue(builtins, product);
+    const override = ownValue(overrides, product) ?? {};
     const apiVersion = override.apiVersion ?? builtin?.apiVersion;
     const kind = override.kind ?? builtin?.kind;
     if (!apiVersion || !kind) {
@@ -104,17 +106,21 @@ export function resolveClaimMappings(
         `The claim mapping of product '${product}' needs both apiVersion and kind`,
       );
     }
-    result[product] = {
-      apiVersion,
-      kind,
-      port: override.port ?? builtin?.port,
-      operations:
-        override.operations ??
-        builtinProducts[product as keyof typeof builtinProducts]?.operations ??
-        [],
-    };
+    result.push([
+      product,
+      {
+        apiVersion,
+        kind,
+        port: override.port ?? builtin?.port,
+        operations:
+          override.operations ??
+          ownValue<ProductSpec>(builtinProducts, product)?.operations ??
+          [],
+      },
+    ]);
   }
-  return result;
+  // Own keys only (Object.fromEntries defines them): a product named __proto__ is a key.
+  return Object.fromEntries(result);
 }
 
 /** The Kubernetes object the driver reads and writes, loosely typed. */

@@ -56,7 +56,7 @@ export function readKubernetesDriverOptions(
     context: c.getOptionalString('context'),
   }));
 
-  const claims: Record<string, Partial<KubernetesClaimMapping>> = {};
+  const claims: [string, Partial<KubernetesClaimMapping>][] = [];
   const claimsConfig = root?.getOptionalConfig('claims');
   for (const product of claimsConfig?.keys() ?? []) {
     const c = claimsConfig!.getConfig(product);
@@ -71,12 +71,15 @@ export function readKubernetesDriverOptions(
         )}; known: ${operationTypes.join(', ')}`,
       );
     }
-    claims[product] = {
-      apiVersion: c.getOptionalString('apiVersion'),
-      kind: c.getOptionalString('kind'),
-      port: c.getOptionalNumber('port'),
-      operations: operations as OperationType[] | undefined,
-    };
+    claims.push([
+      product,
+      {
+        apiVersion: c.getOptionalString('apiVersion'),
+        kind: c.getOptionalString('kind'),
+        port: c.getOptionalNumber('port'),
+        operations: operations as OperationType[] | undefined,
+      },
+    ]);
   }
-  return { clusters, claims };
+  return { clusters, claims: Object.fromEntries(claims) };
 }

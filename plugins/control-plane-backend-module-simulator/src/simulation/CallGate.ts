@@ -4,6 +4,7 @@ import {
   DriverResource,
   DriverTarget,
 } from '@idp-multicloud/plugin-control-plane-node';
+import { ownValue } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { SimulatorAction } from '../config';
 import { FaultStore } from './FaultStore';
@@ -62,7 +63,7 @@ export class CallGate {
       step,
     });
     const delay =
-      (this.latencyMs[provider] ?? this.latencyMs.default ?? 0) +
+      (ownValue(this.latencyMs, provider) ?? this.latencyMs.default ?? 0) +
       verdict.delayMs;
     if (delay > 0) await sleep(delay, ctx.signal);
 

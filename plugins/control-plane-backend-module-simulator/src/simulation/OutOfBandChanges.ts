@@ -31,12 +31,12 @@ export class OutOfBandChanges {
     params: Record<string, unknown>,
   ): Promise<SimulatedClaim[]> {
     const changed = await this.changeLiveClaims(selector, (claim, now) => {
-      const next: Record<string, unknown> = { ...claim.params };
+      const next = new Map(Object.entries(claim.params));
       for (const [key, value] of Object.entries(params)) {
-        if (value === null) delete next[key];
-        else next[key] = value;
+        if (value === null) next.delete(key);
+        else next.set(key, value);
       }
-      return { params: next, driftedAt: now };
+      return { params: Object.fromEntries(next), driftedAt: now };
     });
     this.logger.info(
       `simulator: drifted ${selector.ref} on ${changed

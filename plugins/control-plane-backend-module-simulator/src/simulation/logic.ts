@@ -1,4 +1,7 @@
-import { Condition } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  Condition,
+  ownValue,
+} from '@idp-multicloud/plugin-control-plane-common';
 import {
   DriverError,
   ObservedPhase,
@@ -107,7 +110,7 @@ export function endpointOf(claim: {
 }): { host: string; port: number } {
   return {
     host: `${claim.name}.${claim.namespace}.${claim.cluster}.simulated.internal`,
-    port: ports[claim.product] ?? 443,
+    port: ownValue(ports, claim.product) ?? 443,
   };
 }
 

@@ -1,6 +1,7 @@
 import {
   builtinProducts,
   OperationType,
+  ownValue,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   DriverCallContext,
@@ -44,7 +45,11 @@ export function checkProduct(resource: DriverResource) {
 
 /** Refuses an operation the resource's simulated product does not support. */
 export function checkOperation(resource: DriverResource, type: OperationType) {
-  if (!simulatorCapabilities.operations[resource.product]?.includes(type)) {
+  if (
+    !ownValue(simulatorCapabilities.operations, resource.product)?.includes(
+      type,
+    )
+  ) {
     throw simulatedFailure(
       `the simulated ${resource.product} does not support ${type}`,
       'UnsupportedOperation',

@@ -50,6 +50,8 @@ describe('two replicas on one PostgreSQL', () => {
       backend: { database: { client: 'pg', connection: pgUrl, prefix } },
       controlPlane: {
         dataDir: join(root, name),
+        // One key for both: each verifies the other's commits and audit events.
+        audit: { key: 'two-replicas-share-this-audit-key' },
         stateRepo: { remote: { url: remote }, pollInterval: { seconds: 1 } },
         orchestration: {
           // room to take over the other's runs at once, beside its own
@@ -118,6 +120,8 @@ describe('two replicas on one PostgreSQL', () => {
         await new Promise(r => setTimeout(r, 100));
       }
       b.pause();
+      // A commit b sent just before it froze still lands: let it, before noting what b held.
+      await new Promise(r => setTimeout(r, 1000));
       held = await db('operations')
         .where({ lease_owner: b.workerId })
         .whereIn('state', ['running', 'compensating'])
@@ -245,6 +249,8 @@ describe('two replicas on one PostgreSQL', () => {
       expect(new Set(applies.map((e: any) => e.ref)).size).toBe(TOTAL);
       const state = await a.api('/simulator/state');
       expect(state.claims).toHaveLength(TOTAL);
+      // Both replicas' commits and events are the control plane's: the chain verifies.
+      expect(await a.api('/audit/verify')).toMatchObject({ valid: true });
       process.stdout.write(
         `two replicas: b killed holding ${
           heldIds.length

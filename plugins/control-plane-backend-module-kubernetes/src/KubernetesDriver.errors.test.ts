@@ -119,5 +119,23 @@ describe('KubernetesDriver', () => {
       expect(error.message).toContain("'mongodb'");
       expect(fake.requests).toEqual([]);
     });
+
+    it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+      'finds no claim mapping for a product named %s, and sends nothing',
+      async product => {
+        for (const call of [
+          driver.plan(resource({ product }), target, context()),
+          driver.apply(resource({ product }), target, context()),
+        ]) {
+          const error = await rejection(call);
+          expect(error).toMatchObject({
+            retryable: false,
+            code: 'UnsupportedProduct',
+          });
+          expect(error.message).toContain(`'${product}' has no claim mapping`);
+        }
+        expect(fake.requests).toEqual([]);
+      },
+    );
   });
 });

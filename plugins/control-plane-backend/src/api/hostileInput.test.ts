@@ -264,51 +264,54 @@ describe.each(databases.eachSupportedId())(
           ),
         );
 
+      /** Sends one drawn request to `op`, failing on a 5xx or on a refusal that wrote. */
+      const sendOne = async (op: Operation, input: any) => {
+        const url = `/api/control-plane${op.path.replace(
+          /\{(\w+)\}/g,
+          (_, name) =>
+            encodeURIComponent(
+              String((input.params as Record<string, unknown>)[name] ?? ''),
+            ),
+        )}`;
+        const before = { head: head(), counts: await counts() };
+        let req = request(cp.server)
+          [op.method](url)
+          .set('authorization', authAs(users.ana))
+          .set('accept', 'application/json')
+          .query(
+            Object.fromEntries(
+              Object.entries(input.query).filter(([, v]) => v !== undefined),
+            ) as Record<string, string>,
+          );
+        if (input.idempotencyKey) {
+          req = req.set('idempotency-key', input.idempotencyKey);
+        }
+        const res = await (input.body === undefined
+          ? req
+          : req.send(input.body as object));
+        const what = `${op.method.toUpperCase()} ${url} ${JSON.stringify(
+          input.body,
+        )?.slice(0, 300)} → ${res.status} ${JSON.stringify(
+          res.body?.error?.message ?? '',
+        )}`;
+        if (res.status >= 500) throw new Error(what);
+        if (res.status >= 400) {
+          const after = { head: head(), counts: await counts() };
+          if (JSON.stringify(after) !== JSON.stringify(before)) {
+            throw new Error(
+              `${what} wrote: ${JSON.stringify(before)} → ${JSON.stringify(
+                after,
+              )}`,
+            );
+          }
+        }
+      };
+
       for (const op of operations) {
         await fc.assert(
-          fc.asyncProperty(requestOf(op, document), async input => {
-            const url = `/api/control-plane${op.path.replace(
-              /\{(\w+)\}/g,
-              (_, name) =>
-                encodeURIComponent(
-                  String((input.params as Record<string, unknown>)[name] ?? ''),
-                ),
-            )}`;
-            const before = { head: head(), counts: await counts() };
-            let req = request(cp.server)
-              [op.method](url)
-              .set('authorization', authAs(users.ana))
-              .set('accept', 'application/json')
-              .query(
-                Object.fromEntries(
-                  Object.entries(input.query).filter(
-                    ([, v]) => v !== undefined,
-                  ),
-                ) as Record<string, string>,
-              );
-            if (input.idempotencyKey) {
-              req = req.set('idempotency-key', input.idempotencyKey);
-            }
-            const res = await (input.body === undefined
-              ? req
-              : req.send(input.body as object));
-            const what = `${op.method.toUpperCase()} ${url} ${JSON.stringify(
-              input.body,
-            )?.slice(0, 300)} → ${res.status} ${JSON.stringify(
-              res.body?.error?.message ?? '',
-            )}`;
-            if (res.status >= 500) throw new Error(what);
-            if (res.status >= 400) {
-              const after = { head: head(), counts: await counts() };
-              if (JSON.stringify(after) !== JSON.stringify(before)) {
-                throw new Error(
-                  `${what} wrote: ${JSON.stringify(before)} → ${JSON.stringify(
-                    after,
-                  )}`,
-                );
-              }
-            }
-          }),
+          fc.asyncProperty(requestOf(op, document), input =>
+            sendOne(op, input),
+          ),
           { numRuns: 25, endOnFailure: true },
         );
       }

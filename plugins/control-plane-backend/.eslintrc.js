@@ -24,6 +24,8 @@ const zone = (target, from, message) => ({
 });
 
 module.exports = require('@backstage/cli/config/eslint-factory')(__dirname, {
+  // Lookups by name go through a Map or Object.hasOwn (scripts/lib/eslint-lookups.js).
+  restrictedSyntax: require('../../scripts/lib/eslint-lookups'),
   settings: {
     'import/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
     'import/resolver': { node: { extensions: ['.ts', '.tsx', '.js'] } },

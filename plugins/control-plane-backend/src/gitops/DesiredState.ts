@@ -9,12 +9,12 @@ import {
   ManifestKind,
   ManifestOf,
   ObjectKey,
+  ownValue,
   parseResourceRef,
   ProductSpec,
   ProviderSpec,
   productParametersSchema,
   stringifyResourceRef,
-  TierId,
   TierSpec,
   tierIds,
   validateResourceParameters,
@@ -22,6 +22,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { DependencyGraph, findCycle } from './graph';
 import { keyString } from './manifestCodec';
+import { placementIssues } from './validatePlacement';
 
 /** A product as the control plane knows it: declared in Git, by a module, or built in. */
 export interface KnownProduct {
@@ -98,7 +99,7 @@ export class DesiredState {
     if (declared) return { id, spec: declared.spec, source: 'state-repo' };
     const registered = this.moduleProducts.get(id);
     if (registered) return { id, spec: registered, source: 'module' };
-    const builtin = builtinProducts[id as keyof typeof builtinProducts];
+    const builtin = ownValue<ProductSpec>(builtinProducts, id);
     return builtin ? { id, spec: builtin, source: 'builtin' } : undefined;
   }
 
@@ -113,7 +114,7 @@ export class DesiredState {
 
   tier(id: string): TierSpec | undefined {
     if (!(tierIds as readonly string[]).includes(id)) return undefined;
-    return this.get('Tier', id)?.spec ?? defaultTiers[id as TierId];
+    return this.get('Tier', id)?.spec ?? ownValue<TierSpec>(defaultTiers, id);
   }
 
   cell(id: string): CellSpec | undefined {
@@ -167,6 +168,9 @@ function validateResource(
   if (!state.cell(r.spec.cell)) {
     issues.push(issue(key, 'spec.cell', `no cell ${r.spec.cell}`));
   }
+  issues.push(
+    ...placementIssues(state, r.spec).map(i => issue(key, i.path, i.message)),
+  );
   if (product && tier) {
     const result = validateResourceParameters({
       productId: product.id,
@@ -320,6 +324,16 @@ export function validateChange(
         next
           .ofKind('Cluster')
           .filter(c => c.spec.provider === key.name)
+          .forEach(add);
+        next
+          .ofKind('Resource')
+          .filter(r => r.spec.placement?.provider === key.name)
+          .forEach(add);
+        break;
+      case 'Cluster':
+        next
+          .ofKind('Resource')
+          .filter(r => r.spec.placement?.cluster === key.name)
           .forEach(add);
         break;
       case 'Resource': {

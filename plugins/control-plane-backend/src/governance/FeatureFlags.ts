@@ -4,6 +4,7 @@ import {
   featureFlagDefinitions,
   FeatureFlagName,
   featureFlagScopeSchema,
+  hasOwnKey,
   setFeatureFlagRequestSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
@@ -57,14 +58,14 @@ export function resolveFlag(
 }
 
 function nameOf(name: string): FeatureFlagName {
-  if (!(name in featureFlagDefinitions)) {
+  if (!hasOwnKey(featureFlagDefinitions, name)) {
     throw new NotFoundError(
       `No feature flag ${name} (known: ${Object.keys(
         featureFlagDefinitions,
       ).join(', ')})`,
     );
   }
-  return name as FeatureFlagName;
+  return name;
 }
 
 /**

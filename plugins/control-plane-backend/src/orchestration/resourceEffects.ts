@@ -115,19 +115,15 @@ export function successEffects(
   resource: ResourceRecord,
 ): AlsoWrite {
   const generation = op.targetGeneration ?? resource.status.generation;
+  const reason = `${op.type} succeeded`;
   return async trx => {
     if (saga.transitions.success) {
-      await moveResource(
-        stores,
-        op,
-        trx,
-        saga.transitions.success,
-        `${op.type} succeeded`,
-      );
+      await moveResource(stores, op, trx, saga.transitions.success, reason);
     }
     if (saga.realisesGeneration) {
       const current = await stores.resources.getByUid(op.resourceUid, trx);
       await stores.resources.updateStatus(trx, op.resourceUid, {
+        reason,
         observedGeneration: Math.max(
           generation,
           current?.status.observedGeneration ?? 0,
@@ -140,6 +136,9 @@ export function successEffects(
           message: `generation ${generation} is running`,
         }),
       });
+    } else {
+      // status.reason follows the last operation, also one that moves no state.
+      await stores.resources.updateStatus(trx, op.resourceUid, { reason });
     }
     await stores.audit.append(
       {
@@ -172,27 +171,25 @@ export function failureEffects(
     if (saga.transitions.failure === 'FAILED') return 'False';
     return state === 'READY' ? 'True' : 'Unknown';
   };
+  const reason = `${op.type} ${why}`;
   return async trx => {
     if (saga.transitions.failure) {
-      await moveResource(
-        stores,
-        op,
-        trx,
-        saga.transitions.failure,
-        `${op.type} ${why}`,
-      );
+      await moveResource(stores, op, trx, saga.transitions.failure, reason);
     }
     if (saga.realisesGeneration) {
       const current = await stores.resources.getByUid(op.resourceUid, trx);
       await stores.resources.updateStatus(trx, op.resourceUid, {
+        reason,
         failedGeneration: op.targetGeneration ?? resource.status.generation,
         conditions: upsertCondition(current?.status.conditions ?? [], {
           type: 'Ready',
           status: readyCondition(current?.status.state),
           reason: `${op.type}Failed`,
-          message: `${op.type} ${why}`,
+          message: reason,
         }),
       });
+    } else {
+      await stores.resources.updateStatus(trx, op.resourceUid, { reason });
     }
     await stores.audit.append(
       {

@@ -22,6 +22,7 @@ import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import {
   applyPatch,
   canonicalDeps,
+  checkedPatch,
   checkOperationRequest,
   issuesInRequestTerms,
   operationIssues,
@@ -157,7 +158,7 @@ export class ResourceService {
             `${ref} was changed by another request while this one was checked; read it again and retry`,
           );
         }
-        return { put: [applyPatch(current, patch)], remove: [] };
+        return { put: [checkedPatch(state, current, patch)], remove: [] };
       },
       describeIssues: issuesInRequestTerms(ref),
     });

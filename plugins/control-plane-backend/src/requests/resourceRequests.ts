@@ -5,7 +5,10 @@ import {
   normalizeEntityRef,
   operationParamsSchemas,
   OperationType,
+  ownValue,
   parseResourceRef,
+  productParametersSchema,
+  ProductSpec,
   stringifyResourceRef,
   updateResourceRequestSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
@@ -14,6 +17,7 @@ import { parseInput } from '../errors';
 import { DesiredState, ObjectIssue } from '../gitops/DesiredState';
 import { deletionOrder } from '../gitops/graph';
 import { keyString } from '../gitops/manifestCodec';
+import { placementIssues } from '../gitops/validatePlacement';
 import { ResourceRecord } from '../resources/ResourceStore';
 
 /*
@@ -85,16 +89,108 @@ export function checkOperationRequest(
       })`,
     );
   }
+  const schema = ownValue<z.ZodType>(operationParamsSchemas, type);
+  if (!schema) {
+    throw new InputError(`type: no operation ${type}`);
+  }
   const params = parseInput(
-    operationParamsSchemas[type] as z.ZodType<Record<string, unknown>>,
+    schema as z.ZodType<Record<string, unknown>>,
     request.params ?? {},
     'params',
   );
+  if (type === 'migrate') {
+    checkMigrationTarget(state, resource, params);
+  }
   return {
     type,
     params,
-    specChange: specChangeFor(type, params, product.spec),
+    specChange: specChangeFor(type, params, product.spec, product.id),
   };
+}
+
+/**
+ * A migration to a provider or cluster that does not exist, or is not in the target cell
+ * (or, for a cluster, not on the target provider), is a 400 naming the parameter.
+ */
+function checkMigrationTarget(
+  state: DesiredState,
+  resource: ResourceRecord,
+  params: Record<string, unknown>,
+) {
+  const cell = (params.cell as string | undefined) ?? resource.spec.cell;
+  const issues = placementIssues(state, {
+    cell,
+    placement: {
+      provider: params.provider as string | undefined,
+      cluster: params.cluster as string | undefined,
+    },
+  });
+  if (issues.length > 0) {
+    throw new InputError(
+      issues
+        .map(
+          i =>
+            `${i.path.replace(/^spec\.placement\./, 'params.')}: ${i.message}`,
+        )
+        .join('; '),
+    );
+  }
+}
+
+/** The storage a resource's parameters ask for, in GiB, with the product's defaults. */
+function storageOf(
+  productId: string,
+  product: ProductSpec,
+  params: Record<string, unknown>,
+): number | undefined {
+  if (!product.storageParameter) return undefined;
+  const parsed = productParametersSchema(productId, product).safeParse(params);
+  const source = parsed.success
+    ? (parsed.data as Record<string, unknown>)
+    : params;
+  const value = ownValue(source, product.storageParameter);
+  return typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * Refuses a change that makes a resource's storage smaller than it is, unless its product
+ * says its storage may shrink (`storageShrink`): most volumes only grow, and a shrink
+ * accepted now would only fail in the saga. `field` is the request's name for it.
+ */
+export function refuseStorageShrink(
+  product: { id: string; spec: ProductSpec } | undefined,
+  current: ResourceManifest,
+  next: ResourceManifest,
+  field?: string,
+): void {
+  if (!product?.spec.storageParameter || product.spec.storageShrink) return;
+  const before = storageOf(product.id, product.spec, current.spec.params);
+  const after = storageOf(product.id, product.spec, next.spec.params);
+  if (before !== undefined && after !== undefined && after < before) {
+    throw new InputError(
+      `${
+        field ?? `params.${product.spec.storageParameter}`
+      }: storage cannot shrink from ${before} GiB to ${after} GiB (product ${
+        product.id
+      } does not support shrinking storage)`,
+    );
+  }
+}
+
+/**
+ * A patch applied to the current desired spec, refused (400) when it would shrink the
+ * resource's storage and its product does not allow that.
+ */
+export function checkedPatch(
+  state: DesiredState,
+  current: ResourceManifest,
+  patch: UpdatePatch,
+): ResourceManifest {
+  const next = applyPatch(current, patch);
+  if (next.spec.product === current.spec.product) {
+    refuseStorageShrink(state.product(current.spec.product), current, next);
+  }
+  return next;
 }
 
 /** Whether a failed generation may be tried again. */
@@ -142,12 +238,13 @@ export function applyPatch(
   current: ResourceManifest,
   patch: UpdatePatch,
 ): ResourceManifest {
-  const params = { ...current.spec.params };
+  // A Map, then own keys: a parameter named __proto__ is a name like any other.
+  const merged = new Map(Object.entries(current.spec.params));
   for (const [key, value] of Object.entries(patch.params ?? {})) {
-    if (value === null) delete params[key];
-    else params[key] = value;
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
   }
-  const spec = { ...current.spec, params };
+  const spec = { ...current.spec, params: Object.fromEntries(merged) };
   if (patch.owner) spec.owner = normalizeEntityRef(patch.owner);
   if (patch.component === null) delete spec.component;
   else if (patch.component)
@@ -169,11 +266,8 @@ export function applyPatch(
 export function specChangeFor(
   type: OperationType,
   params: Record<string, unknown>,
-  product: {
-    replicasParameter?: string;
-    storageParameter?: string;
-    versionParameter?: string;
-  },
+  product: ProductSpec,
+  productId: string,
 ): ((m: ResourceManifest) => ResourceManifest) | undefined {
   const withParams =
     (changes: Record<string, unknown>) => (m: ResourceManifest) => ({
@@ -200,7 +294,16 @@ export function specChangeFor(
         changes[product.storageParameter] = params.storageGi;
       }
       if (params.size !== undefined) changes.size = params.size;
-      return withParams(changes);
+      return m => {
+        const next = withParams(changes)(m);
+        refuseStorageShrink(
+          { id: productId, spec: product },
+          m,
+          next,
+          'params.storageGi',
+        );
+        return next;
+      };
     }
     case 'upgrade-version':
       if (!product.versionParameter) {

@@ -281,9 +281,12 @@ export class ResourceStore extends ResourceReadModels {
       conditions?: Condition[];
       observedGeneration?: number;
       failedGeneration?: number | null;
+      /** Why the resource is as it is (`status.reason`), without a transition. */
+      reason?: string;
     },
   ): Promise<void> {
     const update: Record<string, unknown> = { updated_at: now() };
+    if (status.reason !== undefined) update.state_reason = status.reason;
     if (status.placement !== undefined) {
       update.placement = status.placement
         ? JSON.stringify(status.placement)

@@ -1,4 +1,7 @@
-import { Resource } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  ownValue,
+  Resource,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
@@ -81,8 +84,8 @@ export class Scheduler {
    */
   weightsFor(tier: string, desired?: DesiredState): ScoreWeights {
     return {
-      ...(defaultWeights[tier] ?? defaultWeights.medium),
-      ...this.options.weights?.[tier],
+      ...(ownValue(defaultWeights, tier) ?? defaultWeights.medium),
+      ...ownValue(this.options.weights, tier),
       ...desired?.tier(tier)?.placement.weights,
     };
   }
@@ -175,12 +178,14 @@ export class Scheduler {
             breaker: status?.breaker ?? 'closed',
           },
           latencyMs:
-            status?.latencyByCell[cellId] ??
+            ownValue(status?.latencyByCell, cellId) ??
             (status?.latencyMs || UNMEASURED_LATENCY_MS),
           cellResidency: desired.cell(c.spec.cell)?.dataResidency,
           driverSupportsProduct: !!capabilities?.products.includes(product),
-          driverBacksUp:
-            !!capabilities?.operations[product]?.includes('backup'),
+          driverBacksUp: !!ownValue(
+            capabilities?.operations,
+            product,
+          )?.includes('backup'),
           usage: usage.get(c.metadata.name) ?? { ...noUsage },
           monthlyCost: this.options.pricing.monthlyCost(
             desired,

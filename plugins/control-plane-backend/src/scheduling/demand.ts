@@ -1,3 +1,4 @@
+import { ownValue } from '@idp-multicloud/plugin-control-plane-common';
 import { DesiredState } from '../gitops/DesiredState';
 
 /** What a resource asks of its cluster. */
@@ -18,18 +19,18 @@ export function demandOf(
   params: Record<string, any>,
 ): Demand {
   const spec = desired.product(product)?.spec;
-  const size = spec?.sizes[params.size ?? 'medium'] ?? {
+  const size = ownValue(spec?.sizes, String(params.size ?? 'medium')) ?? {
     cpu: 0.5,
     memoryGi: 1,
   };
   const primary =
     spec?.category === 'database' || spec?.category === 'cache' ? 1 : 0;
   const declared = spec?.replicasParameter
-    ? Number(params[spec.replicasParameter] ?? 1)
+    ? Number(ownValue(params, spec.replicasParameter) ?? 1)
     : 1;
   const replicas = Math.max(1, declared + primary);
   const storage = spec?.storageParameter
-    ? Number(params[spec.storageParameter] ?? 0)
+    ? Number(ownValue(params, spec.storageParameter) ?? 0)
     : 0;
   return {
     cpu: size.cpu * replicas,

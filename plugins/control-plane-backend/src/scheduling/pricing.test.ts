@@ -125,6 +125,48 @@ describe('the shipped price tables', () => {
   });
 });
 
+describe('names of Object.prototype', () => {
+  const prices = defaultPriceList();
+  const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+
+  it.each(names)(
+    'a provider named %s is priced as a provider without a table of its own',
+    provider => {
+      const input = { ...mysql, params: { size: 'large', storageGi: 100 } };
+      expect(monthlyCost(prices, provider, input)).toBe(
+        monthlyCost(prices, 'default', input),
+      );
+    },
+  );
+
+  it.each(names)(
+    'a product, size or storage class named %s costs nothing rather than throwing',
+    name => {
+      for (const input of [
+        { ...mysql, product: name, params: {} },
+        { ...mysql, params: { size: name } },
+        {
+          product: 'object-bucket',
+          category: 'storage',
+          params: { storageGi: 10, storageClass: name },
+        },
+      ]) {
+        expect(Number.isFinite(monthlyCost(prices, 'aws', input))).toBe(true);
+      }
+    },
+  );
+
+  it('an override for a provider named __proto__ is a table of its own, and changes no other', () => {
+    const merged = mergePrices(
+      prices,
+      JSON.parse('{"__proto__": {"storagePerGiMonth": 9}}'),
+    );
+    expect(Object.keys(merged)).toContain('__proto__');
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(merged.aws.storagePerGiMonth).toBe(prices.aws.storagePerGiMonth);
+  });
+});
+
 describe('price overrides', () => {
   const prices = defaultPriceList();
 

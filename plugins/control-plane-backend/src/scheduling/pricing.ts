@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   describeIssues,
+  ownValue,
   toValidationIssues,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { z } from 'zod';
@@ -42,7 +43,7 @@ export const HOURS_PER_MONTH = 730;
 
 /** Reads the price tables of a folder: one `<provider>.yaml` each. */
 export function readPriceFiles(dir: string): PriceList {
-  const list: PriceList = {};
+  const entries: [string, ProviderPrices][] = [];
   for (const file of readdirSync(dir)
     .filter(f => f.endsWith('.yaml'))
     .sort()) {
@@ -63,9 +64,11 @@ export function readPriceFiles(dir: string): PriceList {
     if (`${provider}.yaml` !== file) {
       throw new Error(`price table ${file} is of provider ${provider}`);
     }
-    list[provider] = prices;
+    entries.push([provider, prices]);
   }
-  if (!list.default) {
+  // Object.fromEntries defines own keys: a provider named __proto__ is a key like any other.
+  const list: PriceList = Object.fromEntries(entries);
+  if (!ownValue(list, 'default')) {
     throw new Error(`no default.yaml among the price tables of ${dir}`);
   }
   return list;
@@ -92,7 +95,7 @@ export function mergePrices(
   base: PriceList,
   overrides: Record<string, unknown>,
 ): PriceList {
-  const merged: PriceList = { ...base };
+  const merged = new Map(Object.entries(base));
   for (const [provider, raw] of Object.entries(overrides)) {
     const parsed = providerPricesSchema.partial().safeParse(raw);
     if (!parsed.success) {
@@ -102,22 +105,22 @@ export function mergePrices(
         )}`,
       );
     }
-    const from = base[provider] ?? base.default;
+    const from = ownValue(base, provider) ?? base.default;
     const over = parsed.data;
-    const hourly = { ...from.hourly };
+    const hourly = new Map(Object.entries(from.hourly));
     for (const [product, sizes] of Object.entries(over.hourly ?? {})) {
-      hourly[product] = { ...hourly[product], ...sizes };
+      hourly.set(product, { ...hourly.get(product), ...sizes });
     }
-    merged[provider] = {
-      hourly,
+    merged.set(provider, {
+      hourly: Object.fromEntries(hourly),
       storagePerGiMonth: over.storagePerGiMonth ?? from.storagePerGiMonth,
       objectStoragePerGiMonth: {
         ...from.objectStoragePerGiMonth,
         ...over.objectStoragePerGiMonth,
       },
-    };
+    });
   }
-  return merged;
+  return Object.fromEntries(merged);
 }
 
 /** The parts of a resource that cost money. */
@@ -134,7 +137,7 @@ export function billedReplicas(input: CostInput): number {
   const primary =
     input.category === 'database' || input.category === 'cache' ? 1 : 0;
   const declared = input.replicasParameter
-    ? Number(input.params[input.replicasParameter] ?? 1)
+    ? Number(ownValue(input.params, input.replicasParameter) ?? 1)
     : 1;
   return Math.max(1, declared + primary);
 }
@@ -145,23 +148,29 @@ export function monthlyCost(
   provider: string,
   input: CostInput,
 ): number {
-  const table = prices[provider] ?? prices.default;
+  const table = ownValue(prices, provider) ?? prices.default;
   const replicas = billedReplicas(input);
   let cost = 0;
   if (input.product === 'object-bucket' || input.category === 'storage') {
     const perGi =
-      table.objectStoragePerGiMonth[input.params.storageClass ?? 'standard'] ??
+      ownValue(
+        table.objectStoragePerGiMonth,
+        String(input.params.storageClass ?? 'standard'),
+      ) ??
       table.objectStoragePerGiMonth.standard ??
       0;
     const copies = input.params.replication ? 2 : 1;
     cost = Number(input.params.storageGi ?? 0) * perGi * copies;
   } else {
     const hourly =
-      table.hourly[input.product]?.[input.params.size ?? 'medium'] ?? 0;
+      ownValue(
+        ownValue(table.hourly, input.product),
+        String(input.params.size ?? 'medium'),
+      ) ?? 0;
     cost = hourly * HOURS_PER_MONTH * replicas;
     if (input.storageParameter) {
       cost +=
-        Number(input.params[input.storageParameter] ?? 0) *
+        Number(ownValue(input.params, input.storageParameter) ?? 0) *
         table.storagePerGiMonth *
         replicas;
     }

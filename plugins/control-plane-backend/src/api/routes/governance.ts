@@ -1,3 +1,4 @@
+import { InputError } from '@backstage/errors';
 import {
   catalogReadPermission,
   chargebackQuerySchema,
@@ -31,6 +32,21 @@ type Deps = Pick<
 const route = routes<Deps>();
 const experimentPath = z.object({ name: nameSchema });
 const flagPath = z.object({ name: z.string() });
+
+/** Refuses (400, naming the field) a scope naming a cell the desired state does not have. */
+async function requireCells(
+  { resourceService }: Pick<Deps, 'resourceService'>,
+  cells: { path: string; cell: string }[],
+): Promise<void> {
+  if (cells.length === 0) return;
+  const desired = await resourceService.current();
+  const unknown = cells.filter(c => !desired.cell(c.cell));
+  if (unknown.length > 0) {
+    throw new InputError(
+      unknown.map(c => `${c.path}: no cell ${c.cell}`).join('; '),
+    );
+  }
+}
 
 const costRoutes = [
   route({
@@ -172,6 +188,14 @@ const experimentRoutes = [
       target: ({ body }) => rawTarget('experiment', String(body?.name ?? '')),
       idempotency: 'optional',
     },
+    check: async ({ body }, deps) =>
+      requireCells(
+        deps,
+        (body.scope?.cells ?? []).map((cell, i) => ({
+          path: `scope.cells.${i}`,
+          cell,
+        })),
+      ),
     run: async ({ body, ctx }, { experiments }) => {
       const experiment = await experiments.create(body, ctx.actor);
       return {
@@ -268,8 +292,16 @@ const flagRoutes = [
       target: ({ params }) => rawTarget('flag', params.name),
       idempotency: 'optional',
     },
-    check: async ({ params, body }, { flags }) =>
-      flags.parseSet(params.name, body),
+    check: async ({ params, body }, deps) => {
+      const request = deps.flags.parseSet(params.name, body);
+      await requireCells(
+        deps,
+        request.scope.cell
+          ? [{ path: 'scope.cell', cell: request.scope.cell }]
+          : [],
+      );
+      return request;
+    },
     run: async ({ ctx }, { flags }, request) => {
       const flag = await flags.set(request, ctx.actor);
       return {

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { OperationType, operationTypeSchema } from './operations';
 import { tierIdSchema } from './tiers';
 import { nameSchema } from './names';
-import { secretReferenceSchema } from './secrets';
 
 /**
  * The size classes every sized product offers.
@@ -249,11 +248,7 @@ export const webappParameters = z
     port: z.number().int().min(1).max(65535).default(8080),
     healthCheckPath: z.string().startsWith('/').default('/healthz'),
     env: z
-      .record(
-        z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
-        // A value, or a secret's: a credential is a reference, never a value.
-        z.union([z.string(), secretReferenceSchema]),
-      )
+      .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string())
       .default({}),
     strategy: z
       .enum(['rolling', 'blue_green', 'canary'])

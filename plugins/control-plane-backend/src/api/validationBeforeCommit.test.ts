@@ -358,6 +358,30 @@ describe.each(databases.eachSupportedId())(
           return r.status.reason === 'backup succeeded' ? r : undefined;
         }, 'the backup to settle');
         expect(afterBackup.status.state).toBe('READY');
+
+        // A failed operation is the last one too: its failure is the reason.
+        expect(
+          (
+            await api.post('/simulator/faults', {
+              kind: 'step-failure',
+              step: 'snapshot',
+              times: 1,
+              message: 'snapshot quota exhausted',
+            })
+          ).status,
+        ).toBe(201);
+        const failed = await api.post(
+          '/resources/default/orders-db/operations',
+          { type: 'backup', params: { label: 'again' } },
+        );
+        expect(failed.status).toBe(202);
+        const afterFailure = await until(async () => {
+          const r = (await api.get('/resources/default/orders-db')).body;
+          return r.status.reason !== 'backup succeeded' ? r : undefined;
+        }, 'the failed backup to settle');
+        expect(afterFailure.status.reason).toMatch(
+          /^backup failed \(.*snapshot quota exhausted.*\); completed steps were undone$/,
+        );
       } finally {
         await cp.cleanup();
       }

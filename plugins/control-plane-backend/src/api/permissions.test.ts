@@ -132,7 +132,7 @@ describe.each(databases.eachSupportedId())(
       ).toBe(200);
       expect(
         (await get('/resources/default/platform-db/cost', users.bruno)).status,
-      ).toBe(403);
+      ).toBe(404);
 
       const usage = async (user: string) =>
         (await get('/quotas/usage', user)).body.items.map((q: any) => q.id);
@@ -157,15 +157,17 @@ describe.each(databases.eachSupportedId())(
       expect((await get(`/operations/${op.body.id}`, users.bruno)).status).toBe(
         200,
       );
+      // An operation on what eve cannot read does not exist for her.
       expect((await get(`/operations/${op.body.id}`, users.eve)).status).toBe(
-        403,
+        404,
       );
-      // Its row is gone (purged): no condition on its owner can be checked any more.
+      // Its row is gone (purged): no condition on its owner can be checked any more, so
+      // it is not readable, and does not exist, for a conditional reader.
       await cp.knex('resource_transitions').delete();
       await cp.knex('resource_events').delete();
       await cp.knex('resources').delete();
       expect((await get(`/operations/${op.body.id}`, users.bruno)).status).toBe(
-        403,
+        404,
       );
       expect((await get(`/operations/${op.body.id}`, users.ana)).status).toBe(
         200,
@@ -174,7 +176,7 @@ describe.each(databases.eachSupportedId())(
         `/operations/${op.body.id}/cancel`,
         users.bruno,
       );
-      expect(cancel.status).toBe(403);
+      expect(cancel.status).toBe(404);
       const cancelled = await post(
         `/operations/${op.body.id}/cancel`,
         users.ana,

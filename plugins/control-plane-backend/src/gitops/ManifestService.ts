@@ -14,6 +14,8 @@ import { ChangeService, ChangeSet } from './ChangeService';
 import { DesiredState } from './DesiredState';
 import { keyString, parseManifestStream } from './manifestCodec';
 import { CallContext } from '../context';
+import { ResourceView } from '../permissions/ResourceView';
+import { checkedInView } from '../permissions/checkedInView';
 
 /** The objects of a manifests request, parsed and validated one by one. */
 export interface ParsedManifests {
@@ -102,8 +104,15 @@ export class ManifestService {
     return { manifests, prune: request.prune };
   }
 
-  /** What applying would change: objects to put, and resources to prune. */
-  changeSet(state: DesiredState, parsed: ParsedManifests): ChangeSet {
+  /**
+   * What applying would change: objects to put, and resources to prune. Only what `view`
+   * can read is pruned: a resource the caller cannot read does not exist for it.
+   */
+  changeSet(
+    state: DesiredState,
+    parsed: ParsedManifests,
+    view: ResourceView = ResourceView.everything,
+  ): ChangeSet {
     const put = parsed.manifests.filter(m => {
       const key = manifestKey(m);
       const current = state.get(key.kind, key.name, key.namespace);
@@ -121,7 +130,11 @@ export class ManifestService {
       );
       for (const r of state.ofKind('Resource')) {
         const key = manifestKey(r);
-        if (namespaces.has(key.namespace) && !wanted.has(keyString(key))) {
+        if (
+          namespaces.has(key.namespace) &&
+          !wanted.has(keyString(key)) &&
+          view.canRead({ ref: stringifyResourceRef(key), spec: r.spec })
+        ) {
           remove.push(key);
         }
       }
@@ -171,26 +184,34 @@ export class ManifestService {
    * authorization decides on. `signature` names what the change overwrites (each object and
    * its digest before); {@link apply} refuses to commit a change with another signature.
    */
-  async diff(parsed: ParsedManifests): Promise<{
+  async diff(
+    parsed: ParsedManifests,
+    view: ResourceView = ResourceView.everything,
+  ): Promise<{
     state: DesiredState;
     changes: ChangeSet;
     signature: string;
   }> {
     const state = await this.changes.current();
-    const changes = this.changeSet(state, parsed);
+    const changes = this.changeSet(state, parsed, view);
     return { state, changes, signature: signatureOf(state, changes) };
   }
 
   /**
-   * Validates against the current desired state and runs admission, and returns the plan
-   * with what admission would refuse; writes and records nothing.
+   * Validates against the current desired state (as `view` sees it: see checkedInView) and
+   * runs admission, and returns the plan with what admission would refuse; writes and
+   * records nothing.
    */
-  async plan(parsed: ParsedManifests, ctx?: CallContext): Promise<Plan> {
+  async plan(
+    parsed: ParsedManifests,
+    ctx?: CallContext,
+    view: ResourceView = ResourceView.everything,
+  ): Promise<Plan> {
     const { state, changes, refusals } = await this.changes.dryRun({
       action: 'manifests.apply',
       actor: ctx?.actor,
       requestId: ctx?.requestId,
-      compute: s => this.changeSet(s, parsed),
+      ...checkedInView(view, s => this.changeSet(s, parsed, view)),
     });
     return {
       ...this.planOf(state, parsed, changes),
@@ -204,11 +225,14 @@ export class ManifestService {
   }
 
   /** Validates against the current desired state, as {@link plan} does; writes nothing. */
-  async validate(parsed: ParsedManifests): Promise<void> {
+  async validate(
+    parsed: ParsedManifests,
+    view: ResourceView = ResourceView.everything,
+  ): Promise<void> {
     await this.changes.dryRun({
       admission: false,
       sync: false,
-      compute: s => this.changeSet(s, parsed),
+      ...checkedInView(view, s => this.changeSet(s, parsed, view)),
     });
   }
 
@@ -221,6 +245,7 @@ export class ManifestService {
     parsed: ParsedManifests,
     ctx: CallContext,
     signature?: string,
+    view: ResourceView = ResourceView.everything,
   ): Promise<Plan> {
     let plan: Omit<Plan, 'refusals'> | undefined;
     const result = await this.changes.apply({
@@ -234,7 +259,7 @@ export class ManifestService {
       idempotencyKey: ctx.idempotencyKey,
       source: ctx.source,
       compute: state => {
-        const changes = this.changeSet(state, parsed);
+        const changes = this.changeSet(state, parsed, view);
         if (signature && signatureOf(state, changes) !== signature) {
           throw new ConflictError(
             'The desired state changed while the manifests were checked (an object they change was changed, created or deleted meanwhile); plan and apply again',

@@ -17,30 +17,20 @@ import {
 } from '@backstage/plugin-permission-node';
 import {
   CONTROL_PLANE_RESOURCE_TYPE,
-  Resource,
+  resourceReadPermission,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   ControlPlaneResourceFacts,
   ControlPlaneResourceQuery,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
+import { noSuchResource, ResourceView } from './ResourceView';
 
 type ResourcePermissionOf = ResourcePermission<
   typeof CONTROL_PLANE_RESOURCE_TYPE
 >;
 
-/** What the rules need to know of a resource (or of a resource about to exist). */
-export function factsOf(
-  resource: Pick<Resource, 'ref' | 'spec'>,
-): ControlPlaneResourceFacts {
-  return {
-    ref: resource.ref,
-    owner: resource.spec.owner,
-    ...(resource.spec.component ? { component: resource.spec.component } : {}),
-    cell: resource.spec.cell,
-    tier: resource.spec.tier,
-  };
-}
+export { factsOf } from './ResourceView';
 
 function applyCriteria(
   qb: Knex.QueryBuilder,
@@ -90,23 +80,27 @@ export class ResourceAuthorizer {
     this.toQuery = createConditionTransformer(ruleset);
   }
 
-  /** Throws NotAllowedError unless `credentials` may do `permission` on every resource. */
+  /**
+   * Authorizes `permission` on `existing` resources and on `proposed` ones (what a request
+   * would create or turn a resource into). An existing resource the caller cannot read
+   * does not exist for it: NotFoundError, as for a missing one. Otherwise NotAllowedError
+   * unless `credentials` may do `permission` on every resource (naming only readable ones).
+   */
   async authorizeResources(
     credentials: BackstageCredentials,
     permission: ResourcePermissionOf,
-    resources: ControlPlaneResourceFacts[],
+    existing: ControlPlaneResourceFacts[],
+    proposed: ControlPlaneResourceFacts[] = [],
   ): Promise<void> {
-    const [decision] = await this.permissions.authorizeConditional(
-      [{ permission }],
-      {
-        credentials,
-      },
+    const [decision, read] = await this.permissions.authorizeConditional(
+      [{ permission }, { permission: resourceReadPermission }],
+      { credentials },
     );
-    if (decision.result === AuthorizeResult.ALLOW) return;
-    const denied =
-      decision.result === AuthorizeResult.DENY
-        ? resources
-        : resources.filter(r => !this.isAllowed(decision, r));
+    const unreadable = existing.find(r => !this.allows(read, r));
+    if (unreadable) throw noSuchResource(unreadable.ref);
+    const denied = [...existing, ...proposed].filter(
+      r => !this.allows(decision, r),
+    );
     if (denied.length > 0) {
       throw new NotAllowedError(
         `${permission.name} is not allowed on ${denied
@@ -114,6 +108,27 @@ export class ResourceAuthorizer {
           .join(', ')}`,
       );
     }
+  }
+
+  /**
+   * The resources as `credentials` see them (one decision of `control-plane.resource.read`):
+   * the one check of every reference a request makes and every name a message surfaces.
+   */
+  async view(credentials: BackstageCredentials): Promise<ResourceView> {
+    const { all, allows } = await this.predicate(
+      credentials,
+      resourceReadPermission,
+    );
+    return all ? ResourceView.everything : new ResourceView(allows, false);
+  }
+
+  private allows(
+    decision: { result: AuthorizeResult },
+    resource: ControlPlaneResourceFacts,
+  ): boolean {
+    if (decision.result === AuthorizeResult.ALLOW) return true;
+    if (decision.result === AuthorizeResult.DENY) return false;
+    return this.isAllowed(decision, resource);
   }
 
   /**

@@ -1,4 +1,8 @@
-import { ConflictError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import {
   BlockersResponse,
   createResourceRequestSchema,
@@ -18,6 +22,14 @@ import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { OperationStore } from '../operations/OperationStore';
+import {
+  noSuchResource,
+  redact,
+  ResourceView,
+  UNREADABLE,
+  viewedManifests,
+} from '../permissions/ResourceView';
+import { checkedInView } from '../permissions/checkedInView';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import {
   applyPatch,
@@ -87,13 +99,21 @@ export class ResourceService {
    * Checks manifests about to be written to resource `ref` against the desired state, as a
    * commit of them would be checked, writing nothing: a 400 names each offending field.
    * Whether the resource exists is not checked (a retried create must reach its replay).
+   * Checked as `view` sees the state (see {@link checkedInView}).
    */
-  async check(ref: string, put: ResourceManifest[]): Promise<void> {
+  async check(
+    ref: string,
+    put: ResourceManifest[],
+    view: ResourceView = ResourceView.everything,
+  ): Promise<void> {
     await this.options.changes.dryRun({
       admission: false,
       sync: false,
-      compute: () => ({ put, remove: [] }),
-      describeIssues: issuesInRequestTerms(ref),
+      ...checkedInView(
+        view,
+        () => ({ put, remove: [] }),
+        issuesInRequestTerms(ref),
+      ),
     });
   }
 
@@ -167,30 +187,32 @@ export class ResourceService {
 
   /**
    * The resources a delete removes, dependents first, with their desired manifests (read
-   * from one state); refuses when others depend on it.
+   * from one state); refuses when others depend on it. A resource `view` cannot read is
+   * missing; a dependent it cannot read is never named.
    */
   async deletionPlan(
     ref: string,
     cascade: boolean,
+    view: ResourceView = ResourceView.everything,
   ): Promise<{ ref: string; spec: ResourceManifest['spec'] }[]> {
     const state = await this.current();
-    requireDesired(state, ref);
-    return planDeletion(state, ref, cascade).map(r => ({
-      ref: r,
-      spec: state.resource(r)!.spec,
-    }));
+    const manifest = requireDesired(state, ref);
+    if (!view.canRead({ ref, spec: manifest.spec })) throw noSuchResource(ref);
+    const order = deletionInView(state, ref, cascade, view);
+    return order.map(r => ({ ref: r, spec: state.resource(r)!.spec }));
   }
 
   /**
    * Deletes `ref` (and with `cascade` its dependents). `planned` is what the caller was
    * authorized to delete: when the state changed so that the delete would remove something
-   * else (a new dependent, or the resource is gone), 409.
+   * else (a new dependent, or the resource is gone), 409, naming only what `view` can read.
    */
   async delete(
     ref: string,
     cascade: boolean,
     ctx: CallContext,
     planned?: string[],
+    view: ResourceView = ResourceView.everything,
   ): Promise<{ deleting: string[]; commit: string }> {
     let order: string[] = [];
     const result = await this.options.changes.apply({
@@ -208,15 +230,19 @@ export class ResourceService {
           );
         }
         requireDesired(state, ref);
-        order = planDeletion(state, ref, cascade);
+        order = deletionInView(state, ref, cascade, view);
         if (
           planned &&
           [...order].sort().join() !== [...planned].sort().join()
         ) {
+          const hidden = view.hidden(viewedManifests(state.ofKind('Resource')));
           throw new ConflictError(
-            `What deleting ${ref} removes changed while the request was checked (now ${order.join(
-              ', ',
-            )}); try again`,
+            redact(
+              `What deleting ${ref} removes changed while the request was checked (now ${order.join(
+                ', ',
+              )}); try again`,
+              hidden,
+            ),
           );
         }
         return {
@@ -276,12 +302,20 @@ export class ResourceService {
     });
   }
 
-  /** What a resource waits for: each dependency that is not READY, and in which state. */
-  async blockers(ref: string): Promise<BlockersResponse> {
+  /**
+   * What a resource waits for: each dependency that is not READY, and in which state. A
+   * dependency `view` cannot read is, for it, missing.
+   */
+  async blockers(
+    ref: string,
+    view: ResourceView = ResourceView.everything,
+  ): Promise<BlockersResponse> {
     const resource = await this.getLive(ref);
     const deps = resource.spec.dependsOn ?? [];
     const live = new Map(
-      (await this.options.resources.getLiveMany(deps)).map(r => [r.ref, r]),
+      (await this.options.resources.getLiveMany(deps))
+        .filter(r => view.canRead(r))
+        .map(r => [r.ref, r]),
     );
     const blockers = deps
       .map(dep => {
@@ -430,4 +464,54 @@ export class ResourceService {
       ...(afterDigest ? { afterDigest } : {}),
     };
   }
+}
+
+/**
+ * The order a delete removes resources in, refused when others depend on `ref` and there
+ * is no cascade: the message names the dependents `view` can read and counts the others;
+ * a cascade over a dependent `view` cannot read is not allowed (it would delete it unseen).
+ */
+function deletionInView(
+  state: DesiredState,
+  ref: string,
+  cascade: boolean,
+  view: ResourceView,
+): string[] {
+  const canonical = stringifyResourceRef(parseResourceRef(ref));
+  const order = planDeletion(state, canonical, true);
+  const dependents = order.filter(r => r !== canonical);
+  const hidden = view.hidden(
+    dependents.map(r => ({ ref: r, spec: state.resource(r)!.spec })),
+  );
+  if (!cascade && dependents.length > 0) {
+    const named = dependents.filter(r => !hidden.has(r));
+    const others = dependents.length - named.length;
+    const who = [
+      ...named,
+      ...(others > 0
+        ? [
+            `${others} ${
+              others === 1 ? UNREADABLE : `resources you cannot read`
+            }`,
+          ]
+        : []),
+    ].join(', ');
+    throw new ConflictError(
+      `${canonical} cannot be deleted: ${who} depend${
+        dependents.length === 1 ? 's' : ''
+      } on it. Delete ${
+        dependents.length === 1 ? 'it' : 'them'
+      } first, or delete with cascade=true`,
+    );
+  }
+  if (hidden.size > 0) {
+    throw new NotAllowedError(
+      `${canonical} cannot be deleted with cascade=true: ${
+        hidden.size
+      } of its dependents ${
+        hidden.size === 1 ? 'is a resource' : 'are resources'
+      } you cannot read`,
+    );
+  }
+  return order;
 }

@@ -1,4 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { ConflictError } from '@backstage/errors';
 import { BasicPermission } from '@backstage/plugin-permission-common';
 import {
   clusterManagePermission,
@@ -15,6 +16,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { ParsedManifests } from '../../gitops/ManifestService';
 import { factsOf } from '../../permissions/ResourceAuthorizer';
+import { ResourceView } from '../../permissions/ResourceView';
 import { routes } from '../route';
 import { ApiServices } from './shared';
 
@@ -26,18 +28,15 @@ type Deps = Pick<
 const route = routes<Deps>();
 
 /** Who may write each kind of manifest (resources: the resource permissions). */
-const manifestPermissions: Record<
-  Exclude<ManifestKind, 'Resource'>,
-  BasicPermission
-> = {
-  Product: policyManagePermission,
-  Tier: policyManagePermission,
-  Quota: policyManagePermission,
-  Policy: policyManagePermission,
-  Cell: clusterManagePermission,
-  Cluster: clusterManagePermission,
-  Provider: providerManagePermission,
-};
+const manifestPermissions = new Map<ManifestKind, BasicPermission>([
+  ['Product', policyManagePermission],
+  ['Tier', policyManagePermission],
+  ['Quota', policyManagePermission],
+  ['Policy', policyManagePermission],
+  ['Cell', clusterManagePermission],
+  ['Cluster', clusterManagePermission],
+  ['Provider', providerManagePermission],
+]);
 
 const permissionNote =
   'Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.';
@@ -45,20 +44,21 @@ const permissionNote =
 /**
  * Authorizes what the manifests would change, before they are validated against the
  * desired state (whose issues would tell an unauthorized caller about it). Returns the
- * signature of the authorized change (see ManifestService.diff).
+ * signature of the authorized change (see ManifestService.diff) and the caller's view of
+ * the resources: what it cannot read is neither pruned nor named.
  */
 async function authorizeManifests(
   { manifests, authorizer }: Deps,
   credentials: BackstageCredentials,
   parsed: ParsedManifests,
-): Promise<string> {
-  const { state, changes, signature } = await manifests.diff(parsed);
+): Promise<{ signature: string; view: ResourceView }> {
+  const view = await authorizer.view(credentials);
+  const { state, changes, signature } = await manifests.diff(parsed, view);
   const basics = new Set(
-    parsed.manifests
-      .filter(m => m.kind !== 'Resource')
-      .map(
-        m => manifestPermissions[m.kind as keyof typeof manifestPermissions],
-      ),
+    parsed.manifests.flatMap(m => {
+      const permission = manifestPermissions.get(m.kind);
+      return permission ? [permission] : [];
+    }),
   );
   for (const permission of basics) {
     await authorizer.authorize(credentials, permission);
@@ -77,6 +77,7 @@ async function authorizeManifests(
     await authorizer.authorizeResources(
       credentials,
       resourceCreatePermission,
+      [],
       facts(created),
     );
   }
@@ -84,10 +85,20 @@ async function authorizeManifests(
     const before = updated.map(
       m => state.get('Resource', m.metadata.name, manifestKey(m).namespace)!,
     );
-    await authorizer.authorizeResources(credentials, resourceUpdatePermission, [
-      ...facts(before),
-      ...facts(updated),
-    ]);
+    // A resource of that name the caller cannot read: refused as POST /resources refuses
+    // a name that is taken, telling nothing of it.
+    const taken = before.find(m => !view.canRead(facts([m])[0]));
+    if (taken) {
+      throw new ConflictError(
+        `${stringifyResourceRef(manifestKey(taken))} already exists`,
+      );
+    }
+    await authorizer.authorizeResources(
+      credentials,
+      resourceUpdatePermission,
+      facts(before),
+      facts(updated),
+    );
   }
   if (changes.remove.length) {
     await authorizer.authorizeResources(
@@ -101,7 +112,7 @@ async function authorizeManifests(
       ),
     );
   }
-  return signature;
+  return { signature, view };
 }
 
 export const manifestRoutes = [
@@ -115,8 +126,8 @@ export const manifestRoutes = [
     response: { status: 200, schema: planSchema, description: 'The plan' },
     run: async ({ body, ctx }, deps) => {
       const parsed = deps.manifests.parse(body);
-      await authorizeManifests(deps, ctx.credentials, parsed);
-      const plan = await deps.manifests.plan(parsed, ctx);
+      const { view } = await authorizeManifests(deps, ctx.credentials, parsed);
+      const plan = await deps.manifests.plan(parsed, ctx, view);
       return {
         body: await deps.cost.priced(
           await deps.resourceService.current(),
@@ -142,14 +153,18 @@ export const manifestRoutes = [
     },
     check: async ({ body, ctx }, deps) => {
       const parsed = deps.manifests.parse(body);
-      const signature = await authorizeManifests(deps, ctx.credentials, parsed);
+      const { signature, view } = await authorizeManifests(
+        deps,
+        ctx.credentials,
+        parsed,
+      );
       // Validated before the key is claimed; apply validates again on the head it commits
       // on, and runs admission then (auditing its decisions).
-      await deps.manifests.validate(parsed);
-      return { parsed, signature };
+      await deps.manifests.validate(parsed, view);
+      return { parsed, signature, view };
     },
-    run: async ({ ctx }, { manifests }, { parsed, signature }) => ({
-      body: await manifests.apply(parsed, ctx, signature),
+    run: async ({ ctx }, { manifests }, { parsed, signature, view }) => ({
+      body: await manifests.apply(parsed, ctx, signature, view),
     }),
   }),
 ];

@@ -1,4 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
 import {
   createOperationRequestSchema,
   operationSchema,
@@ -25,8 +26,9 @@ const route = routes<Deps>();
 const operationPath = z.object({ id: z.string().uuid() });
 
 /**
- * The operation `id`, when the caller holds `permission` on the resource it acts on; when
- * the resource's row is gone, only an unconditional decision allows it.
+ * The operation `id`, when the caller holds `permission` on the resource it acts on. An
+ * operation on a resource the caller cannot read does not exist for it (404, as a missing
+ * one); when the resource's row is gone, only an unconditional decision allows it.
  */
 async function authorizedOperation(
   deps: Deps,
@@ -36,6 +38,10 @@ async function authorizedOperation(
 ) {
   const operation = await deps.operations.get(id);
   const resource = await deps.resourceService.resourceOfOperation(id);
+  const view = await deps.authorizer.view(credentials);
+  if (resource ? !view.canRead(resource) : !view.all) {
+    throw new NotFoundError(`No operation ${id}`);
+  }
   if (resource) {
     await deps.authorizer.authorizeResources(credentials, permission, [
       factsOf(resource),

@@ -23,6 +23,7 @@ import {
   stringifyResourceRef,
   updateResourceRequestSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { z } from 'zod';
 import { streamResourceEvents } from '../../events/sse';
 import { factsOf } from '../../permissions/ResourceAuthorizer';
@@ -62,6 +63,7 @@ function resourceRead<S extends z.ZodType>(spec: {
   answer: (
     resource: Awaited<ReturnType<Deps['resourceService']['getLive']>>,
     deps: Deps,
+    credentials: BackstageCredentials,
   ) => Promise<unknown> | unknown;
 }) {
   return route({
@@ -79,7 +81,7 @@ function resourceRead<S extends z.ZodType>(spec: {
         refOf(params),
         resourceReadPermission,
       );
-      return { body: await spec.answer(resource, deps) };
+      return { body: await spec.answer(resource, deps, ctx.credentials) };
     },
   });
 }
@@ -152,9 +154,14 @@ export const resourceRoutes = [
       await authorizer.authorizeResources(
         ctx.credentials,
         resourceCreatePermission,
+        [],
         [factsOf({ ref, spec: manifest.spec })],
       );
-      await resourceService.check(ref, [manifest]);
+      await resourceService.check(
+        ref,
+        [manifest],
+        await authorizer.view(ctx.credentials),
+      );
       return manifest;
     },
     run: async ({ ctx }, { resourceService }, manifest) => ({
@@ -199,7 +206,8 @@ export const resourceRoutes = [
     operationId: 'getResourceBlockers',
     summary: 'What the resource waits for',
     schema: blockersResponseSchema,
-    answer: (r, { resourceService }) => resourceService.blockers(r.ref),
+    answer: async (r, { resourceService, authorizer }, credentials) =>
+      resourceService.blockers(r.ref, await authorizer.view(credentials)),
   }),
   resourceRead({
     suffix: '/operations',
@@ -322,9 +330,14 @@ export const resourceRoutes = [
       await deps.authorizer.authorizeResources(
         ctx.credentials,
         resourceUpdatePermission,
-        [factsOf(current), factsOf({ ref, spec: next.spec })],
+        [factsOf(current)],
+        [factsOf({ ref, spec: next.spec })],
       );
-      await deps.resourceService.check(ref, [next]);
+      await deps.resourceService.check(
+        ref,
+        [next],
+        await deps.authorizer.view(ctx.credentials),
+      );
       return basis;
     },
     run: async ({ params, body, ctx }, { resourceService }, basis) => ({
@@ -358,23 +371,30 @@ export const resourceRoutes = [
     },
     check: async ({ params, query, ctx }, deps) => {
       const ref = refOf(params);
+      const view = await deps.authorizer.view(ctx.credentials);
       const plan = await deps.resourceService.deletionPlan(
         ref,
         query.cascade === 'true',
+        view,
       );
       await deps.authorizer.authorizeResources(
         ctx.credentials,
         resourceDeletePermission,
         plan.map(factsOf),
       );
-      return plan.map(p => p.ref);
+      return { planned: plan.map(p => p.ref), view };
     },
-    run: async ({ params, query, ctx }, { resourceService }, planned) => ({
+    run: async (
+      { params, query, ctx },
+      { resourceService },
+      { planned, view },
+    ) => ({
       body: await resourceService.delete(
         refOf(params),
         query.cascade === 'true',
         ctx,
         planned,
+        view,
       ),
     }),
   }),

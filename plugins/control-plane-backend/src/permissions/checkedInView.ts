@@ -1,0 +1,85 @@
+import {
+  ManifestOf,
+  manifestKey,
+  parseResourceRef,
+  stringifyResourceRef,
+} from '@idp-multicloud/plugin-control-plane-common';
+import type { ChangeSet } from '../gitops/ChangeService';
+import type { DesiredState, ObjectIssue } from '../gitops/DesiredState';
+import { keyString } from '../gitops/manifestCodec';
+import { redact, ResourceView, viewedManifests } from './ResourceView';
+
+/**
+ * A check of a change as `view` sees the desired state: a resource the change newly refers
+ * to (`dependsOn`) that `view` cannot read is left out of the state checked against, so the
+ * reference is refused exactly as one to a missing resource; issues name no resource `view`
+ * cannot read.
+ */
+export function checkedInView(
+  view: ResourceView,
+  compute: (state: DesiredState) => ChangeSet,
+  describe: (issues: ObjectIssue[]) => ObjectIssue[] = i => i,
+): {
+  compute: (state: DesiredState) => ChangeSet;
+  describeIssues: (issues: ObjectIssue[]) => ObjectIssue[];
+} {
+  let hidden = new Set<string>();
+  let unseen = new Set<string>();
+  let changed = new Set<string>();
+  return {
+    compute: state => {
+      const changes = compute(state);
+      hidden = view.hidden(viewedManifests(state.ofKind('Resource')));
+      changed = new Set(changes.put.map(m => keyString(manifestKey(m))));
+      unseen = new Set(
+        changes.put.flatMap(m =>
+          m.kind !== 'Resource'
+            ? []
+            : m.spec.dependsOn
+                .map(d => stringifyResourceRef(parseResourceRef(d)))
+                .filter(d => hidden.has(d) && !dependsAlready(state, m, d)),
+        ),
+      );
+      return {
+        put: changes.put,
+        remove: [
+          ...changes.remove,
+          ...[...unseen].map(r => ({
+            kind: 'Resource' as const,
+            ...parseResourceRef(r),
+          })),
+        ],
+      };
+    },
+    describeIssues: issues => {
+      // The refs the caller wrote itself stay as written: for it, they name nothing.
+      const named = new Set([...hidden].filter(r => !unseen.has(r)));
+      return describe(
+        issues.filter(
+          // What leaving the unseen resources out does to others is not the caller's issue.
+          i =>
+            changed.has(keyString(i.key)) ||
+            ![...unseen].some(
+              r => redact(i.message, new Set([r])) !== i.message,
+            ),
+        ),
+      ).map(i => ({
+        ...i,
+        path: redact(i.path, named),
+        message: redact(i.message, named),
+      }));
+    },
+  };
+}
+
+/** Whether `m` already depended on `dep` in `state`: a reference it keeps, not one it makes. */
+function dependsAlready(
+  state: DesiredState,
+  m: ManifestOf<'Resource'>,
+  dep: string,
+): boolean {
+  const current = state.resource(stringifyResourceRef(manifestKey(m)));
+  return !!current?.spec.dependsOn.some(
+    d => stringifyResourceRef(parseResourceRef(d)) === dep,
+  );
+}

@@ -22,10 +22,27 @@ function setPath(target: Record<string, any>, path: string, value: unknown) {
     throw new UsageError(`'${path}' is not a parameter name`);
   let node = target;
   for (const key of keys.slice(0, -1)) {
-    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-    node = node[key];
+    // Own keys only: `__proto__.x` or `constructor.y` name parameters, not the prototype.
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (typeof next === 'object' && next !== null) {
+      node = next;
+    } else {
+      const child = {};
+      Object.defineProperty(node, key, {
+        value: child,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      node = child;
+    }
   }
-  node[keys[keys.length - 1]] = value;
+  Object.defineProperty(node, keys[keys.length - 1], {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** `-p key=value` (repeatable, dotted keys for nested parameters) into an object. */

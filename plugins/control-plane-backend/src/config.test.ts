@@ -70,6 +70,10 @@ describe('readControlPlaneConfig', () => {
       { scheduling: { weights: { low: { price: 1 } } } },
       'controlPlane.scheduling.weights.low: ',
     ],
+    [
+      { scheduling: { weights: { constructor: { cost: 1 } } } },
+      'controlPlane.scheduling.weights.constructor: not a tier',
+    ],
   ])('refuses %j naming the key', (controlPlane, message) => {
     expect(() => read(controlPlane)).toThrow(message);
   });

@@ -7,6 +7,7 @@ import {
   scoreWeightsSchema,
   describeIssues,
   toValidationIssues,
+  tierIds,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { BreakerPolicy, defaultBreakerPolicy } from './health/breaker';
 import { defaultPriceList, mergePrices, PriceList } from './scheduling/pricing';
@@ -64,6 +65,13 @@ function readWeights(
   const weights = config?.getOptionalConfig('scheduling.weights');
   const result: Record<string, Partial<ScoreWeights>> = {};
   for (const tier of weights?.keys() ?? []) {
+    if (!(tierIds as readonly string[]).includes(tier)) {
+      throw new Error(
+        `controlPlane.scheduling.weights.${tier}: not a tier (${tierIds.join(
+          ', ',
+        )})`,
+      );
+    }
     const parsed = scoreWeightsSchema.partial().safeParse(weights!.get(tier));
     if (!parsed.success) {
       throw new Error(

@@ -105,7 +105,10 @@ export async function startControlPlane(
     knex?: Knex;
     dataDir?: string;
     orchestration?: boolean;
-    /** Runs the plugin's periodic tasks on their intervals (the real scheduler). */
+    /**
+     * Runs the plugin's periodic tasks on their intervals (the real scheduler); by default
+     * when orchestration runs.
+     */
     periodicTasks?: boolean;
     features?: BackendFeature[];
     /** Merged into the `controlPlane` config block (e.g. `simulator`). */
@@ -121,7 +124,9 @@ export async function startControlPlane(
       controlPlanePlugin,
       // The test backend's scheduler runs each task once, at start-up; the real one runs the
       // plugin's periodic tasks (health flushes, probes) on their intervals.
-      ...(options.periodicTasks ? [schedulerServiceFactory] : []),
+      ...(options.periodicTasks ?? options.orchestration
+        ? [schedulerServiceFactory]
+        : []),
       mockServices.database.factory({ knex }),
       mockServices.rootConfig.factory({
         data: {

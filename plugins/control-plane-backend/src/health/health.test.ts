@@ -57,7 +57,6 @@ describe.each(databases.eachSupportedId())(
     it('an outage in the simulator opens the breaker, placements avoid the provider while it is open and half-open, and probes close it once it recovers', async () => {
       cp = await startControlPlane(databases, databaseId, {
         orchestration: true,
-        periodicTasks: true,
         features: [simulatorModule],
         controlPlane: {
           simulator: fastSimulator,

@@ -15,7 +15,8 @@ import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { keyString, serializeManifest } from './manifestCodec';
 import { Mutex } from './mutex';
-import { StateIndexer, TRAILERS } from './StateIndexer';
+import { TRAILERS } from './commits';
+import { StateIndexer } from './StateIndexer';
 
 /** The objects a change writes and removes. */
 export interface ChangeSet {

@@ -11,7 +11,7 @@ import { readControlPlaneConfig } from '../config';
 import { createControlPlane } from '../controlPlane';
 import { migrateUp } from '../database/migrations';
 import { authAs, startControlPlane, users } from '../__testUtils__/backend';
-import { TRAILERS } from './StateIndexer';
+import { TRAILERS } from './commits';
 import { ConfigReader } from '@backstage/config';
 import { serializeManifest } from './manifestCodec';
 

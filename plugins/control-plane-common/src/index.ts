@@ -15,6 +15,7 @@ export * from './model/resources';
 export * from './model/resourceState';
 export * from './model/manifests';
 export * from './model/validation';
+export * from './model/secrets';
 export * from './model/health';
 export * from './api';
 export * from './permissions';

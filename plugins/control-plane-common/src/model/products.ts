@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { OperationType, operationTypeSchema } from './operations';
 import { tierIdSchema } from './tiers';
 import { nameSchema } from './names';
+import { secretReferenceSchema } from './secrets';
 
 /**
  * The size classes every sized product offers.
@@ -248,7 +249,11 @@ export const webappParameters = z
     port: z.number().int().min(1).max(65535).default(8080),
     healthCheckPath: z.string().startsWith('/').default('/healthz'),
     env: z
-      .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string())
+      .record(
+        z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+        // A value, or a secret's: a credential is a reference, never a value.
+        z.union([z.string(), secretReferenceSchema]),
+      )
       .default({}),
     strategy: z
       .enum(['rolling', 'blue_green', 'canary'])

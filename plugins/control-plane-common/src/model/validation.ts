@@ -6,6 +6,7 @@ import {
 } from './products';
 import { TierId, TierSpec } from './tiers';
 import { ownValue } from './lookup';
+import { secretValueIssues, withSecretReferences } from './secrets';
 
 /**
  * One thing wrong with an input: the field (a dotted path) and why.
@@ -57,7 +58,10 @@ export function productParametersSchema(
   }
   let schema = validators.get(spec.parameters);
   if (!schema) {
-    schema = z.fromJSONSchema(spec.parameters as z.core.JSONSchema.JSONSchema);
+    schema = z.fromJSONSchema(
+      // Secret parameters take a reference (see secrets.ts).
+      withSecretReferences(spec.parameters) as z.core.JSONSchema.JSONSchema,
+    );
     validators.set(spec.parameters, schema);
   }
   return schema;
@@ -169,6 +173,10 @@ export function validateResourceParameters(options: {
   if (issues.length > 0) {
     return { ok: false, issues };
   }
+
+  // Secrets are references, never values (see secrets.ts).
+  const secrets = secretValueIssues(product.parameters, params);
+  if (secrets.length > 0) return { ok: false, issues: secrets };
 
   const result = productParametersSchema(productId, product).safeParse(params);
   if (!result.success) {

@@ -12,6 +12,7 @@ import {
   ObservedResource,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { ObjectRef } from './objectRef';
+import { claimParameters, resourceParameters } from './secretRefs';
 
 /**
  * How one product is realised on Kubernetes: the Crossplane claim that asks for it, the port
@@ -190,7 +191,8 @@ export function buildClaim(
       annotations,
     },
     spec: {
-      parameters: resource.params,
+      // Secret references rendered as references (see secretRefs.ts), never values.
+      parameters: claimParameters(resource.params),
       compositionSelector: {
         matchLabels: { provider: target.provider, region: target.region },
       },
@@ -250,7 +252,9 @@ export function observeClaim(claim: KubeObject): ObservedResource {
 
   const observed: ObservedResource = { phase, conditions };
   if (message) observed.message = message;
-  if (claim.spec?.parameters) observed.params = claim.spec.parameters;
+  if (claim.spec?.parameters) {
+    observed.params = resourceParameters(claim.spec.parameters);
+  }
   const secret = claim.spec?.writeConnectionSecretToRef?.name;
   if (typeof secret === 'string') observed.connectionSecretRef = secret;
   if (typeof claim.status?.version === 'string') {

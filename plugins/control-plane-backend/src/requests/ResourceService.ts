@@ -489,19 +489,19 @@ function deletionInView(
     const who = [
       ...named,
       ...(others > 0
-        ? [
-            `${others} ${
-              others === 1 ? UNREADABLE : `resources you cannot read`
-            }`,
-          ]
+        ? [others === 1 ? UNREADABLE : `${others} resources you cannot read`]
         : []),
     ].join(', ');
+    const then =
+      others > 0
+        ? 'Their owners must drop the dependency first'
+        : `Delete ${
+            dependents.length === 1 ? 'it' : 'them'
+          } first, or delete with cascade=true`;
     throw new ConflictError(
       `${canonical} cannot be deleted: ${who} depend${
         dependents.length === 1 ? 's' : ''
-      } on it. Delete ${
-        dependents.length === 1 ? 'it' : 'them'
-      } first, or delete with cascade=true`,
+      } on it. ${then}`,
     );
   }
   if (hidden.size > 0) {

@@ -1,3 +1,9 @@
+import {
+  coreServices,
+  createServiceFactory,
+  LoggerService,
+  RootLoggerService,
+} from '@backstage/backend-plugin-api';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import { execFileSync } from 'node:child_process';
@@ -61,6 +67,32 @@ spec:
       API_TOKEN: ${STRIPE_KEY}
 `;
 
+/** Everything the backend logs, as text. */
+const logged: string[] = [];
+const capturing = (): LoggerService => {
+  const log =
+    (level: string) =>
+    (message: string, meta?: unknown): void => {
+      logged.push(
+        `${level} ${message} ${JSON.stringify(meta, (_k, v) =>
+          v instanceof Error ? `${v.message} ${v.stack}` : v,
+        )}`,
+      );
+    };
+  return {
+    error: log('error'),
+    warn: log('warn'),
+    info: log('info'),
+    debug: log('debug'),
+    child: () => capturing(),
+  };
+};
+const capturingLogger = createServiceFactory({
+  service: coreServices.rootLogger,
+  deps: {},
+  factory: () => capturing() as RootLoggerService,
+});
+
 /** Every row of every table of the control plane's database, as text. */
 async function everyRow(knex: any): Promise<string> {
   const tables: string[] =
@@ -80,8 +112,11 @@ async function everyRow(knex: any): Promise<string> {
 describe.each(databases.eachSupportedId())(
   'secrets are references, never values, on %s',
   databaseId => {
-    it('refuses a credential through the API, manifests and a git push, and keeps it out of Git, the database and every answer', async () => {
-      const cp = await startControlPlane(databases, databaseId);
+    it('refuses a credential through the API, manifests and a git push, and keeps it out of Git, the database, the logs and every answer', async () => {
+      logged.length = 0;
+      const cp = await startControlPlane(databases, databaseId, {
+        features: [capturingLogger],
+      });
       const work = mkdtempSync(join(tmpdir(), 'idp-secrets-'));
       try {
         const bruno = callAs(cp.server, users.bruno);
@@ -161,6 +196,11 @@ describe.each(databases.eachSupportedId())(
         expect(audit.body.items.length).toBeGreaterThan(0);
         expect(leaked(await everyRow(cp.knex))).toBe(false);
         expect(answers.filter(leaked)).toEqual([]);
+        // The rejected push was logged, naming the field only.
+        expect(logged.filter(l => l.includes('env.DB_PASSWORD'))).not.toEqual(
+          [],
+        );
+        expect(logged.filter(leaked)).toEqual([]);
       } finally {
         rmSync(work, { recursive: true, force: true });
         await cp.cleanup();

@@ -6,7 +6,6 @@ import {
 } from '@backstage/backend-plugin-api';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,23 +16,10 @@ import {
   until,
   users,
 } from '../__testUtils__/backend';
+import { git } from '../governance/__testUtils__/controlPlane';
 
 const databases = TestDatabases.create();
 jest.setTimeout(120_000);
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Carla Ops',
-      GIT_AUTHOR_EMAIL: 'carla@example.com',
-      GIT_COMMITTER_NAME: 'Carla Ops',
-      GIT_COMMITTER_EMAIL: 'carla@example.com',
-    },
-  })
-    .toString()
-    .trim();
 
 /** Credentials as a developer would paste them: a password and a Stripe live key. */
 const PASSWORD = 'hunter2-correct-horse';
@@ -203,6 +189,56 @@ describe.each(databases.eachSupportedId())(
         expect(logged.filter(leaked)).toEqual([]);
       } finally {
         rmSync(work, { recursive: true, force: true });
+        await cp.cleanup();
+      }
+    });
+
+    it('takes only a reference for a parameter its product marks secret', async () => {
+      const cp = await startControlPlane(databases, databaseId);
+      try {
+        const ana = callAs(cp.server, users.ana);
+        const bruno = callAs(cp.server, users.bruno);
+        await ana
+          .post('/manifests/apply', {
+            yaml: `apiVersion: idp.multicloud/v1
+kind: Product
+metadata: { name: ledger }
+spec:
+  title: Ledger
+  description: A ledger service with an admin account
+  category: database
+  tiers: [low]
+  operations: []
+  parameters:
+    type: object
+    properties:
+      adminUser: { type: string }
+      adminPassword: { type: string, secret: true }
+    additionalProperties: false
+`,
+          })
+          .expect(200);
+        const ledger = (adminPassword: unknown) => ({
+          name: 'books',
+          namespace: 'payments',
+          product: 'ledger',
+          owner: 'group:default/payments',
+          tier: 'low',
+          cell: 'cell-us',
+          params: { adminUser: 'admin', adminPassword },
+        });
+        const literal = await bruno.post('/resources', ledger(PASSWORD));
+        expect(literal.status).toBe(400);
+        expect(literal.body.error.message).toContain(
+          'params.adminPassword: is a secret parameter',
+        );
+        expect(leaked(JSON.stringify(literal.body))).toBe(false);
+        const ref = { secretRef: { name: 'ledger-admin', key: 'password' } };
+        const created = await bruno
+          .post('/resources', ledger(ref))
+          .expect(201);
+        expect(created.body.spec.params.adminPassword).toEqual(ref);
+      } finally {
         await cp.cleanup();
       }
     });

@@ -24,9 +24,13 @@ type Row = {
   message: string;
   state: string | null;
   operation_id: string | null;
+  step: string | null;
   data: string | null;
   created_at: Date | string;
 };
+
+/** An event as stored: what an operation's timeline is made of. */
+export type StoredResourceEvent = Row;
 
 function toEvent(row: Row): ResourceEvent {
   return {
@@ -103,6 +107,13 @@ export class ResourceEventStore {
       .orderBy('id', 'asc')
       .limit(limit);
     return rows.map(toEvent);
+  }
+
+  /** The events that carry an operation's id (its timeline), oldest first, as stored. */
+  async ofOperation(operationId: string): Promise<StoredResourceEvent[]> {
+    return this.db<Row>('resource_events')
+      .where({ operation_id: operationId })
+      .orderBy('id', 'asc');
   }
 
   /** The newest event id of a resource, 0 when it has none. */

@@ -157,9 +157,7 @@ export class OperationStore {
     }
     const [events, steps] = await Promise.all([
       // its timeline: the events of the resource's stream that carry its id
-      this.db('resource_events')
-        .where({ operation_id: id })
-        .orderBy('id', 'asc'),
+      this.events.ofOperation(id),
       this.db('operation_steps')
         .where({ operation_id: id })
         .orderBy('position', 'asc'),

@@ -55,7 +55,8 @@ export function closestName(
 
 function path(command: Command): string {
   const names: string[] = [];
-  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  for (let c: Command | null = command; c; c = c.parent)
+    names.unshift(c.name());
   return names.join(' ');
 }
 

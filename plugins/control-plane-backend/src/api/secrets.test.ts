@@ -234,9 +234,7 @@ spec:
         );
         expect(leaked(JSON.stringify(literal.body))).toBe(false);
         const ref = { secretRef: { name: 'ledger-admin', key: 'password' } };
-        const created = await bruno
-          .post('/resources', ledger(ref))
-          .expect(201);
+        const created = await bruno.post('/resources', ledger(ref)).expect(201);
         expect(created.body.spec.params.adminPassword).toEqual(ref);
       } finally {
         await cp.cleanup();
@@ -263,8 +261,9 @@ spec:
           .expect(201);
         await until(
           async () =>
-            (await bruno.get('/resources/payments/checkout/status')).body
-              .state === 'READY',
+            (
+              await bruno.get('/resources/payments/checkout/status')
+            ).body.state === 'READY',
           'checkout to be READY',
         );
         const [claim] = await cp

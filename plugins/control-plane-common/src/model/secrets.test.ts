@@ -46,7 +46,10 @@ describe('secrets are references, never values', () => {
       '-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----',
       'a PEM block (a key or certificate)',
     ],
-    ['-----BEGIN OPENSSH PRIVATE KEY-----', 'a PEM block (a key or certificate)'],
+    [
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      'a PEM block (a key or certificate)',
+    ],
     ['https://api.example.com', undefined],
     ['info', undefined],
     ['sk_live_', undefined],
@@ -57,29 +60,54 @@ describe('secrets are references, never values', () => {
   });
 
   const webapp = builtinProducts.webapp;
-  const issuesOf = (params: Record<string, unknown>, schema = webapp.parameters) =>
-    secretValueIssues(schema, params);
+  const issuesOf = (
+    params: Record<string, unknown>,
+    schema = webapp.parameters,
+  ) => secretValueIssues(schema, params);
 
   it.each([
     [{ env: { DB_PASSWORD: 'hunter2' } }, ['spec.params.env.DB_PASSWORD']],
-    [{ env: { GREETING: 'sk_live_51HbQyZLkdIwHu7ixuNfH2' } }, ['spec.params.env.GREETING']],
     [
-      { env: { API_TOKEN: 'abc', LOG_LEVEL: 'info', KEY: 'AKIAIOSFODNN7EXAMPLE' } },
+      { env: { GREETING: 'sk_live_51HbQyZLkdIwHu7ixuNfH2' } },
+      ['spec.params.env.GREETING'],
+    ],
+    [
+      {
+        env: {
+          API_TOKEN: 'abc',
+          LOG_LEVEL: 'info',
+          KEY: 'AKIAIOSFODNN7EXAMPLE',
+        },
+      },
       ['spec.params.env.API_TOKEN', 'spec.params.env.KEY'],
     ],
-    [{ env: { DB_PASSWORD: { secretRef: { name: 'db', key: 'password' } } } }, []],
+    [
+      { env: { DB_PASSWORD: { secretRef: { name: 'db', key: 'password' } } } },
+      [],
+    ],
     [{ env: { DB_PASSWORD: '' } }, []],
     [{ env: { LOG_LEVEL: 'info' }, image: 'ghcr.io/acme/checkout' }, []],
-    [{ parameters: { init_token: 'x' } }, ['spec.params.parameters.init_token']],
-    [{ hosts: ['ok', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'] }, ['spec.params.hosts.1']],
-  ])('finds secret values in %j at %j, never naming the value', (params, paths) => {
-    const issues = issuesOf(params);
-    expect(issues.map(i => i.path)).toEqual(paths);
-    for (const i of issues) {
-      expect(i.message).toContain('secretRef');
-      expect(JSON.stringify(i)).not.toMatch(/hunter2|sk_live_5|AKIAIOS|ghp_16/);
-    }
-  });
+    [
+      { parameters: { init_token: 'x' } },
+      ['spec.params.parameters.init_token'],
+    ],
+    [
+      { hosts: ['ok', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'] },
+      ['spec.params.hosts.1'],
+    ],
+  ])(
+    'finds secret values in %j at %j, never naming the value',
+    (params, paths) => {
+      const issues = issuesOf(params);
+      expect(issues.map(i => i.path)).toEqual(paths);
+      for (const i of issues) {
+        expect(i.message).toContain('secretRef');
+        expect(JSON.stringify(i)).not.toMatch(
+          /hunter2|sk_live_5|AKIAIOS|ghp_16/,
+        );
+      }
+    },
+  );
 
   const declared = {
     type: 'object' as const,
@@ -91,13 +119,25 @@ describe('secrets are references, never values', () => {
   };
 
   it.each([
-    [{ adminUser: 'root', adminPassword: 'correct horse' }, ['spec.params.adminPassword']],
+    [
+      { adminUser: 'root', adminPassword: 'correct horse' },
+      ['spec.params.adminPassword'],
+    ],
     [{ adminPassword: 42 }, ['spec.params.adminPassword']],
-    [{ adminUser: 'root', adminPassword: { secretRef: { name: 'db', key: 'pw' } } }, []],
+    [
+      {
+        adminUser: 'root',
+        adminPassword: { secretRef: { name: 'db', key: 'pw' } },
+      },
+      [],
+    ],
     [{ adminUser: 'root' }, []],
-  ])('a parameter marked secret takes a reference only: %j', (params, paths) => {
-    expect(issuesOf(params, declared).map(i => i.path)).toEqual(paths);
-  });
+  ])(
+    'a parameter marked secret takes a reference only: %j',
+    (params, paths) => {
+      expect(issuesOf(params, declared).map(i => i.path)).toEqual(paths);
+    },
+  );
 
   it('validates a secret parameter as a reference', () => {
     const product = {
@@ -131,7 +171,11 @@ describe('secrets are references, never values', () => {
         },
       ],
     });
-    expect(validate({ adminPassword: { secretRef: { name: 'Bad Name', key: 'pw' } } }).ok).toBe(false);
+    expect(
+      validate({
+        adminPassword: { secretRef: { name: 'Bad Name', key: 'pw' } },
+      }).ok,
+    ).toBe(false);
     expect(withSecretReferences(webapp.parameters)).toBe(webapp.parameters);
   });
 

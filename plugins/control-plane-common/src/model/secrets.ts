@@ -128,10 +128,16 @@ const credentialName =
 /** Shapes of common credentials, each with what it is. */
 const credentialShapes: [RegExp, string][] = [
   [/\b[sr]k_(live|test)_[0-9A-Za-z]{8,}/, 'a Stripe secret key'],
-  [/\b(gh[pousr]_[0-9A-Za-z]{20,}|github_pat_[0-9A-Za-z_]{20,})/, 'a GitHub token'],
+  [
+    /\b(gh[pousr]_[0-9A-Za-z]{20,}|github_pat_[0-9A-Za-z_]{20,})/,
+    'a GitHub token',
+  ],
   [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, 'an AWS access key'],
   [/\bxox[bpoas]-[0-9A-Za-z-]{10,}/, 'a Slack token'],
-  [/\beyJ[0-9A-Za-z_-]{5,}\.eyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]+/, 'a JSON Web Token'],
+  [
+    /\beyJ[0-9A-Za-z_-]{5,}\.eyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]+/,
+    'a JSON Web Token',
+  ],
   [/-----BEGIN [A-Z0-9 ]+-----/, 'a PEM block (a key or certificate)'],
 ];
 

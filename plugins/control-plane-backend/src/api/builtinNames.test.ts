@@ -80,6 +80,18 @@ describe.each(databases.eachSupportedId())(
       });
     };
 
+    it('answers a body built to break String() with 400s, not a 500', async () => {
+      const before = await written();
+      for (const body of [
+        { ...mysql, name: { toString: 1, valueOf: 1 } },
+        { ...mysql, name: { toString: 'x' }, namespace: { valueOf: [] } },
+      ]) {
+        const res = await api().post('/resources', body);
+        expect([res.status, res.body.error?.name]).toEqual([400, 'InputError']);
+      }
+      expect(await written()).toEqual(before);
+    });
+
     it.each(builtinNames)(
       '%s is no product: resources, estimates and manifests answer 400 naming it, the catalog 404',
       async name => {

@@ -154,6 +154,15 @@ function parseRequest(route: AnyRoute, req: Request) {
   };
 }
 
+/** The audit target of a command as sent; a body built to break `String()` gets none. */
+function rawTargetOf(route: AnyRoute, req: Request): string {
+  try {
+    return route.command!.target({ params: req.params, body: req.body });
+  } catch {
+    return `${route.command!.action}:?`;
+  }
+}
+
 async function handle(
   route: AnyRoute,
   deps: unknown,
@@ -164,13 +173,7 @@ async function handle(
   const { httpAuth, authorizer, commands, audit, deferredAudit, logger } =
     options;
   const audited = route.command
-    ? {
-        action: route.command.action,
-        target: route.command.target({
-          params: req.params,
-          body: req.body,
-        }),
-      }
+    ? { action: route.command.action, target: rawTargetOf(route, req) }
     : undefined;
   const { ctx, badRequestId } = await context(req, res, httpAuth, route);
   // From here on, a refusal of a command is audited: everything that can refuse it follows.

@@ -23,7 +23,7 @@ import { ResourceService } from './requests/ResourceService';
 import { ResourceStore } from './resources/ResourceStore';
 import { DriverRegistry } from './drivers/DriverRegistry';
 import { SagaEngine } from './orchestration/SagaEngine';
-import { SagaStore } from './orchestration/SagaStore';
+import { SagaStore } from './operations/SagaStore';
 import { ControlPlaneInstrumentation } from './observability/instrumentation';
 import {
   callContext,

@@ -11,7 +11,7 @@ import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { backoffMs } from './backoff';
 import { failureEffects, firstStart, successEffects } from './resourceEffects';
-import { SagaStore, StepRef } from './SagaStore';
+import { SagaStore, StepRef } from '../operations/SagaStore';
 import {
   ClaimedOperation,
   Saga,

@@ -11,7 +11,7 @@ import { Duration } from 'luxon';
 import { createTestControlPlane } from '../__testUtils__/controlPlane';
 import { ControlPlane } from '../controlPlane';
 import { SagaEngine } from './SagaEngine';
-import { LeaseLostError, SagaStore } from './SagaStore';
+import { LeaseLostError, SagaStore } from '../operations/SagaStore';
 
 const databases = TestDatabases.create();
 jest.setTimeout(60_000);

@@ -10,7 +10,7 @@ import {
   RunSettings,
 } from './OperationRun';
 import { firstStart } from './resourceEffects';
-import { LeaseLostError } from './SagaStore';
+import { LeaseLostError } from '../operations/SagaStore';
 import { ClaimedOperation, Saga } from './types';
 
 export type { StepRunInfo } from './types';

@@ -12,7 +12,7 @@ import { Knex } from 'knex';
 import { AuditLog } from '../audit/AuditLog';
 import { now } from '../database/time';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
-import { AlsoWrite, StepStart } from './SagaStore';
+import { AlsoWrite, StepStart } from '../operations/SagaStore';
 import { ClaimedOperation, Saga } from './types';
 
 /** The stores a saga's effects write to. */

@@ -4,42 +4,8 @@ import { Knex } from 'knex';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord } from '../resources/ResourceStore';
 
-/** An operation claimed by a worker, with the fencing token its writes must carry. */
-export interface ClaimedOperation {
-  id: string;
-  type: string;
-  resourceUid: string;
-  resourceRef: string;
-  state: 'running' | 'compensating';
-  params: Record<string, unknown>;
-  actor: string;
-  /** The operation's trace: the request's, or one the claim gave it. */
-  traceId: string;
-  /** The span that accepted the operation: the parent of its step spans. */
-  spanId?: string;
-  targetGeneration?: number;
-  cancelRequested: boolean;
-  fencingToken: number;
-  /** The claim recorded the start of the first step (see SagaStore.claim). */
-  begun?: boolean;
-}
-
-/** The record of one step. */
-export interface StepRecord {
-  position: number;
-  name: string;
-  state:
-    | 'running'
-    | 'succeeded'
-    | 'failed'
-    | 'compensating'
-    | 'compensated'
-    | 'compensation-failed';
-  attempts: number;
-  compensationAttempts: number;
-  result?: unknown;
-  error?: string;
-}
+export type { ClaimedOperation, StepRecord } from '../operations/records';
+import type { ClaimedOperation } from '../operations/records';
 
 /** What a step sees while it runs. */
 export interface SagaContext {

@@ -12,8 +12,8 @@
 import { Knex } from 'knex';
 import { now } from '../database/time';
 import { isPostgres } from '../database/util';
-import { streamData, streamMessage } from '../operations/timeline';
-import type { ClaimedOperation } from './types';
+import { streamData, streamMessage } from './timeline';
+import type { ClaimedOperation } from './records';
 
 /**
  * An event of an operation, as its timeline reads: it is written once, to the resource's

@@ -5,9 +5,9 @@ import { now } from '../database/time';
 import { isPostgres, readJson } from '../database/util';
 import * as statements from './statements';
 import { EngineEvent } from './statements';
-import { ClaimedOperation, StepRecord } from './types';
+import { ClaimedOperation, StepRecord } from './records';
 
-export type { ClaimedOperation, StepRecord } from './types';
+export type { ClaimedOperation, StepRecord } from './records';
 
 /** Thrown when a worker's lease was taken over: its writes are refused. */
 export class LeaseLostError extends Error {

@@ -261,6 +261,46 @@ describe.each(databases.eachSupportedId())(
         expect(bucket.body.spec.params.storageGi).toBe(100);
       });
 
+      it('refuses a shrink however it arrives: a manifest applied, or a push', async () => {
+        const kept = await api().post(
+          '/resources',
+          mysql('kept-db', { params: { storageGi: 100 } }),
+        );
+        expect(kept.status).toBe(201);
+        const shrunk = resourceYaml('kept-db', '  params: { storageGi: 40 }');
+        expect(
+          await attempt(api().post('/manifests/apply', { yaml: shrunk })),
+        ).toEqual(
+          refusedWith(
+            'params.storageGi: storage cannot shrink from 100 GiB to 40 GiB',
+          ),
+        );
+        const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
+        try {
+          git(work, 'clone', '--quiet', cp.repoPath, 'state');
+          const dir = join(work, 'state');
+          writeFileSync(join(dir, 'resources/default/kept-db.yaml'), shrunk);
+          git(dir, 'commit', '--quiet', '-am', 'smaller disk');
+          git(dir, 'push', '--quiet', 'origin', 'HEAD:main');
+          const sync = await api().post('/gitops/sync');
+          expect(sync.body.result.status).toBe('rejected');
+          expect(sync.body.status.rejected[0].errors).toEqual([
+            expect.stringContaining(
+              'spec.params.storageGi: storage cannot shrink from 100 GiB to 40 GiB',
+            ),
+          ]);
+          const still = await api().get('/resources/default/kept-db');
+          expect(still.body.spec.params.storageGi).toBe(100);
+          // Reverting the push clears it.
+          git(dir, 'revert', '--no-edit', 'HEAD');
+          git(dir, 'push', '--quiet', 'origin', 'HEAD:main');
+          const cleared = await api().post('/gitops/sync');
+          expect(cleared.body.result.status).toBe('indexed');
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+      });
+
       it('rejects a pushed head pinning a resource to a provider or cluster that does not exist, or naming a product constructor', async () => {
         const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
         try {

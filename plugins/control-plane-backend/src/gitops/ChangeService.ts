@@ -17,6 +17,7 @@ import { keyString, serializeManifest } from './manifestCodec';
 import { Mutex } from './mutex';
 import { TRAILERS } from './commits';
 import { StateIndexer } from './StateIndexer';
+import { storageShrinkIssues } from './storage';
 
 /** The objects a change writes and removes. */
 export interface ChangeSet {
@@ -426,7 +427,10 @@ function validateChangeSet(
     const now = next.get(key.kind, key.name, key.namespace);
     return !old || digestOf(old) !== digestOf(now);
   });
-  return validateChange(next, changed, changes.remove);
+  return [
+    ...validateChange(next, changed, changes.remove),
+    ...storageShrinkIssues(before, next, changed),
+  ];
 }
 
 function shortSha(sha: string | undefined): string {

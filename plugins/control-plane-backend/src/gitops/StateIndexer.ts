@@ -21,6 +21,7 @@ import { DesiredState, validateChange } from './DesiredState';
 import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { keyString, parseManifestFile } from './manifestCodec';
 import { Mutex } from './mutex';
+import { storageShrinkIssues } from './storage';
 import { actorOf, auditEntryOf, clip, TRAILERS } from './commits';
 import { DEFAULT_YAML_LIMITS } from './yaml';
 
@@ -288,11 +289,18 @@ export class StateIndexer {
 
     if (errors.length === 0) {
       errors.push(
-        ...validateChange(
-          after,
-          changed.map(c => c.key),
-          removed,
-        ).map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
+        ...[
+          ...validateChange(
+            after,
+            changed.map(c => c.key),
+            removed,
+          ),
+          ...storageShrinkIssues(
+            before,
+            after,
+            changed.map(c => c.key),
+          ),
+        ].map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
       );
     }
     return { errors, after, beforeRows, changed, removed };

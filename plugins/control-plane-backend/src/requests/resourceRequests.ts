@@ -7,7 +7,6 @@ import {
   OperationType,
   ownValue,
   parseResourceRef,
-  productParametersSchema,
   ProductSpec,
   stringifyResourceRef,
   updateResourceRequestSchema,
@@ -17,6 +16,7 @@ import { parseInput } from '../errors';
 import { DesiredState, ObjectIssue } from '../gitops/DesiredState';
 import { deletionOrder } from '../gitops/graph';
 import { keyString } from '../gitops/manifestCodec';
+import { storageOf } from '../gitops/storage';
 import { placementIssues } from '../gitops/validatePlacement';
 import { ResourceRecord } from '../resources/ResourceStore';
 
@@ -135,21 +135,6 @@ function checkMigrationTarget(
         .join('; '),
     );
   }
-}
-
-/** The storage a resource's parameters ask for, in GiB, with the product's defaults. */
-function storageOf(
-  productId: string,
-  product: ProductSpec,
-  params: Record<string, unknown>,
-): number | undefined {
-  if (!product.storageParameter) return undefined;
-  const parsed = productParametersSchema(productId, product).safeParse(params);
-  const source = parsed.success
-    ? (parsed.data as Record<string, unknown>)
-    : params;
-  const value = ownValue(source, product.storageParameter);
-  return typeof value === 'number' ? value : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createResourceRequestSchema } from '@idp-multicloud/plugin-control-plane-common';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { SimulatedDriver } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
@@ -65,12 +66,14 @@ export async function createTestControlPlane(
     /** Asks for a resource as the API would: one commit, indexed. */
     async request(body: Record<string, unknown>) {
       await cp.resourceService.create(
-        cp.resourceService.manifestForCreate({
-          owner: 'group:default/payments',
-          tier: 'medium',
-          cell: 'cell-us',
-          ...body,
-        }),
+        cp.resourceService.manifestForCreate(
+          createResourceRequestSchema.parse({
+            owner: 'group:default/payments',
+            tier: 'medium',
+            cell: 'cell-us',
+            ...body,
+          }),
+        ),
         actor,
       );
     },

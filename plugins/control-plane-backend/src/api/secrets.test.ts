@@ -16,7 +16,7 @@ import {
   until,
   users,
 } from '../__testUtils__/backend';
-import { git } from '../governance/__testUtils__/controlPlane';
+import { git } from '../__testUtils__/git';
 
 const databases = TestDatabases.create();
 jest.setTimeout(120_000);

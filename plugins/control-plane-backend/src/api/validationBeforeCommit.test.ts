@@ -1,6 +1,5 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +10,7 @@ import {
   until,
   users,
 } from '../__testUtils__/backend';
+import { git } from '../__testUtils__/git';
 
 const databases = TestDatabases.create();
 jest.setTimeout(120_000);
@@ -29,20 +29,6 @@ const mysql = (name: string, extra: object = {}) => ({
   cell: 'cell-us',
   ...extra,
 });
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Carla Ops',
-      GIT_AUTHOR_EMAIL: 'carla@example.com',
-      GIT_COMMITTER_NAME: 'Carla Ops',
-      GIT_COMMITTER_EMAIL: 'carla@example.com',
-    },
-  })
-    .toString()
-    .trim();
 
 const resourceYaml = (
   name: string,

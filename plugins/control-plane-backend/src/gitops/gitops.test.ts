@@ -2,7 +2,6 @@ import { createBackendModule } from '@backstage/backend-plugin-api';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { builtinProducts } from '@idp-multicloud/plugin-control-plane-common';
 import { controlPlaneProductsExtensionPoint } from '@idp-multicloud/plugin-control-plane-node';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,23 +13,10 @@ import { authAs, startControlPlane, users } from '../__testUtils__/backend';
 import { TRAILERS } from './commits';
 import { ConfigReader } from '@backstage/config';
 import { serializeManifest } from './manifestCodec';
+import { git } from '../__testUtils__/git';
 
 const databases = TestDatabases.create();
 jest.setTimeout(60_000);
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Carla Ops',
-      GIT_AUTHOR_EMAIL: 'carla@example.com',
-      GIT_COMMITTER_NAME: 'Carla Ops',
-      GIT_COMMITTER_EMAIL: 'carla@example.com',
-    },
-  })
-    .toString()
-    .trim();
 
 const cacheManifest = (
   name: string,

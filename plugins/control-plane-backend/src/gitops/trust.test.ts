@@ -1,5 +1,4 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,24 +6,10 @@ import request from 'supertest';
 import { authAs, startControlPlane, users } from '../__testUtils__/backend';
 import { legacyHashAuditRow } from '../audit/AuditLog';
 import { DesiredState } from './DesiredState';
+import { git } from '../__testUtils__/git';
 
 const databases = TestDatabases.create();
 jest.setTimeout(90_000);
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Carla Ops',
-      GIT_AUTHOR_EMAIL: 'carla@example.com',
-      GIT_COMMITTER_NAME: 'Carla Ops',
-      GIT_COMMITTER_EMAIL: 'carla@example.com',
-    },
-    maxBuffer: 16 * 1024 * 1024,
-  })
-    .toString()
-    .trim();
 
 const PUSHER = 'git:Carla Ops <carla@example.com>';
 

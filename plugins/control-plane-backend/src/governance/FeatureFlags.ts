@@ -10,7 +10,6 @@ import {
 import { Knex } from 'knex';
 import { z } from 'zod';
 import { now, readTimestamp } from '../database/time';
-import { parseInput } from '../errors';
 
 /** Where a flag's value applies. */
 export type FlagScope = z.infer<typeof featureFlagScopeSchema>;
@@ -152,19 +151,14 @@ export class FeatureFlags {
     };
   }
 
-  /** Checks a set request; throws a 400 naming the field. */
-  parseSet(name: string, body: unknown) {
-    const flag = nameOf(name);
-    const request = parseInput(setFeatureFlagRequestSchema, body);
-    return { name: flag, scope: request.scope ?? {}, value: request.value };
+  /** A set request (its body parsed by the API), for a flag that exists: else a 404. */
+  parseSet(name: string, body: z.output<typeof setFeatureFlagRequestSchema>) {
+    return { name: nameOf(name), scope: body.scope ?? {}, value: body.value };
   }
 
-  /** Checks the scope of an unset request (query parameters `cell`, `tier`). */
-  parseUnset(name: string, query: unknown) {
-    return {
-      name: nameOf(name),
-      scope: parseInput(featureFlagScopeSchema, query),
-    };
+  /** An unset request (its scope parsed by the API), for a flag that exists: else a 404. */
+  parseUnset(name: string, scope: z.output<typeof featureFlagScopeSchema>) {
+    return { name: nameOf(name), scope };
   }
 
   async set(

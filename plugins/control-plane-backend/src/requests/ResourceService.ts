@@ -15,9 +15,9 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
+import { z } from 'zod';
 import { CallContext } from '../context';
 import { digestOf, isUniqueViolation } from '../database/util';
-import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
@@ -68,9 +68,10 @@ export class ResourceService {
     },
   ) {}
 
-  /** The manifest a create request asks for (validated, not yet checked against the state). */
-  manifestForCreate(body: unknown): ResourceManifest {
-    const req = parseInput(createResourceRequestSchema, body);
+  /** The manifest a create request asks for (parsed, not yet checked against the state). */
+  manifestForCreate(
+    req: z.output<typeof createResourceRequestSchema>,
+  ): ResourceManifest {
     return {
       apiVersion: MANIFEST_API_VERSION,
       kind: 'Resource',

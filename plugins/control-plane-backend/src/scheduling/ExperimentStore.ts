@@ -9,7 +9,6 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { now, readTimestamp } from '../database/time';
 import { isUniqueViolation, sha256 } from '../database/util';
-import { parseInput } from '../errors';
 import { ResourceStore } from '../resources/ResourceStore';
 import { OperationStore } from '../operations/OperationStore';
 import { PlacementStore } from './PlacementStore';
@@ -87,11 +86,6 @@ export class ExperimentStore implements ExperimentAssigner {
       flags?: PlacementFlags;
     },
   ) {}
-
-  /** Checks a create request; throws a 400 naming the field. */
-  parseCreate(body: unknown) {
-    return parseInput(createExperimentRequestSchema, body);
-  }
 
   async create(
     request: z.output<typeof createExperimentRequestSchema>,

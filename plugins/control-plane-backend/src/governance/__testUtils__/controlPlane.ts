@@ -1,6 +1,5 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
-import { execFileSync } from 'node:child_process';
 import request from 'supertest';
 import {
   authAs,
@@ -8,6 +7,8 @@ import {
   until,
   users,
 } from '../../__testUtils__/backend';
+
+export { git } from '../../__testUtils__/git';
 
 /** What the governance tests share: a control plane, its API, the fleet, requests. */
 
@@ -81,18 +82,6 @@ export const inOtherCells = (cell: keyof typeof fleet) =>
   (Object.keys(fleet) as (keyof typeof fleet)[])
     .filter(c => c !== cell)
     .flatMap(c => fleet[c].map(name => [name, c] as const));
-
-export const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, {
-    cwd,
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Carla Ops',
-      GIT_AUTHOR_EMAIL: 'carla@example.com',
-      GIT_COMMITTER_NAME: 'Carla Ops',
-      GIT_COMMITTER_EMAIL: 'carla@example.com',
-    },
-  }).toString();
 
 export const mysql = (name: string, extra: object = {}) => ({
   name,

@@ -9,3 +9,6 @@ export * from './permissions';
 export * from './extensions';
 export * from './drivers';
 export * from './policy';
+export * from './metrics';
+export * from './traffic';
+export * from './analysis';

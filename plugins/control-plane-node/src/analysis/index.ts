@@ -1,0 +1,3 @@
+export * from './judge';
+export type { MannWhitneyAlternative, MannWhitneyResult } from './mannWhitney';
+export { mannWhitneyU } from './mannWhitney';

@@ -105,6 +105,70 @@ export interface Config {
           /** Only calls about this resource. */
           ref?: string;
         }>;
+
+        /**
+         * Versions of resources whose simulated workloads misbehave (only their own traffic:
+         * a bad canary beside a good stable version).
+         */
+        misbehavingVersions?: Array<{
+          /** The resource, e.g. `resource:default/shop`. */
+          ref: string;
+          /** The version, e.g. `1.4.0`. */
+          version: string;
+          /** The share (0..1) of its requests that fail with a 500, besides the usual ones. */
+          errorRate?: number;
+          /** Latency added to each of its requests. A number is milliseconds. */
+          latency?: number | HumanDuration | string;
+          /**
+           * Latency added per minute since the fault was installed: a slow leak. A number is
+           * milliseconds.
+           */
+          leakPerMinute?: number | HumanDuration | string;
+        }>;
+      };
+
+      /**
+       * The simulated workloads (module `simulator-workloads`): simulated clients send requests
+       * to every resource the simulator's traffic router routes, split as its routing says;
+       * their series are served on `/api/control-plane/simulator/metrics`.
+       */
+      traffic?: {
+        /**
+         * Whether the clients send requests (the router and `/metrics` work either way).
+         * @defaultValue true
+         */
+        enabled?: boolean;
+        /**
+         * How often the clients send a batch of requests. A number is milliseconds.
+         * @defaultValue 1s
+         */
+        interval?: number | HumanDuration | string;
+        /**
+         * Requests per second to each routed resource, spread evenly over its cells.
+         * @defaultValue 50
+         */
+        requestsPerSecond?: number;
+        /**
+         * The share (0..1) of requests that carry `x-canary: true`.
+         * @defaultValue 0.02
+         */
+        headerShare?: number;
+        /**
+         * The share (0..1) of requests that fail whatever the version.
+         * @defaultValue 0.002
+         */
+        baseErrorRate?: number;
+        /**
+         * The median latency of a request (log-normal; the p99 is about 2.3 times it). A
+         * number is milliseconds.
+         * @defaultValue 60ms
+         */
+        medianLatency?: number | HumanDuration | string;
+        /**
+         * The seed of every draw: the same seed and the same routing give the same series.
+         * @defaultValue 1
+         */
+        seed?: number;
       };
     };
   };

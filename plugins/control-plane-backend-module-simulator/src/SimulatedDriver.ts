@@ -24,7 +24,7 @@ import {
   SimulatorFaultsConfig,
   SimulatorSettings,
 } from './config';
-import { migrateUp } from './database/migrations';
+import { migrateUpOnce } from './database/migrations';
 import {
   SimulatedClaim,
   SimulatedClaimSelector,
@@ -137,7 +137,7 @@ export class SimulatedDriver implements ControlPlaneDriver {
     >,
   ) {
     if (!options.skipMigrations) {
-      await migrateUp(options.database);
+      await migrateUpOnce(options.database);
     }
     const driver = new SimulatedDriver(
       options.database,

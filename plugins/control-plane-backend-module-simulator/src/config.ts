@@ -99,6 +99,25 @@ export interface SimulatorStepFailure {
 }
 
 /**
+ * A version of a resource that misbehaves: the simulated workload serving it fails more
+ * requests, answers more slowly, or leaks (its latency grows every minute since the fault was
+ * installed). Only its own traffic is affected: the canary, not the stable version.
+ * @public
+ */
+export interface SimulatorMisbehavingVersion {
+  /** The resource, e.g. `resource:default/shop`. */
+  ref: string;
+  /** The version, e.g. `1.4.0`. */
+  version: string;
+  /** The share (0..1) of its requests that fail with a 500, besides the usual ones. */
+  errorRate?: number;
+  /** Latency added to each of its requests. */
+  latency?: SimulatorDuration;
+  /** Latency added per minute since the fault was installed (a slow leak). */
+  leakPerMinute?: SimulatorDuration;
+}
+
+/**
  * Faults as they are written in `controlPlane.simulator.faults` and sent to
  * `PUT /simulator/faults`.
  * @public
@@ -117,6 +136,8 @@ export interface SimulatorFaultsConfig {
   slowSteps?: SimulatorSlowStep[];
   /** Non-retryable failures of named steps or driver methods. */
   stepFailures?: SimulatorStepFailure[];
+  /** Versions of resources whose simulated workloads misbehave. */
+  misbehavingVersions?: SimulatorMisbehavingVersion[];
 }
 
 /**
@@ -129,7 +150,8 @@ export type SimulatorFaultKind =
   | 'provider-outage'
   | 'cluster-outage'
   | 'slow-step'
-  | 'step-failure';
+  | 'step-failure'
+  | 'misbehaving-version';
 
 /**
  * One fault to add, as sent to `POST /simulator/faults`.
@@ -141,7 +163,8 @@ export type SimulatorFaultInput =
   | { kind: 'provider-outage'; provider: string; message?: string }
   | { kind: 'cluster-outage'; cluster: string; message?: string }
   | ({ kind: 'slow-step' } & SimulatorSlowStep)
-  | ({ kind: 'step-failure' } & SimulatorStepFailure);
+  | ({ kind: 'step-failure' } & SimulatorStepFailure)
+  | ({ kind: 'misbehaving-version' } & SimulatorMisbehavingVersion);
 
 /**
  * A fault in force.
@@ -172,6 +195,10 @@ export interface SimulatorFault {
   remaining?: number;
   /** The error message it gives. */
   message?: string;
+  /** The version a `misbehaving-version` fault affects (with `ref`). */
+  version?: string;
+  /** The latency a `misbehaving-version` fault adds per minute since `createdAt`. */
+  leakMsPerMinute?: number;
   /** When it was installed. */
   createdAt: string;
 }
@@ -242,6 +269,14 @@ const stepFailureShape = {
   ...filters,
 };
 
+const misbehavingVersionShape = {
+  ref: nameSchema,
+  version: nameSchema,
+  errorRate: probabilitySchema.optional(),
+  latency: durationSchema.optional(),
+  leakPerMinute: durationSchema.optional(),
+};
+
 const namesStepOrAction = {
   message: 'name the step or the action that fails',
   path: ['step'],
@@ -266,6 +301,9 @@ const faultsConfigSchema = z
           .strict()
           .refine(f => f.step || f.action, namesStepOrAction),
       )
+      .optional(),
+    misbehavingVersions: z
+      .array(z.object(misbehavingVersionShape).strict())
       .optional(),
   })
   .strict();
@@ -305,6 +343,12 @@ const faultInputSchema = z.discriminatedUnion('kind', [
     .object({ kind: z.literal('step-failure'), ...stepFailureShape })
     .strict()
     .refine(f => f.step || f.action, namesStepOrAction),
+  z
+    .object({
+      kind: z.literal('misbehaving-version'),
+      ...misbehavingVersionShape,
+    })
+    .strict(),
 ]);
 
 const settingsSchema = z
@@ -314,6 +358,18 @@ const settingsSchema = z
     deprovisioningTime: durationSchema.optional(),
     latency: z.record(nameSchema, durationSchema).optional(),
     faults: faultsConfigSchema.optional(),
+    traffic: z
+      .object({
+        enabled: z.boolean().optional(),
+        interval: durationSchema.optional(),
+        requestsPerSecond: z.number().nonnegative().max(10000).optional(),
+        headerShare: probabilitySchema.optional(),
+        baseErrorRate: probabilitySchema.optional(),
+        medianLatency: durationSchema.optional(),
+        seed: z.number().int().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -363,6 +419,19 @@ export interface SimulatorSettings {
   latencyMs: Record<string, number>;
   /** The faults of config, installed at start; absent when not given. */
   faults?: FaultSpec[];
+  /** The simulated traffic to routed resources. */
+  traffic: SimulatorTrafficSettings;
+}
+
+/** The simulated traffic (`controlPlane.simulator.traffic`), durations in milliseconds. */
+export interface SimulatorTrafficSettings {
+  enabled: boolean;
+  intervalMs: number;
+  requestsPerSecond: number;
+  headerShare: number;
+  baseErrorRate: number;
+  medianLatencyMs: number;
+  seed: number;
 }
 
 /**
@@ -375,6 +444,15 @@ export interface SimulatorSettingsInput {
   deprovisioningTime?: SimulatorDuration;
   latency?: Record<string, SimulatorDuration>;
   faults?: SimulatorFaultsConfig;
+  traffic?: {
+    enabled?: boolean;
+    interval?: SimulatorDuration;
+    requestsPerSecond?: number;
+    headerShare?: number;
+    baseErrorRate?: number;
+    medianLatency?: SimulatorDuration;
+    seed?: number;
+  };
 }
 
 /** Validates settings and applies the defaults. */
@@ -388,6 +466,15 @@ export function resolveSettings(
     provisioningMs: parsed.provisioningTime ?? 500,
     deprovisioningMs: parsed.deprovisioningTime ?? 250,
     latencyMs: parsed.latency ?? defaultLatencyMs,
+    traffic: {
+      enabled: parsed.traffic?.enabled ?? true,
+      intervalMs: parsed.traffic?.interval ?? 1000,
+      requestsPerSecond: parsed.traffic?.requestsPerSecond ?? 50,
+      headerShare: parsed.traffic?.headerShare ?? 0.02,
+      baseErrorRate: parsed.traffic?.baseErrorRate ?? 0.002,
+      medianLatencyMs: parsed.traffic?.medianLatency ?? 60,
+      seed: parsed.traffic?.seed ?? 1,
+    },
     ...(parsed.faults ? { faults: faultsFromParsedConfig(parsed.faults) } : {}),
   };
 }
@@ -430,7 +517,24 @@ function faultsFromParsedConfig(
       ...(times !== undefined ? { remaining: times } : {}),
     });
   }
+  for (const version of config.misbehavingVersions ?? []) {
+    faults.push(misbehavingVersionSpec(version));
+  }
   return faults;
+}
+
+/** A misbehaving version as the fault store keeps it. */
+function misbehavingVersionSpec(
+  input: z.output<z.ZodObject<typeof misbehavingVersionShape>>,
+): FaultSpec {
+  const { errorRate, latency, leakPerMinute, ...rest } = input;
+  return {
+    kind: 'misbehaving-version',
+    ...rest,
+    ...(errorRate !== undefined ? { rate: errorRate } : {}),
+    ...(latency !== undefined ? { delayMs: latency } : {}),
+    ...(leakPerMinute !== undefined ? { leakMsPerMinute: leakPerMinute } : {}),
+  };
 }
 
 /** Validates a whole set of faults (the config form); throws `ErrorType` naming bad fields. */
@@ -457,6 +561,10 @@ export function parseFaultInput(
     case 'step-failure': {
       const { times, ...rest } = parsed;
       return { ...rest, ...(times !== undefined ? { remaining: times } : {}) };
+    }
+    case 'misbehaving-version': {
+      const { kind: _kind, ...rest } = parsed;
+      return misbehavingVersionSpec(rest);
     }
     default:
       return parsed;

@@ -8,6 +8,7 @@
 
 export { controlPlaneModuleSimulator as default } from './module';
 export { controlPlaneModuleSimulator } from './module';
+export { controlPlaneModuleSimulatorWorkloads } from './workloadsModule';
 export { SimulatedDriver } from './SimulatedDriver';
 export type { SimulatedDriverOptions } from './SimulatedDriver';
 export type {
@@ -23,6 +24,7 @@ export type {
   SimulatorFaultInput,
   SimulatorFaultKind,
   SimulatorFaultsConfig,
+  SimulatorMisbehavingVersion,
   SimulatorSlowStep,
   SimulatorStepFailure,
 } from './config';

@@ -82,6 +82,23 @@ const selectorOf = (body: {
   ...(body.cluster ? { cluster: body.cluster } : {}),
 });
 
+/** Throws `NotAllowedError` unless the caller may manage providers. */
+export async function authorizeProviderManage(
+  services: { httpAuth: HttpAuthService; permissions: PermissionsService },
+  req: Request,
+): Promise<void> {
+  const credentials = await services.httpAuth.credentials(req);
+  const [decision] = await services.permissions.authorize(
+    [{ permission: providerManagePermission }],
+    { credentials },
+  );
+  if (decision.result !== AuthorizeResult.ALLOW) {
+    throw new NotAllowedError(
+      `the simulator's admin API needs ${providerManagePermission.name}`,
+    );
+  }
+}
+
 /**
  * The simulator's admin API, under the control plane's router at `/simulator`. Every route
  * needs `control-plane.provider.manage`.
@@ -91,20 +108,8 @@ export async function createSimulatorRouter(options: {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
 }): Promise<express.Router> {
-  const { driver, httpAuth, permissions } = options;
-
-  const authorize = async (req: Request) => {
-    const credentials = await httpAuth.credentials(req);
-    const [decision] = await permissions.authorize(
-      [{ permission: providerManagePermission }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(
-        `the simulator's admin API needs ${providerManagePermission.name}`,
-      );
-    }
-  };
+  const { driver } = options;
+  const authorize = (req: Request) => authorizeProviderManage(options, req);
 
   const simulator = Router();
   simulator.use(express.json());

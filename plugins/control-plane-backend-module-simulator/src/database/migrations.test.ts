@@ -11,6 +11,7 @@ const tables = [
   'simulator_side_effects',
   'simulator_faults',
   'simulator_applications',
+  'simulator_traffic_routes',
 ];
 
 describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
@@ -23,6 +24,9 @@ describe.each(databases.eachSupportedId())('migrations on %s', databaseId => {
     for (const table of tables) {
       expect(await knex.schema.hasTable(table)).toBe(true);
     }
+    expect(await knex.schema.hasColumn('simulator_faults', 'version')).toBe(
+      true,
+    );
     // The plugin's own list of migrations (knex's default table) is not ours to touch.
     expect(await knex.schema.hasTable('simulator_knex_migrations')).toBe(true);
     expect(await knex.schema.hasTable('knex_migrations')).toBe(false);

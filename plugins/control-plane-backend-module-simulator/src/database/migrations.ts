@@ -17,6 +17,22 @@ export async function migrateUp(knex: Knex): Promise<void> {
   await knex.migrate.latest(migrationConfig);
 }
 
+const migrating = new WeakMap<Knex, Promise<void>>();
+
+/**
+ * Brings the simulator's tables up to date once per database client: the simulator's modules
+ * start side by side, and two knex migrators racing on one database fail.
+ */
+export function migrateUpOnce(knex: Knex): Promise<void> {
+  let done = migrating.get(knex);
+  if (!done) {
+    done = migrateUp(knex);
+    migrating.set(knex, done);
+    done.catch(() => migrating.delete(knex));
+  }
+  return done;
+}
+
 /** Undoes every migration of the simulator, newest first (used by the migration tests). */
 export async function migrateDownAll(knex: Knex): Promise<void> {
   await knex.migrate.rollback(migrationConfig, true);

@@ -22,6 +22,10 @@ function faultFromRow(row: any): SimulatorFault {
   if (row.delay_ms !== null) fault.delayMs = Number(row.delay_ms);
   if (row.remaining !== null) fault.remaining = Number(row.remaining);
   if (row.message !== null) fault.message = row.message;
+  if (row.version !== null) fault.version = row.version;
+  if (row.leak_ms_per_minute !== null) {
+    fault.leakMsPerMinute = Number(row.leak_ms_per_minute);
+  }
   return fault;
 }
 
@@ -39,6 +43,8 @@ function rowOf(id: string, source: string, spec: FaultSpec, now: number) {
     delay_ms: spec.delayMs ?? null,
     remaining: spec.remaining ?? null,
     message: spec.message ?? null,
+    version: spec.version ?? null,
+    leak_ms_per_minute: spec.leakMsPerMinute ?? null,
     created_at: now,
   };
 }
@@ -164,6 +170,9 @@ export function describeFault(fault: SimulatorFault): string {
     fault.rate !== undefined && `rate=${fault.rate}`,
     fault.delayMs !== undefined && `delay=${fault.delayMs}ms`,
     fault.remaining !== undefined && `times=${fault.remaining}`,
+    fault.version && `version=${fault.version}`,
+    fault.leakMsPerMinute !== undefined &&
+      `leak=${fault.leakMsPerMinute}ms/min`,
   ];
   return parts.filter(Boolean).join(' ');
 }

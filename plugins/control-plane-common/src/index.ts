@@ -19,3 +19,4 @@ export * from './model/secrets';
 export * from './model/health';
 export * from './api';
 export * from './permissions';
+export * from './generate';

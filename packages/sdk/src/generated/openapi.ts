@@ -237,6 +237,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/generate/{format}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Infrastructure as files: a component's or a project's resources as Docker Compose, Kubernetes manifests, Terraform or KCL
+     * Generated from the desired state (the state repository at its head) and each resource's product definition. A project is a catalog System (resources whose component is that System) together with the namespace of the same name. The resources depended on are included. Secrets are never values: each is a variable (Compose, Terraform) or a reference to a Kubernetes secret.
+     *
+     *     Needs `control-plane.resource.read` on each resource it reads or changes. Only resources the caller may read are generated; a dependency it cannot read is left out without being named.
+     */
+    get: operations['generate'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/gitops/status': {
     parameters: {
       query?: never;
@@ -1107,6 +1129,18 @@ export interface components {
     };
     FeatureFlagList: {
       items: components['schemas']['FeatureFlag'][];
+    };
+    GenerateResponse: {
+      files: {
+        content: string;
+        /** where to write it, relative to the output directory */
+        path: string;
+      }[];
+      format: 'compose' | 'kubernetes' | 'terraform' | 'kcl';
+      /** what the generator left out or assumed, and why */
+      notes: string[];
+      /** the resources generated (refs), dependencies first; only those the caller may read */
+      resources: string[];
     };
     GitopsStatus: {
       head?: string;
@@ -2745,6 +2779,83 @@ export interface operations {
       };
       /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  generate: {
+    parameters: {
+      query?: {
+        /** the catalog component whose resources to generate (kind and namespace optional) */
+        component?: string;
+        /** a project: the resources serving the catalog System (spec.component names it) and every resource in the namespace of that name */
+        project?: string;
+        /** terraform only: write every resource for this provider; by default each resource's pinned placement, else aws */
+        provider?: 'aws' | 'gcp' | 'azure' | 'oci';
+      };
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        format: 'compose' | 'kubernetes' | 'terraform' | 'kcl';
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The files, and the resources they describe */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['GenerateResponse'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -10,6 +10,7 @@ import { mountRoutes } from './pipeline';
 import { AnyRoute } from './route';
 import { auditRoutes } from './routes/audit';
 import { fleetRoutes } from './routes/fleet';
+import { generateRoutes } from './routes/generate';
 import { gitopsRoutes } from './routes/gitops';
 import { governanceRoutes } from './routes/governance';
 import { manifestRoutes } from './routes/manifests';
@@ -27,6 +28,7 @@ const serviceRoutes: AnyRoute[] = [
   ...governanceRoutes,
   ...auditRoutes,
   ...gitopsRoutes,
+  ...generateRoutes,
 ];
 
 /** Every route of the API: what the router serves and the OpenAPI document describes. */

@@ -1,0 +1,281 @@
+import { isSecretReference } from '@idp-multicloud/plugin-control-plane-common';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import { Service } from 'kubernetes-models/v1/Service';
+import { stringify } from 'yaml';
+import {
+  envName,
+  GenerationInput,
+  GenerationOutput,
+  GenerationUnit,
+  param,
+  sizeOf,
+} from './model';
+
+/**
+ * The Crossplane claim of each built-in product: the same claims the Kubernetes module's
+ * driver applies (`plugins/control-plane-backend-module-kubernetes/src/claims.ts`), which a
+ * platform's compositions turn into the provider's managed resources.
+ */
+const claimKinds = new Map<string, { apiVersion: string; kind: string }>([
+  [
+    'mysql',
+    { apiVersion: 'database.idp.multicloud/v1alpha1', kind: 'MySQLInstance' },
+  ],
+  [
+    'postgres',
+    {
+      apiVersion: 'database.idp.multicloud/v1alpha1',
+      kind: 'PostgreSQLInstance',
+    },
+  ],
+  [
+    'redis',
+    { apiVersion: 'cache.idp.multicloud/v1alpha1', kind: 'RedisCache' },
+  ],
+  [
+    'kafka',
+    { apiVersion: 'messaging.idp.multicloud/v1alpha1', kind: 'KafkaCluster' },
+  ],
+  [
+    'object-bucket',
+    { apiVersion: 'storage.idp.multicloud/v1alpha1', kind: 'Bucket' },
+  ],
+]);
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Kubernetes' rule for a label value. */
+const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** The labels of everything written for a unit. */
+function labelsOf(unit: GenerationUnit): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': unit.name,
+    'app.kubernetes.io/managed-by': 'control-plane',
+    'idp.multicloud/product': unit.product,
+    'idp.multicloud/tier': unit.tier,
+  };
+}
+
+/** The name of the secret a claim's composition writes its connection details to. */
+export const connectionSecretName = (name: string) => `${name}-connection`;
+
+/** Parameters as a claim carries them: a secret reference as Kubernetes spells one. */
+function claimParameters(value: unknown): unknown {
+  if (isSecretReference(value)) {
+    return {
+      valueFrom: {
+        secretKeyRef: { name: value.secretRef.name, key: value.secretRef.key },
+      },
+    };
+  }
+  if (Array.isArray(value)) return value.map(claimParameters);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, claimParameters(v)]),
+    );
+  }
+  return value;
+}
+
+/** A claim has no typed model (its CRD is the platform's): its metadata is checked here. */
+function checkedClaim<
+  T extends {
+    metadata: {
+      name: string;
+      namespace: string;
+      labels: Record<string, string>;
+    };
+  },
+>(claim: T): T {
+  const { name, namespace, labels } = claim.metadata;
+  for (const [what, value] of [
+    ['name', name],
+    ['namespace', namespace],
+  ]) {
+    if (!dnsLabel.test(value) || value.length > 63) {
+      throw new Error(`claim ${what} ${value} is not a DNS label`);
+    }
+  }
+  for (const [key, value] of Object.entries(labels)) {
+    if (!labelValue.test(value) || value.length > 63) {
+      throw new Error(`label ${key}=${value} is not a valid label value`);
+    }
+  }
+  return claim;
+}
+
+function claimOf(
+  unit: GenerationUnit,
+  kind: { apiVersion: string; kind: string },
+) {
+  return checkedClaim({
+    apiVersion: kind.apiVersion,
+    kind: kind.kind,
+    metadata: {
+      name: unit.name,
+      namespace: unit.namespace,
+      labels: labelsOf(unit),
+    },
+    spec: {
+      parameters: claimParameters(unit.params) as Record<string, unknown>,
+      ...(unit.provider
+        ? { compositionSelector: { matchLabels: { provider: unit.provider } } }
+        : {}),
+      writeConnectionSecretToRef: { name: connectionSecretName(unit.name) },
+    },
+  });
+}
+
+/** A webapp's environment: its own `env`, then each dependency's connection secret. */
+function webappEnv(unit: GenerationUnit, input: GenerationInput): IEnvVar[] {
+  const env: IEnvVar[] = [
+    { name: 'PORT', value: String(param(unit, 'port', 8080)) },
+  ];
+  for (const [name, value] of Object.entries(
+    param<Record<string, unknown>>(unit, 'env', {}),
+  )) {
+    env.push(
+      isSecretReference(value)
+        ? {
+            name,
+            valueFrom: {
+              secretKeyRef: {
+                name: value.secretRef.name,
+                key: value.secretRef.key,
+              },
+            },
+          }
+        : { name, value: String(value) },
+    );
+  }
+  for (const key of unit.dependsOn) {
+    const dep = input.units.find(u => u.key === key)!;
+    for (const field of ['host', 'port', 'username', 'password']) {
+      env.push({
+        name: envName(dep.key, field === 'username' ? 'user' : field),
+        valueFrom: {
+          secretKeyRef: { name: connectionSecretName(dep.name), key: field },
+        },
+      });
+    }
+  }
+  return env;
+}
+
+/** The workloads of a webapp: a Deployment and the Service in front of it. */
+function webappWorkloads(unit: GenerationUnit, input: GenerationInput) {
+  const port = param(unit, 'port', 8080);
+  const size = sizeOf(unit);
+  const selector = { 'app.kubernetes.io/name': unit.name };
+  const probe = {
+    httpGet: { path: param(unit, 'healthCheckPath', '/healthz'), port: 'http' },
+  };
+  const deployment = new Deployment({
+    metadata: {
+      name: unit.name,
+      namespace: unit.namespace,
+      labels: labelsOf(unit),
+    },
+    spec: {
+      replicas: param(unit, 'replicas', 2),
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: labelsOf(unit) },
+        spec: {
+          containers: [
+            {
+              name: unit.name,
+              image: `${param(unit, 'image', '')}:${param(
+                unit,
+                'version',
+                'latest',
+              )}`,
+              ports: [{ name: 'http', containerPort: port }],
+              env: webappEnv(unit, input),
+              readinessProbe: probe,
+              livenessProbe: { ...probe, initialDelaySeconds: 10 },
+              resources: {
+                requests: {
+                  cpu: String(size.cpu),
+                  memory: `${size.memoryGi}Gi`,
+                },
+                limits: { memory: `${size.memoryGi}Gi` },
+              },
+            },
+          ],
+          ...(param(unit, 'multiAZ', false)
+            ? {
+                topologySpreadConstraints: [
+                  {
+                    maxSkew: 1,
+                    topologyKey: 'topology.kubernetes.io/zone',
+                    whenUnsatisfiable: 'DoNotSchedule',
+                    labelSelector: { matchLabels: selector },
+                  },
+                ],
+              }
+            : {}),
+        },
+      },
+    },
+  });
+  const service = new Service({
+    metadata: {
+      name: unit.name,
+      namespace: unit.namespace,
+      labels: labelsOf(unit),
+    },
+    spec: {
+      selector,
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+    },
+  });
+  deployment.validate();
+  service.validate();
+  return [deployment.toJSON(), service.toJSON()];
+}
+
+/**
+ * Kubernetes manifests: a Crossplane claim for each data service (what the Kubernetes
+ * module's driver applies; a platform's compositions realise it on the provider), and for a
+ * webapp the Deployment and Service a cluster runs, wired to its dependencies' connection
+ * secrets (`<name>-connection`, keys host, port, username, password). Deployments and
+ * Services are validated against the Kubernetes OpenAPI schema (`kubernetes-models`).
+ */
+export function generateKubernetes(input: GenerationInput): GenerationOutput {
+  const notes: string[] = [];
+  const files = [];
+  for (const unit of input.units) {
+    let objects: unknown[];
+    const claim = claimKinds.get(unit.product);
+    if (unit.product === 'webapp') {
+      objects = webappWorkloads(unit, input);
+    } else if (claim) {
+      objects = [claimOf(unit, claim)];
+    } else {
+      notes.push(
+        `${unit.ref}: product ${unit.product} has no claim mapping; left out`,
+      );
+      continue;
+    }
+    files.push({
+      path: `kubernetes/${unit.key}.yaml`,
+      content: objects
+        .map(o => stringify(o, { lineWidth: 0, singleQuote: true }))
+        .join('---\n'),
+    });
+  }
+  if (files.length > 0) {
+    files.push({
+      path: 'kubernetes/kustomization.yaml',
+      content: stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: files.map(f => f.path.slice('kubernetes/'.length)),
+      }),
+    });
+  }
+  return { files, notes };
+}

@@ -1,0 +1,143 @@
+import {
+  ManifestOf,
+  normalizeEntityRef,
+  ProductSpec,
+  productParametersSchema,
+  stringifyResourceRef,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { provisioningWaves } from '../gitops/graph';
+import { GenerationUnit } from './model';
+
+type ResourceManifest = ManifestOf<'Resource'>;
+
+/** Whose resources to generate: a component's, or a project's. */
+export type GenerationScope = { component: string } | { project: string };
+
+/** What {@link selectUnits} needs of the desired state and of the caller. */
+export interface SelectionSource {
+  resources: ResourceManifest[];
+  /** The (effective) definition of a product, by id. */
+  product(id: string): ProductSpec | undefined;
+  /** Whether the caller may read the resource: what it cannot read does not exist for it. */
+  canRead(resource: ResourceManifest): boolean;
+}
+
+/** The resources selected, as units in dependency order, and what was left out. */
+export interface Selection {
+  units: GenerationUnit[];
+  notes: string[];
+}
+
+const refOf = (r: ResourceManifest) => stringifyResourceRef(r.metadata);
+
+/** Whether a resource belongs to the scope asked for. */
+export function inScope(
+  resource: ResourceManifest,
+  scope: GenerationScope,
+): boolean {
+  const served = resource.spec.component;
+  if ('component' in scope) {
+    const wanted = normalizeEntityRef(
+      scope.component.includes(':')
+        ? scope.component
+        : `component:${scope.component}`,
+    );
+    return served === wanted;
+  }
+  const system = normalizeEntityRef(
+    scope.project.includes(':') ? scope.project : `system:${scope.project}`,
+  );
+  const namespace = system.slice(system.lastIndexOf('/') + 1);
+  return served === system || resource.metadata.namespace === namespace;
+}
+
+/** The parameters with the product's defaults, or as written when they do not parse. */
+function withDefaults(
+  id: string,
+  spec: ProductSpec,
+  params: Record<string, unknown>,
+): Record<string, unknown> {
+  const parsed = productParametersSchema(id, spec).safeParse(params);
+  return parsed.success ? (parsed.data as Record<string, unknown>) : params;
+}
+
+/**
+ * The resources of a component or project the caller may read, with the resources they
+ * depend on (a local stack needs its dependencies), dependencies first. A dependency the
+ * caller cannot read, or that does not exist, is left out without being named.
+ */
+export function selectUnits(
+  source: SelectionSource,
+  scope: GenerationScope,
+): Selection {
+  const byRef = new Map(source.resources.map(r => [refOf(r), r]));
+  const chosen = new Map<string, ResourceManifest>();
+  let hidden = 0;
+  const visit = (resource: ResourceManifest) => {
+    const ref = refOf(resource);
+    if (chosen.has(ref)) return;
+    chosen.set(ref, resource);
+    for (const dep of resource.spec.dependsOn) {
+      const target = byRef.get(dep);
+      if (target && source.canRead(target)) visit(target);
+      else hidden++;
+    }
+  };
+  for (const resource of source.resources) {
+    if (inScope(resource, scope) && source.canRead(resource)) visit(resource);
+  }
+
+  const order = provisioningWaves(
+    new Map([...chosen].map(([ref, r]) => [ref, r.spec.dependsOn])),
+  ).flat();
+  const names = new Map<string, number>();
+  for (const r of chosen.values()) {
+    names.set(r.metadata.name, (names.get(r.metadata.name) ?? 0) + 1);
+  }
+  const keyOf = (ref: string) => {
+    const r = chosen.get(ref)!;
+    return names.get(r.metadata.name)! > 1
+      ? `${r.metadata.namespace}-${r.metadata.name}`
+      : r.metadata.name;
+  };
+
+  const notes: string[] = [];
+  if (hidden > 0) {
+    notes.push(
+      `${hidden} dependenc${
+        hidden === 1 ? 'y' : 'ies'
+      } left out: missing, or a resource you cannot read`,
+    );
+  }
+  const units: GenerationUnit[] = [];
+  for (const ref of order) {
+    const r = chosen.get(ref)!;
+    const productSpec = source.product(r.spec.product);
+    if (!productSpec) {
+      notes.push(`${ref}: product ${r.spec.product} is not defined; left out`);
+      continue;
+    }
+    units.push({
+      ref,
+      name: r.metadata.name,
+      namespace: r.metadata.namespace,
+      key: keyOf(ref),
+      product: r.spec.product,
+      productSpec,
+      tier: r.spec.tier,
+      cell: r.spec.cell,
+      owner: r.spec.owner,
+      ...(r.spec.component ? { component: r.spec.component } : {}),
+      params: withDefaults(r.spec.product, productSpec, r.spec.params),
+      dependsOn: r.spec.dependsOn.filter(d => chosen.has(d)).map(keyOf),
+      ...(r.spec.placement?.provider
+        ? { provider: r.spec.placement.provider }
+        : {}),
+    });
+  }
+  const generated = new Set(units.map(u => u.key));
+  for (const unit of units) {
+    unit.dependsOn = unit.dependsOn.filter(d => generated.has(d));
+  }
+  return { units, notes };
+}

@@ -423,7 +423,10 @@ export interface SimulatorSettings {
   traffic: SimulatorTrafficSettings;
 }
 
-/** The simulated traffic (`controlPlane.simulator.traffic`), durations in milliseconds. */
+/**
+ * The simulated traffic (`controlPlane.simulator.traffic`), durations in milliseconds.
+ * @public
+ */
 export interface SimulatorTrafficSettings {
   enabled: boolean;
   intervalMs: number;

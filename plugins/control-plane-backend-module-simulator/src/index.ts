@@ -9,6 +9,13 @@
 export { controlPlaneModuleSimulator as default } from './module';
 export { controlPlaneModuleSimulator } from './module';
 export { controlPlaneModuleSimulatorWorkloads } from './workloadsModule';
+export { SimulatedWorkloads } from './workloads/SimulatedWorkloads';
+export { WorkloadSeries } from './workloads/WorkloadSeries';
+export type { SeriesKey, TickRecord } from './workloads/WorkloadSeries';
+export { SimulatedTrafficRouter } from './workloads/SimulatedTrafficRouter';
+export type { SimulatedRoute } from './workloads/SimulatedTrafficRouter';
+export { SimulatedMetricsProvider } from './workloads/SimulatedMetricsProvider';
+export type { TickSummary } from './workloads/TrafficGenerator';
 export { SimulatedDriver } from './SimulatedDriver';
 export type { SimulatedDriverOptions } from './SimulatedDriver';
 export type {
@@ -27,4 +34,5 @@ export type {
   SimulatorMisbehavingVersion,
   SimulatorSlowStep,
   SimulatorStepFailure,
+  SimulatorTrafficSettings,
 } from './config';

@@ -8,7 +8,6 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { createWorkloadsRouter } from './api/workloadsRouter';
 import { readSimulatorSettings } from './config';
-import { migrateUpOnce } from './database/migrations';
 import { SimulatedWorkloads } from './workloads/SimulatedWorkloads';
 
 /**
@@ -41,9 +40,11 @@ export const controlPlaneModuleSimulatorWorkloads = createBackendModule({
       async init(deps) {
         const settings = readSimulatorSettings(deps.config);
         if (!settings.enabled) return;
-        const db = await deps.database.getClient();
-        if (!deps.database.migrations?.skip) await migrateUpOnce(db);
-        const workloads = new SimulatedWorkloads(db, settings.traffic);
+        const workloads = await SimulatedWorkloads.create(
+          await deps.database.getClient(),
+          settings.traffic,
+          { skipMigrations: deps.database.migrations?.skip },
+        );
         deps.metricsProviders.addMetricsProvider(workloads.metrics);
         deps.trafficRouters.addTrafficRouter(workloads.router);
         deps.httpRouter.use(

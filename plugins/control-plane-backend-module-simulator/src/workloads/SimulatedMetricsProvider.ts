@@ -44,6 +44,7 @@ function measureOf(query: MetricsQuery): Measure {
  * The simulator's metrics provider (`simulator`): answers from the series its traffic
  * generator records, one sample per step of the window that had traffic. A custom query
  * names one of its metrics: `request-rate`, `error-rate` or `latency-pNN`.
+ * @public
  */
 export class SimulatedMetricsProvider implements MetricsProvider {
   readonly id = 'simulator';

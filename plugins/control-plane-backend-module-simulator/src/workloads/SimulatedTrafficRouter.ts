@@ -9,7 +9,10 @@ import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { canonicalJson } from '../simulation/logic';
 
-/** A resource's routing as the simulator keeps it. */
+/**
+ * A resource's routing as the simulator keeps it.
+ * @public
+ */
 export interface SimulatedRoute {
   target: TrafficTarget;
   routing: TrafficRouting;
@@ -19,6 +22,7 @@ export interface SimulatedRoute {
  * The simulator's traffic router (`simulator`): the routing of each resource, kept in the
  * control plane's database so a restart (or another replica) routes the same way. The
  * simulator's traffic generator sends every simulated request through it.
+ * @public
  */
 export class SimulatedTrafficRouter implements TrafficRouter {
   readonly id = 'simulator';

@@ -2,7 +2,8 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import { routeRequest } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
-import { SimulatorTrafficSettings } from '../config';
+import { resolveSettings, SimulatorTrafficSettings } from '../config';
+import { migrateUpOnce } from '../database/migrations';
 import { FaultStore } from '../simulation/FaultStore';
 import { seededRandom } from './random';
 import { SimulatedMetricsProvider } from './SimulatedMetricsProvider';
@@ -14,7 +15,9 @@ import { WorkloadSeries } from './WorkloadSeries';
  * The simulated workloads: the versions of the routed resources serving simulated clients.
  * Ties together the traffic router (routings in the database), the traffic generator (seeded),
  * the series it records (for `/metrics` and the metrics provider) and the misbehaving
- * versions among the simulator's faults.
+ * versions among the simulator's faults (`misbehaving-version`). Exported for tests of other
+ * packages that need realistic per-version series (e.g. for a real Prometheus to scrape).
+ * @public
  */
 export class SimulatedWorkloads {
   readonly series = new WorkloadSeries();
@@ -24,12 +27,30 @@ export class SimulatedWorkloads {
   private readonly faults: FaultStore;
   private readonly serveRandom: () => number;
 
-  constructor(db: Knex, readonly settings: SimulatorTrafficSettings) {
+  /** Migrates the simulator's tables (unless asked not to), then builds the workloads. */
+  static async create(
+    db: Knex,
+    settings: Partial<SimulatorTrafficSettings> = {},
+    options: { skipMigrations?: boolean } = {},
+  ): Promise<SimulatedWorkloads> {
+    if (!options.skipMigrations) await migrateUpOnce(db);
+    return new SimulatedWorkloads(db, settings);
+  }
+
+  /** The traffic settings in force (defaults of `controlPlane.simulator.traffic` applied). */
+  readonly settings: SimulatorTrafficSettings;
+
+  /**
+   * Workloads on the control plane's database (the simulator's tables migrated), with the
+   * traffic settings given (the defaults for the others).
+   */
+  constructor(db: Knex, settings: Partial<SimulatorTrafficSettings> = {}) {
+    this.settings = { ...resolveSettings({}).traffic, ...settings };
     this.router = new SimulatedTrafficRouter(db);
     this.metrics = new SimulatedMetricsProvider(this.series);
     this.faults = new FaultStore(db);
-    this.generator = new TrafficGenerator(this.series, settings);
-    this.serveRandom = seededRandom(settings.seed + 1);
+    this.generator = new TrafficGenerator(this.series, this.settings);
+    this.serveRandom = seededRandom(this.settings.seed + 1);
   }
 
   /** Sends one tick of simulated requests (ending at `now`) to every routed resource. */

@@ -57,7 +57,10 @@ export function misbehaviourOf(
   return result;
 }
 
-/** The requests one tick sends to one resource, per version and cell. */
+/**
+ * The requests one tick sends to one resource, per version.
+ * @public
+ */
 export interface TickSummary {
   ref: string;
   /** By version: requests, and how many carried the canary header. */

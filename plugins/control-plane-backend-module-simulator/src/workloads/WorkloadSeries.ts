@@ -10,7 +10,10 @@ export const latencyBucketsSeconds = [
   1.5, 2.5, 5, 10,
 ];
 
-/** Where a request was served: a version of a resource, in a cell. */
+/**
+ * Where a request was served: a version of a resource, in a cell.
+ * @public
+ */
 export interface SeriesKey {
   ref: string;
   namespace: string;
@@ -19,7 +22,10 @@ export interface SeriesKey {
   cell: string;
 }
 
-/** The requests of one series during one tick. */
+/**
+ * The requests of one series during one tick.
+ * @public
+ */
 export interface TickRecord {
   /** The end of the tick (ms since the epoch). */
   time: number;
@@ -39,6 +45,8 @@ const retentionMs = 6 * 60 * 60 * 1000;
  *
  * - `http_requests_total{namespace, service, version, cell, code}`
  * - `http_request_duration_seconds{namespace, service, version, cell}` (a histogram)
+ *
+ * @public
  */
 export class WorkloadSeries {
   readonly registry = new Registry();

@@ -69,6 +69,15 @@ export type IdpClient = {
     ): Promise<Schemas['AuditPage']>;
     verify(): Promise<Schemas['AuditVerification']>;
   };
+  /**
+   * A component's (`{ component }`) or a project's (`{ project }`: a catalog System or a
+   * namespace) resources as files: Docker Compose, Kubernetes manifests, Terraform (per
+   * provider) or KCL. Only the resources the caller may read.
+   */
+  generate(
+    format: paths['/generate/{format}']['get']['parameters']['path']['format'],
+    query: paths['/generate/{format}']['get']['parameters']['query'],
+  ): Promise<Schemas['GenerateResponse']>;
   gitops: {
     status(): Promise<Schemas['GitopsStatus']>;
     sync(): Promise<Schemas['GitopsSyncResponse']>;

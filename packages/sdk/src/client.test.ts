@@ -152,6 +152,41 @@ describe('createIdpClient', () => {
     expect(seen[1].req.url).toBe('/api/control-plane/resources/payments/db');
   });
 
+  it('generates files for a component, and names the field of a bad request', async () => {
+    const generated = {
+      format: 'compose',
+      resources: ['resource:default/checkout'],
+      files: [{ path: 'docker-compose.yaml', content: 'services: {}\n' }],
+      notes: [],
+    };
+    answers = [{ status: 200, body: generated }];
+    const idp = createIdpClient({ baseUrl, retry: fast });
+    await expect(
+      idp.generate('compose', { component: 'component:default/checkout' }),
+    ).resolves.toEqual(generated);
+    expect(seen[0].req.url).toBe(
+      '/api/control-plane/generate/compose?component=component%3Adefault%2Fcheckout',
+    );
+
+    answers = [
+      {
+        status: 400,
+        body: {
+          error: {
+            name: 'InputError',
+            message: 'provider: Invalid option',
+            issues: [{ path: 'provider', message: 'Invalid option' }],
+          },
+        },
+      },
+    ];
+    const error = await idp
+      .generate('terraform', { project: 'payments', provider: 'aws' })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(IdpValidationError);
+    expect(error.field).toBe('provider');
+  });
+
   it('reports an unreachable server as a network error after retrying', async () => {
     const idp = createIdpClient({ baseUrl: 'http://127.0.0.1:9', retry: fast });
     await expect(idp.health()).rejects.toBeInstanceOf(IdpNetworkError);

@@ -2,6 +2,7 @@
 import { HealthResponse } from '@idp-multicloud/plugin-control-plane-common';
 import { auditCalls } from './audit';
 import { fleetCalls } from './fleet';
+import { generateCalls } from './generate';
 import { gitopsCalls } from './gitops';
 import { governanceCalls } from './governance';
 import type { IdpClient } from './IdpClient';
@@ -36,6 +37,7 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     catalog: fleet.catalog,
     cost: governance.cost,
     audit: auditCalls(t),
+    generate: generateCalls(t),
     gitops: gitops.gitops,
     experiments: governance.experiments,
     flags: governance.flags,

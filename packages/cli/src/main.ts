@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { version } from '../package.json';
 import { auditCommands } from './commands/audit';
 import { completionCommands } from './commands/completion';
+import { generateCommands } from './commands/generate';
 import { loginCommands } from './commands/login';
 import { manifestCommands } from './commands/manifests';
 import { operationCommands } from './commands/operations';
@@ -101,7 +102,8 @@ export function buildProgram(): Command {
         '  idp create mysql orders-db --cell cell-us --tier medium --size large --wait\n' +
         '  idp list --owner group:default/payments -o yaml\n' +
         '  idp ops scale orders-db --replicas 3 --wait\n' +
-        '  idp apply -f resources.yaml --dry-run\n',
+        '  idp apply -f resources.yaml --dry-run\n' +
+        '  idp generate compose --component checkout\n',
     );
   for (const command of [
     healthCommand(),
@@ -110,6 +112,7 @@ export function buildProgram(): Command {
     ...operationCommands(),
     ...manifestCommands(),
     ...auditCommands(),
+    ...generateCommands(),
     reconcileCommand(),
   ]) {
     program.addCommand(command);

@@ -1,6 +1,7 @@
 /**
  * Scaffolder actions of the IDP Multicloud control plane: create, wait for and delete
- * resources, apply manifests and estimate cost, each as the user who runs the template.
+ * resources, apply manifests, estimate cost and generate infrastructure files, each as the
+ * user who runs the template.
  *
  * @packageDocumentation
  */
@@ -13,3 +14,4 @@ export { createResourceWaitAction } from './actions/waitForResource';
 export { createResourceDeleteAction } from './actions/deleteResource';
 export { createManifestApplyAction } from './actions/applyManifests';
 export { createCostEstimateAction } from './actions/estimateCost';
+export { createGenerateAction } from './actions/generate';

@@ -8,6 +8,7 @@ import { createManifestApplyAction } from './actions/applyManifests';
 import { createResourceCreateAction } from './actions/createResource';
 import { createResourceDeleteAction } from './actions/deleteResource';
 import { createCostEstimateAction } from './actions/estimateCost';
+import { createGenerateAction } from './actions/generate';
 import { createHealthCheckAction } from './actions/healthCheck';
 import { createResourceWaitAction } from './actions/waitForResource';
 
@@ -38,6 +39,7 @@ export const scaffolderModuleControlPlane = createBackendModule({
           createResourceDeleteAction(options),
           createManifestApplyAction(options),
           createCostEstimateAction(options),
+          createGenerateAction(options),
         );
       },
     });

@@ -78,6 +78,36 @@ export interface Config {
           >;
         };
       };
+
+      /**
+       * The `gateway-api` traffic router (module `kubernetes-traffic`): a resource's canary
+       * split as an `HTTPRoute` named after it in its namespace, sending to the Services
+       * `<name>-stable` and `<name>-canary`. Without `parentRefs` the module adds no router.
+       */
+      traffic?: {
+        /** The Gateways (and listeners) the routes attach to. */
+        parentRefs?: Array<{
+          /** The Gateway's name. */
+          name: string;
+          /**
+           * The Gateway's namespace.
+           * @defaultValue the route's namespace
+           */
+          namespace?: string;
+          /** The Gateway's listener. */
+          sectionName?: string;
+        }>;
+        /**
+         * The port of the stable and canary Services.
+         * @defaultValue 8080
+         */
+        port?: number;
+        /**
+         * The cell of each cluster, by cluster name: per-cell weights apply on the clusters of
+         * their cell. A cluster not listed takes the routing's own weight.
+         */
+        cells?: { [cluster: string]: string };
+      };
     };
   };
 }

@@ -12,3 +12,6 @@ export type {
   KubernetesClusterConfig,
   KubernetesDriverOptions,
 } from './config';
+export { controlPlaneModuleKubernetesTraffic } from './trafficModule';
+export { GatewayApiTrafficRouter } from './GatewayApiTrafficRouter';
+export type { GatewayApiRoutingOptions } from './httpRoute';

@@ -7,7 +7,7 @@ export interface FakeKind {
   plural: string;
 }
 
-/** The kinds the fake serves unless told otherwise: the claims, NetworkPolicy, DNSEndpoint, Secret. */
+/** The kinds the fake serves unless told otherwise: the claims, NetworkPolicy, DNSEndpoint, Secret, HTTPRoute. */
 export const defaultFakeKinds: FakeKind[] = [
   {
     apiVersion: 'database.idp.multicloud/v1alpha1',
@@ -50,6 +50,11 @@ export const defaultFakeKinds: FakeKind[] = [
     plural: 'dnsendpoints',
   },
   { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
+  {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    plural: 'httproutes',
+  },
 ];
 
 /** The discovery document of an API group version (`GET /apis/<group>/<version>`). */

@@ -54,13 +54,17 @@ export class DesiredState {
     return new DesiredState(commit, objects, moduleProducts);
   }
 
-  /** A copy with `put` written and `remove` gone, at no commit yet. */
-  with(put: Manifest[], remove: ObjectKey[] = []): DesiredState {
+  /** A copy with `put` written and `remove` gone, at `commit` (by default none yet). */
+  with(
+    put: Manifest[],
+    remove: ObjectKey[] = [],
+    commit?: string,
+  ): DesiredState {
     const objects = new Map(this.objects);
     for (const key of remove) objects.delete(keyString(key));
     for (const manifest of put)
       objects.set(keyString(manifestKey(manifest)), manifest);
-    return new DesiredState(undefined, objects, this.moduleProducts);
+    return new DesiredState(commit, objects, this.moduleProducts);
   }
 
   get size(): number {

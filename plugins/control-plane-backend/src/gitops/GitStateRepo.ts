@@ -1,10 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AuditKeyring } from '../audit/AuditKeys';
 import { git, GitCommandError, runGit } from './git';
-
-const ZERO_SHA = '0'.repeat(40);
+import { GitObjects, PathChange, Recent } from './objects';
 
 /** Who a commit is attributed to. */
 export interface GitAuthor {
@@ -52,6 +50,36 @@ export interface CommitInfo {
    * one of its keys. Anything else was pushed by hand, whatever its author and trailers say.
    */
   signed: boolean;
+}
+
+/** `Key: value` lines as a record of trimmed values. */
+function parseTrailers(lines: string[]): Record<string, string> {
+  const trailers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) {
+      trailers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+    }
+  }
+  return trailers;
+}
+
+/**
+ * A person as a commit object names them: without the characters git refuses in an identity
+ * (`<`, `>`, line breaks, NUL), trimmed.
+ */
+function identity(person: GitAuthor): GitAuthor {
+  // eslint-disable-next-line no-control-regex
+  const clean = (value: string) => value.replace(/[<>\n\r\0]/g, '').trim();
+  return { name: clean(person.name), email: clean(person.email) };
+}
+
+/** A commit this process made: its record, its tree, and the files it changed from `base`. */
+interface MadeCommit {
+  info: CommitInfo;
+  tree: string;
+  base: string | undefined;
+  changed: PathChange[];
 }
 
 /** The trailer that proves a commit was made by the control plane (see {@link CommitSigner}). */
@@ -104,13 +132,21 @@ export interface GitStateRepoOptions {
  * with the expected old value, or a push the remote refuses when it moved).
  */
 export class GitStateRepo {
+  private readonly objects: GitObjects;
+  /** The commits this process made lately, with what they changed. */
+  private readonly made = new Recent<MadeCommit>(256);
+  /** The contents of the files those commits wrote, by blob. */
+  private readonly contents = new Recent<string>(4096);
+
   private constructor(
     readonly path: string,
     readonly branch: string,
     private readonly remote: { url: string } | undefined,
     private readonly committer: GitAuthor,
     private readonly signer: CommitSigner | undefined,
-  ) {}
+  ) {
+    this.objects = new GitObjects(path);
+  }
 
   static async open(options: GitStateRepoOptions): Promise<GitStateRepo> {
     const branch = options.branch ?? 'main';
@@ -166,19 +202,7 @@ export class GitStateRepo {
 
   /** The branch's head commit, or undefined while the repository is empty. */
   async head(): Promise<string | undefined> {
-    try {
-      return await this.run([
-        'rev-parse',
-        '--verify',
-        '--quiet',
-        `refs/heads/${this.branch}^{commit}`,
-      ]);
-    } catch (error) {
-      if (error instanceof GitCommandError && error.code === 1) {
-        return undefined;
-      }
-      throw error;
-    }
+    return this.objects.readRef(`refs/heads/${this.branch}`);
   }
 
   /** With a remote: makes the local branch match the remote's. */
@@ -209,125 +233,155 @@ export class GitStateRepo {
   /**
    * Writes one commit on top of `parent`. Returns `conflict` when the branch moved since
    * (the caller re-reads and retries), `unchanged` when the changes change nothing.
+   *
+   * The objects are written in this process ({@link GitObjects}): a blob per file written,
+   * the trees along the changed paths, the commit; then the branch moves by compare-and-swap
+   * (with a remote, the push decides first).
    */
   async commit(request: CommitRequest): Promise<CommitResult> {
-    const scratch = mkdtempSync(join(tmpdir(), 'idp-index-'));
-    const env = { GIT_INDEX_FILE: join(scratch, 'index') };
-    try {
-      const base =
-        request.base === undefined ? request.parent : request.base ?? undefined;
-      if (base) {
-        await this.run(['read-tree', base], undefined, env);
-      } else {
-        await this.run(['read-tree', '--empty'], undefined, env);
-      }
-      const lines: string[] = [];
-      for (const change of request.changes) {
-        if (change.content === undefined) {
-          lines.push(`0 ${ZERO_SHA}\t${change.path}`);
-        } else {
-          const blob = await this.run(
-            ['hash-object', '-w', '--stdin'],
-            change.content,
-          );
-          lines.push(`100644 ${blob}\t${change.path}`);
-        }
-      }
-      // git refuses an empty index info: no changes leave the parent's tree as it is.
-      if (lines.length) {
-        await this.run(
-          ['update-index', '--index-info'],
-          `${lines.join('\n')}\n`,
-          env,
-        );
-      }
-      const tree = await this.run(['write-tree'], undefined, env);
-      // Unchanged: the desired state (the base's tree) is already what the change asks for.
-      const baseTree = base
-        ? await this.run(['rev-parse', `${base}^{tree}`])
-        : await this.run(['mktree'], '');
-      if (tree === baseTree && (base || request.parent)) {
-        return { status: 'unchanged', sha: request.parent };
-      }
-      if (
-        !request.parent &&
-        request.changes.every(c => c.content === undefined)
-      ) {
-        return { status: 'unchanged', sha: undefined };
-      }
+    const base =
+      request.base === undefined ? request.parent : request.base ?? undefined;
+    const baseTree = base ? await this.treeOf(base) : undefined;
+    const contents = new Map<string, string>();
+    const { tree, changed } = await this.objects.editTree(
+      baseTree,
+      request.changes.map(change => {
+        if (change.content === undefined) return { path: change.path };
+        const blob = this.objects.write('blob', change.content);
+        contents.set(blob, change.content);
+        return { path: change.path, blob };
+      }),
+    );
+    // Unchanged: the desired state (the base's tree) is already what the change asks for.
+    if (baseTree !== undefined ? tree === baseTree : changed.length === 0) {
+      return { status: 'unchanged', sha: request.parent };
+    }
 
-      const trailers = Object.entries(request.trailers ?? {})
-        .map(([key, value]) => `${key}: ${value.replace(/\n/g, ' ')}`)
-        .join('\n');
-      // Signed, a commit always ends with a trailer paragraph: its signature is the last line.
-      const message = trailers
-        ? `${request.message.trim()}\n\n${trailers}\n`
-        : `${request.message.trim()}\n${this.signer ? '\n' : ''}`;
-      const now = new Date().toISOString();
-      const commitTree = (text: string) =>
-        this.run(
-          [
-            'commit-tree',
-            tree,
-            ...(request.parent ? ['-p', request.parent] : []),
-          ],
-          text,
-          {
-            GIT_AUTHOR_NAME: request.author.name,
-            GIT_AUTHOR_EMAIL: request.author.email,
-            GIT_AUTHOR_DATE: now,
-            GIT_COMMITTER_NAME: this.committer.name,
-            GIT_COMMITTER_EMAIL: this.committer.email,
-            GIT_COMMITTER_DATE: now,
-          },
-        );
-      let sha = await commitTree(message);
-      if (this.signer) {
-        // The same commit with the signature of its object as the last line: the object
-        // without that line is exactly the unsigned one (same tree, parents, people, dates).
-        const payload = (await this.rawCommits([sha])).get(sha)!;
-        sha = await commitTree(
-          `${message}${SIGNATURE_TRAILER}: ${this.signer.sign(payload)}\n`,
-        );
-      }
+    const trailers = Object.entries(request.trailers ?? {})
+      .map(([key, value]) => `${key}: ${value.replace(/\n/g, ' ')}`)
+      .join('\n');
+    // Signed, a commit always ends with a trailer paragraph: its signature is the last line.
+    const message = trailers
+      ? `${request.message.trim()}\n\n${trailers}\n`
+      : `${request.message.trim()}\n${this.signer ? '\n' : ''}`;
+    const when = new Date();
+    const stamp = `${Math.floor(when.getTime() / 1000)} +0000`;
+    const author = identity(request.author);
+    const committer = identity(this.committer);
+    const unsigned = [
+      `tree ${tree}`,
+      ...(request.parent ? [`parent ${request.parent}`] : []),
+      `author ${author.name} <${author.email}> ${stamp}`,
+      `committer ${committer.name} <${committer.email}> ${stamp}`,
+      '',
+      message,
+    ].join('\n');
+    // Signed: the commit object ends with the signature of the object without that line.
+    const body = this.signer
+      ? `${unsigned}${SIGNATURE_TRAILER}: ${this.signer.sign(unsigned)}\n`
+      : unsigned;
+    const sha = this.objects.write('commit', body);
+    const signature = body.slice(unsigned.length);
 
-      if (this.remote) {
-        try {
-          await this.run([
-            'push',
-            '--quiet',
-            '--porcelain',
-            'origin',
-            `${sha}:refs/heads/${this.branch}`,
-          ]);
-        } catch (error) {
-          if (error instanceof GitCommandError) {
-            return { status: 'conflict' };
-          }
-          throw error;
-        }
-      }
+    if (this.remote) {
       try {
         await this.run([
-          'update-ref',
-          `refs/heads/${this.branch}`,
-          sha,
-          request.parent ?? ZERO_SHA,
+          'push',
+          '--quiet',
+          '--porcelain',
+          'origin',
+          `${sha}:refs/heads/${this.branch}`,
         ]);
       } catch (error) {
-        if (error instanceof GitCommandError && !this.remote) {
+        if (error instanceof GitCommandError) {
           return { status: 'conflict' };
         }
-        if (!(error instanceof GitCommandError)) {
-          throw error;
-        }
-        // With a remote, the push decided; mirror it.
-        await this.run(['update-ref', `refs/heads/${this.branch}`, sha]);
+        throw error;
       }
-      return { status: 'committed', sha };
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
+      // The push decided; mirror it.
+      await this.run(['update-ref', `refs/heads/${this.branch}`, sha]);
+    } else if (
+      !this.objects.compareAndSwapRef(
+        `refs/heads/${this.branch}`,
+        sha,
+        request.parent,
+      )
+    ) {
+      return { status: 'conflict' };
     }
+    for (const [blob, content] of contents) this.contents.set(blob, content);
+    this.made.set(sha, {
+      info: {
+        sha,
+        parents: request.parent ? [request.parent] : [],
+        author,
+        date: new Date(Math.floor(when.getTime() / 1000) * 1000)
+          .toISOString()
+          .replace(/\.\d{3}Z$/, '+00:00'),
+        message: `${message}${signature}`.trim(),
+        trailers: parseTrailers(
+          trailers
+            ? `${trailers}\n${signature}`.split('\n')
+            : signature.split('\n'),
+        ),
+        signed: !!this.signer,
+      },
+      tree,
+      base,
+      changed,
+    });
+    return { status: 'committed', sha };
+  }
+
+  /** The tree of a commit. */
+  private async treeOf(commit: string): Promise<string> {
+    const made = this.made.get(commit);
+    if (made) return made.tree;
+    return this.run(['rev-parse', `${commit}^{tree}`]);
+  }
+
+  /**
+   * The files that differ between two commits' trees (`from` undefined: every file of `to`),
+   * with the blob each is written with (none: removed).
+   */
+  async changesBetween(
+    from: string | undefined,
+    to: string,
+  ): Promise<PathChange[]> {
+    const made = this.made.get(to);
+    if (made && made.base === from) return made.changed;
+    return this.objects.diff(from, to);
+  }
+
+  /** Which of `paths` are files in `commit`'s tree. */
+  async existing(commit: string, paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const tree = await this.treeOf(commit);
+    const found: string[] = [];
+    for (const path of paths) {
+      if (await this.objects.exists(tree, path)) found.push(path);
+    }
+    return found;
+  }
+
+  /**
+   * The contents of blobs of at most `maxBytes` each, by SHA; larger ones with their size,
+   * never read.
+   */
+  async readBlobs(shas: string[], maxBytes: number) {
+    const known = new Map<string, string>();
+    const unknown: string[] = [];
+    for (const sha of shas) {
+      const content = this.contents.get(sha);
+      if (content !== undefined && Buffer.byteLength(content) <= maxBytes) {
+        known.set(sha, content);
+      } else {
+        unknown.push(sha);
+      }
+    }
+    const read = await this.objects.readBlobs(unknown, maxBytes);
+    for (const [sha, content] of known) read.contents.set(sha, content);
+    return read;
   }
 
   /** Every file of a commit's tree, by path. */
@@ -435,6 +489,10 @@ export class GitStateRepo {
 
   /** The commits after `from` up to `to`, oldest first (all of `to`'s history without `from`). */
   async log(from: string | undefined, to: string): Promise<CommitInfo[]> {
+    const made = this.made.get(to);
+    if (made && (made.info.parents[0] ?? undefined) === from) {
+      return [made.info];
+    }
     const range = from ? `${from}..${to}` : to;
     return this.commits(['--reverse', range]);
   }
@@ -458,15 +516,7 @@ export class GitStateRepo {
       .map(record => {
         const [sha, parents, name, email, date, body, trailerText] =
           record.split('\x1f');
-        const trailers: Record<string, string> = {};
-        for (const trailer of (trailerText ?? '').split('\x1d')) {
-          const colon = trailer.indexOf(':');
-          if (colon > 0) {
-            trailers[trailer.slice(0, colon).trim()] = trailer
-              .slice(colon + 1)
-              .trim();
-          }
-        }
+        const trailers = parseTrailers((trailerText ?? '').split('\x1d'));
         return {
           sha,
           parents: parents ? parents.split(' ') : [],
@@ -483,6 +533,7 @@ export class GitStateRepo {
 
   /** Whether `ancestor` is in `commit`'s history. */
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {
+    if (this.made.get(commit)?.info.parents[0] === ancestor) return true;
     try {
       await this.run(['merge-base', '--is-ancestor', ancestor, commit]);
       return true;

@@ -190,7 +190,7 @@ export class StateIndexer {
     if (checked.errors.length > 0) {
       return refuse(checked.errors);
     }
-    const { after, beforeRows, changed, removed } = checked;
+    const { after, changed, removed } = checked;
 
     const touchedRefs: string[] = [];
     let applied: boolean;
@@ -202,7 +202,6 @@ export class StateIndexer {
         commits,
         changed,
         removed,
-        beforeRows,
         touchedRefs,
       });
     } catch (error) {
@@ -230,62 +229,73 @@ export class StateIndexer {
   }
 
   /**
-   * Reads and validates the tree of `head` against the indexed state: what it changes, or
-   * why it cannot be applied. Files over the size limit are not read.
+   * Reads and validates what `head` changes from the indexed state: only the files that
+   * differ between the two trees are read and parsed (every file, when nothing is indexed
+   * yet), and the change is validated against the state it makes. Files over the size limit
+   * are not read.
    */
   private async check(head: string) {
-    const { repo, db } = this.options;
+    const { repo } = this.options;
     const before = await this.current();
-    const { files, tooLarge } = await repo.readTreeWithin(
-      head,
+    const diff = (await repo.changesBetween(before.commit, head)).filter(
+      change => keyForPath(change.path), // READMEs and other files are not desired state
+    );
+    const { contents, tooLarge } = await repo.readBlobs(
+      diff.flatMap(change => (change.blob ? [change.blob] : [])),
       DEFAULT_YAML_LIMITS.maxBytes,
     );
-    const manifests: Manifest[] = [];
     const errors: string[] = [];
-    for (const { path, size } of tooLarge) {
-      if (!keyForPath(path)) continue;
-      errors.push(
-        `${path}: too large: ${size} bytes, at most ${DEFAULT_YAML_LIMITS.maxBytes}`,
-      );
-    }
-    for (const [path, text] of files) {
-      if (!keyForPath(path)) continue; // READMEs and other files are not desired state
-      const parsed = parseManifestFile(path, text);
-      if (parsed.ok) {
-        manifests.push(parsed.manifest);
-      } else {
-        errors.push(...parsed.issues.map(i => `${i.path}: ${i.message}`));
+    const puts = new Map<string, { path: string; manifest: Manifest }>();
+    const gone = new Map<string, ObjectKey>();
+    for (const { path, blob } of diff) {
+      const key = keyForPath(path)!;
+      if (!blob) {
+        gone.set(keyString(key), key);
+        continue;
       }
+      const size = tooLarge.get(blob);
+      if (size !== undefined) {
+        errors.push(
+          `${path}: too large: ${size} bytes, at most ${DEFAULT_YAML_LIMITS.maxBytes}`,
+        );
+        continue;
+      }
+      const parsed = parseManifestFile(path, contents.get(blob)!);
+      if (!parsed.ok) {
+        errors.push(...parsed.issues.map(i => `${i.path}: ${i.message}`));
+        continue;
+      }
+      const other = puts.get(keyString(key));
+      if (other) {
+        errors.push(
+          `${path}: declares ${keyString(key)}, which ${
+            other.path
+          } declares too`,
+        );
+      }
+      puts.set(keyString(key), { path, manifest: parsed.manifest });
     }
+    // `x.yaml` and `x.yml` declare the same object: the one changed must be the only one.
+    errors.push(...(await this.declaredTwice(head, before.commit, diff, puts)));
 
-    const after = DesiredState.create(
-      head,
-      manifests,
-      this.options.moduleProducts,
-    );
-    const beforeRows = new Map(
-      (await db<DesiredRow>('desired_objects')).map(r => [
-        keyString({
-          kind: r.kind as ObjectKey['kind'],
-          namespace: r.namespace,
-          name: r.name,
-        }),
-        r,
-      ]),
-    );
     const changed: { key: ObjectKey; manifest: Manifest; digest: string }[] =
       [];
-    for (const manifest of manifests) {
+    for (const { manifest } of puts.values()) {
       const key = manifestKey(manifest);
       const digest = digestOf(manifest);
-      if (beforeRows.get(keyString(key))?.digest !== digest) {
+      const old = before.get(key.kind, key.name, key.namespace);
+      if (!old || digestOf(old) !== digest) {
         changed.push({ key, manifest, digest });
       }
     }
-    const removed = before
-      .all()
-      .map(manifestKey)
-      .filter(key => !after.has(key));
+    const removed = [...gone]
+      .filter(([k, key]) => !puts.has(k) && before.has(key))
+      .map(([, key]) => key);
+    const after = before.with(
+      changed.map(c => c.manifest),
+      removed,
+      head,
+    );
 
     if (errors.length === 0) {
       errors.push(
@@ -303,7 +313,36 @@ export class StateIndexer {
         ].map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
       );
     }
-    return { errors, after, beforeRows, changed, removed };
+    return { errors, after, changed, removed };
+  }
+
+  /**
+   * The objects a change declares in a file whose other spelling (`.yaml`, `.yml`) also
+   * declares them at `head`.
+   */
+  private async declaredTwice(
+    head: string,
+    from: string | undefined,
+    diff: { path: string; blob?: string }[],
+    puts: Map<string, { path: string }>,
+  ): Promise<string[]> {
+    // Nothing indexed yet: every file is in the diff, and was checked above.
+    if (!from) return [];
+    const inDiff = new Set(diff.map(c => c.path));
+    const twins = new Map<string, string>();
+    for (const { path } of puts.values()) {
+      const twin = path.endsWith('.yaml')
+        ? path.replace(/\.yaml$/, '.yml')
+        : path.replace(/\.yml$/, '.yaml');
+      if (!inDiff.has(twin)) twins.set(twin, path);
+    }
+    const errors: string[] = [];
+    for (const twin of await this.options.repo.existing(head, [
+      ...twins.keys(),
+    ])) {
+      errors.push(`${twins.get(twin)}: declares the same object as ${twin}`);
+    }
+    return errors;
   }
 
   /** Applies a checked head to the index in one transaction; false when another replica did. */
@@ -314,7 +353,6 @@ export class StateIndexer {
     commits,
     changed,
     removed,
-    beforeRows,
     touchedRefs,
   }: {
     head: string;
@@ -323,7 +361,6 @@ export class StateIndexer {
     commits: CommitInfo[];
     changed: { key: ObjectKey; manifest: Manifest; digest: string }[];
     removed: ObjectKey[];
-    beforeRows: Map<string, DesiredRow>;
     touchedRefs: string[];
   }): Promise<boolean> {
     const { db } = this.options;
@@ -344,9 +381,13 @@ export class StateIndexer {
         return false; // another replica indexed it first
       }
       const actor = actorOf(headCommit);
+      const generations = await this.generationsOf(
+        trx,
+        changed.map(c => c.key),
+      );
       for (const { key, manifest, digest } of changed) {
-        const previous = beforeRows.get(keyString(key));
-        const generation = previous ? Number(previous.generation) + 1 : 1;
+        const previous = generations.get(keyString(key));
+        const generation = previous ? previous + 1 : 1;
         await trx('desired_objects')
           .insert({
             kind: key.kind,
@@ -389,6 +430,30 @@ export class StateIndexer {
       }
       return true;
     });
+  }
+
+  /** The generations the index holds for `keys` (those it has), by key string. */
+  private async generationsOf(
+    trx: Knex.Transaction,
+    keys: ObjectKey[],
+  ): Promise<Map<string, number>> {
+    const generations = new Map<string, number>();
+    const wanted = new Set(keys.map(keyString));
+    const names = [...new Set(keys.map(k => k.name))];
+    for (let i = 0; i < names.length; i += 500) {
+      const rows = await trx<DesiredRow>('desired_objects')
+        .whereIn('name', names.slice(i, i + 500))
+        .select('kind', 'namespace', 'name', 'generation');
+      for (const row of rows) {
+        const key = keyString({
+          kind: row.kind as ObjectKey['kind'],
+          namespace: row.namespace,
+          name: row.name,
+        });
+        if (wanted.has(key)) generations.set(key, Number(row.generation));
+      }
+    }
+    return generations;
   }
 
   private async applyResource(

@@ -244,6 +244,98 @@ describe.each(databases.eachSupportedId())(
       }
     });
 
+    it('indexes what a push changes: a file renamed keeps its object, a second file for one object is refused, a file removed deletes it', async () => {
+      const cp = await startControlPlane(databases, databaseId);
+      const work = mkdtempSync(join(tmpdir(), 'idp-work-'));
+      const sync = () =>
+        request(cp.server)
+          .post('/api/control-plane/gitops/sync')
+          .set('authorization', authAs(users.ana))
+          .expect(200)
+          .then(res => res.body);
+      const sessions = () =>
+        request(cp.server)
+          .get('/api/control-plane/resources/payments/sessions')
+          .set('authorization', authAs(users.ana));
+      try {
+        const clone = handClone(cp.repoPath, work);
+        const { dir } = clone;
+        clone.push(
+          {
+            'resources/payments/sessions.yaml': cacheManifest(
+              'sessions',
+              'medium',
+            ),
+          },
+          'add the sessions cache',
+        );
+        await sync();
+        expect((await sessions()).body.status.generation).toBe(1);
+
+        // renamed, changed: the same object, one generation on
+        git(
+          dir,
+          'mv',
+          'resources/payments/sessions.yaml',
+          'resources/payments/sessions.yml',
+        );
+        const renamed = clone.push(
+          {
+            'resources/payments/sessions.yml': cacheManifest(
+              'sessions',
+              'large',
+            ),
+          },
+          'rename the sessions cache',
+        );
+        expect(await sync()).toMatchObject({
+          status: { inSync: true, indexedCommit: renamed },
+        });
+        expect((await sessions()).body).toMatchObject({
+          spec: { params: { size: 'large' } },
+          status: { generation: 2, commit: renamed },
+        });
+
+        // the other spelling beside it: refused whole, the object as it was
+        const twice = clone.push(
+          {
+            'resources/payments/sessions.yaml': cacheManifest(
+              'sessions',
+              'small',
+            ),
+          },
+          'declare the sessions cache twice',
+        );
+        expect(await sync()).toMatchObject({
+          status: {
+            inSync: false,
+            indexedCommit: renamed,
+            rejected: [
+              {
+                commit: twice,
+                errors: [
+                  'resources/payments/sessions.yaml: declares the same object as resources/payments/sessions.yml',
+                ],
+              },
+            ],
+          },
+        });
+        expect((await sessions()).body.spec.params.size).toBe('large');
+
+        // both removed: the object is deleted
+        git(dir, 'rm', '--quiet', 'resources/payments/sessions.yaml');
+        git(dir, 'rm', '--quiet', 'resources/payments/sessions.yml');
+        const removed = clone.push({}, 'remove the sessions cache');
+        expect(await sync()).toMatchObject({
+          status: { inSync: true, indexedCommit: removed },
+        });
+        expect((await sessions()).body.status.state).toBe('DELETING');
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+        await cp.cleanup();
+      }
+    });
+
     it('after a crash between the commit and the index update, a restart indexes the commit once', async () => {
       const { knex, dataDir, config, logger } = await bare();
       try {

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditKeyring } from '../audit/AuditKeys';
+import { git } from '../__testUtils__/git';
+import { commitSigner, GitStateRepo } from './GitStateRepo';
+
+/**
+ * The commits the control plane writes in its own process must be commits git itself reads
+ * the same way: checked by git (`fsck --strict`, `log`, `ls-tree`) and by a second
+ * repository object that has none of the first one's memory.
+ */
+describe('commits written in process', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'idp-objects-test-'));
+    path = join(dir, 'state.git');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const author = { name: 'user:default/ana', email: 'ana@users.idp.invalid' };
+  const signer = commitSigner(AuditKeyring.random());
+
+  it('are valid git objects that git reads as the writer recorded them', async () => {
+    const repo = await GitStateRepo.open({ path, signer });
+    const first = await repo.commit({
+      parent: undefined,
+      // names that sort differently as trees and as files: `a` (a tree) sorts as `a/`
+      changes: [
+        { path: 'a/x.yaml', content: 'x: 1\n' },
+        { path: 'a.yaml', content: 'a: 1\n' },
+        { path: 'a-b/y.yaml', content: 'y: 1\n' },
+        { path: 'resources/default/orders-db.yaml', content: 'kind: R\n' },
+      ],
+      message: 'create things',
+      author,
+      trailers: { 'Idempotency-Key': 'k-1', 'Request-Id': 'r-1' },
+    });
+    expect(first.status).toBe('committed');
+    const head = (first as { sha: string }).sha;
+    const second = await repo.commit({
+      parent: head,
+      changes: [
+        { path: 'a/x.yaml' }, // removing a tree's last file removes the tree
+        { path: 'resources/default/orders-db.yaml', content: 'kind: R2\n' },
+        { path: 'resources/default/missing.yaml' }, // nothing to remove
+      ],
+      message: 'change things',
+      author,
+      trailers: { 'Request-Id': 'r-2' },
+    });
+    const sha = (second as { sha: string }).sha;
+
+    expect(git(path, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect(git(path, 'ls-tree', '-r', '--name-only', sha).split('\n')).toEqual([
+      'a-b/y.yaml',
+      'a.yaml',
+      'resources/default/orders-db.yaml',
+    ]);
+    expect(git(path, 'rev-parse', 'refs/heads/main')).toBe(sha);
+
+    const fresh = await GitStateRepo.open({ path, signer });
+    expect(await fresh.log(undefined, sha)).toEqual([
+      ...(await repo.log(undefined, head)),
+      ...(await repo.log(head, sha)),
+    ]);
+    const [info] = await fresh.log(head, sha);
+    expect(info).toMatchObject({
+      author,
+      signed: true,
+      trailers: { 'Request-Id': 'r-2' },
+    });
+    // only what changed is reported: the missing file's removal is not
+    expect(await repo.changesBetween(head, sha)).toEqual(
+      await fresh.changesBetween(head, sha),
+    );
+    expect(
+      (await fresh.changesBetween(head, sha)).map(c => c.path).sort(),
+    ).toEqual(['a/x.yaml', 'resources/default/orders-db.yaml']);
+  });
+
+  it('moves the branch by compare-and-swap: of two writers on one head, one wins', async () => {
+    const one = await GitStateRepo.open({ path });
+    const other = await GitStateRepo.open({ path });
+    const base = await one.commit({
+      parent: undefined,
+      changes: [{ path: 'a.yaml', content: 'a\n' }],
+      message: 'base',
+      author,
+    });
+    const parent = (base as { sha: string }).sha;
+    const results = [
+      await one.commit({
+        parent,
+        changes: [{ path: 'b.yaml', content: 'b\n' }],
+        message: 'one',
+        author,
+      }),
+      await other.commit({
+        parent,
+        changes: [{ path: 'c.yaml', content: 'c\n' }],
+        message: 'other',
+        author,
+      }),
+    ];
+    expect(results.map(r => r.status)).toEqual(['committed', 'conflict']);
+    expect(git(path, 'log', '--format=%s', 'main').split('\n')).toEqual([
+      'one',
+      'base',
+    ]);
+  });
+
+  it('leaves the branch alone while git holds its lock', async () => {
+    const repo = await GitStateRepo.open({ path });
+    const base = await repo.commit({
+      parent: undefined,
+      changes: [{ path: 'a.yaml', content: 'a\n' }],
+      message: 'base',
+      author,
+    });
+    const parent = (base as { sha: string }).sha;
+    writeFileSync(join(path, 'refs/heads/main.lock'), '');
+    expect(
+      await repo.commit({
+        parent,
+        changes: [{ path: 'b.yaml', content: 'b\n' }],
+        message: 'blocked',
+        author,
+      }),
+    ).toEqual({ status: 'conflict' });
+    expect(await repo.head()).toBe(parent);
+  });
+});

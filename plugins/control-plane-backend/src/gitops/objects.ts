@@ -1,0 +1,384 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { GitCommandError, runGit } from './git';
+
+/**
+ * Git's object database and refs written in this process: what a commit of the control plane
+ * needs (blobs, the trees along the changed paths, the commit, a compare-and-swap of the
+ * branch) without a `git` process per step. Objects are written loose, exactly as git writes
+ * them (zlib of `<type> <size>\0<body>` under `objects/<2>/<38>`, through a temporary file
+ * renamed into place); the branch moves under git's own lock file protocol
+ * (`<ref>.lock`, created exclusively), so git commands working on the same repository at the
+ * same time (a push received, `git gc`) see a consistent repository. Reading an object this
+ * process did not write (a pushed tree, a packed one) asks git.
+ */
+
+export type ObjectType = 'blob' | 'tree' | 'commit';
+
+/** One entry of a tree: a file (`100644`), an executable, a link, or a tree (`40000`). */
+export interface TreeEntry {
+  mode: string;
+  name: string;
+  sha: string;
+}
+
+const TREE_MODE = '40000';
+const FILE_MODE = '100644';
+
+/** A file to write (`blob` its object) or remove (`blob` undefined), by path. */
+export interface PathChange {
+  path: string;
+  blob?: string;
+}
+
+/** A small map that forgets the least recently used entry beyond `limit`. */
+export class Recent<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly limit: number) {}
+  get(key: string): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+  set(key: string, value: V) {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.limit) {
+      this.map.delete(this.map.keys().next().value!);
+    }
+  }
+}
+
+/** Git's order of tree entries: by name, a tree's name compared as if it ended in `/`. */
+function entryOrder(a: TreeEntry, b: TreeEntry): number {
+  return Buffer.compare(
+    Buffer.from(a.mode === TREE_MODE ? `${a.name}/` : a.name),
+    Buffer.from(b.mode === TREE_MODE ? `${b.name}/` : b.name),
+  );
+}
+
+export function parseTree(body: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let offset = 0;
+  while (offset < body.length) {
+    const space = body.indexOf(0x20, offset);
+    const nul = body.indexOf(0, space);
+    entries.push({
+      mode: body.subarray(offset, space).toString('latin1'),
+      name: body.subarray(space + 1, nul).toString('utf8'),
+      sha: body.subarray(nul + 1, nul + 21).toString('hex'),
+    });
+    offset = nul + 21;
+  }
+  return entries;
+}
+
+function serializeTree(entries: TreeEntry[]): Buffer {
+  return Buffer.concat(
+    entries.flatMap(e => [
+      Buffer.from(`${e.mode} ${e.name}\0`),
+      Buffer.from(e.sha, 'hex'),
+    ]),
+  );
+}
+
+export class GitObjects {
+  /** Trees by SHA: the ones along recently changed paths, parsed. */
+  private readonly trees = new Recent<TreeEntry[]>(64);
+  /** The same trees' entries by name. */
+  private readonly names = new Recent<Map<string, TreeEntry>>(64);
+
+  constructor(private readonly gitDir: string) {}
+
+  /** Writes an object (when not there already) and returns its SHA. */
+  write(type: ObjectType, body: Buffer | string): string {
+    const content = typeof body === 'string' ? Buffer.from(body) : body;
+    const header = Buffer.from(`${type} ${content.length}\0`);
+    const sha = createHash('sha1').update(header).update(content).digest('hex');
+    const path = join(this.gitDir, 'objects', sha.slice(0, 2), sha.slice(2));
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      const temp = join(
+        this.gitDir,
+        'objects',
+        `tmp_obj_${randomBytes(8).toString('hex')}`,
+      );
+      writeFileSync(temp, deflateSync(Buffer.concat([header, content])), {
+        mode: 0o444,
+      });
+      renameSync(temp, path);
+    }
+    return sha;
+  }
+
+  /** The entries of a tree. */
+  async tree(sha: string): Promise<TreeEntry[]> {
+    const known = this.trees.get(sha);
+    if (known) return known;
+    const entries = parseTree(
+      await runGit(['cat-file', 'tree', sha], { cwd: this.gitDir }),
+    );
+    this.trees.set(sha, entries);
+    return entries;
+  }
+
+  /** Whether `path` is a file (not a tree) in `tree`. */
+  async exists(tree: string, path: string): Promise<boolean> {
+    const parts = path.split('/');
+    let sha = tree;
+    for (const [i, part] of parts.entries()) {
+      let byName = this.names.get(sha);
+      if (!byName) {
+        byName = new Map((await this.tree(sha)).map(e => [e.name, e]));
+        this.names.set(sha, byName);
+      }
+      const entry = byName.get(part);
+      if (!entry) return false;
+      if (i === parts.length - 1) return entry.mode !== TREE_MODE;
+      if (entry.mode !== TREE_MODE) return false;
+      sha = entry.sha;
+    }
+    return false;
+  }
+
+  /** Writes a tree of `entries` (sorted here) and returns its SHA. */
+  writeTree(entries: TreeEntry[]): string {
+    const sorted = [...entries].sort(entryOrder);
+    const sha = this.write('tree', serializeTree(sorted));
+    this.trees.set(sha, sorted);
+    return sha;
+  }
+
+  /**
+   * The tree `base` (undefined: the empty tree) with `changes` made, written, and the changes
+   * that changed something (a file written with the content it had, or a missing file
+   * removed, is left out).
+   */
+  async editTree(
+    base: string | undefined,
+    changes: PathChange[],
+  ): Promise<{ tree: string; changed: PathChange[] }> {
+    type Node = { files: Map<string, PathChange>; dirs: Map<string, Node> };
+    const root: Node = { files: new Map(), dirs: new Map() };
+    for (const change of changes) {
+      const parts = change.path.split('/');
+      let node = root;
+      for (const part of parts.slice(0, -1)) {
+        let next = node.dirs.get(part);
+        if (!next) {
+          next = { files: new Map(), dirs: new Map() };
+          node.dirs.set(part, next);
+        }
+        node = next;
+      }
+      node.files.set(parts[parts.length - 1], change);
+    }
+    const changed: PathChange[] = [];
+    const rewrite = async (
+      sha: string | undefined,
+      node: Node,
+    ): Promise<string | undefined> => {
+      const entries = new Map(
+        (sha ? await this.tree(sha) : []).map(e => [e.name, e]),
+      );
+      for (const [name, change] of node.files) {
+        const old = entries.get(name);
+        if (change.blob === undefined) {
+          if (old && old.mode !== TREE_MODE) {
+            entries.delete(name);
+            changed.push(change);
+          }
+        } else if (old?.sha !== change.blob || old.mode !== FILE_MODE) {
+          entries.set(name, { mode: FILE_MODE, name, sha: change.blob });
+          changed.push(change);
+        }
+      }
+      for (const [name, child] of node.dirs) {
+        const old = entries.get(name);
+        const sub = await rewrite(
+          old?.mode === TREE_MODE ? old.sha : undefined,
+          child,
+        );
+        if (sub) {
+          entries.set(name, { mode: TREE_MODE, name, sha: sub });
+        } else if (old?.mode === TREE_MODE) {
+          entries.delete(name);
+        }
+      }
+      if (entries.size === 0) return undefined;
+      return this.writeTree([...entries.values()]);
+    };
+    const tree = (await rewrite(base, root)) ?? this.writeTree([]);
+    return { tree, changed };
+  }
+
+  /** The SHA a ref points at, or undefined when it does not exist. */
+  readRef(ref: string): string | undefined {
+    try {
+      const value = readFileSync(join(this.gitDir, ref), 'utf8').trim();
+      if (/^[0-9a-f]{40}$/.test(value)) return value;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    // not loose: packed (a clone's refs are), or missing
+    try {
+      const packed = readFileSync(join(this.gitDir, 'packed-refs'), 'utf8');
+      for (const line of packed.split('\n')) {
+        if (line.endsWith(` ${ref}`) && /^[0-9a-f]{40} /.test(line)) {
+          return line.slice(0, 40);
+        }
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return undefined;
+  }
+
+  /**
+   * Moves `ref` to `sha` if it is at `expected` (undefined: does not exist), under git's lock
+   * file; false when it moved or another writer holds its lock.
+   */
+  compareAndSwapRef(
+    ref: string,
+    sha: string,
+    expected: string | undefined,
+  ): boolean {
+    const path = join(this.gitDir, ref);
+    const lock = `${path}.lock`;
+    mkdirSync(dirname(path), { recursive: true });
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      if (this.readRef(ref) !== expected) {
+        closeSync(fd);
+        unlinkSync(lock);
+        return false;
+      }
+      writeSync(fd, `${sha}\n`);
+      closeSync(fd);
+      renameSync(lock, path);
+      return true;
+    } catch (error) {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // already renamed or removed
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The files changed between two commits' trees (`from` undefined: every file of `to`):
+   * the new blob of each written file, none for a removed one.
+   */
+  async diff(from: string | undefined, to: string): Promise<PathChange[]> {
+    const args = from
+      ? ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', from, to]
+      : ['ls-tree', '-r', '-z', to];
+    const out = (await runGit(args, { cwd: this.gitDir })).toString('utf8');
+    const changes: PathChange[] = [];
+    if (!from) {
+      for (const line of out.split('\0').filter(Boolean)) {
+        const tab = line.indexOf('\t');
+        const [, type, sha] = line.slice(0, tab).split(' ');
+        if (type === 'blob')
+          changes.push({ path: line.slice(tab + 1), blob: sha });
+      }
+      return changes;
+    }
+    const fields = out.split('\0');
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      // :<old mode> <new mode> <old sha> <new sha> <status>, then the path
+      const [, newMode, , newSha, status] = fields[i].slice(1).split(' ');
+      const path = fields[i + 1];
+      if (status === 'D') {
+        changes.push({ path });
+      } else if (newMode === TREE_MODE || newMode === '160000') {
+        continue; // a submodule: no file of the desired state
+      } else {
+        changes.push({ path, blob: newSha });
+      }
+    }
+    return changes;
+  }
+
+  /**
+   * The contents of blobs of at most `maxBytes` each, by SHA; larger ones with their size,
+   * never read.
+   */
+  async readBlobs(
+    shas: string[],
+    maxBytes: number,
+  ): Promise<{ contents: Map<string, string>; tooLarge: Map<string, number> }> {
+    const contents = new Map<string, string>();
+    const tooLarge = new Map<string, number>();
+    const unique = [...new Set(shas)];
+    if (unique.length === 0) return { contents, tooLarge };
+    const sizes = (
+      await runGit(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
+        cwd: this.gitDir,
+        input: `${unique.join('\n')}\n`,
+      })
+    )
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(line => line.split(' '));
+    const small: string[] = [];
+    for (const [sha, size] of sizes) {
+      if (Number(size) > maxBytes) tooLarge.set(sha, Number(size));
+      else small.push(sha);
+    }
+    if (small.length === 0) return { contents, tooLarge };
+    const output = await runGit(['cat-file', '--batch'], {
+      cwd: this.gitDir,
+      input: `${small.join('\n')}\n`,
+    });
+    let offset = 0;
+    for (const sha of small) {
+      const headerEnd = output.indexOf(0x0a, offset);
+      const [, type, size] = output
+        .subarray(offset, headerEnd)
+        .toString('utf8')
+        .split(' ');
+      if (type === 'missing') {
+        throw new GitCommandError(['cat-file', sha], 128, `${sha} missing`);
+      }
+      const start = headerEnd + 1;
+      const end = start + Number(size);
+      contents.set(sha, output.subarray(start, end).toString('utf8'));
+      offset = end + 1;
+    }
+    return { contents, tooLarge };
+  }
+}
+
+/** The SHA of a blob of `content`, as git computes it. */
+export function blobSha(content: string): string {
+  const body = Buffer.from(content);
+  return createHash('sha1')
+    .update(`blob ${body.length}\0`)
+    .update(body)
+    .digest('hex');
+}

@@ -253,7 +253,7 @@ describe.each(databases.eachSupportedId())(
           .set('authorization', authAs(users.ana))
           .expect(200)
           .then(res => res.body);
-      const sessions = () =>
+      const sessionsNow = () =>
         request(cp.server)
           .get('/api/control-plane/resources/payments/sessions')
           .set('authorization', authAs(users.ana));
@@ -270,7 +270,7 @@ describe.each(databases.eachSupportedId())(
           'add the sessions cache',
         );
         await sync();
-        expect((await sessions()).body.status.generation).toBe(1);
+        expect((await sessionsNow()).body.status.generation).toBe(1);
 
         // renamed, changed: the same object, one generation on
         git(
@@ -291,7 +291,7 @@ describe.each(databases.eachSupportedId())(
         expect(await sync()).toMatchObject({
           status: { inSync: true, indexedCommit: renamed },
         });
-        expect((await sessions()).body).toMatchObject({
+        expect((await sessionsNow()).body).toMatchObject({
           spec: { params: { size: 'large' } },
           status: { generation: 2, commit: renamed },
         });
@@ -320,7 +320,7 @@ describe.each(databases.eachSupportedId())(
             ],
           },
         });
-        expect((await sessions()).body.spec.params.size).toBe('large');
+        expect((await sessionsNow()).body.spec.params.size).toBe('large');
 
         // both removed: the object is deleted
         git(dir, 'rm', '--quiet', 'resources/payments/sessions.yaml');
@@ -329,7 +329,7 @@ describe.each(databases.eachSupportedId())(
         expect(await sync()).toMatchObject({
           status: { inSync: true, indexedCommit: removed },
         });
-        expect((await sessions()).body.status.state).toBe('DELETING');
+        expect((await sessionsNow()).body.status.state).toBe('DELETING');
       } finally {
         rmSync(work, { recursive: true, force: true });
         await cp.cleanup();

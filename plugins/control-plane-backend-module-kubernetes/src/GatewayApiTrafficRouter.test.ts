@@ -1,6 +1,7 @@
 import { createBackendPlugin } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { InputError } from '@backstage/errors';
+import { JsonObject } from '@backstage/types';
 import {
   controlPlaneTrafficRoutersExtensionPoint,
   TrafficRouter,
@@ -192,7 +193,7 @@ describe('GatewayApiTrafficRouter', () => {
 });
 
 describe('controlPlaneModuleKubernetesTraffic', () => {
-  async function start(traffic?: Record<string, unknown>) {
+  async function start(traffic?: JsonObject) {
     const routers: TrafficRouter[] = [];
     const controlPlane = createBackendPlugin({
       pluginId: 'control-plane',

@@ -4,6 +4,7 @@ import {
   controlPlaneMetricsProvidersExtensionPoint,
   MetricsProvider,
 } from '@idp-multicloud/plugin-control-plane-node';
+import { JsonObject } from '@backstage/types';
 import defaultFeature, { controlPlaneModulePrometheus } from './index';
 
 function fakeControlPlane(providers: MetricsProvider[]) {
@@ -20,7 +21,7 @@ function fakeControlPlane(providers: MetricsProvider[]) {
   });
 }
 
-async function start(prometheus?: Record<string, unknown>) {
+async function start(prometheus?: JsonObject) {
   const providers: MetricsProvider[] = [];
   const backend = await startTestBackend({
     features: [

@@ -13,7 +13,7 @@ export type MannWhitneyAlternative = 'greater' | 'less' | 'two-sided';
  * @public
  */
 export interface MannWhitneyResult {
-  /** U of `a`: the number of pairs (x of a, y of b) with x > y, ties counting one half. */
+  /** U of `a`: the number of pairs (x of a, y of b) where x is the larger, ties counting one half. */
   u: number;
   /** The standardised statistic (normal approximation, tie and continuity corrected). */
   z: number;
@@ -26,7 +26,9 @@ export interface MannWhitneyResult {
   probabilityOfSuperiority: number;
   /** The rank-biserial correlation, `2 P - 1`, in -1..1 (0: no difference). */
   rankBiserial: number;
+  /** The size of `a`. */
   na: number;
+  /** The size of `b`. */
   nb: number;
 }
 

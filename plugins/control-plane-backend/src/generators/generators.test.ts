@@ -255,7 +255,11 @@ describe('Kubernetes', () => {
         {
           name: 'CHECKOUT_DB_PASSWORD',
           valueFrom: {
-            secretKeyRef: { name: 'checkout-db-connection', key: 'password' },
+            secretKeyRef: {
+              name: 'checkout-db-connection',
+              key: 'password',
+              optional: true,
+            },
           },
         },
       ]),

@@ -153,10 +153,16 @@ function webappEnv(unit: GenerationUnit, input: GenerationInput): IEnvVar[] {
   for (const key of unit.dependsOn) {
     const dep = input.units.find(u => u.key === key)!;
     for (const field of ['host', 'port', 'username', 'password']) {
+      // Not every engine has a user or a password (Kafka, a cache without auth).
+      const optional = field === 'username' || field === 'password';
       env.push({
         name: envName(dep.key, field === 'username' ? 'user' : field),
         valueFrom: {
-          secretKeyRef: { name: connectionSecretName(dep.name), key: field },
+          secretKeyRef: {
+            name: connectionSecretName(dep.name),
+            key: field,
+            ...(optional ? { optional } : {}),
+          },
         },
       });
     }

@@ -72,7 +72,7 @@ export function selectUnits(
 ): Selection {
   const byRef = new Map(source.resources.map(r => [refOf(r), r]));
   const chosen = new Map<string, ResourceManifest>();
-  let hidden = 0;
+  const hidden = new Set<string>();
   const visit = (resource: ResourceManifest) => {
     const ref = refOf(resource);
     if (chosen.has(ref)) return;
@@ -80,7 +80,7 @@ export function selectUnits(
     for (const dep of resource.spec.dependsOn) {
       const target = byRef.get(dep);
       if (target && source.canRead(target)) visit(target);
-      else hidden++;
+      else hidden.add(dep);
     }
   };
   for (const resource of source.resources) {
@@ -102,10 +102,10 @@ export function selectUnits(
   };
 
   const notes: string[] = [];
-  if (hidden > 0) {
+  if (hidden.size > 0) {
     notes.push(
-      `${hidden} dependenc${
-        hidden === 1 ? 'y' : 'ies'
+      `${hidden.size} dependenc${
+        hidden.size === 1 ? 'y' : 'ies'
       } left out: missing, or a resource you cannot read`,
     );
   }

@@ -77,8 +77,11 @@ const query = (extra: Partial<MetricsQuery> = {}): MetricsQuery =>
   } as MetricsQuery);
 
 describe('PrometheusMetricsProvider', () => {
-  let fake: Awaited<ReturnType<typeof fakePrometheus>>;
-  afterEach(() => fake?.close());
+  let fake: Awaited<ReturnType<typeof fakePrometheus>> | undefined;
+  afterEach(() => {
+    fake?.close();
+    fake = undefined;
+  });
 
   it('runs the error-rate PromQL over the window and answers its samples, NaN points left out', async () => {
     fake = await fakePrometheus(() =>
@@ -111,7 +114,6 @@ describe('PrometheusMetricsProvider', () => {
   });
 
   it('quotes the target inside custom queries, so a version cannot inject PromQL', async () => {
-    fake = await fakePrometheus(() => matrix([]));
     const provider = new PrometheusMetricsProvider({
       baseUrl: 'http://127.0.0.1:1',
     });

@@ -21,7 +21,7 @@ exports.up = async function up(knex) {
   });
   await knex.schema.createTable('simulator_traffic_routes', table => {
     table.comment(
-      "The traffic router of the simulator: how the requests of each resource are split",
+      'The traffic router of the simulator: how the requests of each resource are split',
     );
     table.string('ref', 255).notNullable().primary();
     table.text('target').notNullable().comment('the TrafficTarget, JSON');

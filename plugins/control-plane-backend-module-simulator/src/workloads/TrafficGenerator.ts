@@ -112,6 +112,7 @@ export class TrafficGenerator {
       { key: SeriesKey; latencies: number[]; errors: number }
     >();
     const summary: TickSummary = { ref: target.ref, versions: new Map() };
+    const misbehaving = new Map<string, Misbehaviour>();
     for (let i = 0; i < count; i++) {
       const cell = cells[Math.floor(this.random() * cells.length)];
       const headerMatched = this.random() < this.profile.headerShare;
@@ -136,7 +137,11 @@ export class TrafficGenerator {
         };
         served.set(id, bucket);
       }
-      const misbehaviour = misbehaviourOf(faults, target.ref, version, now);
+      let misbehaviour = misbehaving.get(version);
+      if (!misbehaviour) {
+        misbehaviour = misbehaviourOf(faults, target.ref, version, now);
+        misbehaving.set(version, misbehaviour);
+      }
       const errorRate = Math.min(
         1,
         this.profile.baseErrorRate + misbehaviour.errorRate,

@@ -1,4 +1,5 @@
 import {
+  builtinClaimKinds,
   builtinProducts,
   Condition,
   OperationType,
@@ -53,36 +54,11 @@ export type ResolvedClaimMapping = KubernetesClaimMapping & {
   operations: OperationType[];
 };
 
-const DATABASE = 'database.idp.multicloud/v1alpha1';
-
-/** The built-in products' claims and ports. */
+/** The built-in products' claims and ports (shared with the Kubernetes generator). */
 const builtins: Record<
   string,
   Required<Omit<KubernetesClaimMapping, 'operations'>>
-> = {
-  mysql: { apiVersion: DATABASE, kind: 'MySQLInstance', port: 3306 },
-  postgres: { apiVersion: DATABASE, kind: 'PostgreSQLInstance', port: 5432 },
-  redis: {
-    apiVersion: 'cache.idp.multicloud/v1alpha1',
-    kind: 'RedisCache',
-    port: 6379,
-  },
-  kafka: {
-    apiVersion: 'messaging.idp.multicloud/v1alpha1',
-    kind: 'KafkaCluster',
-    port: 9092,
-  },
-  'object-bucket': {
-    apiVersion: 'storage.idp.multicloud/v1alpha1',
-    kind: 'Bucket',
-    port: 443,
-  },
-  webapp: {
-    apiVersion: 'apps.idp.multicloud/v1alpha1',
-    kind: 'WebApp',
-    port: 8080,
-  },
-};
+> = builtinClaimKinds;
 
 /**
  * The claim mapping of every built-in product, with `overrides` (from configuration) laid over

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BuiltinProductId } from './model/products';
 
 /**
  * The formats the generators write a component's or a project's infrastructure in.
@@ -131,3 +132,46 @@ export const generateResponseSchema = z
  * @public
  */
 export type GenerateResponse = z.infer<typeof generateResponseSchema>;
+
+/**
+ * How a built-in product is claimed on Kubernetes: the Crossplane claim (API group and
+ * version, kind) that a platform's compositions realise, and the port its consumers connect
+ * to. The Kubernetes module's driver applies these claims; the Kubernetes generator writes
+ * them.
+ * @public
+ */
+export const builtinClaimKinds: Record<
+  BuiltinProductId,
+  { apiVersion: string; kind: string; port: number }
+> = {
+  mysql: {
+    apiVersion: 'database.idp.multicloud/v1alpha1',
+    kind: 'MySQLInstance',
+    port: 3306,
+  },
+  postgres: {
+    apiVersion: 'database.idp.multicloud/v1alpha1',
+    kind: 'PostgreSQLInstance',
+    port: 5432,
+  },
+  redis: {
+    apiVersion: 'cache.idp.multicloud/v1alpha1',
+    kind: 'RedisCache',
+    port: 6379,
+  },
+  kafka: {
+    apiVersion: 'messaging.idp.multicloud/v1alpha1',
+    kind: 'KafkaCluster',
+    port: 9092,
+  },
+  'object-bucket': {
+    apiVersion: 'storage.idp.multicloud/v1alpha1',
+    kind: 'Bucket',
+    port: 443,
+  },
+  webapp: {
+    apiVersion: 'apps.idp.multicloud/v1alpha1',
+    kind: 'WebApp',
+    port: 8080,
+  },
+};

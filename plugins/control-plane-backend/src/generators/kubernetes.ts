@@ -1,4 +1,8 @@
-import { isSecretReference } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  builtinClaimKinds,
+  isSecretReference,
+  ownValue,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import { Service } from 'kubernetes-models/v1/Service';
@@ -11,37 +15,6 @@ import {
   param,
   sizeOf,
 } from './model';
-
-/**
- * The Crossplane claim of each built-in product: the same claims the Kubernetes module's
- * driver applies (`plugins/control-plane-backend-module-kubernetes/src/claims.ts`), which a
- * platform's compositions turn into the provider's managed resources.
- */
-const claimKinds = new Map<string, { apiVersion: string; kind: string }>([
-  [
-    'mysql',
-    { apiVersion: 'database.idp.multicloud/v1alpha1', kind: 'MySQLInstance' },
-  ],
-  [
-    'postgres',
-    {
-      apiVersion: 'database.idp.multicloud/v1alpha1',
-      kind: 'PostgreSQLInstance',
-    },
-  ],
-  [
-    'redis',
-    { apiVersion: 'cache.idp.multicloud/v1alpha1', kind: 'RedisCache' },
-  ],
-  [
-    'kafka',
-    { apiVersion: 'messaging.idp.multicloud/v1alpha1', kind: 'KafkaCluster' },
-  ],
-  [
-    'object-bucket',
-    { apiVersion: 'storage.idp.multicloud/v1alpha1', kind: 'Bucket' },
-  ],
-]);
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -255,7 +228,8 @@ export function generateKubernetes(input: GenerationInput): GenerationOutput {
   const files = [];
   for (const unit of input.units) {
     let objects: unknown[];
-    const claim = claimKinds.get(unit.product);
+    // The claims the Kubernetes module's driver applies for each built-in product.
+    const claim = ownValue(builtinClaimKinds, unit.product);
     if (unit.product === 'webapp') {
       objects = webappWorkloads(unit, input);
     } else if (claim) {

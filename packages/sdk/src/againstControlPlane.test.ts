@@ -209,4 +209,38 @@ describe('the SDK against a running control plane', () => {
       'placement.experiments',
     ]);
   });
+  it("generates a component's files from what was asked for, and names a bad field", async () => {
+    const idp = createIdpClient({ baseUrl: backendUrl, token });
+    const common = {
+      owner: 'group:default/payments',
+      component: 'component:default/billing',
+      tier: 'low' as const,
+      cell: 'cell-us',
+    };
+    await idp.postgres.create({ ...common, name: 'billing-db' });
+    await idp.webapp.create({
+      ...common,
+      name: 'billing',
+      dependsOn: ['billing-db'],
+      image: 'ghcr.io/acme/billing',
+      version: '2.0.0',
+    });
+    const generated = await idp.generate('kubernetes', {
+      component: 'billing',
+    });
+    expect(generated.resources).toEqual([
+      'resource:default/billing-db',
+      'resource:default/billing',
+    ]);
+    expect(generated.files.map(f => f.path)).toEqual([
+      'kubernetes/billing-db.yaml',
+      'kubernetes/billing.yaml',
+      'kubernetes/kustomization.yaml',
+    ]);
+    const error = await idp
+      .generate('terraform', { component: 'billing', provider: 'ibm' as any })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(IdpValidationError);
+    expect(error.field).toBe('provider');
+  });
 });

@@ -7,6 +7,7 @@ import {
   TerraformTarget,
   UnitContext,
   environmentBlocks,
+  offeredVersion,
   resourceOf,
 } from './target';
 
@@ -47,7 +48,8 @@ const tags = (ctx: UnitContext) =>
 
 /** MySQL and PostgreSQL: a flexible server. */
 const flexibleServer =
-  (type: string, version: (v: string) => string) => (ctx: UnitContext) => {
+  (type: string, version: (ctx: UnitContext) => string) =>
+  (ctx: UnitContext) => {
     const u = ctx.unit;
     const backups = param<{ retentionDays?: number }>(u, 'backups', {});
     return [
@@ -55,7 +57,7 @@ const flexibleServer =
         'resource',
         [
           ...common(ctx),
-          ['version', version(String(param(u, 'engineVersion', '')))],
+          ['version', version(ctx)],
           ['sku_name', bySize(u, flexibleSkus)],
           ['administrator_login', 'app'],
           ['administrator_password', passwordVariable(ctx)],
@@ -124,9 +126,16 @@ export const azure: TerraformTarget = {
     [
       'mysql',
       // Azure's flexible servers run the 8.0 line (8.0.21 and later patches).
-      flexibleServer('azurerm_mysql_flexible_server', () => '8.0.21'),
+      flexibleServer('azurerm_mysql_flexible_server', ctx =>
+        offeredVersion(ctx, { '8.0': '8.0.21' }, '8.0.21'),
+      ),
     ],
-    ['postgres', flexibleServer('azurerm_postgresql_flexible_server', v => v)],
+    [
+      'postgres',
+      flexibleServer('azurerm_postgresql_flexible_server', ctx =>
+        String(param(ctx.unit, 'engineVersion', '16')),
+      ),
+    ],
     [
       'redis',
       resourceOf('azurerm_redis_cache', (ctx, u) => [

@@ -7,6 +7,7 @@ import {
   UnitContext,
   environmentBlocks,
   resourceOf,
+  offeredVersion,
 } from './target';
 
 const region = (ctx: Pick<UnitContext, 'variable'>) =>
@@ -133,7 +134,8 @@ export const gcp: TerraformTarget = {
         ['memory_size_gb', Math.max(1, sizeOf(u).memoryGi)],
         [
           'redis_version',
-          `REDIS_${String(param(u, 'engineVersion', '7.2')).replace('.', '_')}`,
+          // Memorystore for Redis runs up to 7.2.
+          offeredVersion(ctx, { '7.2': 'REDIS_7_2' }, 'REDIS_7_2'),
         ],
         ['region', region(ctx)],
         ['authorized_network', network(ctx)],

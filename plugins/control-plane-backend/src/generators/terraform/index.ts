@@ -63,6 +63,7 @@ function moduleFiles(
       dependencies: unit.dependsOn
         .map(key => all.find(u => u.key === key)!)
         .filter(d => units.includes(d) && target.products.has(d.product)),
+      note: text => notes.push(`${unit.ref} on ${provider}: ${text}`),
     };
     for (const written of write(ctx)) {
       const missing =

@@ -8,6 +8,7 @@ import {
   UnitContext,
   webappEnvironment,
   resourceOf,
+  offeredVersion,
 } from './target';
 
 const compartment = (ctx: UnitContext) =>
@@ -170,8 +171,8 @@ export const oci: TerraformTarget = {
         ['display_name', u.name],
         ['node_count', 1 + param(u, 'replicas', 1)],
         ['node_memory_in_gbs', Math.max(2, sizeOf(u).memoryGi)],
-        // OCI Cache offers Redis 7.0: the closest to the engine version asked for.
-        ['software_version', 'V7_0_5'],
+        // OCI Cache offers Redis 7.0.
+        ['software_version', offeredVersion(ctx, {}, 'V7_0_5')],
         ['subnet_id', subnet(ctx)],
         tags(ctx),
       ]),

@@ -21,6 +21,8 @@ export interface UnitContext {
   variable(variable: TerraformVariable): ReturnType<typeof ref>;
   /** The units it depends on. */
   dependencies: GenerationUnit[];
+  /** Says what was written otherwise than asked (in the answer's notes). */
+  note(text: string): void;
 }
 
 /** How one provider writes each product, and what the provider itself needs. */
@@ -164,4 +166,21 @@ export function environmentBlocks(
       ['env'],
     ),
   };
+}
+
+/**
+ * The provider's name of the unit's engine version (`offered`, by engine version); the
+ * `closest` one, with a note, when the provider does not offer the version asked for.
+ */
+export function offeredVersion(
+  ctx: UnitContext,
+  offered: Record<string, string>,
+  closest: string,
+): string {
+  const asked = String(param(ctx.unit, 'engineVersion', ''));
+  if (Object.hasOwn(offered, asked)) return offered[asked];
+  ctx.note(
+    `${ctx.unit.product} ${asked} is not offered; written as ${closest}, the closest`,
+  );
+  return closest;
 }

@@ -2,7 +2,7 @@ resource "google_redis_instance" "checkout_cache" {
   name = "checkout-cache"
   tier = "BASIC"
   memory_size_gb = 1
-  redis_version = "REDIS_7_4"
+  redis_version = "REDIS_7_2"
   region = var.region
   authorized_network = var.network
   auth_enabled = true

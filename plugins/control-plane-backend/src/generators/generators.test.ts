@@ -378,6 +378,33 @@ describe('Terraform', () => {
     ]);
   });
 
+  it('names a resource whose name starts with a digit with a valid identifier', async () => {
+    const units = selectUnits(
+      sourceOf([
+        resource('1st-db', {
+          product: 'postgres',
+          component: 'component:default/x',
+        }),
+      ]),
+      { component: 'x' },
+    ).units;
+    const output = generators.terraform({ provider: 'aws', units });
+    const main: any = await parseHcl(
+      'main.tf',
+      fileOf(output.files, 'terraform/aws/main.tf'),
+    );
+    expect(Object.keys(main.resource.aws_db_instance)).toEqual(['r_1st_db']);
+    expect(fileOf(generators.kcl({ units }).files, 'kcl/main.k')).toContain(
+      'r_1st_db = Postgres {',
+    );
+    const compose = parseYaml(
+      fileOf(generators.compose({ units }).files, 'docker-compose.yaml'),
+    );
+    expect(compose.services['1st-db'].environment.POSTGRES_PASSWORD).toBe(
+      '${R_1ST_DB_PASSWORD:?set R_1ST_DB_PASSWORD in .env}',
+    );
+  });
+
   it('writes a parameter as a string, never as an interpolation', async () => {
     const output = generators.terraform({
       provider: 'aws',

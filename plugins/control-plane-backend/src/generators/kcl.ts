@@ -1,17 +1,24 @@
 import { tierIds } from '@idp-multicloud/plugin-control-plane-common';
-import { GenerationInput, GenerationOutput, GenerationUnit } from './model';
+import {
+  GenerationInput,
+  GenerationOutput,
+  GenerationUnit,
+  identifierOf,
+} from './model';
 
 type JsonSchema = Record<string, unknown>;
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** `object-bucket` → `ObjectBucket`: a KCL schema name. */
-export const schemaName = (product: string) =>
-  product
+export const schemaName = (product: string) => {
+  const name = product
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
     .map(p => p[0].toUpperCase() + p.slice(1))
     .join('');
+  return /^[0-9]/.test(name) ? `Product${name}` : name;
+};
 
 /** A KCL string literal. */
 const str = (text: string) =>
@@ -117,7 +124,7 @@ const resourceSchema = [
 function config(unit: GenerationUnit, all: GenerationUnit[]): string[] {
   const name = schemaName(unit.product);
   const lines = [
-    `${unit.key.replace(/[^A-Za-z0-9_]/g, '_')} = ${name} {`,
+    `${identifierOf(unit.key)} = ${name} {`,
     `    name = ${str(unit.name)}`,
     `    namespace = ${str(unit.namespace)}`,
     `    product = ${str(unit.product)}`,

@@ -45,13 +45,23 @@ export interface GenerationOutput {
 /** A generator: a pure function from the units to files. */
 export type Generator = (input: GenerationInput) => GenerationOutput;
 
+/**
+ * `checkout-db` → `checkout_db`: an identifier (Terraform, KCL, environment variables) of a
+ * name, which may start with a digit where an identifier may not.
+ */
+export function identifierOf(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_]/g, '_');
+  return /^[0-9]/.test(id) ? `r_${id}` : id;
+}
+
 /** `checkout-db` → `CHECKOUT_DB`: the prefix of the environment variables of a unit. */
 export function envName(...parts: string[]): string {
-  return parts
-    .join('_')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toUpperCase();
+  return identifierOf(
+    parts
+      .join('_')
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, ''),
+  ).toUpperCase();
 }
 
 /** A parameter of a unit, typed by the caller's expectation. */

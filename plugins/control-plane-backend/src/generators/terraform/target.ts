@@ -1,5 +1,5 @@
 import { isSecretReference } from '@idp-multicloud/plugin-control-plane-common';
-import { envName, GenerationUnit, param } from '../model';
+import { envName, GenerationUnit, identifierOf, param } from '../model';
 import { block, HclBlock, HclBody, HclValue, ref } from './hcl';
 
 /** A Terraform input variable the generated files declare. */
@@ -44,8 +44,7 @@ export interface TerraformTarget {
 const withPassword = new Set(['mysql', 'postgres', 'redis']);
 
 /** `checkout-db` → `checkout_db`: a Terraform identifier. */
-export const labelOf = (unit: GenerationUnit) =>
-  unit.key.replace(/[^A-Za-z0-9_]/g, '_');
+export const labelOf = (unit: GenerationUnit) => identifierOf(unit.key);
 
 /** The sensitive variable holding a unit's password. */
 export function passwordVariable(ctx: UnitContext) {
@@ -78,9 +77,9 @@ export function webappEnvironment(
   )) {
     out[name] = isSecretReference(value)
       ? ctx.variable({
-          name: `${value.secretRef.name}_${value.secretRef.key}`
-            .replace(/[^A-Za-z0-9_]/g, '_')
-            .toLowerCase(),
+          name: identifierOf(
+            `${value.secretRef.name}_${value.secretRef.key}`,
+          ).toLowerCase(),
           type: 'string',
           description: `secret ${value.secretRef.name}, key ${value.secretRef.key}`,
           sensitive: true,

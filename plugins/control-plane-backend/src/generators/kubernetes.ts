@@ -32,7 +32,7 @@ function labelsOf(unit: GenerationUnit): Record<string, string> {
 }
 
 /** The name of the secret a claim's composition writes its connection details to. */
-export const connectionSecretName = (name: string) => `${name}-connection`;
+const connectionSecretName = (name: string) => `${name}-connection`;
 
 /** Parameters as a claim carries them: a secret reference as Kubernetes spells one. */
 function claimParameters(value: unknown): unknown {

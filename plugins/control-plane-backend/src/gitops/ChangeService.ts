@@ -58,6 +58,8 @@ export interface Admission {
   before: DesiredState;
   next: DesiredState;
   put: ManifestOf<'Resource'>[];
+  /** The resources the change removes, as they were. */
+  removed: ManifestOf<'Resource'>[];
   /** The operation the change makes; its resource is in `put`, changed or not. */
   operation?: { type: string; params: Record<string, unknown> };
 }
@@ -226,6 +228,11 @@ export class ChangeService {
       put: changes.put.filter(
         (m): m is ManifestOf<'Resource'> => m.kind === 'Resource',
       ),
+      removed: changes.remove.flatMap(key =>
+        key.kind === 'Resource'
+          ? before.get('Resource', key.name, key.namespace) ?? []
+          : [],
+      ),
       ...(request.operation ? { operation: request.operation } : {}),
     };
   }
@@ -249,6 +256,7 @@ export class ChangeService {
       before: state,
       next: state,
       put: [request.manifest],
+      removed: [],
       operation: request.operation,
     });
   }

@@ -20,7 +20,7 @@ import {
   validateResourceParameters,
   ValidationIssue,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { DependencyGraph, findCycle } from './graph';
+import { DependencyGraph } from './graph';
 import { keyString } from './manifestCodec';
 import { placementIssues } from './validatePlacement';
 
@@ -31,27 +31,67 @@ export interface KnownProduct {
   source: 'state-repo' | 'module' | 'builtin';
 }
 
+/** ref → the refs of the resources that depend on it (`dependsOn`), canonical. */
+type Dependents = Map<string, ReadonlySet<string>>;
+
+/** Objects by kind, then by key string; in a layer, null is an object removed. */
+type Objects<V> = Map<ManifestKind, Map<string, V>>;
+
+/** How many changes a state may sit on before `with` folds them into a new base. */
+const MAX_LAYERS = 32;
+
+/** The canonical refs a resource depends on. */
+function dependenciesOf(m: ManifestOf<'Resource'>): string[] {
+  return m.spec.dependsOn.map(dep =>
+    stringifyResourceRef(parseResourceRef(dep)),
+  );
+}
+
 /**
  * The whole desired state at one commit: every manifest of the state repository, plus the
- * products built in or registered by modules. Immutable; `with` makes a changed copy.
+ * products built in or registered by modules. Immutable; `with` makes a changed copy that
+ * costs what the change touches: it is a layer of the changed objects over the state it was
+ * made from (reads look through the layers), and every {@link MAX_LAYERS} layers the
+ * whole is folded into a new base. Walking every object of a kind (`each`, `ofKind`)
+ * folds the layers once for that state.
  */
 export class DesiredState {
+  /** The folded objects, when this state is a base or was folded. */
+  private folded: Objects<Manifest> | undefined;
+  private dependents: Dependents | undefined;
+  /** For a layer: who starts and stops depending on what, by target ref. */
+  private dependentsDelta: Map<string, Map<string, boolean>> | undefined;
+
   private constructor(
     readonly commit: string | undefined,
-    private readonly objects: ReadonlyMap<string, Manifest>,
     private readonly moduleProducts: ReadonlyMap<string, ProductSpec>,
-  ) {}
+    private readonly layer:
+      | {
+          under: DesiredState;
+          objects: Objects<Manifest | null>;
+          depth: number;
+        }
+      | undefined,
+    base?: Objects<Manifest>,
+  ) {
+    this.folded = base;
+  }
 
   static create(
     commit: string | undefined,
     manifests: Iterable<Manifest>,
     moduleProducts: ReadonlyMap<string, ProductSpec> = new Map(),
   ): DesiredState {
-    const objects = new Map<string, Manifest>();
+    const objects: Objects<Manifest> = new Map();
     for (const manifest of manifests) {
-      objects.set(keyString(manifestKey(manifest)), manifest);
+      let ofKind = objects.get(manifest.kind);
+      if (!ofKind) {
+        ofKind = new Map();
+        objects.set(manifest.kind, ofKind);
+      }
+      ofKind.set(keyString(manifestKey(manifest)), manifest);
     }
-    return new DesiredState(commit, objects, moduleProducts);
+    return new DesiredState(commit, moduleProducts, undefined, objects);
   }
 
   /** A copy with `put` written and `remove` gone, at `commit` (by default none yet). */
@@ -60,37 +100,188 @@ export class DesiredState {
     remove: ObjectKey[] = [],
     commit?: string,
   ): DesiredState {
-    const objects = new Map(this.objects);
-    for (const key of remove) objects.delete(keyString(key));
-    for (const manifest of put)
-      objects.set(keyString(manifestKey(manifest)), manifest);
-    return new DesiredState(commit, objects, this.moduleProducts);
+    const depth = this.layer?.depth ?? 0;
+    const under = depth >= MAX_LAYERS ? this.fold() : this;
+    const objects: Objects<Manifest | null> = new Map();
+    const set = (kind: ManifestKind, key: string, value: Manifest | null) => {
+      let ofKind = objects.get(kind);
+      if (!ofKind) {
+        ofKind = new Map();
+        objects.set(kind, ofKind);
+      }
+      ofKind.set(key, value);
+    };
+    for (const key of remove) set(key.kind, keyString(key), null);
+    for (const manifest of put) {
+      set(manifest.kind, keyString(manifestKey(manifest)), manifest);
+    }
+    const next = new DesiredState(commit, this.moduleProducts, {
+      under,
+      objects,
+      depth: under === this ? depth + 1 : 1,
+    });
+    const delta = new Map<string, Map<string, boolean>>();
+    const resourceKeys = [...remove, ...put.map(manifestKey)].filter(
+      k => k.kind === 'Resource',
+    );
+    for (const { namespace, name } of resourceKeys) {
+      const ref = stringifyResourceRef({ namespace, name });
+      const edit = (m: ManifestOf<'Resource'> | undefined, on: boolean) => {
+        for (const dep of m ? dependenciesOf(m) : []) {
+          const edits = delta.get(dep) ?? new Map<string, boolean>();
+          edits.set(ref, on);
+          delta.set(dep, edits);
+        }
+      };
+      edit(under.get('Resource', name, namespace), false);
+      edit(next.get('Resource', name, namespace), true);
+    }
+    next.dependentsDelta = delta;
+    return next;
+  }
+
+  /** This state as a new base: its layers folded into one copy, and its index of dependents. */
+  private fold(): DesiredState {
+    const base = new DesiredState(
+      this.commit,
+      this.moduleProducts,
+      undefined,
+      this.objects(),
+    );
+    base.dependents = this.foldedDependents();
+    return base;
+  }
+
+  /** Every object, by kind (folding the layers into one copy, once). */
+  private objects(): Objects<Manifest> {
+    if (this.folded) return this.folded;
+    const layers: Objects<Manifest | null>[] = [];
+    // eslint-disable-next-line consistent-this
+    let state: DesiredState = this;
+    while (!state.folded) {
+      layers.push(state.layer!.objects);
+      state = state.layer!.under;
+    }
+    const folded = new Map(state.folded);
+    const copied = new Set<ManifestKind>();
+    for (const objects of layers.reverse()) {
+      for (const [kind, changes] of objects) {
+        if (!copied.has(kind)) {
+          folded.set(kind, new Map(folded.get(kind)));
+          copied.add(kind);
+        }
+        const ofKind = folded.get(kind)!;
+        for (const [key, manifest] of changes) {
+          if (manifest) ofKind.set(key, manifest);
+          else ofKind.delete(key);
+        }
+      }
+    }
+    this.folded = folded;
+    return folded;
+  }
+
+  /**
+   * The index of dependents of this layered state as one map, when the base under its layers
+   * has one (patched with every layer's changes), for a new base.
+   */
+  private foldedDependents(): Dependents | undefined {
+    const deltas: Map<string, Map<string, boolean>>[] = [];
+    // eslint-disable-next-line consistent-this
+    let state: DesiredState = this;
+    while (state.layer && !state.dependents) {
+      deltas.push(state.dependentsDelta ?? new Map());
+      state = state.layer.under;
+    }
+    if (!state.dependents) return undefined;
+    const index = new Map(state.dependents);
+    for (const delta of deltas.reverse()) {
+      for (const [target, edits] of delta) {
+        const dependents = new Set(index.get(target));
+        for (const [dependent, on] of edits) {
+          if (on) dependents.add(dependent);
+          else dependents.delete(dependent);
+        }
+        if (dependents.size) index.set(target, dependents);
+        else index.delete(target);
+      }
+    }
+    return index;
+  }
+
+  /** The refs of the resources that depend on `ref` directly. */
+  dependentsOf(ref: string): ReadonlySet<string> {
+    if (this.layer && !this.dependents) {
+      const edits = this.dependentsDelta?.get(ref);
+      const below = this.layer.under.dependentsOf(ref);
+      if (!edits) return below;
+      const result = new Set(below);
+      for (const [dependent, on] of edits) {
+        if (on) result.add(dependent);
+        else result.delete(dependent);
+      }
+      return result;
+    }
+    if (!this.dependents) {
+      const index: Dependents = new Map();
+      for (const m of this.each('Resource')) {
+        const self = stringifyResourceRef(m.metadata);
+        for (const dep of dependenciesOf(m)) {
+          const dependents =
+            (index.get(dep) as Set<string> | undefined) ?? new Set();
+          dependents.add(self);
+          index.set(dep, dependents);
+        }
+      }
+      this.dependents = index;
+    }
+    return this.dependents.get(ref) ?? new Set();
   }
 
   get size(): number {
-    return this.objects.size;
+    let size = 0;
+    for (const ofKind of this.objects().values()) size += ofKind.size;
+    return size;
   }
 
   all(): Manifest[] {
-    return [...this.objects.values()];
+    return [...this.objects().values()].flatMap(ofKind => [...ofKind.values()]);
   }
 
   get<K extends ManifestKind>(
     kind: K,
     name: string,
     namespace = DEFAULT_NAMESPACE,
-  ) {
-    return this.objects.get(keyString({ kind, namespace, name })) as
-      | ManifestOf<K>
-      | undefined;
+  ): ManifestOf<K> | undefined {
+    const key = keyString({ kind, namespace, name });
+    // eslint-disable-next-line consistent-this
+    let state: DesiredState = this;
+    for (;;) {
+      if (state.folded) {
+        return state.folded.get(kind)?.get(key) as ManifestOf<K> | undefined;
+      }
+      const { under, objects } = state.layer!;
+      const found = objects.get(kind)?.get(key);
+      if (found !== undefined) {
+        return (found ?? undefined) as ManifestOf<K> | undefined;
+      }
+      state = under;
+    }
   }
 
   has(key: ObjectKey): boolean {
-    return this.objects.has(keyString(key));
+    return this.get(key.kind, key.name, key.namespace) !== undefined;
   }
 
   ofKind<K extends ManifestKind>(kind: K): ManifestOf<K>[] {
-    return this.all().filter((m): m is ManifestOf<K> => m.kind === kind);
+    return [...this.each(kind)];
+  }
+
+  /** The objects of a kind, without copying them into an array. */
+  each<K extends ManifestKind>(kind: K): Iterable<ManifestOf<K>> {
+    return (this.objects().get(kind)?.values() ?? []) as Iterable<
+      ManifestOf<K>
+    >;
   }
 
   resource(ref: string): ManifestOf<'Resource'> | undefined {
@@ -277,6 +468,40 @@ function validateObject(state: DesiredState, m: Manifest): ObjectIssue[] {
 }
 
 /**
+ * A dependency cycle through one of `refs` in `state`, as the refs around it (the first
+ * repeated last), or undefined; visits only what `refs` depend on, transitively.
+ */
+function cycleThrough(
+  state: DesiredState,
+  refs: string[],
+): string[] | undefined {
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const visit = (ref: string): string[] | undefined => {
+    if (onStack.has(ref)) return [...stack.slice(stack.indexOf(ref)), ref];
+    if (done.has(ref)) return undefined;
+    const m = state.resource(ref);
+    if (!m) return undefined;
+    stack.push(ref);
+    onStack.add(ref);
+    for (const dep of dependenciesOf(m)) {
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    onStack.delete(ref);
+    done.add(ref);
+    return undefined;
+  };
+  for (const ref of [...refs].sort()) {
+    const cycle = visit(ref);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+/**
  * Validates a desired state after a change, knowing the state before it was valid: the
  * changed objects themselves, everything that refers to a changed or removed object, and the
  * dependency graph as a whole (no cycles).
@@ -340,25 +565,24 @@ export function validateChange(
           .filter(r => r.spec.placement?.cluster === key.name)
           .forEach(add);
         break;
-      case 'Resource': {
-        const ref = stringifyResourceRef(key);
-        next
-          .ofKind('Resource')
-          .filter(r =>
-            r.spec.dependsOn.some(
-              d => stringifyResourceRef(parseResourceRef(d)) === ref,
-            ),
-          )
-          .forEach(add);
+      case 'Resource':
+        for (const dependent of next.dependentsOf(stringifyResourceRef(key))) {
+          add(next.resource(dependent));
+        }
         break;
-      }
       default:
         break;
     }
   }
 
   const issues = [...toCheck.values()].flatMap(m => validateObject(next, m));
-  const cycle = findCycle(next.dependencyGraph());
+  // The state before was acyclic: a new cycle goes through a resource the change wrote.
+  const cycle = cycleThrough(
+    next,
+    changed
+      .filter(k => k.kind === 'Resource')
+      .map(k => stringifyResourceRef(k)),
+  );
   if (cycle) {
     const { namespace, name } = parseResourceRef(cycle[0]);
     issues.push(

@@ -168,8 +168,16 @@ export class PolicyService {
     const { before, next, manifest } = options;
     const deleting = options.action === 'resource.delete';
     const { pricing } = this.options;
+    const state = deleting ? before : next;
+    // Quotas count every resource in their scope: read only when one applies.
+    const quotaApplying = state
+      .ofKind('Quota')
+      .some(q => quotaApplies(q.spec, countableOf(manifest)));
     const placements =
-      options.placements ?? (await this.options.resources.placedProviders());
+      options.placements ??
+      (await this.options.resources.placedProviders(
+        quotaApplying ? undefined : [manifest.metadata],
+      ));
     const ref = stringifyResourceRef(manifest.metadata);
     const key = `${manifest.metadata.namespace}/${manifest.metadata.name}`;
     const previous = before.resource(ref);
@@ -185,14 +193,15 @@ export class PolicyService {
       previous ? shareOf(pricing, before, countable(previous)) : noShare,
     );
     // What is in use counts the resource as it is now; the request adds the difference.
-    const others = [
-      ...next
-        .ofKind('Resource')
-        .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
-        .map(countable),
-      ...(previous ? [countable(previous)] : []),
-    ];
-    const state = deleting ? before : next;
+    const others = quotaApplying
+      ? [
+          ...next
+            .ofKind('Resource')
+            .filter(m => `${m.metadata.namespace}/${m.metadata.name}` !== key)
+            .map(countable),
+          ...(previous ? [countable(previous)] : []),
+        ]
+      : [];
     const product = state.product(manifest.spec.product);
     const tier = state.tier(manifest.spec.tier);
     const cell = state.cell(manifest.spec.cell);
@@ -295,13 +304,19 @@ export class PolicyService {
         });
       }
     }
-    for (const m of change.before.ofKind('Resource')) {
+    for (const m of change.removed) {
       if (!change.next.resource(ref(m))) {
         subjects.push({ action: 'resource.delete', manifest: m });
       }
     }
     if (subjects.length === 0) return [];
-    const placements = await this.options.resources.placedProviders();
+    const quotas = [
+      ...change.before.each('Quota'),
+      ...change.next.each('Quota'),
+    ];
+    const placements = await this.options.resources.placedProviders(
+      quotas.length > 0 ? undefined : subjects.map(s => s.manifest.metadata),
+    );
     const decisions = [];
     for (const subject of subjects) {
       const input = await this.input({ ...change, ...subject, placements });

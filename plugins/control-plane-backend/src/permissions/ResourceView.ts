@@ -92,17 +92,19 @@ export function redact(text: string, hidden: ReadonlySet<string>): string {
 }
 
 /** The resources of a desired state, as the view decides on them. */
-export function viewedManifests(
+export function* viewedManifests(
   manifests: Iterable<{
     metadata: { name: string; namespace?: string };
     spec: Resource['spec'];
   }>,
-): Viewed[] {
-  return [...manifests].map(m => ({
-    ref: stringifyResourceRef({
-      name: m.metadata.name,
-      namespace: m.metadata.namespace ?? 'default',
-    }),
-    spec: m.spec,
-  }));
+): Iterable<Viewed> {
+  for (const m of manifests) {
+    yield {
+      ref: stringifyResourceRef({
+        name: m.metadata.name,
+        namespace: m.metadata.namespace ?? 'default',
+      }),
+      spec: m.spec,
+    };
+  }
 }

@@ -23,22 +23,34 @@ export function checkedInView(
   compute: (state: DesiredState) => ChangeSet;
   describeIssues: (issues: ObjectIssue[]) => ObjectIssue[];
 } {
-  let hidden = new Set<string>();
+  let checked: DesiredState | undefined;
   let unseen = new Set<string>();
   let changed = new Set<string>();
   return {
     compute: state => {
       const changes = compute(state);
-      hidden = view.hidden(viewedManifests(state.ofKind('Resource')));
+      checked = state;
       changed = new Set(changes.put.map(m => keyString(manifestKey(m))));
-      unseen = new Set(
-        changes.put.flatMap(m =>
-          m.kind !== 'Resource'
-            ? []
-            : m.spec.dependsOn
-                .map(d => stringifyResourceRef(parseResourceRef(d)))
-                .filter(d => hidden.has(d) && !dependsAlready(state, m, d)),
+      // Only what the change refers to is looked at here (a change costs what it touches).
+      const referred = changes.put.flatMap(m =>
+        m.kind !== 'Resource'
+          ? []
+          : m.spec.dependsOn.map(d => ({
+              m,
+              ref: stringifyResourceRef(parseResourceRef(d)),
+            })),
+      );
+      const hidden = view.hidden(
+        viewedManifests(
+          referred.flatMap(({ ref }) => state.resource(ref) ?? []),
         ),
+      );
+      unseen = new Set(
+        referred
+          .filter(
+            ({ m, ref }) => hidden.has(ref) && !dependsAlready(state, m, ref),
+          )
+          .map(({ ref }) => ref),
       );
       return {
         put: changes.put,
@@ -53,6 +65,9 @@ export function checkedInView(
     },
     describeIssues: issues => {
       // The refs the caller wrote itself stay as written: for it, they name nothing.
+      const hidden = checked
+        ? view.hidden(viewedManifests(checked.each('Resource')))
+        : new Set<string>();
       const named = new Set([...hidden].filter(r => !unseen.has(r)));
       return describe(
         issues.filter(

@@ -86,12 +86,25 @@ export abstract class ResourceReadModels {
     return (await query).map(row => this.footprintOf(row));
   }
 
-  /** The provider each placed live resource runs on, by `namespace/name`. */
-  async placedProviders(): Promise<Map<string, string>> {
-    const rows = await this.db<ResourceRow>('resources')
+  /**
+   * The provider each placed live resource runs on, by `namespace/name`: of every one, or of
+   * those of `only`.
+   */
+  async placedProviders(
+    only?: { namespace: string; name: string }[],
+  ): Promise<Map<string, string>> {
+    const query = this.db<ResourceRow>('resources')
       .whereNot('state', 'DELETED')
       .whereNotNull('placement')
       .select('namespace', 'name', 'placement');
+    if (only) {
+      query.where(q => {
+        for (const { namespace, name } of only) {
+          q.orWhere(w => w.where({ namespace, name }));
+        }
+      });
+    }
+    const rows = only?.length === 0 ? [] : await query;
     return new Map(
       rows.map(row => [
         `${row.namespace}/${row.name}`,

@@ -14,9 +14,8 @@ import { validationError } from '../errors';
 import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { keyString, serializeManifest } from './manifestCodec';
-import { Mutex } from './mutex';
 import { TRAILERS } from './commits';
-import { StateIndexer } from './StateIndexer';
+import { StateIndexer, SyncResult } from './StateIndexer';
 import { storageShrinkIssues } from './storage';
 
 /** The objects a change writes and removes. */
@@ -74,6 +73,8 @@ export interface ChangeResult {
 }
 
 const MAX_ATTEMPTS = 8;
+/** At most this many queued requests are committed together. */
+const MAX_BATCH = 64;
 
 /** Digests of what a change touches, before and after it (for its audit event). */
 export function changeDigests(
@@ -121,7 +122,8 @@ function trailerValue(value: string, max = 512): string {
  * before it could answer) finds that commit by its trailer instead of committing twice.
  */
 export class ChangeService {
-  private readonly mutex = new Mutex();
+  private readonly queue: Queued[] = [];
+  private draining = false;
 
   constructor(
     private readonly options: {
@@ -143,8 +145,15 @@ export class ChangeService {
     },
   ) {}
 
+  /**
+   * Commits one request's change (see the class comment). Requests that arrive while others
+   * are being committed are taken together, as one batch.
+   */
   apply(request: ChangeRequest): Promise<ChangeResult> {
-    return this.mutex.run(() => this.applyLocked(request));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
   }
 
   /** The desired state at the repository's head (indexed first when it moved). */
@@ -295,133 +304,281 @@ export class ChangeService {
     return next;
   }
 
-  private async applyLocked(request: ChangeRequest): Promise<ChangeResult> {
+  /** Takes the queued requests in batches, one batch at a time. */
+  private async drain() {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.applyBatch(batch);
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Applies a batch of requests: each is computed and validated on the state the ones before
+   * it leave, and written as its own commit on the previous one; the branch then moves once,
+   * to the last, and one sync indexes them all. A request refused (4xx) is answered alone;
+   * when the branch moved under the batch, the whole batch is computed again on the new head.
+   */
+  private async applyBatch(batch: Queued[]): Promise<void> {
     const { repo, indexer, audit } = this.options;
     const retention =
       this.options.idempotencyRetention ?? Duration.fromObject({ hours: 24 });
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const sync = await indexer.sync();
-      if (request.idempotencyKey) {
-        // A commit this caller made with this key, within the key's retention: the request
-        // is a retry of one whose commit landed. Older ones are another, earlier request.
-        const earlier = await indexer.commitByKey(
-          request.actor,
-          request.idempotencyKey,
-          DateTime.utc().minus(retention),
-        );
-        if (earlier) {
-          const state = await indexer.current();
+      const indexed = await indexer.current();
+      // A rejected head (pushed by hand) is not built on: the first change is made on the
+      // last good head's tree, as a commit on top of the rejected one (the branch only moves
+      // forward), so it also undoes what the rejected commits changed, and says so.
+      const rejected = sync.status === 'rejected' ? sync.commit : undefined;
+      const auditHead = await audit.head();
+      const outcomes = new Map<Queued, Outcome>();
+      let state = indexed;
+      let parent = rejected ?? indexed.commit;
+      let base: string | null | undefined = rejected
+        ? indexed.commit ?? null
+        : undefined;
+      let last: string | undefined;
+      /** The commits of this batch by caller and Idempotency-Key. */
+      const keyed = new Map<string, string>();
+      for (const entry of batch) {
+        const { request } = entry;
+        const key = request.idempotencyKey
+          ? JSON.stringify([request.actor, request.idempotencyKey])
+          : undefined;
+        try {
+          const sameBatch = key && keyed.get(key);
+          if (sameBatch) {
+            outcomes.set(entry, { kind: 'earlier', commit: sameBatch });
+            continue;
+          }
+          if (request.idempotencyKey) {
+            // A commit this caller made with this key, within the key's retention: the
+            // request is a retry of one whose commit landed. Older ones are another, earlier
+            // request.
+            const earlier = await indexer.commitByKey(
+              request.actor,
+              request.idempotencyKey,
+              DateTime.utc().minus(retention),
+            );
+            if (earlier) {
+              outcomes.set(entry, { kind: 'earlier', commit: earlier });
+              continue;
+            }
+          }
+          const changes = request.compute(state);
+          const next = this.validate(state, changes, request);
+          await this.options.admit?.(
+            this.admission(request, state, next, changes),
+          );
+          const digests = changeDigests(state, changes);
+          const written = await repo.write({
+            parent,
+            ...(base !== undefined ? { base } : {}),
+            changes: [
+              ...changes.put.map(m => ({
+                path: manifestPath(manifestKey(m)),
+                content: serializeManifest(m),
+              })),
+              ...changes.remove.map(k => ({ path: manifestPath(k) })),
+            ],
+            message:
+              base !== undefined && rejected
+                ? rejectedMessage(request, indexed.commit, rejected, sync)
+                : request.message,
+            author: authorFor(request.actor),
+            trailers: this.trailers(request, digests, auditHead, {
+              undoes: base !== undefined ? rejected : undefined,
+            }),
+          });
+          if (written.status === 'unchanged') {
+            outcomes.set(entry, { kind: 'unchanged', state, changes, digests });
+            continue;
+          }
+          outcomes.set(entry, {
+            kind: 'committed',
+            commit: written.sha,
+            state: next,
+            changes,
+          });
+          if (key) keyed.set(key, written.sha);
+          state = next;
+          parent = written.sha;
+          base = undefined;
+          last = written.sha;
+        } catch (error) {
+          outcomes.set(entry, { kind: 'refused', error });
+        }
+      }
+      if (last && !(await repo.publish(rejected ?? indexed.commit, last))) {
+        continue; // the branch moved: compute everything again on the new head
+      }
+      const synced = last ? await indexer.sync() : undefined;
+      for (const entry of batch) {
+        await this.settle(entry, outcomes.get(entry)!, synced);
+      }
+      return;
+    }
+    for (const entry of batch) {
+      entry.reject(
+        new ConflictError(
+          'The state repository kept changing under this request; try again',
+        ),
+      );
+    }
+  }
+
+  /** Answers one request of a batch, auditing what changed nothing. */
+  private async settle(
+    { request, resolve, reject }: Queued,
+    outcome: Outcome,
+    synced: SyncResult | undefined,
+  ) {
+    try {
+      switch (outcome.kind) {
+        case 'refused':
+          reject(outcome.error);
+          return;
+        case 'earlier':
           await this.auditNoCommit(
             request,
-            `already applied in commit ${earlier.slice(
+            `already applied in commit ${outcome.commit.slice(
               0,
               12,
             )}: a retry of the request with this Idempotency-Key`,
           );
-          return {
-            commit: earlier,
-            state,
+          resolve({
+            commit: outcome.commit,
+            state: await this.options.indexer.current(),
             alreadyApplied: true,
             changes: { put: [], remove: [] },
-          };
-        }
+          });
+          return;
+        case 'unchanged':
+          await this.auditNoCommit(
+            request,
+            'nothing to change: the desired state already is what the request asks for',
+            outcome.digests,
+          );
+          resolve({
+            commit: undefined,
+            state: outcome.state,
+            alreadyApplied: false,
+            changes: outcome.changes,
+          });
+          return;
+        default:
+          if (synced?.status === 'rejected') {
+            // Validation passed on this head, so only a concurrent invalid push gets here.
+            reject(
+              new ConflictError(
+                `Committed ${outcome.commit.slice(
+                  0,
+                  12,
+                )}, but the state repository head is invalid: ${synced.errors.join(
+                  '; ',
+                )}`,
+              ),
+            );
+            return;
+          }
+          resolve({
+            commit: outcome.commit,
+            state: outcome.state,
+            alreadyApplied: false,
+            changes: outcome.changes,
+          });
       }
-      const state = await indexer.current();
-      // A rejected head (pushed by hand) is not built on: the change is made on the last
-      // good head's tree, as a commit on top of the rejected one (the branch only moves
-      // forward), so it also undoes what the rejected commits changed, and says so.
-      const rejected = sync.status === 'rejected' ? sync.commit : undefined;
-      const changes = request.compute(state);
-      const next = this.validate(state, changes, request);
-      await this.options.admit?.(this.admission(request, state, next, changes));
-
-      const digests = changeDigests(state, changes);
-      const auditHead = await audit.head();
-      const trailers: Record<string, string> = {
-        [TRAILERS.action]: trailerValue(request.action, 64),
-        [TRAILERS.target]: trailerValue(request.target, 255),
-        [TRAILERS.requestId]: trailerValue(request.requestId, 64),
-      };
-      if (request.idempotencyKey) {
-        trailers[TRAILERS.idempotencyKey] = request.idempotencyKey;
-      }
-      if (request.source?.ip) {
-        trailers[TRAILERS.sourceIp] = trailerValue(request.source.ip, 64);
-      }
-      if (request.source?.userAgent) {
-        trailers[TRAILERS.userAgent] = trailerValue(request.source.userAgent);
-      }
-      if (digests.beforeDigest) {
-        trailers[TRAILERS.beforeDigest] = digests.beforeDigest;
-      }
-      if (digests.afterDigest) {
-        trailers[TRAILERS.afterDigest] = digests.afterDigest;
-      }
-      if (auditHead) {
-        trailers[TRAILERS.auditHead] = `${auditHead.id} ${auditHead.hash}`;
-      }
-      if (rejected) {
-        trailers[TRAILERS.undoesRejected] = rejected;
-      }
-      const result = await repo.commit({
-        parent: rejected ?? state.commit,
-        ...(rejected ? { base: state.commit ?? null } : {}),
-        changes: [
-          ...changes.put.map(m => ({
-            path: manifestPath(manifestKey(m)),
-            content: serializeManifest(m),
-          })),
-          ...changes.remove.map(key => ({ path: manifestPath(key) })),
-        ],
-        message: rejected
-          ? `${request.message}\n\n${trailerValue(
-              `Made on ${shortSha(
-                state.commit,
-              )}, the last head the control plane accepted: it also undoes the changes of ${shortSha(
-                rejected,
-              )}, a head the control plane refused (${
-                sync.status === 'rejected' ? sync.errors.join('; ') : ''
-              }`,
-              600,
-            )}). Push those changes again, fixed, to apply them.`
-          : request.message,
-        author: authorFor(request.actor),
-        trailers,
-      });
-      if (result.status === 'conflict') {
-        continue;
-      }
-      if (result.status === 'unchanged') {
-        await this.auditNoCommit(
-          request,
-          'nothing to change: the desired state already is what the request asks for',
-          digests,
-        );
-        return { commit: undefined, state, alreadyApplied: false, changes };
-      }
-      const indexed = await indexer.sync();
-      if (indexed.status === 'rejected') {
-        // Validation passed on this head, so only a concurrent invalid push gets here.
-        throw new ConflictError(
-          `Committed ${result.sha.slice(
-            0,
-            12,
-          )}, but the state repository head is invalid: ${indexed.errors.join(
-            '; ',
-          )}`,
-        );
-      }
-      return {
-        commit: result.sha,
-        state: next,
-        alreadyApplied: false,
-        changes,
-      };
+    } catch (error) {
+      reject(error);
     }
-    throw new ConflictError(
-      'The state repository kept changing under this request; try again',
-    );
   }
+
+  /** The trailers of a request's commit: what its audit event is made of. */
+  private trailers(
+    request: ChangeRequest,
+    digests: { beforeDigest?: string; afterDigest?: string },
+    auditHead: { id: number; hash: string } | undefined,
+    { undoes }: { undoes?: string },
+  ): Record<string, string> {
+    const trailers: Record<string, string> = {
+      [TRAILERS.action]: trailerValue(request.action, 64),
+      [TRAILERS.target]: trailerValue(request.target, 255),
+      [TRAILERS.requestId]: trailerValue(request.requestId, 64),
+    };
+    if (request.idempotencyKey) {
+      trailers[TRAILERS.idempotencyKey] = request.idempotencyKey;
+    }
+    if (request.source?.ip) {
+      trailers[TRAILERS.sourceIp] = trailerValue(request.source.ip, 64);
+    }
+    if (request.source?.userAgent) {
+      trailers[TRAILERS.userAgent] = trailerValue(request.source.userAgent);
+    }
+    if (digests.beforeDigest) {
+      trailers[TRAILERS.beforeDigest] = digests.beforeDigest;
+    }
+    if (digests.afterDigest) {
+      trailers[TRAILERS.afterDigest] = digests.afterDigest;
+    }
+    if (auditHead) {
+      trailers[TRAILERS.auditHead] = `${auditHead.id} ${auditHead.hash}`;
+    }
+    if (undoes) {
+      trailers[TRAILERS.undoesRejected] = undoes;
+    }
+    return trailers;
+  }
+}
+
+/** A request waiting in the queue, with its answer. */
+interface Queued {
+  request: ChangeRequest;
+  resolve(result: ChangeResult): void;
+  reject(error: unknown): void;
+}
+
+/** What became of one request of a batch. */
+type Outcome =
+  | { kind: 'refused'; error: unknown }
+  | { kind: 'earlier'; commit: string }
+  | {
+      kind: 'unchanged';
+      state: DesiredState;
+      changes: ChangeSet;
+      digests: { beforeDigest?: string; afterDigest?: string };
+    }
+  | {
+      kind: 'committed';
+      commit: string;
+      state: DesiredState;
+      changes: ChangeSet;
+    };
+
+/** The message of a change made on the last good head under a rejected one. */
+function rejectedMessage(
+  request: ChangeRequest,
+  good: string | undefined,
+  rejected: string,
+  sync: SyncResult,
+): string {
+  return `${request.message}\n\n${trailerValue(
+    `Made on ${shortSha(
+      good,
+    )}, the last head the control plane accepted: it also undoes the changes of ${shortSha(
+      rejected,
+    )}, a head the control plane refused (${
+      sync.status === 'rejected' ? sync.errors.join('; ') : ''
+    }`,
+    600,
+  )}). Push those changes again, fixed, to apply them.`;
 }
 
 /** Validation of a change set: what it writes, and what refers to what it changes. */

@@ -239,6 +239,24 @@ export class GitStateRepo {
    * (with a remote, the push decides first).
    */
   async commit(request: CommitRequest): Promise<CommitResult> {
+    const written = await this.write(request);
+    if (written.status !== 'written') return written;
+    return (await this.publish(request.parent, written.sha))
+      ? { status: 'committed', sha: written.sha }
+      : { status: 'conflict' };
+  }
+
+  /**
+   * Writes the objects of one commit on top of `parent` without moving the branch (see
+   * {@link GitStateRepo.publish}): several can be written one on another and published at
+   * once. `unchanged` when the changes change nothing.
+   */
+  async write(
+    request: CommitRequest,
+  ): Promise<
+    | { status: 'written'; sha: string }
+    | { status: 'unchanged'; sha: string | undefined }
+  > {
     const base =
       request.base === undefined ? request.parent : request.base ?? undefined;
     const baseTree = base ? await this.treeOf(base) : undefined;
@@ -283,32 +301,6 @@ export class GitStateRepo {
     const sha = this.objects.write('commit', body);
     const signature = body.slice(unsigned.length);
 
-    if (this.remote) {
-      try {
-        await this.run([
-          'push',
-          '--quiet',
-          '--porcelain',
-          'origin',
-          `${sha}:refs/heads/${this.branch}`,
-        ]);
-      } catch (error) {
-        if (error instanceof GitCommandError) {
-          return { status: 'conflict' };
-        }
-        throw error;
-      }
-      // The push decided; mirror it.
-      await this.run(['update-ref', `refs/heads/${this.branch}`, sha]);
-    } else if (
-      !this.objects.compareAndSwapRef(
-        `refs/heads/${this.branch}`,
-        sha,
-        request.parent,
-      )
-    ) {
-      return { status: 'conflict' };
-    }
     for (const [blob, content] of contents) this.contents.set(blob, content);
     this.made.set(sha, {
       info: {
@@ -328,9 +320,64 @@ export class GitStateRepo {
       },
       tree,
       base,
-      changed,
+      // in the order git lists a diff: by path
+      changed: [...changed].sort((a, b) =>
+        Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)),
+      ),
     });
-    return { status: 'committed', sha };
+    return { status: 'written', sha };
+  }
+
+  /**
+   * Moves the branch from `expected` (undefined: it does not exist yet) to `sha`, a commit
+   * written on it: a compare-and-swap of the local branch, or with a remote a push the
+   * remote refuses when its branch moved. False when the branch moved.
+   */
+  async publish(expected: string | undefined, sha: string): Promise<boolean> {
+    if (!this.remote) {
+      return this.objects.compareAndSwapRef(
+        `refs/heads/${this.branch}`,
+        sha,
+        expected,
+      );
+    }
+    try {
+      await this.run([
+        'push',
+        '--quiet',
+        '--porcelain',
+        'origin',
+        `${sha}:refs/heads/${this.branch}`,
+      ]);
+    } catch (error) {
+      if (error instanceof GitCommandError) return false;
+      throw error;
+    }
+    // The push decided; mirror it.
+    await this.run(['update-ref', `refs/heads/${this.branch}`, sha]);
+    return true;
+  }
+
+  /**
+   * The commits this process wrote from `to` back to `from` (newest first), when `to` was
+   * written here on a chain of such commits starting at `from`; otherwise undefined.
+   */
+  private madeChain(
+    from: string | undefined,
+    to: string,
+  ): MadeCommit[] | undefined {
+    const chain: MadeCommit[] = [];
+    let sha: string | undefined = to;
+    while (sha !== undefined && chain.length < 1024) {
+      const made = this.made.get(sha);
+      if (!made) return undefined;
+      chain.push(made);
+      if (made.base === from) return chain;
+      // only a commit made on its parent's tree continues the chain
+      if (made.base !== made.info.parents[0]) return undefined;
+      sha = made.base;
+    }
+    return undefined;
   }
 
   /** The tree of a commit. */
@@ -348,9 +395,18 @@ export class GitStateRepo {
     from: string | undefined,
     to: string,
   ): Promise<PathChange[]> {
-    const made = this.made.get(to);
-    if (made && made.base === from) return made.changed;
-    return this.objects.diff(from, to);
+    const chain = this.madeChain(from, to);
+    if (!chain) return this.objects.diff(from, to);
+    // oldest first: the last commit to change a path is the one it is attributed to
+    const byPath = new Map<string, PathChange>();
+    for (const made of [...chain].reverse()) {
+      for (const change of made.changed) {
+        byPath.set(change.path, { ...change, commit: made.info.sha });
+      }
+    }
+    return [...byPath.values()].sort((a, b) =>
+      Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)),
+    );
   }
 
   /** Which of `paths` are files in `commit`'s tree. */
@@ -489,9 +545,9 @@ export class GitStateRepo {
 
   /** The commits after `from` up to `to`, oldest first (all of `to`'s history without `from`). */
   async log(from: string | undefined, to: string): Promise<CommitInfo[]> {
-    const made = this.made.get(to);
-    if (made && (made.info.parents[0] ?? undefined) === from) {
-      return [made.info];
+    const chain = this.madeChain(from, to);
+    if (chain && chain.every(m => m.base === m.info.parents[0])) {
+      return chain.map(m => m.info).reverse();
     }
     const range = from ? `${from}..${to}` : to;
     return this.commits(['--reverse', range]);
@@ -533,7 +589,16 @@ export class GitStateRepo {
 
   /** Whether `ancestor` is in `commit`'s history. */
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {
-    if (this.made.get(commit)?.info.parents[0] === ancestor) return true;
+    for (
+      let made = this.made.get(commit), steps = 0;
+      made && steps < 1024;
+      made = made.info.parents[0]
+        ? this.made.get(made.info.parents[0])
+        : undefined,
+        steps++
+    ) {
+      if (made.info.parents[0] === ancestor) return true;
+    }
     try {
       await this.run(['merge-base', '--is-ancestor', ancestor, commit]);
       return true;

@@ -202,6 +202,7 @@ export class StateIndexer {
         commits,
         changed,
         removed,
+        attribution: checked.attribution,
         touchedRefs,
       });
     } catch (error) {
@@ -247,8 +248,11 @@ export class StateIndexer {
     const errors: string[] = [];
     const puts = new Map<string, { path: string; manifest: Manifest }>();
     const gone = new Map<string, ObjectKey>();
-    for (const { path, blob } of diff) {
+    /** The commit each object was last changed by, when known: by key string. */
+    const attribution = new Map<string, string>();
+    for (const { path, blob, commit } of diff) {
       const key = keyForPath(path)!;
+      if (commit) attribution.set(keyString(key), commit);
       if (!blob) {
         gone.set(keyString(key), key);
         continue;
@@ -313,7 +317,7 @@ export class StateIndexer {
         ].map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
       );
     }
-    return { errors, after, changed, removed };
+    return { errors, after, changed, removed, attribution };
   }
 
   /**
@@ -353,6 +357,7 @@ export class StateIndexer {
     commits,
     changed,
     removed,
+    attribution,
     touchedRefs,
   }: {
     head: string;
@@ -361,6 +366,7 @@ export class StateIndexer {
     commits: CommitInfo[];
     changed: { key: ObjectKey; manifest: Manifest; digest: string }[];
     removed: ObjectKey[];
+    attribution: Map<string, string>;
     touchedRefs: string[];
   }): Promise<boolean> {
     const { db } = this.options;
@@ -380,12 +386,17 @@ export class StateIndexer {
       if (!moved) {
         return false; // another replica indexed it first
       }
-      const actor = actorOf(headCommit);
+      // Each object is the change of the commit that last changed it (a batch of the control
+      // plane's commits indexed at once); otherwise, of the head.
+      const bySha = new Map(commits.map(c => [c.sha, c]));
+      const madeBy = (key: ObjectKey) =>
+        bySha.get(attribution.get(keyString(key)) ?? head) ?? headCommit;
       const generations = await this.generationsOf(
         trx,
         changed.map(c => c.key),
       );
       for (const { key, manifest, digest } of changed) {
+        const by = madeBy(key);
         const previous = generations.get(keyString(key));
         const generation = previous ? previous + 1 : 1;
         await trx('desired_objects')
@@ -396,7 +407,7 @@ export class StateIndexer {
             manifest: JSON.stringify(manifest),
             digest,
             generation,
-            commit_sha: head,
+            commit_sha: by.sha,
             updated_at: now(),
           })
           .onConflict(['kind', 'namespace', 'name'])
@@ -408,13 +419,13 @@ export class StateIndexer {
               manifest,
               {
                 generation,
-                commit: head,
+                commit: by.sha,
                 // What a hand push's trailers say is not the control plane's to act on.
-                action: headCommit.signed
-                  ? clip(headCommit.trailers[TRAILERS.action], 64)
+                action: by.signed
+                  ? clip(by.trailers[TRAILERS.action], 64)
                   : undefined,
               },
-              actor,
+              actorOf(by),
             ),
           );
         }
@@ -422,7 +433,10 @@ export class StateIndexer {
       for (const key of removed) {
         await trx('desired_objects').where(key).delete();
         if (key.kind === 'Resource') {
-          touchedRefs.push(await this.removeResource(trx, key, head, actor));
+          const by = madeBy(key);
+          touchedRefs.push(
+            await this.removeResource(trx, key, by.sha, actorOf(by)),
+          );
         }
       }
       for (const commit of commits) {

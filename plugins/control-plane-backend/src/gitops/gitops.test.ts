@@ -480,11 +480,11 @@ describe.each(databases.eachSupportedId())(
         const a = await createControlPlane({ db: knex, config, logger });
         const b = await createControlPlane({ db: knex, config, logger });
         // Replica b takes the commit in the moment it lands, before a can index it.
-        const commit = a.repo.commit.bind(a.repo);
-        a.repo.commit = async req => {
-          const result = await commit(req);
+        const publish = a.repo.publish.bind(a.repo);
+        a.repo.publish = async (expected, sha) => {
+          const moved = await publish(expected, sha);
           await b.indexer.sync();
-          return result;
+          return moved;
         };
         await a.resourceService.create(sessions as any, {
           actor: users.bruno,
@@ -502,6 +502,106 @@ describe.each(databases.eachSupportedId())(
           commit_sha: await a.repo.head(),
         });
         expect(event.after_digest).toMatch(/^[0-9a-f]{64}$/);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it('takes changes that arrive together as one batch: each its own commit, author and audit event, a refused one answered alone', async () => {
+      const cp = await startControlPlane(databases, databaseId);
+      try {
+        const before = git(cp.repoPath, 'rev-parse', 'main');
+        const create = (user: string, name: string, extra: object = {}) =>
+          request(cp.server)
+            .post('/api/control-plane/resources')
+            .set('authorization', authAs(user))
+            .send({
+              name,
+              namespace: 'payments',
+              product: 'redis',
+              owner: 'group:default/payments',
+              tier: 'low',
+              cell: 'cell-eu',
+              ...extra,
+            });
+        const answers = await Promise.all([
+          create(users.ana, 'cache-1'),
+          create(users.bruno, 'cache-2'),
+          create(users.ana, 'cache-1'), // taken by the first
+          create(users.bruno, 'cache-3', {
+            dependsOn: ['resource:payments/nowhere'],
+          }),
+          create(users.ana, 'cache-4'),
+        ]);
+        // the same name twice: whichever came first is created, the other is a conflict
+        expect([answers[0].status, answers[2].status].sort()).toEqual([
+          201, 409,
+        ]);
+        expect([answers[1], answers[3], answers[4]].map(a => a.status)).toEqual(
+          [201, 400, 201],
+        );
+        // one commit per accepted change, each by its caller
+        const created = {
+          'cache-1': users.ana,
+          'cache-2': users.bruno,
+          'cache-4': users.ana,
+        };
+        const commits = git(cp.repoPath, 'rev-list', `${before}..main`).split(
+          '\n',
+        );
+        expect(commits).toHaveLength(3);
+        for (const [name, actor] of Object.entries(created)) {
+          // each resource is the change of its own commit, and that commit has its event
+          const got = await request(cp.server)
+            .get(`/api/control-plane/resources/payments/${name}`)
+            .set('authorization', authAs(users.ana));
+          const commit = got.body.status.commit;
+          expect(commits).toContain(commit);
+          expect(git(cp.repoPath, 'log', '-1', '--format=%an|%s', commit)).toBe(
+            `${actor}|create resource:payments/${name} (redis, tier low, cell-eu)`,
+          );
+          expect(
+            await cp.knex('audit_events').where({ commit_sha: commit }),
+          ).toEqual([
+            expect.objectContaining({ actor, action: 'resource.create' }),
+          ]);
+        }
+      } finally {
+        await cp.cleanup();
+      }
+    });
+
+    it('moves the branch once for the requests queued while a change is being committed', async () => {
+      const { knex, dataDir, config, logger } = await bare();
+      try {
+        const cp = await createControlPlane({ db: knex, config, logger });
+        await cp.indexer.sync();
+        const before = await cp.repo.head();
+        let publishes = 0;
+        const publish = cp.repo.publish.bind(cp.repo);
+        cp.repo.publish = async (expected, sha) => {
+          publishes += 1;
+          return publish(expected, sha);
+        };
+        const names = ['c1', 'c2', 'c3', 'c4', 'c5'];
+        await Promise.all(
+          names.map((name, i) =>
+            cp.resourceService.create(
+              { ...sessions, metadata: { ...sessions.metadata, name } } as any,
+              { actor: users.bruno, requestId: `req-${i}` },
+            ),
+          ),
+        );
+        // the first alone, the four queued behind it together; still a commit each
+        expect(publishes).toBe(2);
+        expect(
+          git(cp.repo.path, 'rev-list', '--count', `${before}..main`),
+        ).toBe('5');
+        expect(
+          (await knex('resources').where({ namespace: 'payments' }))
+            .map(r => r.name)
+            .sort(),
+        ).toEqual(names);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
       }

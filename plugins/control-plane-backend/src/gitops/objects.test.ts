@@ -72,9 +72,12 @@ describe('commits written in process', () => {
       trailers: { 'Request-Id': 'r-2' },
     });
     // only what changed is reported: the missing file's removal is not
-    expect(await repo.changesBetween(head, sha)).toEqual(
+    const written = await repo.changesBetween(head, sha);
+    expect(written.map(({ commit: _, ...c }) => c)).toEqual(
       await fresh.changesBetween(head, sha),
     );
+    // the writer knows which commit made each change
+    expect(written.map(c => c.commit)).toEqual([sha, sha]);
     expect(
       (await fresh.changesBetween(head, sha)).map(c => c.path).sort(),
     ).toEqual(['a/x.yaml', 'resources/default/orders-db.yaml']);

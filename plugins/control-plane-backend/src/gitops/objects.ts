@@ -41,6 +41,8 @@ const FILE_MODE = '100644';
 export interface PathChange {
   path: string;
   blob?: string;
+  /** The commit that made the change, when known (one of a chain this process wrote). */
+  commit?: string;
 }
 
 /** A small map that forgets the least recently used entry beyond `limit`. */

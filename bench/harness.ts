@@ -38,7 +38,10 @@ export async function timeEach(
     const cpu = process.cpuUsage();
     const start = performance.now();
     const result = fn(i);
-    if (result instanceof Promise) await result;
+    // any thenable (a knex transaction or query is one without being a Promise)
+    if (typeof (result as PromiseLike<unknown>)?.then === 'function') {
+      await result;
+    }
     wallMs[i] = performance.now() - start;
     const used = process.cpuUsage(cpu);
     cpuMs[i] = (used.user + used.system) / 1000;
@@ -57,6 +60,8 @@ export interface Comparison {
   opsPerRun?: number;
   /** A goal for the scenario's p99 per operation, printed as met or missed. */
   goalP99Ms?: number;
+  /** A goal for the ratio of the medians (scenario / baseline), printed as met or missed. */
+  goalRatio?: number;
   /** What else to print after the timing (e.g. what the scenario counted), as lines. */
   report?(): Promise<string[]>;
   close(): Promise<void>;
@@ -82,6 +87,7 @@ export interface Result {
     samples: number;
   };
   goalP99Ms?: number;
+  goalRatio?: number;
 }
 
 /** Percentiles of single operations, ms. */
@@ -172,6 +178,7 @@ export async function compare(
     baselineMedianMs,
     ratio: scenarioMedianMs / baselineMedianMs,
     ...(c.goalP99Ms !== undefined ? { goalP99Ms: c.goalP99Ms } : {}),
+    ...(c.goalRatio !== undefined ? { goalRatio: c.goalRatio } : {}),
     ...(both
       ? {
           percentiles: {
@@ -188,7 +195,13 @@ export function formatResult(r: Result): string {
   const ms = (v: number) => `${v.toFixed(3)} ms`;
   const medians = `${r.name}: ${r.scenario} ${ms(r.scenarioMedianMs)}/op, ${
     r.baseline
-  } ${ms(r.baselineMedianMs)}/op, ratio ${r.ratio.toFixed(2)}x`;
+  } ${ms(r.baselineMedianMs)}/op, ratio ${r.ratio.toFixed(2)}x${
+    r.goalRatio === undefined
+      ? ''
+      : ` (goal ≤ ${r.goalRatio}x: ${
+          r.ratio <= r.goalRatio ? 'met' : 'MISSED'
+        })`
+  }`;
   const p = r.percentiles;
   if (!p) return medians;
   const spread = (label: string, x: Spread) =>

@@ -46,6 +46,10 @@ async function main() {
 }
 
 main().catch(error => {
-  process.stderr.write(`${error?.stack ?? error}\n`);
+  process.stderr.write(
+    `${error?.stack ?? error}\n${
+      error?.cause ? `caused by: ${error.cause?.stack ?? error.cause}\n` : ''
+    }`,
+  );
   process.exit(1);
 });

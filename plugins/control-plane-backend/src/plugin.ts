@@ -23,7 +23,7 @@ import { backgroundTasks, scheduleBackgroundWork } from './background';
 import { readControlPlaneConfig } from './config';
 import { createControlPlane } from './controlPlane';
 import { migrateUp } from './database/migrations';
-import { assertSupportedDatabase } from './database/util';
+import { assertSupportedDatabase, tuneSqlite } from './database/util';
 import { factsOf, ResourceAuthorizer } from './permissions/ResourceAuthorizer';
 
 /**
@@ -83,6 +83,7 @@ export const controlPlanePlugin = createBackendPlugin({
       }) {
         const db = await database.getClient();
         assertSupportedDatabase(db);
+        await tuneSqlite(db);
         if (!database.migrations?.skip) {
           await migrateUp(db);
         }

@@ -17,6 +17,21 @@ export function assertSupportedDatabase(db: Knex): void {
 }
 
 /** Whether the knex instance talks to PostgreSQL. */
+/**
+ * On a SQLite file, the write-ahead log with `synchronous = NORMAL`: a commit is a write to
+ * the log, not a sync of the database file and its journal. A crashed process loses no
+ * committed transaction; a power loss may lose the last ones but never leaves the file
+ * inconsistent (and the state repository, not the database, is the desired state). Costs
+ * nothing on PostgreSQL or an in-memory SQLite.
+ */
+export async function tuneSqlite(db: Knex): Promise<void> {
+  if (db.client.config.client !== 'better-sqlite3') return;
+  const [mode] = await db.raw('pragma journal_mode = wal');
+  if (mode?.journal_mode === 'wal') {
+    await db.raw('pragma synchronous = normal');
+  }
+}
+
 export function isPostgres(db: Knex): boolean {
   return db.client.config.client === 'pg';
 }

@@ -59,6 +59,8 @@ export class DesiredState {
   /** The folded objects, when this state is a base or was folded. */
   private folded: Objects<Manifest> | undefined;
   private dependents: Dependents | undefined;
+  /** Kinds folded on their own (see `objectsOf`), when the whole state is not. */
+  private readonly foldedKinds = new Map<ManifestKind, Map<string, Manifest>>();
   /** For a layer: who starts and stops depending on what, by target ref. */
   private dependentsDelta: Map<string, Map<string, boolean>> | undefined;
 
@@ -150,6 +152,34 @@ export class DesiredState {
     );
     base.dependents = this.foldedDependents();
     return base;
+  }
+
+  /** The objects of one kind (folding only that kind's changes, once). */
+  private objectsOf(
+    kind: ManifestKind,
+  ): ReadonlyMap<string, Manifest> | undefined {
+    if (this.folded) return this.folded.get(kind);
+    const known = this.foldedKinds.get(kind);
+    if (known) return known;
+    const changes: Map<string, Manifest | null>[] = [];
+    // eslint-disable-next-line consistent-this
+    let state: DesiredState = this;
+    while (!state.folded) {
+      const ofKind = state.layer!.objects.get(kind);
+      if (ofKind) changes.push(ofKind);
+      state = state.layer!.under;
+    }
+    const base = state.folded.get(kind);
+    if (changes.length === 0) return base;
+    const folded = new Map(base);
+    for (const layer of changes.reverse()) {
+      for (const [key, manifest] of layer) {
+        if (manifest) folded.set(key, manifest);
+        else folded.delete(key);
+      }
+    }
+    this.foldedKinds.set(kind, folded);
+    return folded;
   }
 
   /** Every object, by kind (folding the layers into one copy, once). */
@@ -279,9 +309,7 @@ export class DesiredState {
 
   /** The objects of a kind, without copying them into an array. */
   each<K extends ManifestKind>(kind: K): Iterable<ManifestOf<K>> {
-    return (this.objects().get(kind)?.values() ?? []) as Iterable<
-      ManifestOf<K>
-    >;
+    return (this.objectsOf(kind)?.values() ?? []) as Iterable<ManifestOf<K>>;
   }
 
   resource(ref: string): ManifestOf<'Resource'> | undefined {

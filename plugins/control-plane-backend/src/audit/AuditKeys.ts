@@ -1,4 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -8,10 +14,11 @@ export type KeyPurpose = 'audit-chain' | 'commit-signature';
 /** One audit key: its id (recorded beside what it keyed) and the derived keys. */
 interface AuditKey {
   id: string;
-  derived: Record<KeyPurpose, Buffer>;
+  /** Imported once: importing a key for every MAC costs more than the MAC of a short text. */
+  derived: Record<KeyPurpose, KeyObject>;
 }
 
-function hmac(key: Buffer | string, data: string): Buffer {
+function hmac(key: KeyObject | Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
@@ -20,8 +27,12 @@ function toKey(secret: string): AuditKey {
     // Names the key without revealing it: old events name the key they were hashed with.
     id: hmac(secret, 'idp-multicloud key id').toString('hex').slice(0, 16),
     derived: {
-      'audit-chain': hmac(secret, 'idp-multicloud audit chain'),
-      'commit-signature': hmac(secret, 'idp-multicloud commit signature'),
+      'audit-chain': createSecretKey(
+        hmac(secret, 'idp-multicloud audit chain'),
+      ),
+      'commit-signature': createSecretKey(
+        hmac(secret, 'idp-multicloud commit signature'),
+      ),
     },
   };
 }

@@ -1,7 +1,13 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { migrateUp } from '../database/migrations';
 import { AuditKeyring } from './AuditKeys';
-import { AuditEntry, AuditLog, hashAuditRow } from './AuditLog';
+import { canonicalJson, sha256 } from '../database/util';
+import {
+  AuditEntry,
+  AuditLog,
+  hashAuditRow,
+  legacyHashAuditRow,
+} from './AuditLog';
 
 const databases = TestDatabases.create();
 
@@ -105,5 +111,60 @@ describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
       'spec.params.size: invalid',
       'spec.params.size: invalid',
     ]);
+  });
+});
+
+describe('the hashed form of an event', () => {
+  it('is the canonical JSON of its fields, so chains hashed before still verify', () => {
+    const keys = AuditKeyring.random();
+    const row = {
+      id: '7',
+      at: '2026-12-07T10:00:00.000Z',
+      actor: 'user:default/ana',
+      action: 'resource.create',
+      target: 'resource:shop/cache — ünïcode "quoted"',
+      outcome: 'accepted',
+      reason: null,
+      source_ip: '10.0.0.1',
+      user_agent: null,
+      request_id: 'req-7',
+      approvers: '["user:default/bruno"]',
+      commit_sha: 'a'.repeat(40),
+      before_digest: null,
+      after_digest: 'b'.repeat(64),
+      prev_hash: 'c'.repeat(64),
+      key_id: keys.currentId,
+      verified: 1,
+    };
+    const form = canonicalJson({
+      id: 7,
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      target: row.target,
+      outcome: row.outcome,
+      reason: row.reason,
+      sourceIp: row.source_ip,
+      userAgent: row.user_agent,
+      requestId: row.request_id,
+      approvers: row.approvers,
+      commit: row.commit_sha,
+      beforeDigest: row.before_digest,
+      afterDigest: row.after_digest,
+      prevHash: row.prev_hash,
+    });
+    expect(legacyHashAuditRow({ ...row, key_id: null })).toBe(
+      sha256(`${row.prev_hash}\n${form}`),
+    );
+    expect(hashAuditRow(row, keys)).toBe(
+      keys.mac(
+        'audit-chain',
+        `${row.prev_hash}\n${canonicalJson({
+          form,
+          keyId: row.key_id,
+          verified: true,
+        })}`,
+      ),
+    );
   });
 });

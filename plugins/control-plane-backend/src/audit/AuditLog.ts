@@ -2,7 +2,7 @@ import { InputError } from '@backstage/errors';
 import { AuditEvent } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { canonicalJson, cursors, isPostgres, sha256 } from '../database/util';
+import { cursors, isPostgres, sha256 } from '../database/util';
 import { RequestSource } from '../context';
 import { AuditKeyring } from './AuditKeys';
 
@@ -98,24 +98,29 @@ type Row = {
   hash: string;
 };
 
-/** The fields an event's hash covers, in a fixed canonical form (unkeyed events). */
+/**
+ * The fields an event's hash covers, in a fixed canonical form (unkeyed events): the
+ * canonical JSON of these fields (keys sorted, as {@link canonicalJson} writes it), built
+ * with its keys already in order, since every event is hashed this way when the chain is
+ * verified.
+ */
 function legacyForm(row: Omit<Row, 'hash'>): string {
-  return canonicalJson({
-    id: Number(row.id),
-    at: row.at,
-    actor: row.actor,
+  return JSON.stringify({
     action: row.action,
-    target: row.target,
-    outcome: row.outcome,
-    reason: row.reason,
-    sourceIp: row.source_ip,
-    userAgent: row.user_agent,
-    requestId: row.request_id,
-    approvers: row.approvers,
-    commit: row.commit_sha,
-    beforeDigest: row.before_digest,
+    actor: row.actor,
     afterDigest: row.after_digest,
+    approvers: row.approvers,
+    at: row.at,
+    beforeDigest: row.before_digest,
+    commit: row.commit_sha,
+    id: Number(row.id),
+    outcome: row.outcome,
     prevHash: row.prev_hash,
+    reason: row.reason,
+    requestId: row.request_id,
+    sourceIp: row.source_ip,
+    target: row.target,
+    userAgent: row.user_agent,
   });
 }
 
@@ -129,7 +134,7 @@ export function legacyHashAuditRow(row: Omit<Row, 'hash'>): string {
 
 /** The fields a keyed hash covers: the legacy ones, the key id and whether the actor is proven. */
 function keyedForm(row: Omit<Row, 'hash'>): string {
-  return `${row.prev_hash}\n${canonicalJson({
+  return `${row.prev_hash}\n${JSON.stringify({
     form: legacyForm(row),
     keyId: row.key_id,
     verified: Boolean(row.verified),
@@ -384,11 +389,22 @@ export class AuditLog {
       checked,
       firstBroken: { id, reason },
     });
-    for (;;) {
-      const rows = await this.db<Row>('audit_events')
-        .where('id', '>=', expectedId)
+    const page = (from: number) =>
+      this.db<Row>('audit_events')
+        .where('id', '>=', from)
         .orderBy('id', 'asc')
-        .limit(pageSize);
+        .limit(pageSize)
+        .then(rows => rows);
+    // The next page is read while this one is hashed.
+    let next: Promise<Row[]> | undefined = page(expectedId);
+    for (;;) {
+      const rows: Row[] = await next!;
+      next =
+        rows.length === pageSize
+          ? page(Number(rows[rows.length - 1].id) + 1)
+          : undefined;
+      // a page read ahead and not needed (the chain broke here) must not fail unheard
+      next?.catch(() => undefined);
       for (const row of rows) {
         const id = Number(row.id);
         if (id !== expectedId) {

@@ -338,7 +338,6 @@ export class ChangeService {
       // last good head's tree, as a commit on top of the rejected one (the branch only moves
       // forward), so it also undoes what the rejected commits changed, and says so.
       const rejected = sync.status === 'rejected' ? sync.commit : undefined;
-      const auditHead = await audit.head();
       const outcomes = new Map<Queued, Outcome>();
       let state = indexed;
       let parent = rejected ?? indexed.commit;
@@ -379,6 +378,8 @@ export class ChangeService {
             this.admission(request, state, next, changes),
           );
           const digests = changeDigests(state, changes);
+          // where the chain stands once admission has recorded its decisions
+          const auditHead = await audit.head();
           const written = await repo.write({
             parent,
             ...(base !== undefined ? { base } : {}),

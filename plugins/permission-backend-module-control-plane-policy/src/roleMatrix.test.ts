@@ -65,6 +65,7 @@ const mysql = (name: string, owner: Team) => ({
   name,
   product: 'mysql',
   owner: `group:default/${owner}`,
+  component: `component:default/${owner}-app`,
   tier: 'medium',
   cell: 'cell-us',
   params: { size: 'small' },
@@ -224,6 +225,11 @@ const calls: Record<
   unsetFeatureFlag: () => ({ path: '/flags/drift.autoCorrect?cell=cell-us' }),
   listAuditEvents: () => ({ path: '/audit' }),
   verifyAuditChain: () => ({ path: '/audit/verify' }),
+  // Only what the caller may read is generated: a component it can read none of is not found.
+  generate: ({ owner }) => ({
+    path: `/generate/compose?component=component:default/${owner}-app`,
+    owner,
+  }),
   getGitopsStatus: () => ({ path: '/gitops/status' }),
   syncGitops: () => ({ path: '/gitops/sync' }),
 };

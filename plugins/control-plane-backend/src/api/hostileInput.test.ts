@@ -237,6 +237,24 @@ describe.each(databases.eachSupportedId())(
       await cp?.cleanup();
     });
 
+    it('refuses a control character in a list filter with a 400 naming the field (a NUL reached PostgreSQL as a 500)', async () => {
+      for (const path of [
+        '/resources?namespace=%00',
+        '/resources?owner=a%0Ab',
+        '/audit?actor=%00',
+      ]) {
+        const res = await request(cp.server)
+          .get(`/api/control-plane${path}`)
+          .set('authorization', authAs(users.ana));
+        expect([res.status, res.body.error?.message]).toEqual([
+          400,
+          expect.stringMatching(
+            /(namespace|owner|actor).*must not contain control characters/,
+          ),
+        ]);
+      }
+    });
+
     it('never answers 5xx, a refused request writes nothing, and the audit chain stays valid', async () => {
       const operations: Operation[] = Object.entries<
         Record<string, JsonSchema>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { filterTextSchema } from './lists';
 
 /**
  * An audit event: who did what, when, from where, with what outcome; chained by hashes.
@@ -49,14 +50,14 @@ export type AuditEvent = z.infer<typeof auditEventSchema>;
  */
 export const listAuditQuerySchema = z
   .object({
-    actor: z.string().optional(),
-    action: z.string().optional(),
-    target: z.string().optional(),
+    actor: filterTextSchema.optional(),
+    action: filterTextSchema.optional(),
+    target: filterTextSchema.optional(),
     outcome: z.enum(['accepted', 'rejected', 'succeeded', 'failed']).optional(),
     since: z.string().datetime({ offset: true }).optional(),
     until: z.string().datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
-    cursor: z.string().optional(),
+    cursor: filterTextSchema.optional(),
   })
   .strict();
 

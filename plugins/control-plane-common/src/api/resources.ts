@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { filterTextSchema } from './lists';
 import {
   componentRefSchema,
   nameSchema,
@@ -80,15 +81,15 @@ export type UpdateResourceRequest = z.input<typeof updateResourceRequestSchema>;
  */
 export const listResourcesQuerySchema = z
   .object({
-    owner: z.string().optional(),
-    component: z.string().optional(),
-    product: z.string().optional(),
-    cell: z.string().optional(),
+    owner: filterTextSchema.optional(),
+    component: filterTextSchema.optional(),
+    product: filterTextSchema.optional(),
+    cell: filterTextSchema.optional(),
     tier: tierIdSchema.optional(),
     state: z.enum(resourceStates).optional(),
-    namespace: z.string().optional(),
+    namespace: filterTextSchema.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().optional(),
+    cursor: filterTextSchema.optional(),
   })
   .strict();
 

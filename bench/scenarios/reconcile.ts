@@ -162,6 +162,8 @@ const benchmark: Benchmark = {
         },
         close: async () => {
           await cp.stop();
+          // a pass the index woke may still run: let it end before the database closes
+          await cp.reconciler.pass();
           rmSync(dataDir, { recursive: true, force: true });
           await db.close();
         },

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AuditKeyring } from '../audit/AuditKeys';
-import { git, GitCommandError, runGit } from './git';
+import { catFileBatch, git, GitCommandError } from './git';
 import { GitObjects, PathChange, Recent } from './objects';
 
 /** Who a commit is attributed to. */
@@ -442,81 +442,22 @@ export class GitStateRepo {
 
   /** Every file of a commit's tree, by path. */
   async readTree(commit: string): Promise<Map<string, string>> {
-    return (await this.readTreeWithin(commit, Infinity)).files;
-  }
-
-  /**
-   * The files of a commit's tree of at most `maxBytes` each, by path; larger ones are listed
-   * with their size, never read.
-   */
-  async readTreeWithin(
-    commit: string,
-    maxBytes: number,
-  ): Promise<{
-    files: Map<string, string>;
-    tooLarge: { path: string; size: number }[];
-  }> {
-    const blobs = (
-      await runGit(['ls-tree', '-r', '-l', '-z', commit], { cwd: this.path })
-    )
-      .toString('utf8')
-      .split('\0')
-      .filter(Boolean)
-      .map(line => {
-        const tab = line.indexOf('\t');
-        const [, type, sha, size] = line.slice(0, tab).split(/ +/);
-        return { type, sha, size: Number(size), path: line.slice(tab + 1) };
-      })
-      .filter(entry => entry.type === 'blob');
-    const listing = blobs.filter(entry => entry.size <= maxBytes);
-    const tooLarge = blobs
-      .filter(entry => entry.size > maxBytes)
-      .map(({ path, size }) => ({ path, size }));
-    const files = new Map<string, string>();
-    if (listing.length === 0) {
-      return { files, tooLarge };
-    }
-    const output = await runGit(['cat-file', '--batch'], {
-      cwd: this.path,
-      input: `${listing.map(e => e.sha).join('\n')}\n`,
-    });
-    let offset = 0;
-    for (const entry of listing) {
-      const headerEnd = output.indexOf(0x0a, offset);
-      const [, , size] = output
-        .subarray(offset, headerEnd)
-        .toString('utf8')
-        .split(' ');
-      const start = headerEnd + 1;
-      const end = start + Number(size);
-      files.set(entry.path, output.subarray(start, end).toString('utf8'));
-      offset = end + 1;
-    }
-    return { files, tooLarge };
+    const files = await this.objects.diff(undefined, commit);
+    const { contents } = await this.objects.readBlobs(
+      files.map(f => f.blob!),
+      Infinity,
+    );
+    return new Map(files.map(f => [f.path, contents.get(f.blob!)!]));
   }
 
   /** The raw objects of commits, by SHA (what `git cat-file commit` prints). */
   private async rawCommits(shas: string[]): Promise<Map<string, string>> {
     const raws = new Map<string, string>();
-    if (shas.length === 0) return raws;
-    const output = await runGit(['cat-file', '--batch'], {
-      cwd: this.path,
-      input: `${shas.join('\n')}\n`,
-    });
-    let offset = 0;
-    for (const sha of shas) {
-      const headerEnd = output.indexOf(0x0a, offset);
-      const [, type, size] = output
-        .subarray(offset, headerEnd)
-        .toString('utf8')
-        .split(' ');
+    for (const [sha, { type, body }] of await catFileBatch(this.path, shas)) {
       if (type !== 'commit') {
         throw new Error(`${sha} is not a commit (${type})`);
       }
-      const start = headerEnd + 1;
-      const end = start + Number(size);
-      raws.set(sha, output.subarray(start, end).toString('utf8'));
-      offset = end + 1;
+      raws.set(sha, body.toString('utf8'));
     }
     return raws;
   }

@@ -65,3 +65,36 @@ export async function git(
 ): Promise<string> {
   return (await runGit(args, options)).toString('utf8').trim();
 }
+
+/**
+ * Objects read with one `git cat-file --batch`: each one's type and content, by SHA (or any
+ * name git resolves), in the order asked. A missing object is an error naming it.
+ */
+export async function catFileBatch(
+  cwd: string,
+  names: string[],
+): Promise<Map<string, { type: string; body: Buffer }>> {
+  const objects = new Map<string, { type: string; body: Buffer }>();
+  if (names.length === 0) return objects;
+  const output = await runGit(['cat-file', '--batch'], {
+    cwd,
+    input: `${names.join('\n')}\n`,
+  });
+  let offset = 0;
+  for (const name of names) {
+    const headerEnd = output.indexOf(0x0a, offset);
+    // `<sha> <type> <size>`, or `<name> missing`
+    const [, type, size] = output
+      .subarray(offset, headerEnd)
+      .toString('utf8')
+      .split(' ');
+    if (type === 'missing') {
+      throw new GitCommandError(['cat-file', name], 128, `${name} missing`);
+    }
+    const start = headerEnd + 1;
+    const end = start + Number(size);
+    objects.set(name, { type, body: output.subarray(start, end) });
+    offset = end + 1;
+  }
+  return objects;
+}

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { GitCommandError, runGit } from './git';
+import { catFileBatch, runGit } from './git';
 
 /**
  * Git's object database and refs written in this process: what a commit of the control plane
@@ -352,25 +352,8 @@ export class GitObjects {
       if (Number(size) > maxBytes) tooLarge.set(sha, Number(size));
       else small.push(sha);
     }
-    if (small.length === 0) return { contents, tooLarge };
-    const output = await runGit(['cat-file', '--batch'], {
-      cwd: this.gitDir,
-      input: `${small.join('\n')}\n`,
-    });
-    let offset = 0;
-    for (const sha of small) {
-      const headerEnd = output.indexOf(0x0a, offset);
-      const [, type, size] = output
-        .subarray(offset, headerEnd)
-        .toString('utf8')
-        .split(' ');
-      if (type === 'missing') {
-        throw new GitCommandError(['cat-file', sha], 128, `${sha} missing`);
-      }
-      const start = headerEnd + 1;
-      const end = start + Number(size);
-      contents.set(sha, output.subarray(start, end).toString('utf8'));
-      offset = end + 1;
+    for (const [sha, { body }] of await catFileBatch(this.gitDir, small)) {
+      contents.set(sha, body.toString('utf8'));
     }
     return { contents, tooLarge };
   }

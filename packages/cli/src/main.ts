@@ -8,6 +8,7 @@ import { loginCommands } from './commands/login';
 import { manifestCommands } from './commands/manifests';
 import { operationCommands } from './commands/operations';
 import { resourceCommands } from './commands/resources';
+import { rollbackCommands } from './commands/rollback';
 import { fields, outputFormats, print, table } from './format';
 import { UsageError } from './params';
 import { sessionOf } from './session';
@@ -113,6 +114,7 @@ export function buildProgram(): Command {
     ...manifestCommands(),
     ...auditCommands(),
     ...generateCommands(),
+    ...rollbackCommands(),
     reconcileCommand(),
   ]) {
     program.addCommand(command);

@@ -82,6 +82,23 @@ export type IdpClient = {
     status(): Promise<Schemas['GitopsStatus']>;
     sync(): Promise<Schemas['GitopsSyncResponse']>;
   };
+  /** Changes of the state repository (commits), and rollback by revert. */
+  changes: {
+    /** A resource's changes, newest first (deleted resources too). */
+    list(
+      resource: string,
+      options?: { limit?: number },
+    ): Promise<Schemas['ChangeList']>;
+    /**
+     * Reverts a change (a commit SHA, full or abbreviated) through validation, policy and
+     * audit: a create reverted deletes, a delete re-creates, an update restores. A 409 names
+     * the later changes it conflicts with.
+     */
+    revert(
+      sha: string,
+      options?: MutationOptions,
+    ): Promise<Schemas['ChangeRevert']>;
+  };
   /** Placement experiments: shares of placements scored with other weights. */
   experiments: {
     list(): Promise<Schemas['Experiment'][]>;

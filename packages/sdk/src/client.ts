@@ -1,6 +1,7 @@
 /* eslint-disable new-cap -- openapi-fetch names its methods after HTTP verbs: GET, POST, ... */
 import { HealthResponse } from '@idp-multicloud/plugin-control-plane-common';
 import { auditCalls } from './audit';
+import { changeCalls } from './changes';
 import { fleetCalls } from './fleet';
 import { generateCalls } from './generate';
 import { gitopsCalls } from './gitops';
@@ -39,6 +40,7 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     audit: auditCalls(t),
     generate: generateCalls(t),
     gitops: gitops.gitops,
+    changes: changeCalls(t),
     experiments: governance.experiments,
     flags: governance.flags,
     mysql: productHelper(resources, 'mysql'),

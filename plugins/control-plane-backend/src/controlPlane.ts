@@ -16,6 +16,7 @@ import { ChangeService } from './gitops/ChangeService';
 import { commitSigner, GitStateRepo } from './gitops/GitStateRepo';
 import { serializeManifest } from './gitops/manifestCodec';
 import { ManifestService } from './gitops/ManifestService';
+import { RevertService } from './gitops/RevertService';
 import { StateIndexer } from './gitops/StateIndexer';
 import { IdempotencyStore } from './idempotency/IdempotencyStore';
 import { OperationStore } from './operations/OperationStore';
@@ -56,6 +57,8 @@ export interface ControlPlane {
   changes: ChangeService;
   resourceService: ResourceService;
   manifests: ManifestService;
+  /** Rollback by revert of a change of the state repository. */
+  reverts: RevertService;
   idempotency: IdempotencyStore;
   drivers: DriverRegistry;
   scheduler: Scheduler;
@@ -200,6 +203,7 @@ export async function createControlPlane(options: {
     idempotency,
   });
   const manifests = new ManifestService(changes);
+  const reverts = new RevertService({ repo, changes });
 
   const instrumentation = new ControlPlaneInstrumentation({
     logger: logger.child({ component: 'saga-engine' }),
@@ -292,6 +296,7 @@ export async function createControlPlane(options: {
     changes,
     resourceService,
     manifests,
+    reverts,
     idempotency,
     drivers,
     scheduler,

@@ -102,7 +102,13 @@ interface Call {
  */
 const calls: Record<
   string,
-  (ctx: { role: Role; owner: Team; op: (owner: Team) => string }) => Call
+  (ctx: {
+    role: Role;
+    owner: Team;
+    op: (owner: Team) => string;
+    /** The commit that created a resource of the fixtures. */
+    change: (name: string) => string;
+  }) => Call
 > = {
   getHealth: () => ({ path: '/health' }),
   getOpenApiDocument: () => ({ path: '/openapi.json' }),
@@ -232,6 +238,16 @@ const calls: Record<
   }),
   getGitopsStatus: () => ({ path: '/gitops/status' }),
   syncGitops: () => ({ path: '/gitops/sync' }),
+  listChanges: ({ owner }) => ({
+    path: `/changes?resource=default/${owner}-db`,
+    owner,
+  }),
+  // Reverting a resource's creation deletes it: each role reverts the creation of its own.
+  revertChange: ({ role, owner, change }) => ({
+    path: `/changes/${change(`rev-${role.toLowerCase()}-${owner}`)}/revert`,
+    owner,
+    permission: 'control-plane.resource.delete',
+  }),
 };
 
 /** Lists every role may call: the answer holds only what the role may read. */
@@ -242,6 +258,7 @@ describe.each(databases.eachSupportedId())(
   databaseId => {
     let started: Awaited<ReturnType<typeof startPolicyBackend>>;
     const operations = new Map<Team, string>();
+    const creations = new Map<string, string>();
     const roles = Object.keys(users) as Role[];
     const teams: Team[] = ['payments', 'platform'];
 
@@ -257,6 +274,12 @@ describe.each(databases.eachSupportedId())(
               mysql(`del-${role.toLowerCase()}-${team}`, team),
             )
             .expect(201);
+          const rev = `rev-${role.toLowerCase()}-${team}`;
+          await root.post('/resources', mysql(rev, team)).expect(201);
+          const changes = await root
+            .get(`/changes?resource=default/${rev}`)
+            .expect(200);
+          creations.set(rev, changes.body.items[0].sha);
           await root
             .post('/experiments', {
               name: `stop-${role.toLowerCase()}-${team}`,
@@ -298,7 +321,12 @@ describe.each(databases.eachSupportedId())(
           }
           for (const role of roles) {
             for (const owner of teams) {
-              const c = call({ role, owner, op: t => operations.get(t)! });
+              const c = call({
+                role,
+                owner,
+                op: t => operations.get(t)!,
+                change: name => creations.get(name)!,
+              });
               // Routes without a resource are called once per role.
               if (!c.owner && owner !== 'payments') continue;
               const decided = c.permission ?? permission;

@@ -65,6 +65,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/changes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A resource's changes in the state repository, newest first
+     * Each change is a commit of the state repository that wrote or removed the resource, deleted ones included: what `idp rollback` picks from.
+     *
+     *     Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
+    get: operations['listChanges'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/changes/{sha}/revert': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Roll back a change: a revert commit through the same validation, policy and audit as any change
+     * Reverting a create deletes, reverting a delete re-creates, reverting an update restores. 409 when a later change touched the same objects (named in the message), 404 when the state repository has no such change.
+     *
+     *     Needs on each resource the change touched the permission of what the revert does to it: `control-plane.resource.create` (a deletion reverted), `.update` (an update reverted) or `.delete` (a creation reverted); products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
+     */
+    post: operations['revertChange'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/clusters': {
     parameters: {
       query?: never;
@@ -73,10 +117,122 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Clusters, with what is placed on them
+     * Clusters, with what is placed on them, their phase, health and operations
      * Needs `control-plane.fleet.read`.
      */
     get: operations['listClusters'];
+    put?: never;
+    /**
+     * Create a cluster: its manifest committed to clusters/<name>.yaml, then provisioned by its driver
+     * Needs `control-plane.cluster.manage`.
+     */
+    post: operations['createCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A cluster: its desired spec, what was observed, its health breakdown and what is placed on it
+     * Needs `control-plane.fleet.read`.
+     */
+    get: operations['getCluster'];
+    put?: never;
+    post?: never;
+    /**
+     * Decommission a cluster: refused while anything is placed on it; deleted by its driver, then its manifest removed
+     * Needs `control-plane.cluster.manage`.
+     */
+    delete: operations['decommissionCluster'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a cluster: a new version upgrades it (after pre-flight checks), new pool sizes scale it, channel and maintenance window steer automation
+     * Needs `control-plane.cluster.manage`.
+     */
+    patch: operations['updateCluster'];
+    trace?: never;
+  };
+  '/clusters/{name}/drain': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Drain a cluster: cordon it and move every resource placed on it to other clusters of its cell, dependencies first
+     * Needs `control-plane.cluster.manage`.
+     */
+    post: operations['drainCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{name}/health': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A cluster's health score, its breakdown, and its last 24 hours
+     * Needs `control-plane.fleet.read`.
+     */
+    get: operations['getClusterHealth'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{name}/operations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The lifecycle operations of a cluster, newest first
+     * Needs `control-plane.fleet.read`.
+     */
+    get: operations['listClusterOperations'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{name}/operations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One lifecycle operation of a cluster, with its steps
+     * Needs `control-plane.fleet.read`.
+     */
+    get: operations['getClusterOperation'];
     put?: never;
     post?: never;
     delete?: never;
@@ -119,6 +275,126 @@ export interface paths {
      * Needs `control-plane.catalog.read`.
      */
     post: operations['estimateCost'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/deployments/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A deployment: its steps, weights, analysis measurements with samples
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
+    get: operations['getDeployment'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/deployments/{id}/abort': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Abort a deployment: roll back to the stable version
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
+    post: operations['abortDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/deployments/{id}/approve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve the approval step in progress (as a member of its group)
+     * Needs `control-plane.resource.operate` on each resource it reads or changes. the caller must also be a member of the group the approval step names
+     */
+    post: operations['approveDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/deployments/{id}/pause': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Pause a deployment at its next step
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
+    post: operations['pauseDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/deployments/{id}/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Promote: end the pause in progress (full: skip every step left)
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
+    post: operations['promoteDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/deployments/{id}/resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resume a paused deployment
+     * Needs `control-plane.resource.operate` on each resource it reads or changes.
+     */
+    post: operations['resumeDeployment'];
     delete?: never;
     options?: never;
     head?: never;
@@ -671,6 +947,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/resources/{namespace}/{name}/deployments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A resource's deployments, newest first (without samples)
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
+    get: operations['listDeployments'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/resources/{namespace}/{name}/events': {
     parameters: {
       query?: never;
@@ -815,6 +1111,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Which version runs where: by product, component, cell and provider, with the deployments in progress
+     * Needs `control-plane.resource.read` on each resource it reads or changes.
+     */
+    get: operations['listVersions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 /** @public */
 export type webhooks = Record<string, never>;
@@ -891,6 +1207,41 @@ export interface components {
     CellList: {
       items: components['schemas']['Cell'][];
     };
+    Change: {
+      /** the API action of a commit the control plane made */
+      action?: string;
+      /** the caller the control plane made the commit for, or git:<name> <email> for a commit pushed by hand */
+      actor: string;
+      date: string;
+      /** what the change did to the objects asked about */
+      objects: {
+        action: 'create' | 'update' | 'delete';
+        kind: string;
+        /** resource:<namespace>/<name>, or <kind>:<name> */
+        ref: string;
+      }[];
+      sha: string;
+      /** the commit message's first line */
+      subject: string;
+      /** the control plane made (signed) the commit */
+      verified: boolean;
+    };
+    ChangeList: {
+      items: components['schemas']['Change'][];
+    };
+    ChangeRevert: {
+      /** the revert commit; absent when the desired state already was what the revert asks for */
+      commit?: string;
+      /** what the revert does to each object: a create reverted deletes, a delete reverted re-creates, an update reverted restores */
+      objects: {
+        action: 'create' | 'update' | 'delete';
+        kind: string;
+        /** resource:<namespace>/<name>, or <kind>:<name> */
+        ref: string;
+      }[];
+      /** the full SHA of the change reverted */
+      reverted: string;
+    };
     Chargeback: {
       currency: 'USD';
       from: string;
@@ -913,7 +1264,15 @@ export interface components {
         storageGi: number;
       };
       cell: string;
+      /**
+       * the upgrade channel it follows; none: upgraded by hand only
+       */
+      channel?: 'rapid' | 'regular' | 'stable';
+      health?: components['schemas']['ClusterHealth'];
       id: string;
+      labels?: {
+        [key: string]: string;
+      };
       /**
        * default: active
        */
@@ -923,13 +1282,60 @@ export interface components {
         | 'upgrading'
         | 'draining'
         | 'decommissioned';
+      /** when automatic upgrades may run */
+      maintenanceWindow?: {
+        days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+        durationMinutes: number;
+        start: string;
+        /**
+         * an IANA time zone, e.g. Europe/Paris
+         * default: UTC
+         */
+        timeZone: string;
+      };
       /** default: [] */
       nodePools: {
+        /** desired number of nodes */
         count: number;
         machineType: string;
+        max?: number;
+        min?: number;
         name: string;
         zones?: string[];
       }[];
+      /** what the control plane observed; null: never observed */
+      observed?: {
+        certificatesExpireAt: string | null;
+        conditions: {
+          message?: string;
+          reason?: string;
+          status: 'True' | 'False' | 'Unknown';
+          type: string;
+        }[];
+        controlPlaneVersion: string | null;
+        nodesReady: number;
+        nodesTotal: number;
+        observedAt: string;
+        phase:
+          | 'Provisioning'
+          | 'Ready'
+          | 'Upgrading'
+          | 'Degraded'
+          | 'Draining'
+          | 'Decommissioning'
+          | 'Deleted';
+        phaseChangedAt: string;
+        pools: {
+          name: string;
+          nodes: number;
+          ready: number;
+          version: string | null;
+        }[];
+      } | null;
+      /** lifecycle operations running or waiting */
+      operations?: components['schemas']['ClusterOperation'][];
+      /** refs of the resources placed on it (GET /clusters/{name}) */
+      placed?: string[];
       provider: string;
       /** the provider's region, e.g. us-east-1 */
       region: string;
@@ -938,8 +1344,102 @@ export interface components {
       version: string;
       zones: string[];
     };
+    ClusterAccepted: {
+      cluster: string;
+      commit: string | null;
+      operation: components['schemas']['ClusterOperation'] &
+        (Record<string, never> | null);
+    };
+    ClusterCreateRequest: {
+      /** what it may hold; derived from the node pools when left out */
+      capacity?: {
+        cpu: number;
+        maxResources: number;
+        memoryGi: number;
+        storageGi: number;
+      };
+      cell: string;
+      channel?: 'rapid' | 'regular' | 'stable';
+      labels?: {
+        [key: string]: string;
+      };
+      maintenanceWindow?: components['schemas']['MaintenanceWindow'];
+      name: string;
+      nodePools: {
+        /** desired number of nodes */
+        count: number;
+        machineType: string;
+        max?: number;
+        min?: number;
+        name: string;
+        zones?: string[];
+      }[];
+      provider: string;
+      region: string;
+      version: string;
+      zones: string[];
+    };
+    ClusterDrainRequest: {
+      reason?: string;
+    };
+    ClusterHealth: {
+      breakdown: {
+        detail: string;
+        factor: string;
+        /** 1: nothing to fault on this factor */
+        score: number;
+        weight: number;
+      }[];
+      score: number;
+    };
+    ClusterHealthHistory: {
+      cluster: string;
+      health: components['schemas']['ClusterHealth'];
+      series: {
+        at: string;
+        score: number;
+      }[];
+    };
     ClusterList: {
       items: components['schemas']['Cluster'][];
+    };
+    ClusterOperation: {
+      actor: string;
+      cluster: string;
+      createdAt: string;
+      error: string | null;
+      id: string;
+      params: {
+        [key: string]: unknown;
+      };
+      state: 'pending' | 'running' | 'succeeded' | 'compensated' | 'failed';
+      steps: {
+        attempts: number;
+        error?: string;
+        name: string;
+        result?: unknown;
+        state: 'pending' | 'running' | 'succeeded' | 'failed' | 'compensated';
+      }[];
+      type: 'create' | 'upgrade' | 'scale' | 'drain' | 'decommission';
+      updatedAt: string;
+    };
+    ClusterOperationList: {
+      items: components['schemas']['ClusterOperation'][];
+    };
+    ClusterPatchRequest: {
+      channel?: 'rapid' | 'regular' | 'stable' | null;
+      labels?: {
+        [key: string]: string;
+      };
+      maintenanceWindow?: components['schemas']['MaintenanceWindow'] &
+        (Record<string, never> | null);
+      nodePools?: {
+        count: number;
+        max?: number;
+        min?: number;
+        name: string;
+      }[];
+      version?: string;
     };
     ClusterUsage: {
       cpu: number;
@@ -1036,12 +1536,194 @@ export interface components {
         provider?: string;
       };
       product: string;
+      rollout?: {
+        analysis?: {
+          /** default: 3 */
+          count: number;
+          /** default: 1 */
+          failureLimit: number;
+          /** default: 30s */
+          interval: string;
+          /**
+           * default: mann-whitney
+           */
+          judge: 'threshold' | 'mann-whitney';
+          maxErrorRate?: number;
+          maxLatencyP99Ms?: number;
+          /** the metrics provider; the first one registered when left out */
+          provider?: string;
+          /** default: [] */
+          queries: {
+            max?: number;
+            min?: number;
+            name: string;
+            query: string;
+          }[];
+        };
+        /** requests with this header reach the new version */
+        headerMatch?: {
+          name: string;
+          value: string;
+        };
+        maxSurge?: number;
+        maxUnavailable?: number;
+        previewAnalysis?: boolean;
+        scaleDownDelay?: string;
+        /** canary: the steps; default 5 → analysis → 25 → 50 → 100 */
+        steps?: (
+          | {
+              setWeight: number;
+            }
+          | {
+              pause: {
+                duration?: string;
+              };
+            }
+          | {
+              analysis: {
+                /** default: 3 */
+                count: number;
+                /** default: 1 */
+                failureLimit: number;
+                /** default: 30s */
+                interval: string;
+                /**
+                 * default: mann-whitney
+                 */
+                judge: 'threshold' | 'mann-whitney';
+                maxErrorRate?: number;
+                maxLatencyP99Ms?: number;
+                /** the metrics provider; the first one registered when left out */
+                provider?: string;
+                /** default: [] */
+                queries: {
+                  max?: number;
+                  min?: number;
+                  name: string;
+                  query: string;
+                }[];
+              };
+            }
+          | {
+              approval: {
+                group: string;
+              };
+            }
+          | {
+              promote: Record<string, never>;
+            }
+        )[];
+        strategy: 'rolling' | 'blue_green' | 'canary';
+        trafficRouter?: string;
+        waves?: {
+          cells: string[];
+          errorBudget?: number;
+        }[];
+      };
       tier: 'critical' | 'high' | 'medium' | 'low';
     };
     DeleteResourceResponse: {
       commit: string;
       /** refs marked for deletion, dependents first (reverse topological order) */
       deleting: string[];
+    };
+    Deployment: {
+      actor: string;
+      approvals: {
+        at: string;
+        by: string;
+        step: number;
+      }[];
+      /** index of the step in progress */
+      currentStep: number;
+      durationMs?: number;
+      endedAt?: string;
+      fromVersion: string;
+      generation: number;
+      id: string;
+      measurements: {
+        cell?: string;
+        endedAt: string;
+        /** 1 for the first measurement of the step */
+        index: number;
+        metrics: {
+          baseline: [number, number][];
+          baselineMedian?: number;
+          /** [time ms, value] */
+          canary: [number, number][];
+          canaryMedian?: number;
+          /** probability that a new-version sample is worse than a stable one */
+          effectSize?: number;
+          metric: string;
+          /** Mann-Whitney U, one-sided */
+          pValue?: number;
+          reasons: string[];
+          threshold?: {
+            kind: 'max' | 'min';
+            limit: number;
+          };
+          verdict: 'pass' | 'fail' | 'inconclusive';
+        }[];
+        startedAt: string;
+        /** the index of the analysis step */
+        step: number;
+        verdict: 'pass' | 'fail' | 'inconclusive';
+      }[];
+      message?: string;
+      metricsProvider?: string;
+      operationId: string;
+      phase:
+        | 'Progressing'
+        | 'Paused'
+        | 'Succeeded'
+        | 'RolledBack'
+        | 'Aborted'
+        | 'Failed';
+      resourceRef: string;
+      startedAt: string;
+      steps: {
+        cells?: string[];
+        description: string;
+        finishedAt?: string;
+        index: number;
+        kind:
+          | 'start'
+          | 'setWeight'
+          | 'pause'
+          | 'analysis'
+          | 'approval'
+          | 'batch'
+          | 'switch'
+          | 'scaleDown'
+          | 'promote';
+        startedAt?: string;
+        state: 'pending' | 'running' | 'succeeded' | 'failed' | 'compensated';
+        /** the wave it belongs to (0-based) */
+        wave?: number;
+        weight?: number;
+      }[];
+      strategy: 'rolling' | 'blue_green' | 'canary';
+      toVersion: string;
+      trafficRouter?: string;
+      weights: {
+        /** the new version’s share, percent */
+        canary: number;
+        cells?: {
+          [key: string]: number;
+        };
+        headerMatch?: {
+          name: string;
+          value: string;
+        };
+      };
+    };
+    DeploymentActionRequest: {
+      /** promote: skip every remaining step, not only a pause */
+      full?: boolean;
+      reason?: string;
+    };
+    DeploymentList: {
+      items: components['schemas']['Deployment'][];
     };
     ErrorResponse: {
       error: {
@@ -1173,6 +1855,16 @@ export interface components {
       };
       status: 'ok' | 'degraded';
     };
+    MaintenanceWindow: {
+      days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+      durationMinutes: number;
+      start: string;
+      /**
+       * an IANA time zone, e.g. Europe/Paris
+       * default: UTC
+       */
+      timeZone: string;
+    };
     ManifestsRequest: {
       /**
        * also delete resources of the namespaces in the YAML that it leaves out
@@ -1233,6 +1925,7 @@ export interface components {
         | 'create'
         | 'update'
         | 'delete'
+        | 'deploy'
         | 'failover'
         | 'migrate'
         | 'backup'
@@ -1555,6 +2248,91 @@ export interface components {
           provider?: string;
         };
         product: string;
+        /** how a new version rolls out; the product and tier defaults when left out */
+        rollout?: {
+          analysis?: {
+            /** default: 3 */
+            count: number;
+            /** default: 1 */
+            failureLimit: number;
+            /** default: 30s */
+            interval: string;
+            /**
+             * default: mann-whitney
+             */
+            judge: 'threshold' | 'mann-whitney';
+            maxErrorRate?: number;
+            maxLatencyP99Ms?: number;
+            /** the metrics provider; the first one registered when left out */
+            provider?: string;
+            /** default: [] */
+            queries: {
+              max?: number;
+              min?: number;
+              name: string;
+              query: string;
+            }[];
+          };
+          /** requests with this header reach the new version */
+          headerMatch?: {
+            name: string;
+            value: string;
+          };
+          maxSurge?: number;
+          maxUnavailable?: number;
+          previewAnalysis?: boolean;
+          scaleDownDelay?: string;
+          /** canary: the steps; default 5 → analysis → 25 → 50 → 100 */
+          steps?: (
+            | {
+                setWeight: number;
+              }
+            | {
+                pause: {
+                  duration?: string;
+                };
+              }
+            | {
+                analysis: {
+                  /** default: 3 */
+                  count: number;
+                  /** default: 1 */
+                  failureLimit: number;
+                  /** default: 30s */
+                  interval: string;
+                  /**
+                   * default: mann-whitney
+                   */
+                  judge: 'threshold' | 'mann-whitney';
+                  maxErrorRate?: number;
+                  maxLatencyP99Ms?: number;
+                  /** the metrics provider; the first one registered when left out */
+                  provider?: string;
+                  /** default: [] */
+                  queries: {
+                    max?: number;
+                    min?: number;
+                    name: string;
+                    query: string;
+                  }[];
+                };
+              }
+            | {
+                approval: {
+                  group: string;
+                };
+              }
+            | {
+                promote: Record<string, never>;
+              }
+          )[];
+          strategy: 'rolling' | 'blue_green' | 'canary';
+          trafficRouter?: string;
+          waves?: {
+            cells: string[];
+            errorBudget?: number;
+          }[];
+        };
         tier: 'critical' | 'high' | 'medium' | 'low';
       };
       status: {
@@ -1784,7 +2562,108 @@ export interface components {
       params?: {
         [key: string]: unknown;
       };
+      /** how new versions roll out; null: the defaults */
+      rollout?: {
+        analysis?: {
+          /** default: 3 */
+          count: number;
+          /** default: 1 */
+          failureLimit: number;
+          /** default: 30s */
+          interval: string;
+          /**
+           * default: mann-whitney
+           */
+          judge: 'threshold' | 'mann-whitney';
+          maxErrorRate?: number;
+          maxLatencyP99Ms?: number;
+          /** the metrics provider; the first one registered when left out */
+          provider?: string;
+          /** default: [] */
+          queries: {
+            max?: number;
+            min?: number;
+            name: string;
+            query: string;
+          }[];
+        };
+        /** requests with this header reach the new version */
+        headerMatch?: {
+          name: string;
+          value: string;
+        };
+        maxSurge?: number;
+        maxUnavailable?: number;
+        previewAnalysis?: boolean;
+        scaleDownDelay?: string;
+        /** canary: the steps; default 5 → analysis → 25 → 50 → 100 */
+        steps?: (
+          | {
+              setWeight: number;
+            }
+          | {
+              pause: {
+                duration?: string;
+              };
+            }
+          | {
+              analysis: {
+                /** default: 3 */
+                count: number;
+                /** default: 1 */
+                failureLimit: number;
+                /** default: 30s */
+                interval: string;
+                /**
+                 * default: mann-whitney
+                 */
+                judge: 'threshold' | 'mann-whitney';
+                maxErrorRate?: number;
+                maxLatencyP99Ms?: number;
+                /** the metrics provider; the first one registered when left out */
+                provider?: string;
+                /** default: [] */
+                queries: {
+                  max?: number;
+                  min?: number;
+                  name: string;
+                  query: string;
+                }[];
+              };
+            }
+          | {
+              approval: {
+                group: string;
+              };
+            }
+          | {
+              promote: Record<string, never>;
+            }
+        )[];
+        strategy: 'rolling' | 'blue_green' | 'canary';
+        trafficRouter?: string;
+        waves?: {
+          cells: string[];
+          errorBudget?: number;
+        }[];
+      } | null;
       tier?: 'critical' | 'high' | 'medium' | 'low';
+    };
+    VersionList: {
+      items: {
+        cell: string;
+        cluster?: string;
+        component?: string;
+        deploying?: {
+          canaryWeight: number;
+          id: string;
+          toVersion: string;
+        };
+        product: string;
+        provider?: string;
+        resourceRef: string;
+        version?: string;
+      }[];
     };
   };
   responses: never;
@@ -1983,6 +2862,159 @@ export interface operations {
       };
     };
   };
+  listChanges: {
+    parameters: {
+      query: {
+        limit?: number;
+        /** the resource whose changes to list */
+        resource: string;
+      };
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The changes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChangeList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  revertChange: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        sha: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The revert */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChangeRevert'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   listClusters: {
     parameters: {
       query?: never;
@@ -2024,6 +3056,657 @@ export interface operations {
       };
       /** Not allowed by the permission policy */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ClusterCreateRequest'];
+      };
+    };
+    responses: {
+      /** Committed; the create operation provisions it */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterAccepted'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The cluster */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  decommissionCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The decommission operation */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterAccepted'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  updateCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ClusterPatchRequest'];
+      };
+    };
+    responses: {
+      /** Committed; the operation it started, if any (an upgrade or a scale) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterAccepted'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  drainCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ClusterDrainRequest'];
+      };
+    };
+    responses: {
+      /** The drain operation */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterAccepted'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getClusterHealth: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The health of the cluster */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterHealthHistory'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listClusterOperations: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** Operations of the cluster */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterOperationList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getClusterOperation: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The operation */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterOperation'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -2152,6 +3835,546 @@ export interface operations {
       };
       /** Not allowed by the permission policy */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The deployment */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  abortDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DeploymentActionRequest'];
+      };
+    };
+    responses: {
+      /** The deployment */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  approveDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DeploymentActionRequest'];
+      };
+    };
+    responses: {
+      /** The deployment */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  pauseDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DeploymentActionRequest'];
+      };
+    };
+    responses: {
+      /** The deployment */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  promoteDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DeploymentActionRequest'];
+      };
+    };
+    responses: {
+      /** The deployment */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  resumeDeployment: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['DeploymentActionRequest'];
+      };
+    };
+    responses: {
+      /** The deployment */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Deployment'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -4536,6 +6759,77 @@ export interface operations {
       };
     };
   };
+  listDeployments: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+        namespace: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** Its deployments */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeploymentList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   streamResourceEvents: {
     parameters: {
       query?: {
@@ -5102,6 +7396,71 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['TierList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listVersions: {
+    parameters: {
+      query?: {
+        cell?: string;
+        component?: string;
+        namespace?: string;
+        product?: string;
+        provider?: string;
+      };
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The live resources the caller may read, with their versions */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VersionList'];
         };
       };
       /** A bad request; `error.issues` names each field */

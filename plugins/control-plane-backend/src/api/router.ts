@@ -9,6 +9,7 @@ import { createOpenApiDocument } from './openapi';
 import { mountRoutes } from './pipeline';
 import { AnyRoute } from './route';
 import { auditRoutes } from './routes/audit';
+import { changeRoutes } from './routes/changes';
 import { fleetRoutes } from './routes/fleet';
 import { generateRoutes } from './routes/generate';
 import { gitopsRoutes } from './routes/gitops';
@@ -28,6 +29,7 @@ const serviceRoutes: AnyRoute[] = [
   ...governanceRoutes,
   ...auditRoutes,
   ...gitopsRoutes,
+  ...changeRoutes,
   ...generateRoutes,
 ];
 

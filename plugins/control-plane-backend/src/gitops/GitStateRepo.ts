@@ -528,6 +528,52 @@ export class GitStateRepo {
     return infos.map(info => ({ ...info, signed: signed.has(info.sha) }));
   }
 
+  /**
+   * The full SHA of the commit `rev` names (a full or abbreviated SHA), or undefined when
+   * it names none (unknown, ambiguous, or not a commit).
+   */
+  async resolveCommit(rev: string): Promise<string | undefined> {
+    return this.resolveObject(`${rev}^{commit}`);
+  }
+
+  private async resolveObject(name: string): Promise<string | undefined> {
+    try {
+      return (
+        (await this.run(['rev-parse', '--verify', '--quiet', name])) ||
+        undefined
+      );
+    } catch (error) {
+      if (error instanceof GitCommandError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The commits of `to`'s history (after `from`, when given) that changed any of `paths`,
+   * newest first, at most `limit`.
+   */
+  async commitsTouching(
+    paths: string[],
+    to: string,
+    options: { from?: string; limit?: number } = {},
+  ): Promise<CommitInfo[]> {
+    if (paths.length === 0) return [];
+    return this.commits([
+      `--max-count=${options.limit ?? 100}`,
+      options.from ? `${options.from}..${to}` : to,
+      '--',
+      ...paths,
+    ]);
+  }
+
+  /** The content of the file at `path` in `commit`'s tree, or undefined when it has none. */
+  async fileAt(commit: string, path: string): Promise<string | undefined> {
+    const blob = await this.resolveObject(`${commit}:${path}`);
+    if (!blob) return undefined;
+    const { contents } = await this.readBlobs([blob], Infinity);
+    return contents.get(blob);
+  }
+
   /** Whether `ancestor` is in `commit`'s history. */
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {
     for (

@@ -9,3 +9,4 @@ export * from './policy';
 export * from './cost';
 export * from './placement';
 export * from './flags';
+export * from './changes';

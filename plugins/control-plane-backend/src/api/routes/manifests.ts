@@ -28,7 +28,7 @@ type Deps = Pick<
 const route = routes<Deps>();
 
 /** Who may write each kind of manifest (resources: the resource permissions). */
-const manifestPermissions = new Map<ManifestKind, BasicPermission>([
+export const manifestPermissions = new Map<ManifestKind, BasicPermission>([
   ['Product', policyManagePermission],
   ['Tier', policyManagePermission],
   ['Quota', policyManagePermission],

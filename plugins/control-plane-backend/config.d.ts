@@ -117,6 +117,16 @@ export interface Config {
       };
     };
 
+    /** The deploy engine (rollouts of new versions). */
+    deployments?: {
+      /**
+       * How often a deployment paused until promoted, or awaiting an approval, looks again
+       * (a promote or an approval through the API wakes it at once on an idle replica).
+       * @defaultValue { seconds: 2 }
+       */
+      pollInterval?: HumanDuration | string;
+    };
+
     /** The reconciler: closes the gap between desired and observed state. */
     reconciler?: {
       /**

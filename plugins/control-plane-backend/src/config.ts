@@ -40,6 +40,8 @@ export interface ControlPlaneConfig {
     backoff: { base: Duration; max: Duration };
   };
   reconciler: { interval: Duration; driftInterval: Duration };
+  /** The deploy engine: how often a paused deployment looks for a promotion or approval. */
+  deployments: { pollInterval: Duration };
   /** The shipped price tables with `controlPlane.pricing` merged over them. */
   pricing: PriceList;
   /** Score weights per tier, over the built-in defaults. */
@@ -229,6 +231,13 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
         Duration.fromMillis(500),
       ),
       backoff: readBackoff(orchestration?.getOptionalConfig('backoff')),
+    },
+    deployments: {
+      pollInterval: duration(
+        config?.getOptionalConfig('deployments'),
+        'pollInterval',
+        Duration.fromObject({ seconds: 2 }),
+      ),
     },
     reconciler: {
       interval: duration(

@@ -32,9 +32,20 @@ import {
   SagaDependencies,
 } from './orchestration/sagas';
 import { Reconciler } from './reconciler/Reconciler';
+import { DeploymentStore } from './deployments/DeploymentStore';
+import {
+  DeploymentService,
+  deploymentPlanFor,
+} from './deployments/DeploymentService';
+import { deploySaga } from './deployments/saga';
+import { DeploymentPlan } from './deployments/plan';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
-import { PolicyEvaluator } from '@idp-multicloud/plugin-control-plane-node';
+import {
+  MetricsProvider,
+  PolicyEvaluator,
+  TrafficRouter,
+} from '@idp-multicloud/plugin-control-plane-node';
 import { PolicyService } from './governance/PolicyService';
 import { CostService } from './governance/CostService';
 import { QuotaGuard } from './governance/QuotaGuard';
@@ -42,6 +53,11 @@ import { FeatureFlags } from './governance/FeatureFlags';
 import { ExperimentStore } from './scheduling/ExperimentStore';
 import { PlacementStore } from './scheduling/PlacementStore';
 import { Pricing } from './scheduling/pricing';
+import {
+  ClusterDriverRegistry,
+  ClusterStatus,
+} from './clusters/ClusterService';
+import { ClusterLifecycle, createClusterLifecycle } from './clusters/lifecycle';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -69,6 +85,10 @@ export interface ControlPlane {
   experiments: ExperimentStore;
   engine: SagaEngine;
   reconciler: Reconciler;
+  /** Clusters as managed objects: their lifecycle operations and health. */
+  clusters: ClusterLifecycle;
+  deployments: DeploymentStore;
+  deploymentService: DeploymentService;
   /** Traces, metrics and correlated logs of the engine, the scheduler and the reconciler. */
   instrumentation: ControlPlaneInstrumentation;
   /** Asks background work to run now rather than at its next interval. */
@@ -97,6 +117,10 @@ export async function createControlPlane(options: {
   drivers?: DriverRegistry;
   notify?: SagaDependencies['notify'];
   policyEvaluators?: PolicyEvaluator[];
+  clusterDrivers?: ClusterDriverRegistry;
+  /** Traffic routers and metrics providers of the deploy engine, by id (first: default). */
+  trafficRouters?: ReadonlyMap<string, TrafficRouter>;
+  metricsProviders?: ReadonlyMap<string, MetricsProvider>;
 }): Promise<ControlPlane> {
   const { db, config, logger } = options;
   const auditKeys = await loadAuditKeyring({
@@ -168,7 +192,10 @@ export async function createControlPlane(options: {
     resources,
     operations,
   });
+  // The cluster lifecycle is built on the scheduler (usage) and feeds it (phase and health).
+  let clusterStatuses: (() => Promise<Map<string, ClusterStatus>>) | undefined;
   const scheduler = new Scheduler({
+    clusterStatus: () => clusterStatuses?.() ?? Promise.resolve(new Map()),
     resources,
     placements,
     drivers,
@@ -203,12 +230,24 @@ export async function createControlPlane(options: {
     idempotency,
   });
   const manifests = new ManifestService(changes);
+  const clusters = createClusterLifecycle({
+    db,
+    drivers: options.clusterDrivers ?? new ClusterDriverRegistry(),
+    changes,
+    resources,
+    resourceService,
+    operations,
+    scheduler,
+    audit,
+    logger: logger.child({ component: 'clusters' }),
+  });
+  clusterStatuses = () => clusters.service.statuses();
   const reverts = new RevertService({ repo, changes });
 
   const instrumentation = new ControlPlaneInstrumentation({
     logger: logger.child({ component: 'saga-engine' }),
   });
-  const sagas = createSagas({
+  const sagaDependencies: SagaDependencies = {
     db,
     drivers,
     resources,
@@ -218,13 +257,25 @@ export async function createControlPlane(options: {
     notify: options.notify,
     stage: instrumentation.stage,
     onDecision: instrumentation.onDecision,
-  });
+  };
+  const sagas = createSagas(sagaDependencies);
   // A settled operation, a new head indexed or an API request asks for a reconciler pass;
   // the reconciler listens once it is built (it is built on the engine, which it wakes).
   // A replica that only serves the API leaves reconciling to those that orchestrate.
   const passRequests = new EventEmitter();
   const triggerReconciler = () => {
     if (config.orchestration.enabled) passRequests.emit('pass');
+  };
+  const deployments = new DeploymentStore(db);
+  const deployDependencies = {
+    saga: sagaDependencies,
+    deployments,
+    routers: options.trafficRouters ?? new Map(),
+    metrics: options.metricsProviders ?? new Map(),
+    pollMs: config.deployments.pollInterval.toMillis(),
+    onOutcome: instrumentation.onDeploymentOutcome,
+    onStep: instrumentation.onDeploymentStep,
+    onAnalysis: instrumentation.onAnalysis,
   };
   const engine = new SagaEngine({
     db,
@@ -234,7 +285,8 @@ export async function createControlPlane(options: {
     audit,
     indexer,
     logger: logger.child({ component: 'saga-engine' }),
-    sagaFor: type => sagas[type],
+    sagaFor: (type, op) =>
+      type === 'deploy' ? deploySaga(deployDependencies, op) : sagas[type],
     concurrency: config.orchestration.concurrency,
     pollInterval: config.orchestration.pollInterval,
     lease: config.orchestration.lease,
@@ -260,6 +312,13 @@ export async function createControlPlane(options: {
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
+    // A new version asked for rolls out as a deployment rather than an update.
+    deploymentFor: resource => deploymentPlanFor(resource),
+    startDeployment: (trx, resource, plan, reason) =>
+      deploymentService.start(trx, resource, plan as DeploymentPlan, {
+        actor: 'control-plane',
+        reason,
+      }),
     // The flag drift.autoCorrect where it is set for the cell or tier, else the cell's policy.
     cellDriftPolicy: async (cell, desired, tier) => {
       const autoCorrect = await flags.lookup('drift.autoCorrect', {
@@ -269,6 +328,14 @@ export async function createControlPlane(options: {
       if (autoCorrect === undefined) return desired.cell(cell)?.driftPolicy;
       return autoCorrect ? 'correct' : 'warn';
     },
+  });
+  const deploymentService = new DeploymentService({
+    db,
+    deployments,
+    operations,
+    audit,
+    events,
+    wake: () => engine.wake(),
   });
   passRequests.on('pass', () =>
     reconciler
@@ -307,6 +374,9 @@ export async function createControlPlane(options: {
     experiments,
     engine,
     reconciler,
+    clusters,
+    deployments,
+    deploymentService,
     instrumentation,
     background: {
       reconcile: triggerReconciler,
@@ -329,11 +399,13 @@ export async function createControlPlane(options: {
       }
       unsubscribe = indexer.onIndexed(() => triggerReconciler());
       engine.start();
+      clusters.start();
       triggerReconciler();
     },
     async stop() {
       instrumentation.stop();
       unsubscribe?.();
+      await clusters.stop();
       await engine.stop();
       await health.flush();
     },

@@ -9,14 +9,20 @@ import {
   productSpecSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
+  controlPlaneClusterDriversExtensionPoint,
   controlPlaneDriversExtensionPoint,
   controlPlanePolicyEvaluatorsExtensionPoint,
   PolicyEvaluator,
   controlPlaneProductsExtensionPoint,
   controlPlaneResourceRef,
   controlPlaneResourceRules,
+  controlPlaneMetricsProvidersExtensionPoint,
+  controlPlaneTrafficRoutersExtensionPoint,
+  MetricsProvider,
+  TrafficRouter,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DriverRegistry } from './drivers/DriverRegistry';
+import { ClusterDriverRegistry } from './clusters/ClusterService';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { createRouter } from './api/router';
 import { backgroundTasks, scheduleBackgroundWork } from './background';
@@ -41,10 +47,38 @@ export const controlPlanePlugin = createBackendPlugin({
         for (const driver of added) drivers.add(driver);
       },
     });
+    const clusterDrivers = new ClusterDriverRegistry();
+    env.registerExtensionPoint(controlPlaneClusterDriversExtensionPoint, {
+      addClusterDriver(...added) {
+        for (const driver of added) clusterDrivers.add(driver);
+      },
+    });
     const policyEvaluators: PolicyEvaluator[] = [];
     env.registerExtensionPoint(controlPlanePolicyEvaluatorsExtensionPoint, {
       addPolicyEvaluator(...added) {
         policyEvaluators.push(...added);
+      },
+    });
+    const trafficRouters = new Map<string, TrafficRouter>();
+    env.registerExtensionPoint(controlPlaneTrafficRoutersExtensionPoint, {
+      addTrafficRouter(...added) {
+        for (const router of added) {
+          if (trafficRouters.has(router.id)) {
+            throw new Error(`Traffic router ${router.id} was added twice`);
+          }
+          trafficRouters.set(router.id, router);
+        }
+      },
+    });
+    const metricsProviders = new Map<string, MetricsProvider>();
+    env.registerExtensionPoint(controlPlaneMetricsProvidersExtensionPoint, {
+      addMetricsProvider(...added) {
+        for (const provider of added) {
+          if (metricsProviders.has(provider.id)) {
+            throw new Error(`Metrics provider ${provider.id} was added twice`);
+          }
+          metricsProviders.set(provider.id, provider);
+        }
       },
     });
     env.registerExtensionPoint(controlPlaneProductsExtensionPoint, {
@@ -68,8 +102,10 @@ export const controlPlanePlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
         events: eventsServiceRef,
+        userInfo: coreServices.userInfo,
       },
       async init({
+        userInfo,
         events,
         lifecycle,
         config,
@@ -95,6 +131,9 @@ export const controlPlanePlugin = createBackendPlugin({
           moduleProducts,
           drivers,
           policyEvaluators,
+          clusterDrivers,
+          trafficRouters,
+          metricsProviders,
         });
         logger.info(`drivers: ${drivers.ids().join(', ') || 'none'}`);
 
@@ -147,7 +186,13 @@ export const controlPlanePlugin = createBackendPlugin({
         });
 
         httpRouter.use(
-          await createRouter({ controlPlane, httpAuth, authorizer, logger }),
+          await createRouter({
+            controlPlane,
+            httpAuth,
+            authorizer,
+            logger,
+            userInfo,
+          }),
         );
         httpRouter.addAuthPolicy({ path: '/health', allow: 'unauthenticated' });
         lifecycle.addStartupHook(() => controlPlane.start());

@@ -1,4 +1,8 @@
-import { HttpAuthService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  HttpAuthService,
+  LoggerService,
+  UserInfoService,
+} from '@backstage/backend-plugin-api';
 import express from 'express';
 import Router from 'express-promise-router';
 import { ControlPlane } from '../controlPlane';
@@ -9,9 +13,11 @@ import { createOpenApiDocument } from './openapi';
 import { mountRoutes } from './pipeline';
 import { AnyRoute } from './route';
 import { auditRoutes } from './routes/audit';
+import { clusterRoutes } from './routes/clusters';
 import { changeRoutes } from './routes/changes';
 import { fleetRoutes } from './routes/fleet';
 import { generateRoutes } from './routes/generate';
+import { deploymentRoutes } from './routes/deployments';
 import { gitopsRoutes } from './routes/gitops';
 import { governanceRoutes } from './routes/governance';
 import { manifestRoutes } from './routes/manifests';
@@ -26,11 +32,13 @@ const serviceRoutes: AnyRoute[] = [
   ...operationRoutes,
   ...manifestRoutes,
   ...fleetRoutes,
+  ...clusterRoutes,
   ...governanceRoutes,
   ...auditRoutes,
   ...gitopsRoutes,
   ...changeRoutes,
   ...generateRoutes,
+  ...deploymentRoutes,
 ];
 
 /** Every route of the API: what the router serves and the OpenAPI document describes. */
@@ -43,6 +51,8 @@ export interface RouterOptions {
   logger: LoggerService;
   /** SSE polling, shortened in tests. */
   eventStream?: { pollMs?: number; heartbeatMs?: number };
+  /** Who the caller is: the groups that may approve deployment steps. */
+  userInfo?: UserInfoService;
 }
 
 /** The API's express router, built from the route table. */
@@ -54,7 +64,19 @@ export async function createRouter(
   router.use(express.json({ limit: '2mb' }));
   router.use(traceRequests());
   let document: Record<string, unknown> | undefined;
-  const services: ApiServices = { ...controlPlane, authorizer, eventStream };
+  const { userInfo } = options;
+  const services: ApiServices = {
+    ...controlPlane,
+    authorizer,
+    eventStream,
+    groupsOf: async credentials =>
+      userInfo &&
+      (credentials.principal as { type?: string } | undefined)?.type === 'user'
+        ? (await userInfo.getUserInfo(credentials)).ownershipEntityRefs.map(
+            ref => ref.toLocaleLowerCase('en-US'),
+          )
+        : [],
+  };
   mountRoutes(
     router,
     [

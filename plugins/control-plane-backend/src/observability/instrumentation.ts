@@ -196,6 +196,34 @@ export class ControlPlaneInstrumentation {
   };
 
   /** An operation reached an end state. */
+  /** A deployment ended. */
+  readonly onDeploymentOutcome = (
+    d: { plan: { strategy: string } },
+    outcome: string,
+  ): void => {
+    this.metrics.deployments.add(1, { strategy: d.plan.strategy, outcome });
+    if (outcome === 'RolledBack' || outcome === 'Aborted') {
+      this.metrics.rollbacks.add(1, { strategy: d.plan.strategy });
+    }
+  };
+
+  /** A deployment step ended, `seconds` after it began. */
+  readonly onDeploymentStep = (
+    d: { plan: { strategy: string } },
+    step: { kind: string },
+    seconds: number,
+  ): void => {
+    this.metrics.deploymentStepDuration.record(seconds, {
+      strategy: d.plan.strategy,
+      step: step.kind,
+    });
+  };
+
+  /** One measurement of an analysis. */
+  readonly onAnalysis = (result: string): void => {
+    this.metrics.analysisRuns.add(1, { result });
+  };
+
   readonly onSettled = (
     operationId: string,
     state: OperationState,

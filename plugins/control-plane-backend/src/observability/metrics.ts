@@ -41,6 +41,10 @@ export class ControlPlaneMetrics {
   readonly sagaStepDuration: Histogram;
   readonly operations: Counter;
   readonly drift: Counter;
+  readonly deployments: Counter;
+  readonly analysisRuns: Counter;
+  readonly rollbacks: Counter;
+  readonly deploymentStepDuration: Histogram;
   private readonly breakerState: ObservableGauge;
   private breakerCallback?: ObservableCallback;
 
@@ -85,6 +89,26 @@ export class ControlPlaneMetrics {
       description:
         'Drift reports: a resource found to differ from its desired state (reported once while it stays the same under the warn policy)',
     });
+    this.deployments = meter.createCounter('idp_deployments_total', {
+      description: 'Deployments that ended, by strategy and outcome',
+    });
+    this.analysisRuns = meter.createCounter('idp_analysis_runs_total', {
+      description:
+        'Measurements of deployment analyses, by result (pass, fail, inconclusive)',
+    });
+    this.rollbacks = meter.createCounter('idp_rollbacks_total', {
+      description:
+        'Deployments rolled back to their stable version (a failed analysis, or aborted)',
+    });
+    this.deploymentStepDuration = meter.createHistogram(
+      'idp_deployment_step_duration_seconds',
+      {
+        description:
+          'Time from the start of a deployment step to its end (waits included), by strategy and step kind',
+        unit: 's',
+        advice: { explicitBucketBoundaries: stepBuckets },
+      },
+    );
   }
 
   /**

@@ -263,6 +263,23 @@ export class SagaStore {
     );
   }
 
+  /**
+   * A step not done yet that asks to run again in `delayMs` (a pause, an analysis interval,
+   * an approval awaited): the operation is released until then. Waiting is neither a failure
+   * nor an attempt, and leaves no event (the step's own store says what it waits for).
+   */
+  async waitStep(
+    op: ClaimedOperation,
+    step: StepRef,
+    delayMs: number,
+  ): Promise<void> {
+    await this.fenced(op, releaseFor(delayMs), async trx => {
+      await trx('operation_steps')
+        .where({ operation_id: op.id, position: step.position })
+        .update({ attempts: trx.raw('attempts - 1') });
+    });
+  }
+
   /** Records a lasting failure of a step: the operation compensates from here. */
   async failStep(
     op: ClaimedOperation,

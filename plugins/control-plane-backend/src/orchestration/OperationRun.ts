@@ -19,6 +19,7 @@ import {
   SagaStep,
   StepRecord,
   StepRunInfo,
+  StepWait,
 } from './types';
 
 /** What a run of an operation uses of the control plane (the engine's options). */
@@ -229,6 +230,15 @@ export class OperationRun {
         : execute());
     } catch (error) {
       if (this.signal.aborted) throw this.signal.reason;
+      if (error instanceof StepWait && !this.cancelSignal.aborted) {
+        await this.o.store.waitStep(
+          op,
+          { position, name: step.name },
+          error.delayMs,
+        );
+        this.announce();
+        return 'stop';
+      }
       if (this.cancelSignal.aborted) {
         await this.o.store.cancel(op, { position, name: step.name });
         await this.compensate(true);

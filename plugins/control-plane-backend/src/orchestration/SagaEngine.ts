@@ -19,7 +19,8 @@ export interface SagaEngineOptions extends RunDependencies {
   /** @deprecated Unused: the engine reads and writes through its store. */
   db?: Knex;
   indexer: StateIndexer;
-  sagaFor(type: string): Saga | undefined;
+  /** The saga of an operation: by its type (a deployment's also by its params). */
+  sagaFor(type: string, op: ClaimedOperation): Saga | undefined;
   /** Runs at most this many operations at once in this process. @defaultValue 16 */
   concurrency?: number;
   /** How often to look for work when idle. @defaultValue 250 ms */
@@ -112,7 +113,7 @@ export class SagaEngine {
   claim(limit: number): Promise<ClaimedOperation[]> {
     const { options: o } = this;
     return o.store.claim(this.workerId, limit, [...this.active.keys()], op => {
-      const saga = o.sagaFor(op.type);
+      const saga = o.sagaFor(op.type, op);
       return saga?.steps.length ? firstStart(o, saga, op) : undefined;
     });
   }
@@ -167,7 +168,7 @@ export class SagaEngine {
         .catch(() => undefined);
     }, Math.max(50, this.settings.leaseMs / 3));
     try {
-      const saga = this.options.sagaFor(op.type);
+      const saga = this.options.sagaFor(op.type, op);
       // what the run needs, read at once
       const [resource, desired, steps] = await Promise.all([
         this.options.resources.getByUid(op.resourceUid),

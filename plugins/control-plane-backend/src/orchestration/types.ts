@@ -80,3 +80,15 @@ export interface StepRunInfo {
   /** Results of the steps completed so far, by step name. */
   results: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * Thrown by a step that is not done yet and wants to run again after `delayMs`: a pause, the
+ * next measurement of an analysis, an approval awaited. The operation is released (no worker
+ * holds it while it waits), and the wait counts as no attempt.
+ */
+export class StepWait extends Error {
+  constructor(readonly delayMs: number, message = 'waiting') {
+    super(message);
+    this.name = 'StepWait';
+  }
+}

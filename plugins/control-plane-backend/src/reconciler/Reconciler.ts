@@ -1,3 +1,4 @@
+import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { Mutex } from '../gitops/mutex';
 import { ReconcileCandidate } from '../resources/ResourceStore';
@@ -12,7 +13,20 @@ import { startOperation } from './startOperation';
 export type { DriftPolicy } from './drift';
 export type { DriftResult } from './DriftDetector';
 
-export type ReconcilerOptions = DriftDetectorOptions;
+export type ReconcilerOptions = DriftDetectorOptions & {
+  /**
+   * The deployment an update of this resource calls for (its version changed), if any: the
+   * reconciler then starts it instead of the update.
+   */
+  deploymentFor?(resource: ReconcileCandidate): object | undefined;
+  /** Creates a deployment and its deploy operation; the operation's id. */
+  startDeployment?(
+    trx: Knex.Transaction,
+    resource: ReconcileCandidate,
+    plan: object,
+    reason: string,
+  ): Promise<string>;
+};
 
 export interface PassResult {
   started: { ref: string; type: string; operationId: string }[];
@@ -66,12 +80,21 @@ export class Reconciler {
         logger.debug(`waits: ${next.reason}`, { resourceRef: resource.ref });
         continue;
       }
+      const plan =
+        next.action === 'update'
+          ? this.options.deploymentFor?.(resource)
+          : undefined;
+      const start = this.options.startDeployment;
+      const type = plan && start ? 'deploy' : next.action;
       const id = await startOperation(this.options, resource, {
-        type: next.action,
+        type,
         reason: next.reason,
+        ...(plan && start
+          ? { create: trx => start(trx, resource, plan, next.reason) }
+          : {}),
       });
       if (id) {
-        started.push({ ref: resource.ref, type: next.action, operationId: id });
+        started.push({ ref: resource.ref, type, operationId: id });
       }
     }
     if (started.length > 0) this.options.wake();

@@ -16,7 +16,12 @@ import { ReconcileOperation } from './nextOperation';
 export async function startOperation(
   stores: { resources: ResourceStore; operations: OperationStore },
   resource: ResourceRecord,
-  operation: { type: ReconcileOperation; reason: string },
+  operation: {
+    type: ReconcileOperation | 'deploy';
+    reason: string;
+    /** Creates the operation (a deployment's, with its row) instead of a plain one. */
+    create?(trx: Knex.Transaction): Promise<string>;
+  },
   trx?: Knex.Transaction,
 ): Promise<string | undefined> {
   return stores.resources.whileUnchanged(
@@ -24,18 +29,20 @@ export async function startOperation(
     async locked => {
       try {
         return await locked.transaction(savepoint =>
-          stores.operations.create(
-            {
-              resourceUid: resource.uid,
-              resourceRef: resource.ref,
-              type: operation.type,
-              params: {},
-              actor: 'control-plane',
-              reason: operation.reason,
-              targetGeneration: resource.status.generation,
-            },
-            savepoint,
-          ),
+          operation.create
+            ? operation.create(savepoint)
+            : stores.operations.create(
+                {
+                  resourceUid: resource.uid,
+                  resourceRef: resource.ref,
+                  type: operation.type as ReconcileOperation,
+                  params: {},
+                  actor: 'control-plane',
+                  reason: operation.reason,
+                  targetGeneration: resource.status.generation,
+                },
+                savepoint,
+              ),
         );
       } catch (error) {
         // another replica (or an API call) started one first

@@ -92,6 +92,7 @@ export class ResourceService {
         dependsOn: canonicalDeps(req.dependsOn),
         ...(req.placement ? { placement: req.placement } : {}),
         ...(req.driftPolicy ? { driftPolicy: req.driftPolicy } : {}),
+        ...(req.rollout ? { rollout: req.rollout } : {}),
       }),
     };
   }

@@ -238,6 +238,8 @@ export function applyPatch(
   if (patch.dependsOn) spec.dependsOn = canonicalDeps(patch.dependsOn);
   if (patch.driftPolicy === null) delete spec.driftPolicy;
   else if (patch.driftPolicy) spec.driftPolicy = patch.driftPolicy;
+  if (patch.rollout === null) delete spec.rollout;
+  else if (patch.rollout) spec.rollout = patch.rollout;
   return {
     ...current,
     metadata: {

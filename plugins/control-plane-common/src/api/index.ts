@@ -9,4 +9,5 @@ export * from './policy';
 export * from './cost';
 export * from './placement';
 export * from './flags';
+export * from './deployments';
 export * from './changes';

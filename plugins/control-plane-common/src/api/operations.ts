@@ -56,6 +56,7 @@ export const operationSchema = z
       'create',
       'update',
       'delete',
+      'deploy',
       ...operationTypeSchema.options,
     ]),
     resourceRef: z.string(),

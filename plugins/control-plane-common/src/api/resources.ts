@@ -15,6 +15,7 @@ import {
   resourceTransitionSchema,
 } from '../model/resources';
 import { tierIdSchema } from '../model/tiers';
+import { rolloutSpecSchema } from '../model/deployments';
 
 /**
  * `POST /resources`: ask for a new resource.
@@ -40,6 +41,7 @@ export const createResourceRequestSchema = z
       .strict()
       .optional(),
     driftPolicy: z.enum(['correct', 'warn']).optional(),
+    rollout: rolloutSpecSchema.optional(),
   })
   .strict()
   .meta({ id: 'CreateResourceRequest' });
@@ -65,6 +67,10 @@ export const updateResourceRequestSchema = z
     dependsOn: z.array(resourceRefSchema).optional(),
     labels: labelsSchema.optional(),
     driftPolicy: z.enum(['correct', 'warn']).nullable().optional(),
+    rollout: rolloutSpecSchema
+      .nullable()
+      .optional()
+      .describe('how new versions roll out; null: the defaults'),
   })
   .strict()
   .meta({ id: 'UpdateResourceRequest' });

@@ -257,8 +257,10 @@ export const webappParameters = z
       .default({}),
     strategy: z
       .enum(['rolling', 'blue_green', 'canary'])
-      .default('rolling')
-      .describe('how new versions roll out'),
+      .optional()
+      .describe(
+        "how new versions roll out (spec.rollout says more); the tier's default when left out",
+      ),
     multiAZ: z.boolean().default(false).describe('spread replicas over zones'),
   })
   .strict();

@@ -10,6 +10,7 @@ import {
   stringifyResourceRef,
 } from './names';
 import { tierIdSchema } from './tiers';
+import { rolloutSpecSchema } from './deployments';
 
 /**
  * Labels: short key/value strings for selecting and grouping.
@@ -63,6 +64,11 @@ export const resourceSpecSchema = z.object({
     .optional()
     .describe(
       'pins placement to a provider or cluster (what a migrate operation sets)',
+    ),
+  rollout: rolloutSpecSchema
+    .optional()
+    .describe(
+      'how a new version rolls out; the product and tier defaults when left out',
     ),
   driftPolicy: z
     .enum(['correct', 'warn'])

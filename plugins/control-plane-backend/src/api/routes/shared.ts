@@ -18,6 +18,8 @@ export type ApiServices = Omit<ControlPlane, 'start' | 'stop'> & {
   authorizer: ResourceAuthorizer;
   /** SSE polling, shortened in tests. */
   eventStream?: { pollMs?: number; heartbeatMs?: number };
+  /** The groups (ownership entity refs) of the caller: who may approve a deployment step. */
+  groupsOf(credentials: BackstageCredentials): Promise<string[]>;
 };
 
 export const resourcePath = z.object({

@@ -1,0 +1,303 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import simulatorModule, {
+  controlPlaneModuleSimulatorWorkloads,
+} from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import {
+  callAs,
+  startControlPlane,
+  until,
+  users,
+} from '../__testUtils__/backend';
+
+const databases = TestDatabases.create();
+jest.setTimeout(180_000);
+
+type ControlPlaneTest = Awaited<ReturnType<typeof startControlPlane>>;
+
+/** A simulated webapp serving 200 requests/s in ticks of 100 ms. */
+async function start(databaseId: Parameters<TestDatabases['init']>[0]) {
+  return startControlPlane(databases, databaseId, {
+    orchestration: true,
+    features: [simulatorModule, controlPlaneModuleSimulatorWorkloads],
+    controlPlane: {
+      simulator: {
+        provisioningTime: { milliseconds: 30 },
+        deprovisioningTime: { milliseconds: 10 },
+        latency: { default: 0 },
+        traffic: {
+          interval: { milliseconds: 100 },
+          requestsPerSecond: 200,
+        },
+      },
+      deployments: { pollInterval: { milliseconds: 100 } },
+    },
+  });
+}
+
+/** Analyses of one 5-second measurement each, so a canary takes about 15 s. */
+const rollout = {
+  strategy: 'canary',
+  analysis: { interval: '5s', count: 1 },
+};
+
+async function deployments(cp: ControlPlaneTest, name: string) {
+  const res = await callAs(cp.server, users.ana).get(
+    `/resources/default/${name}/deployments`,
+  );
+  expect(res.status).toBe(200);
+  return res.body.items as any[];
+}
+
+const untilDeployment = (
+  cp: ControlPlaneTest,
+  name: string,
+  toVersion: string,
+  phases: string[],
+) =>
+  until(
+    async () => {
+      const d = (await deployments(cp, name)).find(
+        x => x.toVersion === toVersion,
+      );
+      return d && phases.includes(d.phase) ? d : undefined;
+    },
+    `${name} → ${toVersion} ${phases.join('|')}`,
+    120_000,
+  );
+
+async function createReady(cp: ControlPlaneTest, name: string, extra = {}) {
+  const api = callAs(cp.server, users.ana);
+  const created = await api.post('/resources', {
+    name,
+    product: 'webapp',
+    owner: 'group:default/payments',
+    tier: 'critical',
+    cell: 'cell-us',
+    params: { image: 'ghcr.io/acme/shop', version: '1.0.0' },
+    rollout,
+    ...extra,
+  });
+  expect(created.status).toBe(201);
+  await until(
+    async () =>
+      (await api.get(`/resources/default/${name}`)).body.status?.state ===
+      'READY',
+    `${name} READY`,
+  );
+}
+
+describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
+  it('rolls a good canary 5 → 25 → 50 → 100 with an analysis passing at each step, and rolls a bad one back at 5 %', async () => {
+    const cp = await start(databaseId);
+    try {
+      const api = callAs(cp.server, users.ana);
+      await createReady(cp, 'shop');
+      expect(
+        (await api.get('/resources/default/shop')).body.status.version,
+      ).toBe('1.0.0');
+
+      // A good version: every analysis passes, and it becomes the stable one.
+      const patched = await api.patch('/resources/default/shop', {
+        params: { version: '1.1.0' },
+      });
+      expect(patched.status).toBe(200);
+      const good = await untilDeployment(cp, 'shop', '1.1.0', [
+        'Succeeded',
+        'RolledBack',
+        'Failed',
+      ]);
+      expect(good).toMatchObject({
+        phase: 'Succeeded',
+        strategy: 'canary',
+        fromVersion: '1.0.0',
+        toVersion: '1.1.0',
+      });
+      expect(
+        good.steps
+          .filter((s: any) => s.kind === 'setWeight')
+          .map((s: any) => [s.weight, s.state]),
+      ).toEqual([
+        [5, 'succeeded'],
+        [25, 'succeeded'],
+        [50, 'succeeded'],
+      ]);
+      const full = (await api.get(`/deployments/${good.id}`)).body;
+      expect(full.measurements.map((m: any) => m.verdict)).toEqual([
+        'pass',
+        'pass',
+        'pass',
+      ]);
+      // the plots' data: canary and baseline samples of each metric
+      const errorRate = full.measurements[0].metrics.find(
+        (m: any) => m.metric === 'error-rate',
+      );
+      expect(errorRate.canary.length).toBeGreaterThanOrEqual(5);
+      expect(errorRate.baseline.length).toBeGreaterThanOrEqual(5);
+      expect(errorRate.pValue).toBeGreaterThan(0);
+      const shop = (await api.get('/resources/default/shop')).body;
+      expect(shop.status).toMatchObject({ state: 'READY', version: '1.1.0' });
+
+      // A bad version: half its requests fail. The first analysis, at 5 %, rolls it back.
+      const fault = await api.post('/simulator/faults', {
+        kind: 'misbehaving-version',
+        ref: 'resource:default/shop',
+        version: '1.2.0',
+        errorRate: 0.5,
+      });
+      expect(fault.status).toBe(201);
+      await api.patch('/resources/default/shop', {
+        params: { version: '1.2.0' },
+      });
+      const bad = await untilDeployment(cp, 'shop', '1.2.0', [
+        'Succeeded',
+        'RolledBack',
+        'Failed',
+      ]);
+      expect(bad.phase).toBe('RolledBack');
+      // it never went past 5 %
+      expect(
+        bad.steps.map((s: any) => `${s.kind}${s.weight ?? ''}:${s.state}`),
+      ).toEqual([
+        'start:succeeded',
+        'setWeight5:succeeded',
+        'analysis:failed',
+        'setWeight25:pending',
+        'analysis:pending',
+        'setWeight50:pending',
+        'analysis:pending',
+        'promote100:pending',
+      ]);
+      expect(bad.weights.canary).toBe(0);
+      const failed = (await api.get(`/deployments/${bad.id}`)).body;
+      expect(failed.measurements[0].verdict).toBe('fail');
+      expect(
+        failed.measurements[0].metrics.find(
+          (m: any) => m.metric === 'error-rate',
+        ).reasons,
+      ).toEqual(
+        expect.arrayContaining([expect.stringMatching(/above the threshold/)]),
+      );
+      expect(failed.message).toMatch(/analysis failed/);
+
+      // the stable version runs and takes every request; the resource went DEGRADED → READY
+      const after = (await api.get('/resources/default/shop')).body;
+      expect(after.status).toMatchObject({ state: 'READY', version: '1.1.0' });
+      const history = (await api.get('/resources/default/shop/history')).body;
+      const moves = history.transitions.map((t: any) => `${t.from}>${t.to}`);
+      expect(moves).toEqual(
+        expect.arrayContaining(['READY>DEGRADED', 'DEGRADED>READY']),
+      );
+      const served = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          api.get('/simulator/workloads/default/shop'),
+        ),
+      );
+      expect(new Set(served.map(r => r.body.version))).toEqual(
+        new Set(['1.1.0']),
+      );
+
+      // Which version runs where.
+      const versions = await api.get('/versions?product=webapp');
+      expect(versions.status).toBe(200);
+      expect(versions.body.items).toEqual([
+        expect.objectContaining({
+          resourceRef: 'resource:default/shop',
+          cell: 'cell-us',
+          version: '1.1.0',
+        }),
+      ]);
+      // the rolled-back generation is not tried again by the reconciler
+      expect(
+        (await deployments(cp, 'shop')).filter(d => d.toVersion === '1.2.0'),
+      ).toHaveLength(1);
+    } finally {
+      await cp.cleanup();
+    }
+  });
+
+  it('pauses until promoted, waits for an approval from the named group, and aborts back to stable on demand', async () => {
+    const cp = await start(databaseId);
+    try {
+      const ana = callAs(cp.server, users.ana);
+      const bruno = callAs(cp.server, users.bruno);
+      await createReady(cp, 'cart', {
+        rollout: {
+          strategy: 'canary',
+          steps: [
+            { setWeight: 10 },
+            { pause: {} },
+            { approval: { group: 'group:default/platform' } },
+            { setWeight: 50 },
+            { pause: {} },
+            { promote: {} },
+          ],
+        },
+      });
+      await ana.patch('/resources/default/cart', {
+        params: { version: '2.0.0' },
+      });
+      const paused = await untilDeployment(cp, 'cart', '2.0.0', ['Paused']);
+      expect(paused.currentStep).toBe(2);
+      expect(paused.weights.canary).toBe(10);
+      expect(paused.message).toMatch(/promote to continue/);
+
+      const promoted = await ana.post(`/deployments/${paused.id}/promote`, {});
+      expect(promoted.status).toBe(202);
+      const awaiting = await until(async () => {
+        const d = (await deployments(cp, 'cart'))[0];
+        return d.currentStep === 3 && d.phase === 'Paused' ? d : undefined;
+      }, 'awaiting approval');
+      expect(awaiting.message).toMatch(
+        /awaiting approval by group:default\/platform/,
+      );
+
+      // bruno owns the resource but is not in group platform: refused, nothing changes
+      const refused = await bruno.post(`/deployments/${paused.id}/approve`, {});
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toMatch(/group:default\/platform/);
+      // a deployment id nobody has is a 404; a malformed one a 400
+      expect(
+        (
+          await ana.post(
+            '/deployments/00000000-0000-4000-8000-000000000000/promote',
+            {},
+          )
+        ).status,
+      ).toBe(404);
+      expect((await ana.post('/deployments/nope/promote', {})).status).toBe(
+        400,
+      );
+
+      // abort: back to stable, Aborted, audited
+      const aborted = await ana.post(`/deployments/${paused.id}/abort`, {
+        reason: 'not today',
+      });
+      expect(aborted.status).toBe(202);
+      const ended = await untilDeployment(cp, 'cart', '2.0.0', [
+        'Aborted',
+        'RolledBack',
+        'Failed',
+        'Succeeded',
+      ]);
+      expect(ended.phase).toBe('Aborted');
+      expect(ended.weights.canary).toBe(0);
+      expect(ended.message).toMatch(/aborted by user:default\/ana/);
+      const cart = (await ana.get('/resources/default/cart')).body;
+      expect(cart.status).toMatchObject({ state: 'READY', version: '1.0.0' });
+      const audit = await ana.get('/audit?action=deployment.abort');
+      expect(audit.body.items).toEqual([
+        expect.objectContaining({
+          actor: users.ana,
+          action: 'deployment.abort',
+          target: 'resource:default/cart',
+        }),
+      ]);
+      // an ended deployment takes no more actions
+      expect(
+        (await ana.post(`/deployments/${paused.id}/promote`, {})).status,
+      ).toBe(409);
+    } finally {
+      await cp.cleanup();
+    }
+  });
+});

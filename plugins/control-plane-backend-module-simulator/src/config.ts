@@ -358,6 +358,16 @@ const settingsSchema = z
     deprovisioningTime: durationSchema.optional(),
     latency: z.record(nameSchema, durationSchema).optional(),
     faults: faultsConfigSchema.optional(),
+    /** How long simulated clusters take to create, upgrade, scale and delete, ms. */
+    clusters: z
+      .object({
+        createMs: z.number().int().nonnegative().optional(),
+        upgradeMs: z.number().int().nonnegative().optional(),
+        scaleMs: z.number().int().nonnegative().optional(),
+        deleteMs: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .optional(),
     traffic: z
       .object({
         enabled: z.boolean().optional(),

@@ -36,3 +36,8 @@ export type {
   SimulatorStepFailure,
   SimulatorTrafficSettings,
 } from './config';
+export { SimulatedClusterDriver } from './clusters/SimulatedClusterDriver';
+export type {
+  SimulatedClusterFault,
+  SimulatedClusterTimings,
+} from './clusters/SimulatedClusterDriver';

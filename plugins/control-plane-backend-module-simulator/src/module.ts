@@ -2,7 +2,11 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
-import { controlPlaneDriversExtensionPoint } from '@idp-multicloud/plugin-control-plane-node';
+import {
+  controlPlaneClusterDriversExtensionPoint,
+  controlPlaneDriversExtensionPoint,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { SimulatedClusterDriver } from './clusters/SimulatedClusterDriver';
 import { createSimulatorRouter } from './api/router';
 import { readSimulatorSettings } from './config';
 import { SimulatedDriver } from './SimulatedDriver';
@@ -26,6 +30,7 @@ export const controlPlaneModuleSimulator = createBackendModule({
         httpAuth: coreServices.httpAuth,
         permissions: coreServices.permissions,
         drivers: controlPlaneDriversExtensionPoint,
+        clusterDrivers: controlPlaneClusterDriversExtensionPoint,
       },
       async init({
         config,
@@ -35,6 +40,7 @@ export const controlPlaneModuleSimulator = createBackendModule({
         httpAuth,
         permissions,
         drivers,
+        clusterDrivers,
       }) {
         const settings = readSimulatorSettings(config);
         if (!settings.enabled) {
@@ -49,6 +55,26 @@ export const controlPlaneModuleSimulator = createBackendModule({
           skipMigrations: database.migrations?.skip,
         });
         drivers.addDriver(driver);
+        // Simulated clusters, created, upgraded and scaled in the time these settings say.
+        const clusterTimings = config.getOptionalConfig(
+          'controlPlane.simulator.clusters',
+        );
+        clusterDrivers.addClusterDriver(
+          new SimulatedClusterDriver(await database.getClient(), {
+            ...(clusterTimings?.has('createMs')
+              ? { createMs: clusterTimings.getNumber('createMs') }
+              : {}),
+            ...(clusterTimings?.has('upgradeMs')
+              ? { upgradeMs: clusterTimings.getNumber('upgradeMs') }
+              : {}),
+            ...(clusterTimings?.has('scaleMs')
+              ? { scaleMs: clusterTimings.getNumber('scaleMs') }
+              : {}),
+            ...(clusterTimings?.has('deleteMs')
+              ? { deleteMs: clusterTimings.getNumber('deleteMs') }
+              : {}),
+          }),
+        );
         httpRouter.use(
           await createSimulatorRouter({ driver, httpAuth, permissions }),
         );

@@ -12,3 +12,4 @@ export * from './policy';
 export * from './metrics';
 export * from './traffic';
 export * from './analysis';
+export * from './clusters';

@@ -236,6 +236,32 @@ const calls: Record<
     path: `/generate/compose?component=component:default/${owner}-app`,
     owner,
   }),
+  getCluster: () => ({ path: '/clusters/aws-eu-west-1' }),
+  getClusterHealth: () => ({ path: '/clusters/aws-eu-west-1/health' }),
+  listClusterOperations: () => ({ path: '/clusters/aws-eu-west-1/operations' }),
+  getClusterOperation: () => ({
+    path: '/clusters/aws-eu-west-1/operations/cop-none',
+    allowedNotFound: true,
+  }),
+  // Without a cluster driver in this backend, allowed lifecycle requests end in 400/409.
+  createCluster: ({ role }) => ({
+    path: '/clusters',
+    body: {
+      name: `lab-${role.toLowerCase()}`,
+      cell: 'cell-eu',
+      provider: 'aws',
+      region: 'eu-west-1',
+      zones: ['eu-west-1a'],
+      version: '1.34',
+      nodePools: [{ name: 'general', machineType: 'standard-8', count: 1 }],
+    },
+  }),
+  updateCluster: () => ({
+    path: '/clusters/aws-eu-west-1',
+    body: { labels: { touched: 'yes' } },
+  }),
+  drainCluster: () => ({ path: '/clusters/gcp-europe-west1/drain', body: {} }),
+  decommissionCluster: () => ({ path: '/clusters/gcp-europe-west1' }),
   getGitopsStatus: () => ({ path: '/gitops/status' }),
   syncGitops: () => ({ path: '/gitops/sync' }),
   listChanges: ({ owner }) => ({

@@ -75,6 +75,10 @@ export class Scheduler {
       /** Weights per tier from app-config, over the built-in defaults. */
       weights?: Record<string, Partial<ScoreWeights>>;
       experiments?: ExperimentAssigner;
+      /** Phase and health score (0–100) of the clusters the lifecycle manages, by name. */
+      clusterStatus?: () => Promise<
+        Map<string, { phase?: string; health: number }>
+      >;
     },
   ) {}
 
@@ -151,6 +155,9 @@ export class Scheduler {
     }
     const statuses =
       (await this.options.providerStatus?.statuses()) ?? new Map();
+    const lifecycle =
+      (await this.options.clusterStatus?.()) ??
+      new Map<string, { phase?: string; health: number }>();
     const exclude = new Set(input.exclude ?? []);
     const product = resource.spec.product;
     return desired
@@ -198,6 +205,7 @@ export class Scheduler {
             sameProvider: (replicasOfProvider.get(providerId) ?? 0) - onCluster,
           },
           partnersOnProvider: partners.get(providerId) ?? [],
+          clusterState: lifecycle.get(c.metadata.name),
         };
       });
   }

@@ -48,7 +48,22 @@ export interface SchedulingCandidate {
   replicas: { sameCluster: number; sameProvider: number };
   /** Refs of the resource's failover partners already placed on this provider. */
   partnersOnProvider: string[];
+  /**
+   * What the cluster lifecycle knows of the cluster: its observed phase (none when it was
+   * never managed) and its health score, 0–100. Absent: healthy.
+   */
+  clusterState?: { phase?: string; health: number };
 }
+
+/** Below this cluster health score nothing new is placed on a cluster. */
+export const MIN_CLUSTER_HEALTH = 40;
+const UNSCHEDULABLE_PHASES = [
+  'Provisioning',
+  'Upgrading',
+  'Draining',
+  'Decommissioning',
+  'Deleted',
+];
 
 export type { ScoreWeights };
 
@@ -119,6 +134,18 @@ export const filters: Record<string, Filter> = {
     c.spec.lifecycle === 'active'
       ? undefined
       : `cluster lifecycle is ${c.spec.lifecycle}`,
+  'cluster-lifecycle': (_r, c) => {
+    if (!c.clusterState) return undefined;
+    if (
+      c.clusterState.phase &&
+      UNSCHEDULABLE_PHASES.includes(c.clusterState.phase)
+    ) {
+      return `cluster is ${c.clusterState.phase}`;
+    }
+    return c.clusterState.health < MIN_CLUSTER_HEALTH
+      ? `cluster health ${c.clusterState.health} is below ${MIN_CLUSTER_HEALTH}`
+      : undefined;
+  },
   product: (r, c) =>
     c.driverSupportsProduct
       ? undefined
@@ -207,7 +234,9 @@ export const scores: Record<
   keyof ScoreWeights,
   (r: SchedulingRequest, c: SchedulingCandidate, best: ScoreContext) => number
 > = {
-  health: (_r, c) => c.provider.health,
+  // The provider's health (its recent driver calls) times the cluster's health score.
+  health: (_r, c) =>
+    c.provider.health * ((c.clusterState?.health ?? 100) / 100),
   cost: (_r, c, best) =>
     c.monthlyCost <= 0 ? 1 : best.cheapest / c.monthlyCost,
   utilization: (r, c) => Math.max(0, 1 - utilizationAfter(r, c)),

@@ -1,3 +1,8 @@
+import {
+  clusterHealthSchema,
+  clusterObservedSchema,
+  clusterOperationSchema,
+} from '../model/clusterApi';
 import { z } from 'zod';
 import { tierIdSchema, tierSpecSchema } from '../model/tiers';
 import { productSpecSchema } from '../model/products';
@@ -115,7 +120,24 @@ export const clusterUsageSchema = z
  */
 export const clusterListSchema = listOf(
   clusterSpecSchema
-    .extend({ id: z.string(), usage: clusterUsageSchema })
+    .extend({
+      id: z.string(),
+      usage: clusterUsageSchema,
+      labels: z.record(z.string(), z.string()).optional(),
+      observed: clusterObservedSchema
+        .nullable()
+        .optional()
+        .describe('what the control plane observed; null: never observed'),
+      health: clusterHealthSchema.optional(),
+      operations: z
+        .array(clusterOperationSchema)
+        .optional()
+        .describe('lifecycle operations running or waiting'),
+      placed: z
+        .array(z.string())
+        .optional()
+        .describe('refs of the resources placed on it (GET /clusters/{name})'),
+    })
     .meta({ id: 'Cluster' }),
   'ClusterList',
 );

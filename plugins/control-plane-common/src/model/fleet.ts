@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  clusterChannels,
+  maintenanceWindowSchema,
+  nodePoolSchema,
+} from './clusters';
 import { nameSchema } from './names';
 
 /**
@@ -73,16 +78,14 @@ export const clusterSpecSchema = z.object({
   zones: z.array(z.string().min(1)).min(1),
   version: z.string().min(1).describe('Kubernetes version'),
   lifecycle: z.enum(clusterLifecycles).default('active'),
-  nodePools: z
-    .array(
-      z.object({
-        name: nameSchema,
-        machineType: z.string().min(1),
-        count: z.number().int().min(0),
-        zones: z.array(z.string()).optional(),
-      }),
-    )
-    .default([]),
+  nodePools: z.array(nodePoolSchema).default([]),
+  channel: z
+    .enum(clusterChannels)
+    .optional()
+    .describe('the upgrade channel it follows; none: upgraded by hand only'),
+  maintenanceWindow: maintenanceWindowSchema
+    .optional()
+    .describe('when automatic upgrades may run'),
   capacity: z.object({
     cpu: z.number().positive(),
     memoryGi: z.number().positive(),

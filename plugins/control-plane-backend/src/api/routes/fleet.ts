@@ -2,7 +2,6 @@ import { NotFoundError } from '@backstage/errors';
 import {
   catalogReadPermission,
   cellListSchema,
-  clusterListSchema,
   clusterManagePermission,
   fleetReadPermission,
   policyListSchema,
@@ -15,8 +14,6 @@ import {
   tierListSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { z } from 'zod';
-import { utilizationOf } from '../../scheduling/pipeline';
-import { noUsage } from '../../scheduling/Scheduler';
 import { routes } from '../route';
 import { ApiServices } from './shared';
 
@@ -121,40 +118,6 @@ export const fleetRoutes = [
     operationId: 'listPolicies',
     summary: 'Policies of the state repository',
     schema: policyListSchema,
-  }),
-
-  route({
-    method: 'get',
-    path: '/clusters',
-    operationId: 'listClusters',
-    summary: 'Clusters, with what is placed on them',
-    permission: fleetReadPermission,
-    response: {
-      status: 200,
-      schema: clusterListSchema,
-      description: 'Clusters',
-    },
-    run: async (_input, { resourceService, scheduler }) => {
-      const state = await resourceService.current();
-      const usage = await scheduler.clusterUsage(state);
-      return {
-        body: {
-          items: state.ofKind('Cluster').map(m => {
-            const used = usage.get(m.metadata.name) ?? noUsage;
-            return {
-              id: m.metadata.name,
-              ...m.spec,
-              usage: {
-                ...used,
-                utilization:
-                  Math.round(utilizationOf(m.spec.capacity, used) * 10000) /
-                  10000,
-              },
-            };
-          }),
-        },
-      };
-    },
   }),
 
   route({

@@ -1,0 +1,222 @@
+import { NotFoundError } from '@backstage/errors';
+import {
+  clusterAcceptedSchema,
+  clusterCreateRequestSchema,
+  clusterDrainRequestSchema,
+  clusterHealthHistorySchema,
+  clusterListSchema,
+  clusterManagePermission,
+  clusterOperationListSchema,
+  clusterOperationSchema,
+  clusterPatchRequestSchema,
+  fleetReadPermission,
+  nameSchema,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { z } from 'zod';
+import { rawTarget, routes } from '../route';
+import { ApiServices } from './shared';
+
+type Deps = Pick<ApiServices, 'clusters'>;
+
+const route = routes<Deps>();
+const clusterPath = z.object({ name: nameSchema });
+const clusterSchema = clusterListSchema.shape.items.element;
+const target = ({ params }: { params: Record<string, string> }) =>
+  rawTarget('cluster', params.name);
+
+export const clusterRoutes = [
+  route({
+    method: 'get',
+    path: '/clusters',
+    operationId: 'listClusters',
+    summary:
+      'Clusters, with what is placed on them, their phase, health and operations',
+    permission: fleetReadPermission,
+    response: {
+      status: 200,
+      schema: clusterListSchema,
+      description: 'Clusters',
+    },
+    run: async (_input, { clusters }) => ({
+      body: { items: await clusters.service.list() },
+    }),
+  }),
+
+  route({
+    method: 'get',
+    path: '/clusters/{name}',
+    operationId: 'getCluster',
+    summary:
+      'A cluster: its desired spec, what was observed, its health breakdown and what is placed on it',
+    permission: fleetReadPermission,
+    request: { params: clusterPath },
+    response: {
+      status: 200,
+      schema: clusterSchema,
+      description: 'The cluster',
+    },
+    run: async ({ params }, { clusters }) => ({
+      body: await clusters.service.get(params.name),
+    }),
+  }),
+
+  route({
+    method: 'get',
+    path: '/clusters/{name}/health',
+    operationId: 'getClusterHealth',
+    summary: "A cluster's health score, its breakdown, and its last 24 hours",
+    permission: fleetReadPermission,
+    request: { params: clusterPath },
+    response: {
+      status: 200,
+      schema: clusterHealthHistorySchema,
+      description: 'The health of the cluster',
+    },
+    run: async ({ params }, { clusters }) => ({
+      body: await clusters.service.healthHistory(params.name),
+    }),
+  }),
+
+  route({
+    method: 'get',
+    path: '/clusters/{name}/operations',
+    operationId: 'listClusterOperations',
+    summary: 'The lifecycle operations of a cluster, newest first',
+    permission: fleetReadPermission,
+    request: { params: clusterPath },
+    response: {
+      status: 200,
+      schema: clusterOperationListSchema,
+      description: 'Operations of the cluster',
+    },
+    run: async ({ params }, { clusters }) => ({
+      body: { items: await clusters.store.operationsOf(params.name) },
+    }),
+  }),
+
+  route({
+    method: 'get',
+    path: '/clusters/{name}/operations/{id}',
+    operationId: 'getClusterOperation',
+    summary: 'One lifecycle operation of a cluster, with its steps',
+    permission: fleetReadPermission,
+    request: {
+      params: z.object({ name: nameSchema, id: z.string().min(1).max(64) }),
+    },
+    response: {
+      status: 200,
+      schema: clusterOperationSchema,
+      description: 'The operation',
+    },
+    run: async ({ params }, { clusters }) => {
+      const op = await clusters.store.operation(params.id);
+      if (!op || op.cluster !== params.name) {
+        throw new NotFoundError(`No operation ${params.id} of ${params.name}`);
+      }
+      return { body: op };
+    },
+  }),
+
+  route({
+    method: 'post',
+    path: '/clusters',
+    operationId: 'createCluster',
+    summary:
+      'Create a cluster: its manifest committed to clusters/<name>.yaml, then provisioned by its driver',
+    permission: clusterManagePermission,
+    request: { body: clusterCreateRequestSchema },
+    response: {
+      status: 202,
+      schema: clusterAcceptedSchema,
+      description: 'Committed; the create operation provisions it',
+    },
+    command: {
+      action: 'cluster.create',
+      target: ({ body }) => rawTarget('cluster', String(body?.name ?? '')),
+      idempotency: 'generated',
+    },
+    run: async ({ body, ctx }, { clusters }) => ({
+      body: await clusters.service.create(body, ctx),
+    }),
+  }),
+
+  route({
+    method: 'patch',
+    path: '/clusters/{name}',
+    operationId: 'updateCluster',
+    summary:
+      'Change a cluster: a new version upgrades it (after pre-flight checks), new pool sizes scale it, channel and maintenance window steer automation',
+    permission: clusterManagePermission,
+    request: { params: clusterPath, body: clusterPatchRequestSchema },
+    response: {
+      status: 202,
+      schema: clusterAcceptedSchema,
+      description:
+        'Committed; the operation it started, if any (an upgrade or a scale)',
+    },
+    command: { action: 'cluster.update', target, idempotency: 'optional' },
+    run: async ({ params, body, ctx }, { clusters }) => ({
+      body: await clusters.service.update(params.name, body, ctx),
+    }),
+  }),
+
+  route({
+    method: 'post',
+    path: '/clusters/{name}/drain',
+    operationId: 'drainCluster',
+    summary:
+      'Drain a cluster: cordon it and move every resource placed on it to other clusters of its cell, dependencies first',
+    permission: clusterManagePermission,
+    request: {
+      params: clusterPath,
+      body: clusterDrainRequestSchema,
+      bodyOptional: true,
+    },
+    response: {
+      status: 202,
+      schema: clusterAcceptedSchema,
+      description: 'The drain operation',
+    },
+    command: { action: 'cluster.drain', target, idempotency: 'optional' },
+    run: async ({ params, body, ctx }, { clusters }) => {
+      const accepted = await clusters.service.drain(params.name, ctx);
+      return {
+        body: accepted,
+        accepted: {
+          reason: `drain of ${params.name} started (${accepted.operation?.id})${
+            body.reason ? `: ${body.reason}` : ''
+          }`,
+        },
+      };
+    },
+  }),
+
+  route({
+    method: 'delete',
+    path: '/clusters/{name}',
+    operationId: 'decommissionCluster',
+    summary:
+      'Decommission a cluster: refused while anything is placed on it; deleted by its driver, then its manifest removed',
+    permission: clusterManagePermission,
+    request: { params: clusterPath },
+    response: {
+      status: 202,
+      schema: clusterAcceptedSchema,
+      description: 'The decommission operation',
+    },
+    command: {
+      action: 'cluster.decommission',
+      target,
+      idempotency: 'optional',
+    },
+    run: async ({ params, ctx }, { clusters }) => {
+      const accepted = await clusters.service.decommission(params.name, ctx);
+      return {
+        body: accepted,
+        accepted: {
+          reason: `decommission of ${params.name} started (${accepted.operation?.id})`,
+        },
+      };
+    },
+  }),
+];

@@ -1,0 +1,152 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { metrics } from '@opentelemetry/api';
+import { Knex } from 'knex';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AuditLog } from '../audit/AuditLog';
+import { ChangeService } from '../gitops/ChangeService';
+import { INSTRUMENTATION_SCOPE } from '../observability/tracing';
+import { OperationStore } from '../operations/OperationStore';
+import { ResourceService } from '../requests/ResourceService';
+import { ResourceStore } from '../resources/ResourceStore';
+import { Scheduler } from '../scheduling/Scheduler';
+import { ClusterSagaDependencies } from './clusterSagas';
+import { ClusterOperationRunner } from './ClusterOperationRunner';
+import { ClusterDriverRegistry, ClusterService } from './ClusterService';
+import { ClusterStore } from './ClusterStore';
+
+const ended = [
+  'succeeded',
+  'failed',
+  'compensated',
+  'cancelled',
+  'needs-attention',
+];
+
+/** The cluster lifecycle: its store, service and the runner of its operations. */
+export interface ClusterLifecycle {
+  store: ClusterStore;
+  service: ClusterService;
+  runner: ClusterOperationRunner;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Wires the cluster lifecycle onto the control plane's stores and services. */
+export function createClusterLifecycle(options: {
+  db: Knex;
+  drivers: ClusterDriverRegistry;
+  changes: ChangeService;
+  resources: ResourceStore;
+  resourceService: ResourceService;
+  operations: OperationStore;
+  scheduler: Scheduler;
+  audit: AuditLog;
+  logger: LoggerService;
+  pollMs?: number;
+  leaseMs?: number;
+  /** How often managed clusters are observed and scored. @defaultValue 30 s */
+  refreshMs?: number;
+}): ClusterLifecycle {
+  const { db, logger } = options;
+  const store = new ClusterStore(db);
+  const pollMs = options.pollMs ?? 500;
+  const scores = new Map<
+    string,
+    { value: number; cell: string; provider: string }
+  >();
+  const gauge = metrics
+    .getMeter(INSTRUMENTATION_SCOPE)
+    .createObservableGauge('idp_cluster_health_score', {
+      description: 'Health score of each cluster, 0 (failing) to 100',
+    });
+  gauge.addCallback(result => {
+    for (const [cluster, s] of scores) {
+      result.observe(s.value, { cluster, cell: s.cell, provider: s.provider });
+    }
+  });
+
+  const placedOn: ClusterSagaDependencies['placedOn'] = async cluster => {
+    const desired = await options.changes.current();
+    return (await options.resources.placed())
+      .filter(r => r.placement?.cluster === cluster)
+      .map(r => {
+        const ref = `resource:${r.namespace}/${r.name}`;
+        return {
+          ref,
+          tier: r.tier,
+          cell: r.cell,
+          dependsOn: desired.resource(ref)?.spec.dependsOn ?? [],
+        };
+      });
+  };
+  // eslint-disable-next-line prefer-const
+  let service: ClusterService;
+  const deps: ClusterSagaDependencies = {
+    store,
+    pollMs,
+    placedOn,
+    // Nothing reports the API versions workloads use yet: no removed API can be found.
+    apisInUse: async () => [],
+    async migrate(ref, cell, ctx) {
+      const accepted = await options.resourceService.operate(
+        ref,
+        { type: 'migrate', params: { cell } },
+        {
+          actor: ctx.actor,
+          requestId: ctx.idempotencyKey,
+          idempotencyKey: ctx.idempotencyKey,
+        },
+      );
+      for (;;) {
+        const op = await options.operations.get(accepted.operationId);
+        if (ended.includes(op.state)) return op.state;
+        await delay(pollMs, undefined, { signal: ctx.signal });
+      }
+    },
+    removeManifest: (cluster, actor) => service.removeManifest(cluster, actor),
+  };
+  let runner: ClusterOperationRunner | undefined;
+  service = new ClusterService({
+    store,
+    changes: options.changes,
+    drivers: options.drivers,
+    sagaDeps: deps,
+    usage: desired => options.scheduler.clusterUsage(desired),
+    logger,
+    wake: () => runner?.wake(),
+    onHealth: (cluster, spec, health) =>
+      scores.set(cluster, {
+        value: health.score,
+        cell: spec.cell,
+        provider: spec.provider,
+      }),
+  });
+  runner = new ClusterOperationRunner({
+    store,
+    deps,
+    audit: options.audit,
+    logger: logger.child({ component: 'cluster-lifecycle' }),
+    resolve: op => service.resolve(op),
+    pollMs,
+    leaseMs: options.leaseMs,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    store,
+    service,
+    runner,
+    start() {
+      runner!.start();
+      const refresh = () =>
+        service
+          .refresh()
+          .catch(e => logger.warn(`cluster refresh failed: ${e}`));
+      timer = setInterval(refresh, options.refreshMs ?? 30_000);
+      timer.unref?.();
+    },
+    async stop() {
+      clearInterval(timer);
+      await runner!.stop();
+    },
+  };
+}

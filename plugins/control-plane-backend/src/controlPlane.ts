@@ -240,6 +240,7 @@ export async function createControlPlane(options: {
     scheduler,
     audit,
     logger: logger.child({ component: 'clusters' }),
+    leaseMs: config.orchestration.lease.toMillis(),
   });
   clusterStatuses = () => clusters.service.statuses();
   const reverts = new RevertService({ repo, changes });

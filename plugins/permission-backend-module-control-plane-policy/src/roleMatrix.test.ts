@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { startPolicyBackend } from './__testUtils__/policyBackend';
 
@@ -108,6 +109,8 @@ const calls: Record<
     op: (owner: Team) => string;
     /** The commit that created a resource of the fixtures. */
     change: (name: string) => string;
+    /** A deployment of the team's database (a row of the fixtures: nothing runs it). */
+    deployment: (owner: Team) => string;
   }) => Call
 > = {
   getHealth: () => ({ path: '/health' }),
@@ -262,6 +265,42 @@ const calls: Record<
   }),
   drainCluster: () => ({ path: '/clusters/gcp-europe-west1/drain', body: {} }),
   decommissionCluster: () => ({ path: '/clusters/gcp-europe-west1' }),
+  listDeployments: ({ owner }) => ({
+    path: `/resources/default/${owner}-db/deployments`,
+    owner,
+  }),
+  getDeployment: ({ owner, deployment }) => ({
+    path: `/deployments/${deployment(owner)}`,
+    owner,
+  }),
+  promoteDeployment: ({ owner, deployment }) => ({
+    path: `/deployments/${deployment(owner)}/promote`,
+    owner,
+  }),
+  pauseDeployment: ({ owner, deployment }) => ({
+    path: `/deployments/${deployment(owner)}/pause`,
+    owner,
+  }),
+  // Allowed, it is a 409 when not paused: the answer of the route, not a denial.
+  resumeDeployment: ({ owner, deployment }) => ({
+    path: `/deployments/${deployment(owner)}/resume`,
+    owner,
+  }),
+  abortDeployment: ({ owner, deployment }) => ({
+    path: `/deployments/${deployment(owner)}/abort`,
+    owner,
+  }),
+  // Allowed, a 409: the fixture's deployment awaits no approval.
+  approveDeployment: ({ owner, deployment }) => ({
+    path: `/deployments/${deployment(owner)}/approve`,
+    owner,
+  }),
+  // Allowed, a 409: nothing was deployed before, so there is nothing to roll back to.
+  rollbackResource: ({ owner }) => ({
+    path: `/resources/default/${owner}-db/rollback`,
+    body: {},
+    owner,
+  }),
   getGitopsStatus: () => ({ path: '/gitops/status' }),
   syncGitops: () => ({ path: '/gitops/sync' }),
   listChanges: ({ owner }) => ({
@@ -277,13 +316,18 @@ const calls: Record<
 };
 
 /** Lists every role may call: the answer holds only what the role may read. */
-const filteredLists = new Set(['listResources', 'getChargeback']);
+const filteredLists = new Set([
+  'listResources',
+  'getChargeback',
+  'listVersions',
+]);
 
 describe.each(databases.eachSupportedId())(
   'every route of the API, for every role, on %s',
   databaseId => {
     let started: Awaited<ReturnType<typeof startPolicyBackend>>;
     const operations = new Map<Team, string>();
+    const deployments = new Map<Team, string>();
     const creations = new Map<string, string>();
     const roles = Object.keys(users) as Role[];
     const teams: Team[] = ['payments', 'platform'];
@@ -317,6 +361,39 @@ describe.each(databases.eachSupportedId())(
           .post(`/resources/default/${team}-db/operations`, { type: 'backup' })
           .expect(202);
         operations.set(team, op.body.id);
+        // A deployment paused at a pause step; its saga does not run (no orchestration).
+        const { uid } = await started
+          .knex('resources')
+          .where({ name: `${team}-db` })
+          .first('uid');
+        const id = randomUUID();
+        const at = new Date().toISOString();
+        await started.knex('deployments').insert({
+          id,
+          resource_uid: uid,
+          resource_ref: `resource:default/${team}-db`,
+          operation_id: op.body.id,
+          from_version: '8.0',
+          to_version: '8.4',
+          generation: 1,
+          strategy: 'canary',
+          phase: 'Progressing',
+          current_step: 0,
+          plan: JSON.stringify({
+            strategy: 'canary',
+            fromVersion: '8.0',
+            toVersion: '8.4',
+            cells: ['cell-us'],
+            steps: [{ kind: 'pause', description: 'pause until promoted' }],
+          }),
+          steps: JSON.stringify([{ state: 'running', startedAt: at }]),
+          weights: JSON.stringify({ canary: 0 }),
+          control: JSON.stringify({ promoted: [], approvals: [] }),
+          actor: 'control-plane',
+          started_at: at,
+          updated_at: at,
+        });
+        deployments.set(team, id);
       }
       await root
         .post('/experiments', {
@@ -352,6 +429,7 @@ describe.each(databases.eachSupportedId())(
                 owner,
                 op: t => operations.get(t)!,
                 change: name => creations.get(name)!,
+                deployment: t => deployments.get(t)!,
               });
               // Routes without a resource are called once per role.
               if (!c.owner && owner !== 'payments') continue;

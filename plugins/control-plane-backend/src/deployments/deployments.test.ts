@@ -301,3 +301,171 @@ describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
     }
   });
 });
+
+describe.each(databases.eachSupportedId())(
+  'deployment strategies (%s)',
+  databaseId => {
+    it('rolls in batches, and rolls back to an earlier succeeded version on demand', async () => {
+      const cp = await start(databaseId);
+      try {
+        const api = callAs(cp.server, users.ana);
+        await createReady(cp, 'api', {
+          params: {
+            image: 'ghcr.io/acme/api',
+            version: '1.0.0',
+            replicas: 4,
+          },
+          rollout: { strategy: 'rolling', maxSurge: 25 },
+        });
+        await api.patch('/resources/default/api', {
+          params: { version: '2.0.0' },
+        });
+        const rolled = await untilDeployment(cp, 'api', '2.0.0', [
+          'Succeeded',
+          'Failed',
+        ]);
+        expect(rolled.phase).toBe('Succeeded');
+        expect(
+          rolled.steps
+            .filter((s: any) => s.kind === 'batch')
+            .map((s: any) => s.weight),
+        ).toEqual([25, 50, 75, 100]);
+
+        // nothing earlier than 1.0.0 ran: a rollback to 0.9.0 is refused, naming the field
+        const refused = await api.post('/resources/default/api/rollback', {
+          toVersion: '0.9.0',
+        });
+        expect(refused.status).toBe(409);
+        expect(refused.body.error.message).toMatch(/toVersion: 0\.9\.0/);
+        const back = await api.post('/resources/default/api/rollback', {});
+        expect(back.status).toBe(200);
+        expect(back.body.spec.params.version).toBe('1.0.0');
+        const undone = await untilDeployment(cp, 'api', '1.0.0', [
+          'Succeeded',
+          'Failed',
+        ]);
+        expect(undone.phase).toBe('Succeeded');
+        expect(
+          (await api.get('/resources/default/api')).body.status.version,
+        ).toBe('1.0.0');
+      } finally {
+        await cp.cleanup();
+      }
+    });
+
+    it('brings up blue/green beside the old version, sends header-matched requests to the preview, switches, and rolls back instantly', async () => {
+      const cp = await start(databaseId);
+      try {
+        const api = callAs(cp.server, users.ana);
+        await createReady(cp, 'web', {
+          rollout: {
+            strategy: 'blue_green',
+            analysis: { interval: '5s', count: 1 },
+            scaleDownDelay: '60s',
+          },
+        });
+        await api.patch('/resources/default/web', {
+          params: { version: '2.0.0' },
+        });
+        // the preview: a request with x-canary reaches the new version, others the old
+        await until(async () => {
+          const d = (await deployments(cp, 'web'))[0];
+          return d?.steps[d.currentStep]?.kind === 'analysis';
+        }, 'preview analysis');
+        const serve = (headers: Record<string, string> = {}) =>
+          callAs(cp.server, users.ana)
+            .get('/simulator/workloads/default/web')
+            .set(headers);
+        expect((await serve({ 'x-canary': 'true' })).body.version).toBe(
+          '2.0.0',
+        );
+        expect((await serve()).body.version).toBe('1.0.0');
+
+        // after the analysis, every request goes to the new version at once
+        const switched = await until(
+          async () => {
+            const d = (await deployments(cp, 'web'))[0];
+            return d.steps[d.currentStep]?.kind === 'scaleDown' ? d : undefined;
+          },
+          'switched',
+          60_000,
+        );
+        expect(switched.weights.canary).toBe(100);
+        expect((await serve()).body.version).toBe('2.0.0');
+
+        // the old version is still up: an abort puts the traffic back at once
+        await api.post(`/deployments/${switched.id}/abort`, {});
+        const ended = await untilDeployment(cp, 'web', '2.0.0', [
+          'Aborted',
+          'Failed',
+        ]);
+        expect(ended.phase).toBe('Aborted');
+        expect((await serve()).body.version).toBe('1.0.0');
+        expect((await serve({ 'x-canary': 'true' })).body.version).toBe(
+          '1.0.0',
+        );
+      } finally {
+        await cp.cleanup();
+      }
+    });
+
+    it('deploys across cells in waves, halting on a failing first wave with the next cells untouched', async () => {
+      const cp = await start(databaseId);
+      try {
+        const api = callAs(cp.server, users.ana);
+        await createReady(cp, 'global', {
+          rollout: {
+            strategy: 'canary',
+            steps: [{ setWeight: 20 }, { analysis: {} }, { promote: {} }],
+            analysis: { interval: '5s', count: 1 },
+            waves: [
+              { cells: ['cell-us'], errorBudget: 0.02 },
+              { cells: ['cell-eu'] },
+            ],
+          },
+        });
+        await api.post('/simulator/faults', {
+          kind: 'misbehaving-version',
+          ref: 'resource:default/global',
+          version: '2.0.0',
+          errorRate: 0.4,
+        });
+        await api.patch('/resources/default/global', {
+          params: { version: '2.0.0' },
+        });
+        const halted = await untilDeployment(cp, 'global', '2.0.0', [
+          'RolledBack',
+          'Succeeded',
+          'Failed',
+        ]);
+        expect(halted.phase).toBe('RolledBack');
+        expect(
+          halted.steps.map(
+            (s: any) => `${s.wave}:${s.kind}${s.weight ?? ''}:${s.state}`,
+          ),
+        ).toEqual([
+          'undefined:start:succeeded',
+          '0:setWeight20:succeeded',
+          '0:analysis:failed',
+          '0:setWeight100:pending',
+          '1:setWeight20:pending',
+          '1:analysis:pending',
+          '1:setWeight100:pending',
+          'undefined:promote100:pending',
+        ]);
+        expect(halted.weights).toMatchObject({
+          canary: 0,
+        });
+        const full = (await api.get(`/deployments/${halted.id}`)).body;
+        expect(full.measurements).toEqual([
+          expect.objectContaining({ cell: 'cell-us', verdict: 'fail' }),
+        ]);
+        expect(
+          (await api.get('/resources/default/global')).body.status.version,
+        ).toBe('1.0.0');
+      } finally {
+        await cp.cleanup();
+      }
+    });
+  },
+);

@@ -149,6 +149,24 @@ export const analysisSpecSchema = z
 export type AnalysisSpec = z.input<typeof analysisSpecSchema>;
 
 /**
+ * An analysis as a rollout or one of its steps writes it: only what it sets (a step's
+ * settings override the rollout's, which override the defaults).
+ * @public
+ */
+export const analysisOverrideSchema = z
+  .object({
+    provider: z.string().min(1).optional(),
+    interval: rolloutDurationSchema.optional(),
+    count: z.number().int().min(1).max(100).optional(),
+    failureLimit: z.number().int().min(1).max(100).optional(),
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    maxLatencyP99Ms: z.number().positive().optional(),
+    judge: z.enum(['threshold', 'mann-whitney']).optional(),
+    queries: z.array(customAnalysisQuerySchema).max(10).optional(),
+  })
+  .strict();
+
+/**
  * One step of a strategy. Each is idempotent and resumable:
  *
  * - `setWeight`: the new version's share of traffic, in percent;
@@ -166,7 +184,7 @@ export const rolloutStepSchema = z.union([
       pause: z.object({ duration: rolloutDurationSchema.optional() }).strict(),
     })
     .strict(),
-  z.object({ analysis: analysisSpecSchema.partial() }).strict(),
+  z.object({ analysis: analysisOverrideSchema }).strict(),
   z
     .object({
       approval: z
@@ -215,7 +233,7 @@ export const rolloutSpecSchema = z
       .max(50)
       .optional()
       .describe('canary: the steps; default 5 → analysis → 25 → 50 → 100'),
-    analysis: analysisSpecSchema.partial().optional(),
+    analysis: analysisOverrideSchema.optional(),
     headerMatch: z
       .object({
         name: z

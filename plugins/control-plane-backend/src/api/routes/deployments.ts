@@ -1,5 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
+import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   deploymentActionRequestSchema,
   deploymentActions,
@@ -7,6 +7,9 @@ import {
   deploymentSchema,
   resourceOperatePermission,
   resourceReadPermission,
+  resourceSchema,
+  resourceUpdatePermission,
+  rollbackRequestSchema,
   versionListSchema,
   versionQuerySchema,
 } from '@idp-multicloud/plugin-control-plane-common';
@@ -17,6 +20,7 @@ import {
   ApiServices,
   authorizedResource,
   refOf,
+  publicResource,
   ResourcePermissionOf,
   resourcePath,
 } from './shared';
@@ -172,6 +176,82 @@ export const deploymentRoutes = [
     }),
   }),
   ...actionRoutes,
+  route({
+    method: 'post',
+    path: '/resources/{namespace}/{name}/rollback',
+    operationId: 'rollbackResource',
+    summary:
+      'Roll back to an earlier version that succeeded: a change of the version, deployed like any other',
+    permission: resourceUpdatePermission,
+    request: {
+      params: resourcePath,
+      body: rollbackRequestSchema,
+      bodyOptional: true,
+    },
+    response: {
+      status: 200,
+      schema: resourceSchema,
+      description: 'The resource, with the earlier version desired',
+    },
+    command: {
+      action: 'resource.rollback',
+      target: ({ params }) =>
+        rawTarget('resource', params.namespace, params.name),
+      parsed: ({ params }) => ({ target: refOf(params) }),
+      idempotency: 'optional',
+    },
+    check: async ({ params, body, ctx }, deps) => {
+      const ref = refOf(params);
+      const resource = await authorizedResource(
+        deps,
+        ctx.credentials,
+        ref,
+        resourceUpdatePermission,
+      );
+      const running = resource.status.version;
+      const history = await deps.deployments.forResource(resource.uid, 500);
+      // the versions that ran as the stable one: each succeeded deployment's both ends
+      const succeeded = history.filter(d => d.phase === 'Succeeded');
+      const earlier = new Set(
+        succeeded.flatMap(d => [d.plan.fromVersion, d.plan.toVersion]),
+      );
+      const previous = succeeded.find(d => d.plan.toVersion === running)?.plan
+        .fromVersion;
+      const to = body.toVersion ?? previous;
+      if (!to) {
+        throw new ConflictError(
+          `${ref} has no earlier version that succeeded to roll back to`,
+        );
+      }
+      if (to === running) {
+        throw new ConflictError(`${ref} already runs ${to}`);
+      }
+      if (!earlier.has(to)) {
+        throw new ConflictError(
+          `toVersion: ${to} never ran as ${ref}'s stable version (it ran ${
+            [...earlier].join(', ') || 'none deployed'
+          })`,
+        );
+      }
+      const key =
+        resource.spec.params.engineVersion !== undefined
+          ? 'engineVersion'
+          : 'version';
+      const patch = { params: { [key]: to } };
+      const { next, basis } = await deps.resourceService.planUpdate(ref, patch);
+      await deps.resourceService.check(
+        ref,
+        [next],
+        await deps.authorizer.view(ctx.credentials),
+      );
+      return { patch, basis };
+    },
+    run: async ({ params, ctx }, { resourceService }, { patch, basis }) => ({
+      body: publicResource(
+        await resourceService.update(refOf(params), patch, ctx, basis),
+      ),
+    }),
+  }),
   route({
     method: 'get',
     path: '/versions',

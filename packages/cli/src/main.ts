@@ -2,6 +2,7 @@ import { IdpError } from '@idp-multicloud/sdk';
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../package.json';
 import { auditCommands } from './commands/audit';
+import { clusterCommands } from './commands/clusters';
 import { completionCommands } from './commands/completion';
 import { generateCommands } from './commands/generate';
 import { loginCommands } from './commands/login';
@@ -115,6 +116,7 @@ export function buildProgram(): Command {
     ...auditCommands(),
     ...generateCommands(),
     ...rollbackCommands(),
+    ...clusterCommands(),
     reconcileCommand(),
   ]) {
     program.addCommand(command);

@@ -8,6 +8,10 @@ import { IdpResources, ProductHelper } from './resources';
 import type { Operation, Plan, Schemas } from './schemas';
 import { MutationOptions } from './transport';
 
+/** What a cluster lifecycle request answers: the commit and the operation it started. */
+type ClusterAccepted =
+  paths['/clusters']['post']['responses'][202]['content']['application/json'];
+
 /**
  * The typed client of the control plane API.
  * @public
@@ -98,6 +102,44 @@ export type IdpClient = {
       sha: string,
       options?: MutationOptions,
     ): Promise<Schemas['ChangeRevert']>;
+  };
+  /** Clusters as managed objects: their lifecycle operations and health. */
+  clusters: {
+    list(): Promise<Schemas['Cluster'][]>;
+    /** A cluster with its health breakdown and what is placed on it. */
+    get(name: string): Promise<Schemas['Cluster']>;
+    health(name: string): Promise<Schemas['ClusterHealthHistory']>;
+    operations(name: string): Promise<Schemas['ClusterOperation'][]>;
+    operation(name: string, id: string): Promise<Schemas['ClusterOperation']>;
+    create(
+      request: Schemas['ClusterCreateRequest'],
+      options?: MutationOptions,
+    ): Promise<ClusterAccepted>;
+    /** A new version upgrades it, new pool sizes scale it. */
+    update(
+      name: string,
+      request: Schemas['ClusterPatchRequest'],
+      options?: MutationOptions,
+    ): Promise<ClusterAccepted>;
+    drain(
+      name: string,
+      options?: MutationOptions & { reason?: string },
+    ): Promise<ClusterAccepted>;
+    /** Refused (409) while anything is placed on it. */
+    decommission(
+      name: string,
+      options?: MutationOptions,
+    ): Promise<ClusterAccepted>;
+    /** Polls an operation until it ends (succeeded, compensated or failed). */
+    wait(
+      name: string,
+      id: string,
+      options?: {
+        pollMs?: number;
+        timeoutMs?: number;
+        onProgress?: (op: Schemas['ClusterOperation']) => void;
+      },
+    ): Promise<Schemas['ClusterOperation']>;
   };
   /** Placement experiments: shares of placements scored with other weights. */
   experiments: {

@@ -3,6 +3,7 @@ import { HealthResponse } from '@idp-multicloud/plugin-control-plane-common';
 import { auditCalls } from './audit';
 import { changeCalls } from './changes';
 import { fleetCalls } from './fleet';
+import { clusterCalls } from './clusters';
 import { generateCalls } from './generate';
 import { gitopsCalls } from './gitops';
 import { governanceCalls } from './governance';
@@ -41,6 +42,7 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     generate: generateCalls(t),
     gitops: gitops.gitops,
     changes: changeCalls(t),
+    clusters: clusterCalls(t),
     experiments: governance.experiments,
     flags: governance.flags,
     mysql: productHelper(resources, 'mysql'),

@@ -1071,6 +1071,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/resources/{namespace}/{name}/rollback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Roll back to an earlier version that succeeded: a change of the version, deployed like any other
+     * Needs `control-plane.resource.update` on each resource it reads or changes.
+     */
+    post: operations['rollbackResource'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/resources/{namespace}/{name}/status': {
     parameters: {
       query?: never;
@@ -1303,7 +1323,7 @@ export interface components {
         name: string;
         zones?: string[];
       }[];
-      /** what the control plane observed; null: never observed */
+      /** what the control plane observed; none: it never managed it */
       observed?: {
         certificatesExpireAt: string | null;
         conditions: {
@@ -1331,7 +1351,7 @@ export interface components {
           ready: number;
           version: string | null;
         }[];
-      } | null;
+      };
       /** lifecycle operations running or waiting */
       operations?: components['schemas']['ClusterOperation'][];
       /** refs of the resources placed on it (GET /clusters/{name}) */
@@ -1347,8 +1367,27 @@ export interface components {
     ClusterAccepted: {
       cluster: string;
       commit: string | null;
-      operation: components['schemas']['ClusterOperation'] &
-        (Record<string, never> | null);
+      /** the operation it started; none when it only changed automation */
+      operation?: {
+        actor: string;
+        cluster: string;
+        createdAt: string;
+        error: string | null;
+        id: string;
+        params: {
+          [key: string]: unknown;
+        };
+        state: 'pending' | 'running' | 'succeeded' | 'compensated' | 'failed';
+        steps: {
+          attempts: number;
+          error?: string;
+          name: string;
+          result?: unknown;
+          state: 'pending' | 'running' | 'succeeded' | 'failed' | 'compensated';
+        }[];
+        type: 'create' | 'upgrade' | 'scale' | 'drain' | 'decommission';
+        updatedAt: string;
+      };
     };
     ClusterCreateRequest: {
       /** what it may hold; derived from the node pools when left out */
@@ -1431,8 +1470,7 @@ export interface components {
       labels?: {
         [key: string]: string;
       };
-      maintenanceWindow?: components['schemas']['MaintenanceWindow'] &
-        (Record<string, never> | null);
+      maintenanceWindow?: components['schemas']['MaintenanceWindow'] | null;
       nodePools?: {
         count: number;
         max?: number;
@@ -1538,22 +1576,14 @@ export interface components {
       product: string;
       rollout?: {
         analysis?: {
-          /** default: 3 */
-          count: number;
-          /** default: 1 */
-          failureLimit: number;
-          /** default: 30s */
-          interval: string;
-          /**
-           * default: mann-whitney
-           */
-          judge: 'threshold' | 'mann-whitney';
+          count?: number;
+          failureLimit?: number;
+          interval?: string;
+          judge?: 'threshold' | 'mann-whitney';
           maxErrorRate?: number;
           maxLatencyP99Ms?: number;
-          /** the metrics provider; the first one registered when left out */
           provider?: string;
-          /** default: [] */
-          queries: {
+          queries?: {
             max?: number;
             min?: number;
             name: string;
@@ -1581,22 +1611,14 @@ export interface components {
             }
           | {
               analysis: {
-                /** default: 3 */
-                count: number;
-                /** default: 1 */
-                failureLimit: number;
-                /** default: 30s */
-                interval: string;
-                /**
-                 * default: mann-whitney
-                 */
-                judge: 'threshold' | 'mann-whitney';
+                count?: number;
+                failureLimit?: number;
+                interval?: string;
+                judge?: 'threshold' | 'mann-whitney';
                 maxErrorRate?: number;
                 maxLatencyP99Ms?: number;
-                /** the metrics provider; the first one registered when left out */
                 provider?: string;
-                /** default: [] */
-                queries: {
+                queries?: {
                   max?: number;
                   min?: number;
                   name: string;
@@ -2251,22 +2273,14 @@ export interface components {
         /** how a new version rolls out; the product and tier defaults when left out */
         rollout?: {
           analysis?: {
-            /** default: 3 */
-            count: number;
-            /** default: 1 */
-            failureLimit: number;
-            /** default: 30s */
-            interval: string;
-            /**
-             * default: mann-whitney
-             */
-            judge: 'threshold' | 'mann-whitney';
+            count?: number;
+            failureLimit?: number;
+            interval?: string;
+            judge?: 'threshold' | 'mann-whitney';
             maxErrorRate?: number;
             maxLatencyP99Ms?: number;
-            /** the metrics provider; the first one registered when left out */
             provider?: string;
-            /** default: [] */
-            queries: {
+            queries?: {
               max?: number;
               min?: number;
               name: string;
@@ -2294,22 +2308,14 @@ export interface components {
               }
             | {
                 analysis: {
-                  /** default: 3 */
-                  count: number;
-                  /** default: 1 */
-                  failureLimit: number;
-                  /** default: 30s */
-                  interval: string;
-                  /**
-                   * default: mann-whitney
-                   */
-                  judge: 'threshold' | 'mann-whitney';
+                  count?: number;
+                  failureLimit?: number;
+                  interval?: string;
+                  judge?: 'threshold' | 'mann-whitney';
                   maxErrorRate?: number;
                   maxLatencyP99Ms?: number;
-                  /** the metrics provider; the first one registered when left out */
                   provider?: string;
-                  /** default: [] */
-                  queries: {
+                  queries?: {
                     max?: number;
                     min?: number;
                     name: string;
@@ -2499,6 +2505,10 @@ export interface components {
       updatedAt: string;
       version?: string;
     };
+    RollbackRequest: {
+      /** an earlier version that succeeded; the one before the running one when left out */
+      toVersion?: string;
+    };
     SetFeatureFlagRequest: {
       scope?: {
         cell?: string;
@@ -2565,22 +2575,14 @@ export interface components {
       /** how new versions roll out; null: the defaults */
       rollout?: {
         analysis?: {
-          /** default: 3 */
-          count: number;
-          /** default: 1 */
-          failureLimit: number;
-          /** default: 30s */
-          interval: string;
-          /**
-           * default: mann-whitney
-           */
-          judge: 'threshold' | 'mann-whitney';
+          count?: number;
+          failureLimit?: number;
+          interval?: string;
+          judge?: 'threshold' | 'mann-whitney';
           maxErrorRate?: number;
           maxLatencyP99Ms?: number;
-          /** the metrics provider; the first one registered when left out */
           provider?: string;
-          /** default: [] */
-          queries: {
+          queries?: {
             max?: number;
             min?: number;
             name: string;
@@ -2608,22 +2610,14 @@ export interface components {
             }
           | {
               analysis: {
-                /** default: 3 */
-                count: number;
-                /** default: 1 */
-                failureLimit: number;
-                /** default: 30s */
-                interval: string;
-                /**
-                 * default: mann-whitney
-                 */
-                judge: 'threshold' | 'mann-whitney';
+                count?: number;
+                failureLimit?: number;
+                interval?: string;
+                judge?: 'threshold' | 'mann-whitney';
                 maxErrorRate?: number;
                 maxLatencyP99Ms?: number;
-                /** the metrics provider; the first one registered when left out */
                 provider?: string;
-                /** default: [] */
-                queries: {
+                queries?: {
                   max?: number;
                   min?: number;
                   name: string;
@@ -7234,6 +7228,101 @@ export interface operations {
     responses: {
       /** The resource */
       202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Resource'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  rollbackResource: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+        namespace: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['RollbackRequest'];
+      };
+    };
+    responses: {
+      /** The resource, with the earlier version desired */
+      200: {
         headers: {
           [name: string]: unknown;
         };

@@ -129,7 +129,7 @@ export class ClusterService {
           ...used,
           utilization: Math.round(utilization * 10000) / 10000,
         },
-        observed: seen ?? null,
+        ...(seen ? { observed: seen } : {}),
         health,
         operations: ops,
       };
@@ -489,7 +489,7 @@ export class ClusterService {
         };
       },
     );
-    let operation: ClusterOperation | null = null;
+    let operation: ClusterOperation | undefined;
     if (operating) {
       const updated = await this.manifest(name);
       operation = upgrading
@@ -512,7 +512,7 @@ export class ClusterService {
             driver!.id,
           );
     }
-    return { cluster: name, commit, operation };
+    return { cluster: name, commit, ...(operation ? { operation } : {}) };
   }
 
   async drain(name: string, ctx: CallContext) {

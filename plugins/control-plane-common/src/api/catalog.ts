@@ -125,9 +125,8 @@ export const clusterListSchema = listOf(
       usage: clusterUsageSchema,
       labels: z.record(z.string(), z.string()).optional(),
       observed: clusterObservedSchema
-        .nullable()
         .optional()
-        .describe('what the control plane observed; null: never observed'),
+        .describe('what the control plane observed; none: it never managed it'),
       health: clusterHealthSchema.optional(),
       operations: z
         .array(clusterOperationSchema)

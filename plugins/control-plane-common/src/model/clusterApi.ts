@@ -72,7 +72,7 @@ export const clusterPatchRequestSchema = z
       .min(1)
       .optional(),
     channel: z.enum(clusterChannels).nullable().optional(),
-    maintenanceWindow: maintenanceWindowSchema.nullable().optional(),
+    maintenanceWindow: z.union([maintenanceWindowSchema, z.null()]).optional(),
     labels,
   })
   .strict()
@@ -247,7 +247,9 @@ export const clusterAcceptedSchema = z
   .object({
     cluster: z.string(),
     commit: z.string().nullable(),
-    operation: clusterOperationSchema.nullable(),
+    operation: clusterOperationSchema
+      .optional()
+      .describe('the operation it started; none when it only changed automation'),
   })
   .meta({ id: 'ClusterAccepted' });
 

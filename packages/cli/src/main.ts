@@ -10,6 +10,7 @@ import { manifestCommands } from './commands/manifests';
 import { operationCommands } from './commands/operations';
 import { resourceCommands } from './commands/resources';
 import { rollbackCommands } from './commands/rollback';
+import { validateCommands } from './commands/validate';
 import { fields, outputFormats, print, table } from './format';
 import { UsageError } from './params';
 import { sessionOf } from './session';
@@ -105,7 +106,8 @@ export function buildProgram(): Command {
         '  idp list --owner group:default/payments -o yaml\n' +
         '  idp ops scale orders-db --replicas 3 --wait\n' +
         '  idp apply -f resources.yaml --dry-run\n' +
-        '  idp generate compose --component checkout\n',
+        '  idp generate compose --component checkout\n' +
+        '  idp validate --base origin/main --format github   # exit codes: idp validate --help\n',
     );
   for (const command of [
     healthCommand(),
@@ -117,6 +119,7 @@ export function buildProgram(): Command {
     ...generateCommands(),
     ...rollbackCommands(),
     ...clusterCommands(),
+    ...validateCommands(),
     reconcileCommand(),
   ]) {
     program.addCommand(command);

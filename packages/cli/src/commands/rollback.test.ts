@@ -3,6 +3,7 @@ import {
   startTestControlPlane,
   TestControlPlane,
 } from '@idp-multicloud/test-utils';
+import { captureOutput } from '../__testUtils__/output';
 import { main } from '../main';
 import { changesToRevert } from './rollback';
 
@@ -56,8 +57,7 @@ describe('changesToRevert', () => {
 describe('idp rollback', () => {
   let cp: TestControlPlane;
   let idpApi: IdpClient;
-  let stdout: string;
-  let stderr: string;
+  const out = captureOutput();
   const ana = 'user:default/ana';
 
   beforeAll(async () => {
@@ -65,23 +65,6 @@ describe('idp rollback', () => {
     idpApi = createIdpClient({ baseUrl: cp.baseUrl, token: cp.tokenFor(ana) });
   });
   afterAll(() => cp?.stop());
-  beforeEach(() => {
-    stdout = '';
-    stderr = '';
-    jest.spyOn(process.stdout, 'write').mockImplementation(chunk => {
-      stdout += String(chunk);
-      return true;
-    });
-    jest.spyOn(process.stderr, 'write').mockImplementation(chunk => {
-      stderr += String(chunk);
-      return true;
-    });
-    process.exitCode = undefined;
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-    process.exitCode = undefined;
-  });
 
   const idp = async (...args: string[]) => {
     await main([
@@ -107,7 +90,7 @@ describe('idp rollback', () => {
 
     // the last update rolled back: medium again
     expect(await idp('rollback', 'payments/orders-cache')).toBe(0);
-    expect(stdout).toMatch(
+    expect(out.stdout).toMatch(
       /Reverted [0-9a-f]{12} as commit [0-9a-f]{12}: update resource:payments\/orders-cache/,
     );
     expect(
@@ -115,13 +98,13 @@ describe('idp rollback', () => {
     ).toMatchObject({ size: 'medium' });
 
     // versions: created, medium, large, and the revert
-    stdout = '';
+    out.stdout = '';
     expect(await idp('rollback', 'payments/orders-cache', '--list')).toBe(0);
-    expect(stdout).toContain('Revert "');
-    expect(stdout.trim().split('\n')).toHaveLength(5);
+    expect(out.stdout).toContain('Revert "');
+    expect(out.stdout.trim().split('\n')).toHaveLength(5);
 
     // back to version 1, as created: each later change reverted, newest first
-    stdout = '';
+    out.stdout = '';
     expect(await idp('rollback', 'payments/orders-cache', '--to', '1')).toBe(0);
     expect(
       (await idpApi.resources.get('payments/orders-cache')).spec.params,
@@ -129,9 +112,9 @@ describe('idp rollback', () => {
 
     // a deletion rolled back: the resource is desired again
     await idpApi.resources.delete('payments/orders-cache');
-    stdout = '';
+    out.stdout = '';
     expect(await idp('rollback', 'payments/orders-cache')).toBe(0);
-    expect(stdout).toContain('create resource:payments/orders-cache');
+    expect(out.stdout).toContain('create resource:payments/orders-cache');
     const back = await idpApi.resources.get('payments/orders-cache');
     expect(back.spec.params).toMatchObject({ size: 'small' });
   });
@@ -149,6 +132,6 @@ describe('idp rollback', () => {
       update.sha.slice(0, 12),
     );
     expect(await idp('rollback', 'unknown-thing')).toBe(1);
-    expect(stderr).toContain('not found');
+    expect(out.stderr).toContain('not found');
   });
 });

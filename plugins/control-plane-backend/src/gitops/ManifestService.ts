@@ -69,6 +69,44 @@ function actionOf(current: Manifest | undefined, changedFields: number) {
   return changedFields > 0 ? ('update' as const) : ('unchanged' as const);
 }
 
+/** The plan of a change: each manifest and what happens to it, field by field, and each deletion. */
+export function planOf(
+  state: DesiredState,
+  parsed: ParsedManifests,
+  changes: ChangeSet,
+): Omit<Plan, 'refusals'> {
+  const entries: Plan['changes'] = parsed.manifests.map(m => {
+    const key = manifestKey(m);
+    const current = state.get(key.kind, key.name, key.namespace);
+    const fields = fieldChanges(current, m);
+    return {
+      kind: key.kind,
+      ref: refOf(key),
+      action: actionOf(current, fields.length),
+      fields: current ? fields : [],
+    };
+  });
+  for (const key of changes.remove) {
+    entries.push({
+      kind: key.kind,
+      ref: refOf(key),
+      action: 'delete',
+      fields: [],
+    });
+  }
+  const count = (action: string) =>
+    entries.filter(e => e.action === action).length;
+  return {
+    changes: entries,
+    summary: {
+      create: count('create'),
+      update: count('update'),
+      delete: count('delete'),
+      unchanged: count('unchanged'),
+    },
+  };
+}
+
 /**
  * The declarative path: a multi-document YAML of manifests, planned as a diff against the
  * desired state, and applied as one commit.
@@ -147,36 +185,7 @@ export class ManifestService {
     parsed: ParsedManifests,
     changes: ChangeSet,
   ): Omit<Plan, 'refusals'> {
-    const entries: Plan['changes'] = parsed.manifests.map(m => {
-      const key = manifestKey(m);
-      const current = state.get(key.kind, key.name, key.namespace);
-      const fields = fieldChanges(current, m);
-      return {
-        kind: key.kind,
-        ref: refOf(key),
-        action: actionOf(current, fields.length),
-        fields: current ? fields : [],
-      };
-    });
-    for (const key of changes.remove) {
-      entries.push({
-        kind: key.kind,
-        ref: refOf(key),
-        action: 'delete',
-        fields: [],
-      });
-    }
-    const count = (action: string) =>
-      entries.filter(e => e.action === action).length;
-    return {
-      changes: entries,
-      summary: {
-        create: count('create'),
-        update: count('update'),
-        delete: count('delete'),
-        unchanged: count('unchanged'),
-      },
-    };
+    return planOf(state, parsed, changes);
   }
 
   /**

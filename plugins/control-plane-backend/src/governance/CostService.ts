@@ -52,6 +52,58 @@ function chargebackKey(
 }
 
 /**
+ * Prices a plan (see CostService.priced) with the providers resources are placed on, by
+ * `namespace/name` (none offline: each priced on the cheapest provider of its cell).
+ */
+export function pricePlan(
+  pricing: Pricing,
+  placed: ReadonlyMap<string, string>,
+  state: DesiredState,
+  manifests: Manifest[],
+  plan: Plan,
+): Plan {
+  const deleted = plan.changes
+    .filter(c => c.kind === 'Resource' && c.action === 'delete')
+    .map(c => ({ kind: 'Resource' as const, ...parseResourceRef(c.ref) }));
+  const next = state.with(manifests, deleted);
+  const monthly = (s: DesiredState, ref: string) => {
+    const m = s.resource(ref) as ManifestOf<'Resource'> | undefined;
+    if (!m) return 0;
+    return shareOf(pricing, s, {
+      namespace: m.metadata.namespace,
+      spec: m.spec,
+      provider: placed.get(`${m.metadata.namespace}/${m.metadata.name}`),
+      pinnedProvider: m.spec.placement?.provider,
+    }).monthlyCost;
+  };
+  let before = 0;
+  let after = 0;
+  const changes = plan.changes.map(change => {
+    if (change.kind !== 'Resource') return change;
+    const cost = {
+      before: monthly(state, change.ref),
+      after: monthly(next, change.ref),
+    };
+    before += cost.before;
+    after += cost.after;
+    return {
+      ...change,
+      cost: { ...cost, delta: cents(cost.after - cost.before) },
+    };
+  });
+  return {
+    ...plan,
+    changes,
+    cost: {
+      currency: 'USD',
+      before: cents(before),
+      after: cents(after),
+      delta: cents(after - before),
+    },
+  };
+}
+
+/**
  * Cost estimates at plan time, accrued cost (while READY or DEGRADED) for a resource and as
  * chargeback reports, and the usage of every quota.
  */
@@ -117,46 +169,13 @@ export class CostService {
     manifests: Manifest[],
     plan: Plan,
   ): Promise<Plan> {
-    const placed = await this.options.resources.placedProviders();
-    const deleted = plan.changes
-      .filter(c => c.kind === 'Resource' && c.action === 'delete')
-      .map(c => ({ kind: 'Resource' as const, ...parseResourceRef(c.ref) }));
-    const next = state.with(manifests, deleted);
-    const monthly = (s: DesiredState, ref: string) => {
-      const m = s.resource(ref) as ManifestOf<'Resource'> | undefined;
-      if (!m) return 0;
-      return shareOf(this.options.pricing, s, {
-        namespace: m.metadata.namespace,
-        spec: m.spec,
-        provider: placed.get(`${m.metadata.namespace}/${m.metadata.name}`),
-        pinnedProvider: m.spec.placement?.provider,
-      }).monthlyCost;
-    };
-    let before = 0;
-    let after = 0;
-    const changes = plan.changes.map(change => {
-      if (change.kind !== 'Resource') return change;
-      const cost = {
-        before: monthly(state, change.ref),
-        after: monthly(next, change.ref),
-      };
-      before += cost.before;
-      after += cost.after;
-      return {
-        ...change,
-        cost: { ...cost, delta: cents(cost.after - cost.before) },
-      };
-    });
-    return {
-      ...plan,
-      changes,
-      cost: {
-        currency: 'USD',
-        before: cents(before),
-        after: cents(after),
-        delta: cents(after - before),
-      },
-    };
+    return pricePlan(
+      this.options.pricing,
+      await this.options.resources.placedProviders(),
+      state,
+      manifests,
+      plan,
+    );
   }
 
   /** Billed hours (READY or DEGRADED) of each resource within [from, to). */

@@ -143,8 +143,9 @@ export class PolicyService {
 
   constructor(
     private readonly options: {
-      resources: ResourceStore;
-      audit: AuditLog;
+      /** Where resources run (quotas and budgets count them); none offline (`idp validate`). */
+      resources: Pick<ResourceStore, 'placedProviders'>;
+      audit: Pick<AuditLog, 'append'>;
       pricing: Pricing;
       evaluators?: PolicyEvaluator[];
     },

@@ -1,0 +1,181 @@
+import {
+  manifestKey,
+  manifestPath,
+} from '@idp-multicloud/plugin-control-plane-common';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { git } from '../__testUtils__/git';
+import { bootstrapManifests } from './bootstrap';
+import { validateCheckout } from './checkout';
+import { serializeManifest } from './manifestCodec';
+
+jest.setTimeout(60_000);
+
+const redis = (
+  name: string,
+  namespace: string,
+  extra = '',
+) => `apiVersion: idp.multicloud/v1
+kind: Resource
+metadata:
+  name: ${name}
+  namespace: ${namespace}
+spec:
+  product: redis
+  owner: group:default/${namespace}
+  tier: medium
+  cell: cell-eu
+  params:
+    size: small
+${extra}`;
+
+const webapp = (
+  name: string,
+  namespace: string,
+  dependsOn: string[],
+) => `apiVersion: idp.multicloud/v1
+kind: Resource
+metadata:
+  name: ${name}
+  namespace: ${namespace}
+spec:
+  product: webapp
+  owner: group:default/${namespace}
+  tier: medium
+  cell: cell-eu
+  params:
+    image: ghcr.io/acme/app
+    version: 1.0.0
+  dependsOn: [${dependsOn.join(', ')}]
+`;
+
+const quota = `apiVersion: idp.multicloud/v1
+kind: Quota
+metadata:
+  name: payments-budget
+spec:
+  scope: { kind: namespace, name: payments }
+  limits: { maxInstances: 2 }
+`;
+
+/** A checkout of a state repository: the bootstrap objects and a few resources, committed. */
+function stateCheckout() {
+  const dir = mkdtempSync(join(tmpdir(), 'idp-checkout-'));
+  const write = (path: string, content: string) => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  };
+  for (const m of bootstrapManifests('simulator')) {
+    write(manifestPath(manifestKey(m)), serializeManifest(m));
+  }
+  write('resources/payments/sessions.yaml', redis('sessions', 'payments'));
+  write(
+    'resources/shop/storefront.yaml',
+    webapp('storefront', 'shop', ['payments/sessions']),
+  );
+  write('quotas/payments-budget.yaml', quota);
+  git(dir, 'init', '--quiet', '--initial-branch=main');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '--quiet', '-m', 'base');
+  return { dir, write, remove: (path: string) => rmSync(join(dir, path)) };
+}
+
+describe('validateCheckout', () => {
+  let checkout: ReturnType<typeof stateCheckout>;
+  beforeEach(() => {
+    checkout = stateCheckout();
+  });
+  afterEach(() => rmSync(checkout.dir, { recursive: true, force: true }));
+
+  it('passes a valid checkout and plans nothing against its own head', async () => {
+    const report = await validateCheckout({ dir: checkout.dir, base: 'HEAD' });
+    expect(report.findings).toEqual([]);
+    expect(report.plan.changes).toEqual([]);
+    expect(report.base).toBe(git(checkout.dir, 'rev-parse', 'HEAD'));
+  });
+
+  it('finds a broken manifest, a dangling reference, a quota exceeded and a breaking change, each with its file', async () => {
+    // schema: a tier that does not exist in the enum of tiers, and an unknown field type
+    checkout.write(
+      'resources/payments/broken.yaml',
+      redis('broken', 'payments').replace('tier: medium', 'tier: 7'),
+    );
+    // reference: depends on a resource that is not there
+    checkout.write(
+      'resources/payments/api.yaml',
+      webapp('api', 'payments', ['payments/nothing']),
+    );
+    // quota: a third instance in payments
+    checkout.write(
+      'resources/payments/cache-2.yaml',
+      redis('cache-2', 'payments'),
+    );
+    checkout.write(
+      'resources/payments/cache-3.yaml',
+      redis('cache-3', 'payments'),
+    );
+    // breaking: sessions is replaced (another cell), which shop's storefront depends on
+    checkout.write(
+      'resources/payments/sessions.yaml',
+      redis('sessions', 'payments').replace('cell: cell-eu', 'cell: cell-us'),
+    );
+    const report = await validateCheckout({ dir: checkout.dir, base: 'main' });
+    const by = (check: string) =>
+      report.findings.filter(f => f.check === check);
+    expect(by('schema')).toEqual([
+      expect.objectContaining({
+        file: 'resources/payments/broken.yaml',
+        severity: 'error',
+      }),
+    ]);
+    expect(by('reference')).toEqual([
+      expect.objectContaining({
+        file: 'resources/payments/api.yaml',
+        ref: 'resource:payments/api',
+        message: expect.stringContaining('resource:payments/nothing'),
+      }),
+    ]);
+    expect(by('policy')).toContainEqual(
+      expect.objectContaining({ code: 'quota.maxInstances' }),
+    );
+    expect(by('breaking')).toEqual([
+      expect.objectContaining({
+        file: 'resources/payments/sessions.yaml',
+        code: 'resource.replaced',
+        severity: 'breaking',
+      }),
+    ]);
+    expect(report.impact).toEqual([
+      {
+        ref: 'resource:payments/sessions',
+        dependents: ['resource:shop/storefront'],
+      },
+    ]);
+    const created = report.plan.changes.find(
+      c => c.ref === 'resource:payments/cache-2',
+    );
+    expect(created?.action).toBe('create');
+    expect(created?.cost?.after).toBeGreaterThan(0);
+    expect(report.plan.cost?.delta).toBeGreaterThan(0);
+  });
+
+  it('reports a deletion as breaking, and a deletion others depend on as an error', async () => {
+    checkout.remove('resources/payments/sessions.yaml');
+    const report = await validateCheckout({ dir: checkout.dir, base: 'main' });
+    expect(report.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          check: 'breaking',
+          code: 'resource.deleted',
+          ref: 'resource:payments/sessions',
+        }),
+        expect.objectContaining({
+          check: 'reference',
+          file: 'resources/shop/storefront.yaml',
+          message: expect.stringContaining('resource:payments/sessions'),
+        }),
+      ]),
+    );
+  });
+});

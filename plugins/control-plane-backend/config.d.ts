@@ -125,6 +125,16 @@ export interface Config {
        * @defaultValue { seconds: 2 }
        */
       pollInterval?: HumanDuration | string;
+      /**
+       * The metrics provider (by id, e.g. `prometheus`, `simulator`) of analyses that name
+       * none; the first one a module added when unset.
+       */
+      metricsProvider?: string;
+      /**
+       * The traffic router (by id, e.g. `simulator`, `gateway-api`) of rollouts that name
+       * none; the first one a module added when unset.
+       */
+      trafficRouter?: string;
     };
 
     /** The reconciler: closes the gap between desired and observed state. */

@@ -59,6 +59,19 @@ export const controlPlaneFeatures: LazyFeature[] = [
   // the control plane, acting on the simulated multicloud (a simulator: see its README)
   () => import('@idp-multicloud/plugin-control-plane-backend'),
   () => import('@idp-multicloud/plugin-control-plane-backend-module-simulator'),
+  // the simulator's workloads: traffic split between versions, and their metrics, for
+  // deployments (canary analysis) on the embedded default
+  async () => ({
+    default: (
+      await import(
+        '@idp-multicloud/plugin-control-plane-backend-module-simulator'
+      )
+    ).controlPlaneModuleSimulatorWorkloads,
+  }),
+  // deployment analysis through a real Prometheus: inert until controlPlane.prometheus.baseUrl
+  // is set (see the module's README)
+  () =>
+    import('@idp-multicloud/plugin-control-plane-backend-module-prometheus'),
   // policies in Open Policy Agent besides the built-in ones: inert until
   // controlPlane.opa.baseUrl is set (see the module's README)
   () => import('@idp-multicloud/plugin-control-plane-backend-module-opa'),

@@ -141,6 +141,53 @@ export type IdpClient = {
       },
     ): Promise<Schemas['ClusterOperation']>;
   };
+  /**
+   * Deployments: rollouts of new versions (a change of a resource's version starts one), and
+   * what people do to a running one.
+   */
+  deployments: {
+    /** A resource's deployments, newest first (without the analysis samples). */
+    list(ref: string): Promise<Schemas['Deployment'][]>;
+    /** A deployment with its steps, weights and analysis measurements (with samples). */
+    get(id: string): Promise<Schemas['Deployment']>;
+    /** Ends the pause in progress (`full`: skips every step left, analyses too). */
+    promote(
+      id: string,
+      options?: MutationOptions & { full?: boolean; reason?: string },
+    ): Promise<Schemas['Deployment']>;
+    /** Holds the deployment at its next step until resumed. */
+    pause(
+      id: string,
+      options?: MutationOptions & { reason?: string },
+    ): Promise<Schemas['Deployment']>;
+    resume(
+      id: string,
+      options?: MutationOptions & { reason?: string },
+    ): Promise<Schemas['Deployment']>;
+    /** Rolls back to the stable version: traffic back, the new version out. */
+    abort(
+      id: string,
+      options?: MutationOptions & { reason?: string },
+    ): Promise<Schemas['Deployment']>;
+    /** Approves the approval step in progress, as a member of its group. */
+    approve(
+      id: string,
+      options?: MutationOptions & { reason?: string },
+    ): Promise<Schemas['Deployment']>;
+    /**
+     * Asks for an earlier version that succeeded (the one before the running one when left
+     * out): a change of the version, deployed like any other.
+     */
+    rollback(
+      ref: string,
+      toVersion?: string,
+      options?: MutationOptions,
+    ): Promise<Schemas['Resource']>;
+    /** Which version runs where, with the deployments in progress. */
+    versions(
+      query?: paths['/versions']['get']['parameters']['query'],
+    ): Promise<Schemas['VersionList']['items']>;
+  };
   /** Placement experiments: shares of placements scored with other weights. */
   experiments: {
     list(): Promise<Schemas['Experiment'][]>;

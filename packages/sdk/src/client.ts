@@ -2,6 +2,7 @@
 import { HealthResponse } from '@idp-multicloud/plugin-control-plane-common';
 import { auditCalls } from './audit';
 import { changeCalls } from './changes';
+import { deploymentCalls } from './deployments';
 import { fleetCalls } from './fleet';
 import { clusterCalls } from './clusters';
 import { generateCalls } from './generate';
@@ -42,6 +43,7 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     generate: generateCalls(t),
     gitops: gitops.gitops,
     changes: changeCalls(t),
+    deployments: deploymentCalls(t),
     clusters: clusterCalls(t),
     experiments: governance.experiments,
     flags: governance.flags,

@@ -41,7 +41,11 @@ export interface ControlPlaneConfig {
   };
   reconciler: { interval: Duration; driftInterval: Duration };
   /** The deploy engine: how often a paused deployment looks for a promotion or approval. */
-  deployments: { pollInterval: Duration };
+  deployments: {
+    pollInterval: Duration;
+    metricsProvider?: string;
+    trafficRouter?: string;
+  };
   /** The shipped price tables with `controlPlane.pricing` merged over them. */
   pricing: PriceList;
   /** Score weights per tier, over the built-in defaults. */
@@ -238,6 +242,12 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
         'pollInterval',
         Duration.fromObject({ seconds: 2 }),
       ),
+      metricsProvider: config
+        ?.getOptionalConfig('deployments')
+        ?.getOptionalString('metricsProvider'),
+      trafficRouter: config
+        ?.getOptionalConfig('deployments')
+        ?.getOptionalString('trafficRouter'),
     },
     reconciler: {
       interval: duration(

@@ -274,6 +274,10 @@ export async function createControlPlane(options: {
     routers: options.trafficRouters ?? new Map(),
     metrics: options.metricsProviders ?? new Map(),
     pollMs: config.deployments.pollInterval.toMillis(),
+    defaults: {
+      metricsProvider: config.deployments.metricsProvider,
+      trafficRouter: config.deployments.trafficRouter,
+    },
     onOutcome: instrumentation.onDeploymentOutcome,
     onStep: instrumentation.onDeploymentStep,
     onAnalysis: instrumentation.onAnalysis,

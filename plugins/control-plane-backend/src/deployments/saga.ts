@@ -50,6 +50,8 @@ export interface DeployDependencies {
   routers: ReadonlyMap<string, TrafficRouter>;
   /** The metrics providers by id; the first is the default. */
   metrics: ReadonlyMap<string, MetricsProvider>;
+  /** The provider and router a rollout that names none uses (else the first added). */
+  defaults?: { metricsProvider?: string; trafficRouter?: string };
   /** How often a pause until promoted, or an approval, is looked at again. @defaultValue 2000 */
   pollMs?: number;
   /** Observes a deployment's end and each step's duration (metrics). */
@@ -160,7 +162,12 @@ export function deploySaga(
   if (!params.deploymentId || !params.plan?.steps?.length) return undefined;
   const { deploymentId, plan } = params as DeployParams;
   const pollMs = deps.pollMs ?? 2000;
-  const router = () => pick(deps.routers, plan.trafficRouter, 'traffic router');
+  const router = () =>
+    pick(
+      deps.routers,
+      plan.trafficRouter ?? deps.defaults?.trafficRouter,
+      'traffic router',
+    );
   const target = targetOf(op, plan);
 
   const load = () => deps.deployments.get(deploymentId);
@@ -233,7 +240,11 @@ export function deploySaga(
     startedAt: number,
   ) {
     const analysis = step.analysis!;
-    const provider = pick(deps.metrics, analysis.provider, 'metrics provider');
+    const provider = pick(
+      deps.metrics,
+      analysis.provider ?? deps.defaults?.metricsProvider,
+      'metrics provider',
+    );
     const checks = checksOf(analysis);
     const cells = step.cells ?? [undefined];
     const done = await deps.deployments.measurements(deploymentId, {

@@ -10,6 +10,7 @@ import { manifestCommands } from './commands/manifests';
 import { operationCommands } from './commands/operations';
 import { resourceCommands } from './commands/resources';
 import { rollbackCommands } from './commands/rollback';
+import { rolloutCommands } from './commands/rollout';
 import { validateCommands } from './commands/validate';
 import { fields, outputFormats, print, table } from './format';
 import { UsageError } from './params';
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
     ...auditCommands(),
     ...generateCommands(),
     ...rollbackCommands(),
+    ...rolloutCommands(),
     ...clusterCommands(),
     ...validateCommands(),
     reconcileCommand(),

@@ -20,14 +20,16 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import controlPlane from '@idp-multicloud/plugin-control-plane-backend';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import simulator from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import simulator, {
+  controlPlaneModuleSimulatorWorkloads,
+} from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A running control plane: the backend plugin and the simulated clouds (fast) in a test
- * backend, on an in-memory SQLite and a fresh state repository.
+ * A running control plane: the backend plugin and the simulated clouds and workloads (fast)
+ * in a test backend, on an in-memory SQLite and a fresh state repository.
  * @public
  */
 export interface TestControlPlane {
@@ -77,6 +79,8 @@ export async function startTestControlPlane(
     features: [
       controlPlane,
       simulator,
+      // routed versions serve simulated traffic (deployments, their analyses)
+      controlPlaneModuleSimulatorWorkloads,
       permissions,
       mockServices.rootConfig.factory({
         data: {
@@ -93,7 +97,12 @@ export async function startTestControlPlane(
               provisioningTime: { milliseconds: options.provisioningMs ?? 200 },
               deprovisioningTime: { milliseconds: 20 },
               latency: { default: 0 },
+              traffic: {
+                interval: { milliseconds: 100 },
+                requestsPerSecond: 200,
+              },
             },
+            deployments: { pollInterval: { milliseconds: 100 } },
           },
         },
       }),

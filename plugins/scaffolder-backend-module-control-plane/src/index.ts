@@ -15,3 +15,4 @@ export { createResourceDeleteAction } from './actions/deleteResource';
 export { createManifestApplyAction } from './actions/applyManifests';
 export { createCostEstimateAction } from './actions/estimateCost';
 export { createGenerateAction } from './actions/generate';
+export { createDeploymentStartAction } from './actions/startDeployment';

@@ -11,6 +11,7 @@ import { createCostEstimateAction } from './actions/estimateCost';
 import { createGenerateAction } from './actions/generate';
 import { createHealthCheckAction } from './actions/healthCheck';
 import { createResourceWaitAction } from './actions/waitForResource';
+import { createDeploymentStartAction } from './actions/startDeployment';
 
 /**
  * Registers the control plane's actions with the scaffolder.
@@ -40,6 +41,7 @@ export const scaffolderModuleControlPlane = createBackendModule({
           createManifestApplyAction(options),
           createCostEstimateAction(options),
           createGenerateAction(options),
+          createDeploymentStartAction(options),
         );
       },
     });

@@ -265,6 +265,7 @@ const calls: Record<
   }),
   drainCluster: () => ({ path: '/clusters/gcp-europe-west1/drain', body: {} }),
   decommissionCluster: () => ({ path: '/clusters/gcp-europe-west1' }),
+  runClusterAutomation: () => ({ path: '/clusters/automation/run', body: {} }),
   listDeployments: ({ owner }) => ({
     path: `/resources/default/${owner}-db/deployments`,
     owner,

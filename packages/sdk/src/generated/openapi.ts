@@ -241,6 +241,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/clusters/automation/run': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a pass of channel automation now: upgrade the clusters of each channel in waves, inside their maintenance windows
+     * Needs `control-plane.cluster.manage`.
+     */
+    post: operations['runClusterAutomation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/cost/chargeback': {
     parameters: {
       query?: never;
@@ -1388,6 +1408,27 @@ export interface components {
         type: 'create' | 'upgrade' | 'scale' | 'drain' | 'decommission';
         updatedAt: string;
       };
+    };
+    ClusterAutomationReport: {
+      channels: {
+        channel: 'rapid' | 'regular' | 'stable';
+        /** why the rollout stopped */
+        halted?: string;
+        /** when each cluster still to upgrade may next be upgraded */
+        nextWindows: {
+          [key: string]: string | null;
+        };
+        refused: {
+          cluster: string;
+          reason: string;
+        }[];
+        /** clusters whose upgrade this pass started */
+        start: string[];
+        target: string;
+        /** the wave under way; waves.length when all are done */
+        wave: number;
+        waves: string[][];
+      }[];
     };
     ClusterCreateRequest: {
       /** what it may hold; derived from the node pools when left out */
@@ -3701,6 +3742,94 @@ export interface operations {
       };
       /** No such object */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  runClusterAutomation: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** What the pass found and started, per channel */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterAutomationReport'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };

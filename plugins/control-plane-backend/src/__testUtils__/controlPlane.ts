@@ -11,6 +11,7 @@ import { readControlPlaneConfig } from '../config';
 import { ControlPlane, createControlPlane } from '../controlPlane';
 import { migrateUp } from '../database/migrations';
 import { DriverRegistry } from '../drivers/DriverRegistry';
+import { ClusterDriverRegistry } from '../clusters/ClusterService';
 
 /**
  * The control plane built in-process on a test database with the simulated driver (no HTTP,
@@ -24,6 +25,8 @@ export async function createTestControlPlane(
     /** Wraps the simulator, e.g. to hold a call. */
     wrap?: (simulator: SimulatedDriver) => ControlPlaneDriver;
     controlPlane?: Record<string, unknown>;
+    /** Cluster drivers (e.g. the simulator's), for the cluster lifecycle. */
+    clusterDrivers?: ClusterDriverRegistry;
   } = {},
 ) {
   const knex: Knex = await databases.init(databaseId);
@@ -57,6 +60,7 @@ export async function createTestControlPlane(
     ),
     logger,
     drivers,
+    clusterDrivers: options.clusterDrivers,
   });
   const actor = { actor: 'user:default/ana', requestId: 'test' };
   return {

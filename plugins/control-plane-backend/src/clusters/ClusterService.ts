@@ -393,7 +393,16 @@ export class ClusterService {
     return { cluster: body.name, commit, operation };
   }
 
-  async update(name: string, body: ClusterPatchRequest, ctx: CallContext) {
+  /**
+   * Changes a cluster's desired spec; a new version starts an upgrade, new pool sizes a
+   * scale. `extra` is recorded with the upgrade (e.g. the channel rollout that asked for it).
+   */
+  async update(
+    name: string,
+    body: ClusterPatchRequest,
+    ctx: CallContext,
+    extra: Record<string, unknown> = {},
+  ) {
     const m = await this.manifest(name);
     const desired = await this.current();
     const driver = this.driverFor(desired, m.spec.provider);
@@ -497,6 +506,7 @@ export class ClusterService {
             updated,
             'upgrade',
             {
+              ...extra,
               from,
               to: body.version,
               pools: updated.spec.nodePools.map(p => p.name),

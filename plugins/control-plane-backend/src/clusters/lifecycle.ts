@@ -9,6 +9,7 @@ import { OperationStore } from '../operations/OperationStore';
 import { ResourceService } from '../requests/ResourceService';
 import { ResourceStore } from '../resources/ResourceStore';
 import { Scheduler } from '../scheduling/Scheduler';
+import { ChannelAutomation } from './ChannelAutomation';
 import { ClusterSagaDependencies } from './clusterSagas';
 import { ClusterOperationRunner } from './ClusterOperationRunner';
 import { ClusterDriverRegistry, ClusterService } from './ClusterService';
@@ -27,6 +28,8 @@ export interface ClusterLifecycle {
   store: ClusterStore;
   service: ClusterService;
   runner: ClusterOperationRunner;
+  /** Upgrades the clusters of each channel in waves, inside their maintenance windows. */
+  automation: ChannelAutomation;
   start(): void;
   stop(): Promise<void>;
 }
@@ -130,16 +133,23 @@ export function createClusterLifecycle(options: {
     pollMs,
     leaseMs: options.leaseMs,
   });
+  const automation = new ChannelAutomation({
+    service,
+    store,
+    logger: logger.child({ component: 'cluster-channels' }),
+  });
   let timer: NodeJS.Timeout | undefined;
   return {
     store,
     service,
     runner,
+    automation,
     start() {
       runner!.start();
       const refresh = () =>
         service
           .refresh()
+          .then(() => automation.pass())
           .catch(e => logger.warn(`cluster refresh failed: ${e}`));
       timer = setInterval(refresh, options.refreshMs ?? 30_000);
       timer.unref?.();

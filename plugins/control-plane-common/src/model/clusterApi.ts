@@ -249,7 +249,9 @@ export const clusterAcceptedSchema = z
     commit: z.string().nullable(),
     operation: clusterOperationSchema
       .optional()
-      .describe('the operation it started; none when it only changed automation'),
+      .describe(
+        'the operation it started; none when it only changed automation',
+      ),
   })
   .meta({ id: 'ClusterAccepted' });
 
@@ -272,3 +274,32 @@ export const clusterHealthHistorySchema = z
 export const clusterOperationListSchema = z
   .object({ items: z.array(clusterOperationSchema) })
   .meta({ id: 'ClusterOperationList' });
+
+/**
+ * `POST /clusters/automation/run`: what a pass of channel automation found and started, per
+ * channel.
+ * @public
+ */
+export const clusterAutomationReportSchema = z
+  .object({
+    channels: z.array(
+      z.object({
+        channel: z.enum(clusterChannels),
+        target: z.string(),
+        waves: z.array(z.array(z.string())),
+        wave: z
+          .number()
+          .int()
+          .describe('the wave under way; waves.length when all are done'),
+        start: z
+          .array(z.string())
+          .describe('clusters whose upgrade this pass started'),
+        halted: z.string().optional().describe('why the rollout stopped'),
+        refused: z.array(z.object({ cluster: z.string(), reason: z.string() })),
+        nextWindows: z
+          .record(z.string(), z.string().nullable())
+          .describe('when each cluster still to upgrade may next be upgraded'),
+      }),
+    ),
+  })
+  .meta({ id: 'ClusterAutomationReport' });

@@ -1,6 +1,7 @@
 import { NotFoundError } from '@backstage/errors';
 import {
   clusterAcceptedSchema,
+  clusterAutomationReportSchema,
   clusterCreateRequestSchema,
   clusterDrainRequestSchema,
   clusterHealthHistorySchema,
@@ -158,6 +159,37 @@ export const clusterRoutes = [
     run: async ({ params, body, ctx }, { clusters }) => ({
       body: await clusters.service.update(params.name, body, ctx),
     }),
+  }),
+
+  route({
+    method: 'post',
+    path: '/clusters/automation/run',
+    operationId: 'runClusterAutomation',
+    summary:
+      'Run a pass of channel automation now: upgrade the clusters of each channel in waves, inside their maintenance windows',
+    permission: clusterManagePermission,
+    response: {
+      status: 200,
+      schema: clusterAutomationReportSchema,
+      description: 'What the pass found and started, per channel',
+    },
+    command: {
+      action: 'cluster.automation',
+      target: () => 'clusters',
+      idempotency: 'optional',
+    },
+    run: async (_input, { clusters }) => {
+      const channels = await clusters.automation.pass();
+      const started = channels.flatMap(c => c.start);
+      return {
+        body: { channels },
+        accepted: {
+          reason: started.length
+            ? `started upgrades of ${started.join(', ')}`
+            : 'started nothing',
+        },
+      };
+    },
   }),
 
   route({

@@ -6,10 +6,9 @@ import {
   ClusterHealth,
   ClusterObserved,
   ClusterSpec,
-  kubernetesRelease,
   kubernetesReleases,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
 
 /** What the score is computed from. */
 export interface HealthInput {
@@ -48,16 +47,26 @@ type Factor = keyof typeof healthWeights;
 const minor = (v: string | null | undefined) =>
   v ? Number(/^1\.(\d+)/.exec(v)?.[1] ?? NaN) : NaN;
 
-function versionFactor(version: string, now: DateTime): [number, string] {
-  const release = kubernetesRelease(version);
-  if (!release) return [0, `${version} is not a known release`];
-  const eol = DateTime.fromISO(release.endOfLife, { zone: 'utc' });
-  const newest = Math.max(...kubernetesReleases.map(r => minor(r.minor)));
-  const behind = newest - minor(version);
-  if (eol <= now) {
+const DAY_MS = 86_400_000;
+/** The release table once: end of life in ms by minor, and the newest minor. */
+const releases = new Map(
+  kubernetesReleases.map(r => [
+    minor(r.minor),
+    { ...r, eolMs: Date.parse(`${r.endOfLife}T00:00:00Z`) },
+  ]),
+);
+const newestMinor = Math.max(...releases.keys());
+
+function versionFactor(version: string, nowMs: number): [number, string] {
+  const release = releases.get(minor(version));
+  if (!release) {
+    return [0, `${version} is not a known release`];
+  }
+  const behind = newestMinor - minor(version);
+  if (release.eolMs <= nowMs) {
     return [0.1, `${version} reached end of life on ${release.endOfLife}`];
   }
-  const days = Math.floor(eol.diff(now, 'days').days);
+  const days = Math.floor((release.eolMs - nowMs) / DAY_MS);
   const distance = Math.max(0, 1 - 0.2 * behind);
   if (days < 60) {
     return [
@@ -93,13 +102,18 @@ function conditionsFactor(o: HealthInput['observed']): [number, string] {
 
 function certificatesFactor(
   o: HealthInput['observed'],
-  now: DateTime,
+  nowMs: number,
 ): [number, string] {
   if (!o?.certificatesExpireAt) return [1, 'no certificate reported'];
-  const days = Math.floor(
-    DateTime.fromISO(o.certificatesExpireAt).diff(now, 'days').days,
-  );
-  if (days < 0) return [0, `certificates expired ${-days} days ago`];
+  const expires = Date.parse(o.certificatesExpireAt);
+  if (Number.isNaN(expires)) return [0, 'certificate expiry unreadable'];
+  const days = Math.floor((expires - nowMs) / DAY_MS);
+  if (expires <= nowMs) {
+    return [
+      0,
+      `certificates expired ${Math.floor((nowMs - expires) / DAY_MS)} days ago`,
+    ];
+  }
   if (days < 7) return [0.2, `certificates expire in ${days} days`];
   if (days < 30) return [0.6, `certificates expire in ${days} days`];
   return [1, `certificates valid for ${days} days`];
@@ -154,10 +168,11 @@ export function clusterHealth(
   now: DateTime,
 ): ClusterHealth {
   const o = input.observed;
+  const nowMs = now.toMillis();
   const factors: Record<Factor, [number, string]> = {
-    version: versionFactor(o?.controlPlaneVersion ?? input.spec.version, now),
+    version: versionFactor(o?.controlPlaneVersion ?? input.spec.version, nowMs),
     conditions: conditionsFactor(o),
-    certificates: certificatesFactor(o, now),
+    certificates: certificatesFactor(o, nowMs),
     capacity: capacityFactor(input.utilization),
     operations: operationsFactor(input.failedOperations24h),
     drift: driftFactor(input),

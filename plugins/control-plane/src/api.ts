@@ -4,6 +4,7 @@ import {
   FetchApi,
 } from '@backstage/frontend-plugin-api';
 import {
+  DeploymentAction,
   HealthResponse,
   ResourceEvent,
 } from '@idp-multicloud/plugin-control-plane-common';
@@ -78,6 +79,26 @@ export interface ControlPlaneApi {
   cancelOperation(id: string): Promise<Operation>;
   /** Resumes the compensation of an operation parked as needs-attention. */
   retryOperation(id: string): Promise<Operation>;
+  /** The resource's deployments, newest first (without the analysis samples). */
+  deployments(ref: string): Promise<Schemas['Deployment'][]>;
+  /** One deployment with its steps, weights and analysis measurements (with samples). */
+  deployment(id: string): Promise<Schemas['Deployment']>;
+  /**
+   * Acts on a running deployment: promote (`full`: skip every step left), pause, resume,
+   * abort or approve.
+   */
+  actOnDeployment(
+    id: string,
+    action: DeploymentAction,
+    options?: { full?: boolean },
+  ): Promise<Schemas['Deployment']>;
+  /** Rolls the resource back to an earlier version that succeeded. */
+  rollback(ref: string, toVersion: string): Promise<Resource>;
+  /** Which version runs where (for a component: `component:default/checkout`). */
+  versions(query: {
+    component?: string;
+  }): Promise<Schemas['VersionList']['items']>;
+
   /** Lets the control plane try a failed resource again. */
   retryResource(ref: string): Promise<Resource>;
   /** Deletes a resource (dependents first when `cascade`). */
@@ -188,6 +209,30 @@ export class ControlPlaneClient implements ControlPlaneApi {
 
   retryResource(ref: string) {
     return this.client.resources.retry(ref);
+  }
+
+  deployments(ref: string) {
+    return this.client.deployments.list(ref);
+  }
+
+  deployment(id: string) {
+    return this.client.deployments.get(id);
+  }
+
+  actOnDeployment(
+    id: string,
+    action: DeploymentAction,
+    options?: { full?: boolean },
+  ) {
+    return this.client.deployments[action](id, options);
+  }
+
+  rollback(ref: string, toVersion: string) {
+    return this.client.deployments.rollback(ref, toVersion);
+  }
+
+  versions(query: { component?: string }) {
+    return this.client.deployments.versions(query);
   }
 
   deleteResource(ref: string, options?: { cascade?: boolean }) {

@@ -96,6 +96,7 @@ describe.each(databases.eachSupportedId())(
             annotations: {
               'idp.multicloud/ref': 'resource:default/checkout',
               'idp.multicloud/state': 'READY',
+              'idp.multicloud/version': '2.1.0',
               'idp.multicloud/provider': expect.any(String),
               'idp.multicloud/cluster': expect.any(String),
               'backstage.io/managed-by-location':

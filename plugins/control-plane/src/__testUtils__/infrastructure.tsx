@@ -108,6 +108,10 @@ export function infrastructureBackend(server: SetupServer) {
       http.get(`${base}/quotas/usage`, () =>
         replyError(404, 'NotFoundError', 'no route'),
       ),
+      http.get(`${base}/resources/:ns/:name/deployments`, () =>
+        reply('DeploymentList', { items: [] }),
+      ),
+      http.get(`${base}/versions`, () => reply('VersionList', { items: [] })),
     );
   }
 

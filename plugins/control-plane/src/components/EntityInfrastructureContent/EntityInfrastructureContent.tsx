@@ -17,6 +17,7 @@ import {
   useSimulatedProviders,
 } from '../common';
 import { DependencyGraph } from './DependencyGraph';
+import { DeploymentPanel } from './DeploymentPanel';
 import { OperationTimeline } from './OperationTimeline';
 import { QuotaUsageView } from './QuotaUsageView';
 import { ResourceActions } from './ResourceActions';
@@ -26,6 +27,7 @@ import {
   StateHistory,
 } from './ResourceFacts';
 import { streamsToOpen, useLiveStates } from './useLiveStates';
+import { VersionsTable } from './VersionsTable';
 
 /**
  * Which resources belong on an entity's page: a group's are those it owns; a component's or
@@ -74,6 +76,7 @@ const ResourceDetails = (props: {
           product={props.products?.find(p => p?.id === resource.spec.product)}
           onChanged={changed}
         />
+        <DeploymentPanel resource={resource} tick={t} onChanged={changed} />
         <Grid.Root columns={{ initial: '1', md: '2' }} gap="4">
           <Section title="Placement" level={3}>
             <PlacementExplanationView resourceRef={resource.ref} tick={t} />
@@ -222,6 +225,15 @@ export const EntityInfrastructureContent = () => {
           )}
         </AsyncView>
       </Section>
+
+      {kind !== 'group' && resources && resources.length > 0 && (
+        <Section title="Which version runs where">
+          <VersionsTable
+            component={stringifyEntityRef(entity)}
+            tick={Object.values(live.ticks).reduce((a, b) => a + b, 0)}
+          />
+        </Section>
+      )}
 
       {resources && resources.length > 0 && (
         <Section title="Dependency graph">

@@ -61,13 +61,17 @@ export const controlPlaneFeatures: LazyFeature[] = [
   () => import('@idp-multicloud/plugin-control-plane-backend-module-simulator'),
   // the simulator's workloads: traffic split between versions, and their metrics, for
   // deployments (canary analysis) on the embedded default
-  async () => ({
-    default: (
-      await import(
-        '@idp-multicloud/plugin-control-plane-backend-module-simulator'
-      )
-    ).controlPlaneModuleSimulatorWorkloads,
-  }),
+  async () => {
+    // a named export of a CommonJS package reaches a dynamic import under `default`
+    const m: any = await import(
+      '@idp-multicloud/plugin-control-plane-backend-module-simulator'
+    );
+    return {
+      default:
+        m.controlPlaneModuleSimulatorWorkloads ??
+        m.default.controlPlaneModuleSimulatorWorkloads,
+    };
+  },
   // deployment analysis through a real Prometheus: inert until controlPlane.prometheus.baseUrl
   // is set (see the module's README)
   () =>

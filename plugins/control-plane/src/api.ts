@@ -112,6 +112,14 @@ export interface ControlPlaneApi {
   cells(): Promise<Schemas['Cell'][]>;
   providers(): Promise<FleetProvider[]>;
   clusters(): Promise<FleetCluster[]>;
+  /** A cluster's health score, its breakdown and its last 24 hours. */
+  clusterHealth(name: string): Promise<Schemas['ClusterHealthHistory']>;
+  /** Moves everything placed on a cluster elsewhere in its cell (platform engineers). */
+  drainCluster(name: string): Promise<Schemas['ClusterOperation'] | undefined>;
+  /** Deletes an empty cluster (platform engineers). */
+  decommissionCluster(
+    name: string,
+  ): Promise<Schemas['ClusterOperation'] | undefined>;
 
   /** A page of the audit log, newest first. */
   audit(query?: AuditQuery): Promise<Schemas['AuditPage']>;
@@ -256,7 +264,19 @@ export class ControlPlaneClient implements ControlPlaneApi {
   }
 
   clusters() {
-    return this.client.catalog.clusters();
+    return this.client.clusters.list();
+  }
+
+  clusterHealth(name: string) {
+    return this.client.clusters.health(name);
+  }
+
+  async drainCluster(name: string) {
+    return (await this.client.clusters.drain(name)).operation;
+  }
+
+  async decommissionCluster(name: string) {
+    return (await this.client.clusters.decommission(name)).operation;
   }
 
   audit(query?: AuditQuery) {

@@ -4,7 +4,7 @@ import {
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
 import { Schemas } from '@idp-multicloud/sdk';
-import { screen, within } from '@testing-library/react';
+import { fireEvent, screen, within } from '@testing-library/react';
 import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { controlPlanePlugin } from '../../plugin';
@@ -167,8 +167,171 @@ describe('FleetPage', () => {
       ),
     ).toBeInTheDocument();
     expect(
-      screen.getByText(/The control plane keeps no health per cluster/),
+      within(row).getByText('not managed: declared in Git only'),
     ).toBeInTheDocument();
+  });
+
+  const managed = cluster('eu-lab', {
+    cell: 'cell-eu',
+    provider: 'gcp',
+    version: '1.31',
+    channel: 'stable',
+    maintenanceWindow: {
+      days: ['sat'],
+      start: '02:00',
+      durationMinutes: 240,
+      timeZone: 'Europe/Paris',
+    },
+    usage: {
+      resources: 2,
+      cpu: 4,
+      memoryGi: 8,
+      storageGi: 10,
+      utilization: 0.1,
+    },
+    observed: {
+      phase: 'Upgrading',
+      controlPlaneVersion: '1.30.14',
+      pools: [{ name: 'general', version: '1.30.14', nodes: 3, ready: 3 }],
+      nodesReady: 3,
+      nodesTotal: 3,
+      conditions: [],
+      certificatesExpireAt: null,
+      phaseChangedAt: '2026-12-07T10:00:00Z',
+      observedAt: '2026-12-07T10:00:00Z',
+    },
+    health: {
+      score: 72,
+      breakdown: [
+        {
+          factor: 'version',
+          weight: 20,
+          score: 0.1,
+          detail: '1.30 reached end of life on 2025-06-28',
+        },
+        {
+          factor: 'conditions',
+          weight: 25,
+          score: 1,
+          detail: '3 of 3 nodes ready',
+        },
+      ],
+    },
+    operations: [
+      {
+        id: 'cop-1',
+        cluster: 'eu-lab',
+        type: 'upgrade',
+        state: 'running',
+        params: {},
+        actor: 'user:default/ana',
+        error: null,
+        steps: [
+          { name: 'preflight', state: 'succeeded', attempts: 1 },
+          { name: 'upgrade_control_plane', state: 'running', attempts: 1 },
+          { name: 'upgrade_pool:general', state: 'pending', attempts: 0 },
+        ],
+        createdAt: '2026-12-07T10:00:00Z',
+        updatedAt: '2026-12-07T10:00:00Z',
+      },
+    ],
+  });
+
+  it('shows a managed cluster: phase, version under way, channel, health with its trend, and the operation running', async () => {
+    fleet([managed]);
+    server.use(
+      http.get(`${base}/clusters/eu-lab/health`, () =>
+        reply('ClusterHealthHistory', {
+          cluster: 'eu-lab',
+          health: managed.health!,
+          series: [
+            { at: '2026-12-07T08:00:00Z', score: 80 },
+            { at: '2026-12-07T09:00:00Z', score: 76 },
+            { at: '2026-12-07T10:00:00Z', score: 72 },
+          ],
+        }),
+      ),
+    );
+    renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });
+    const row = await screen.findByRole('row', { name: 'eu-lab' });
+    expect(within(row).getByLabelText('State: Upgrading')).toBeInTheDocument();
+    expect(within(row).getByText('1.30.14 → 1.31')).toBeInTheDocument();
+    expect(within(row).getByText('3 of 3 nodes ready')).toBeInTheDocument();
+    expect(within(row).getByText('stable')).toBeInTheDocument();
+    expect(
+      within(row).getByText('window sat 02:00 for 4 h (Europe/Paris)'),
+    ).toBeInTheDocument();
+    expect(within(row).getByText('72/100')).toBeInTheDocument();
+    expect(
+      within(row).getByText('version: 1.30 reached end of life on 2025-06-28'),
+    ).toBeInTheDocument();
+    expect(
+      await within(row).findByRole('img', {
+        name: 'Health of eu-lab over 24 hours: 80 to 72',
+      }),
+    ).toBeInTheDocument();
+    const steps = within(row).getByRole('list', {
+      name: 'Steps of upgrade of eu-lab',
+    });
+    expect(
+      within(steps)
+        .getAllByRole('listitem')
+        .map(li => li.textContent),
+    ).toEqual([
+      '✓ preflight',
+      '… upgrade_control_plane',
+      '· upgrade_pool:general',
+    ]);
+    // an operation is running: no other action may start
+    expect(within(row).getByRole('button', { name: 'Drain' })).toBeDisabled();
+  });
+
+  it('drains a cluster after asking, for those who may manage clusters', async () => {
+    const idle = {
+      ...managed,
+      operations: [],
+      observed: { ...managed.observed!, phase: 'Ready' as const },
+    };
+    fleet([idle]);
+    let drained = false;
+    server.use(
+      http.get(`${base}/clusters/eu-lab/health`, () =>
+        reply('ClusterHealthHistory', {
+          cluster: 'eu-lab',
+          health: managed.health!,
+          series: [],
+        }),
+      ),
+      http.post(`${base}/clusters/eu-lab/drain`, () => {
+        drained = true;
+        return reply(
+          'ClusterAccepted',
+          {
+            cluster: 'eu-lab',
+            commit: null,
+            operation: {
+              ...managed.operations![0],
+              id: 'cop-2',
+              type: 'drain',
+            },
+          },
+          { status: 202 },
+        );
+      }),
+    );
+    renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });
+    const row = await screen.findByRole('row', { name: 'eu-lab' });
+    // two resources are placed on it: it cannot be decommissioned before a drain
+    expect(
+      within(row).getByRole('button', { name: 'Decommission' }),
+    ).toBeDisabled();
+    fireEvent.click(within(row).getByRole('button', { name: 'Drain' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Drain eu-lab?' });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Drain' }));
+    expect(
+      await screen.findByText('Drain of eu-lab started (cop-2)'),
+    ).toBeInTheDocument();
+    expect(drained).toBe(true);
   });
 
   it('says how to add clusters when the fleet has none', async () => {

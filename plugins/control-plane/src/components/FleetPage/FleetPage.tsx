@@ -1,4 +1,7 @@
 import { useApi } from '@backstage/frontend-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import { clusterManagePermission } from '@idp-multicloud/plugin-control-plane-common';
+import { useState } from 'react';
 import { Container, Flex, Text } from '@backstage/ui';
 import useAsync from 'react-use/esm/useAsync';
 import { controlPlaneApiRef } from '../../api';
@@ -11,8 +14,16 @@ import {
   percent,
   Section,
   SimulatedNotice,
-  StateBadge,
 } from '../common';
+import { useConfirmedAction } from '../EntityInfrastructureContent/ResourceActions';
+import {
+  ChannelCell,
+  ClusterActions,
+  HealthCell,
+  OperationCell,
+  PhaseCell,
+  VersionCell,
+} from './ClusterCells';
 
 const breakerText: Record<FleetProvider['health']['breaker'], string> = {
   closed: 'closed (healthy)',
@@ -89,7 +100,12 @@ export const FleetPage = () => {
   const api = useApi(controlPlaneApiRef);
   const cells = useAsync(() => api.cells(), [api]);
   const providers = useAsync(() => api.providers(), [api]);
-  const clusters = useAsync(() => api.clusters(), [api]);
+  const [tick, setTick] = useState(0);
+  const clusters = useAsync(() => api.clusters(), [api, tick]);
+  const manage = usePermission({ permission: clusterManagePermission });
+  const { ask, dialog, outcomeAlert } = useConfirmedAction(() =>
+    setTick(t => t + 1),
+  );
   const simulated = simulatedIds(providers.value ?? []);
   return (
     <Container>
@@ -182,15 +198,25 @@ export const FleetPage = () => {
             {v => (
               <Flex direction="column" gap="2">
                 <Text as="p" variant="body-small" color="secondary">
-                  Utilisation is what the resources placed on a cluster ask of
-                  it, the highest of CPU, memory and storage over its capacity,
-                  as the scheduler measures it. The control plane keeps no
-                  health per cluster: placements weigh the health of its
-                  provider, above.
+                  Clusters by cell and provider. Utilisation is what the
+                  resources placed on a cluster ask of it, the highest of CPU,
+                  memory and storage over its capacity. The health score (0–100)
+                  weighs Kubernetes version support, control-plane and node
+                  conditions, certificate expiry, headroom, failed operations in
+                  24 hours and drift; placements weigh it with the health of the
+                  provider, and skip clusters that are provisioning, upgrading,
+                  draining or below 40.
                 </Text>
+                {outcomeAlert}
+                {dialog}
                 <DataTable
                   caption="Clusters"
-                  rows={v}
+                  rows={[...v].sort(
+                    (a, b) =>
+                      a.cell.localeCompare(b.cell) ||
+                      a.provider.localeCompare(b.provider) ||
+                      a.id.localeCompare(b.id),
+                  )}
                   rowKey={c => c.id}
                   rowLabel={c => c.id}
                   columns={[
@@ -205,10 +231,25 @@ export const FleetPage = () => {
                     },
                     { title: 'Region', render: c => c.region },
                     { title: 'Zones', render: c => c.zones.join(', ') },
-                    { title: 'Version', render: c => c.version },
                     {
-                      title: 'Lifecycle',
-                      render: c => <StateBadge state={c.lifecycle} />,
+                      title: 'Version',
+                      render: c => <VersionCell cluster={c} />,
+                    },
+                    {
+                      title: 'Phase',
+                      render: c => <PhaseCell cluster={c} />,
+                    },
+                    {
+                      title: 'Channel',
+                      render: c => <ChannelCell cluster={c} />,
+                    },
+                    {
+                      title: 'Health',
+                      render: c => <HealthCell cluster={c} />,
+                    },
+                    {
+                      title: 'Operation',
+                      render: c => <OperationCell cluster={c} />,
                     },
                     {
                       title: 'Resources',
@@ -219,6 +260,16 @@ export const FleetPage = () => {
                       title: 'Utilisation',
                       render: c => <UtilizationCell cluster={c} />,
                     },
+                    ...(manage.allowed
+                      ? [
+                          {
+                            title: 'Actions',
+                            render: (c: FleetCluster) => (
+                              <ClusterActions cluster={c} ask={ask} />
+                            ),
+                          },
+                        ]
+                      : []),
                   ]}
                 />
               </Flex>

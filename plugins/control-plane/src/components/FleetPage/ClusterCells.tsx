@@ -1,0 +1,212 @@
+import { useApi } from '@backstage/frontend-plugin-api';
+import { Button, Flex, Text } from '@backstage/ui';
+import useAsync from 'react-use/esm/useAsync';
+import { controlPlaneApiRef } from '../../api';
+import { FleetCluster } from '../../types';
+import { StateBadge } from '../common';
+
+const marks: Record<string, string> = {
+  pending: '·',
+  running: '…',
+  succeeded: '✓',
+  failed: '✗',
+  compensated: '↶',
+};
+
+/** Observed control plane version; `from → to` while it differs from the desired one. */
+export const VersionCell = (props: { cluster: FleetCluster }) => {
+  const { version, observed } = props.cluster;
+  const running = observed?.controlPlaneVersion;
+  return (
+    <Text variant="body-small">
+      {running && !running.startsWith(version) && !version.startsWith(running)
+        ? `${running} → ${version}`
+        : running ?? version}
+    </Text>
+  );
+};
+
+/** The observed phase, or the Git lifecycle of a cluster the control plane never managed. */
+export const PhaseCell = (props: { cluster: FleetCluster }) => {
+  const { observed, lifecycle } = props.cluster;
+  return (
+    <Flex direction="column" gap="1">
+      <StateBadge state={observed?.phase ?? lifecycle} />
+      {observed ? (
+        <Text variant="body-x-small" color="secondary">
+          {observed.nodesReady} of {observed.nodesTotal} nodes ready
+        </Text>
+      ) : (
+        <Text variant="body-x-small" color="secondary">
+          not managed: declared in Git only
+        </Text>
+      )}
+    </Flex>
+  );
+};
+
+/** The upgrade channel and the maintenance window automatic upgrades wait for. */
+export const ChannelCell = (props: { cluster: FleetCluster }) => {
+  const { channel, maintenanceWindow: w } = props.cluster;
+  if (!channel) return <Text variant="body-small">manual upgrades</Text>;
+  return (
+    <Flex direction="column" gap="1">
+      <Text variant="body-small">{channel}</Text>
+      <Text variant="body-x-small" color="secondary">
+        {w
+          ? `window ${w.days.join(', ')} ${w.start} for ${
+              Math.round(w.durationMinutes / 6) / 10
+            } h (${w.timeZone})`
+          : 'no window: upgrades at any time'}
+      </Text>
+    </Flex>
+  );
+};
+
+/** A line of the health score over time: an inline SVG, named by its first and last score. */
+export const HealthTrend = (props: {
+  name: string;
+  series: { at: string; score: number }[];
+}) => {
+  const { series } = props;
+  if (series.length < 2) {
+    return (
+      <Text variant="body-x-small" color="secondary">
+        no trend yet
+      </Text>
+    );
+  }
+  const width = 96;
+  const height = 24;
+  const points = series
+    .map(
+      (s, i) =>
+        `${Math.round((i / (series.length - 1)) * width)},${Math.round(
+          height - (s.score / 100) * height,
+        )}`,
+    )
+    .join(' ');
+  return (
+    <svg
+      role="img"
+      aria-label={`Health of ${props.name} over 24 hours: ${
+        series[0].score
+      } to ${series[series.length - 1].score}`}
+      width={width}
+      height={height}
+      viewBox={`0 0 ${width} ${height}`}
+    >
+      <polyline
+        points={points}
+        fill="none"
+        stroke="currentColor"
+        strokeWidth={1.5}
+      />
+    </svg>
+  );
+};
+
+/** The score, its weakest factor, and its trend (read when the cluster is managed). */
+export const HealthCell = (props: { cluster: FleetCluster }) => {
+  const api = useApi(controlPlaneApiRef);
+  const { health, observed, id } = props.cluster;
+  const history = useAsync(
+    async () => (observed ? api.clusterHealth(id) : undefined),
+    [api, id, observed],
+  );
+  if (!health) return <Text variant="body-small">—</Text>;
+  const weakest = [...health.breakdown].sort((a, b) => a.score - b.score)[0];
+  return (
+    <Flex direction="column" gap="1">
+      <Text variant="body-small" aria-label={`Health score of ${id}`}>
+        {health.score}/100
+      </Text>
+      {weakest && weakest.score < 1 && (
+        <Text variant="body-x-small" color="secondary">
+          {weakest.factor}: {weakest.detail}
+        </Text>
+      )}
+      {history.value && <HealthTrend name={id} series={history.value.series} />}
+    </Flex>
+  );
+};
+
+/** The lifecycle operation under way, with its steps. */
+export const OperationCell = (props: { cluster: FleetCluster }) => {
+  const op = props.cluster.operations?.[0];
+  if (!op) return <Text variant="body-small">—</Text>;
+  return (
+    <Flex direction="column" gap="1">
+      <Text variant="body-small">
+        {op.type} ({op.state})
+      </Text>
+      <ol aria-label={`Steps of ${op.type} of ${props.cluster.id}`}>
+        {op.steps.map(s => (
+          <li key={s.name}>
+            <Text variant="body-x-small">
+              {marks[s.state] ?? '?'} {s.name}
+            </Text>
+          </li>
+        ))}
+      </ol>
+    </Flex>
+  );
+};
+
+/** Drain and decommission, for those who may manage clusters. */
+export const ClusterActions = (props: {
+  cluster: FleetCluster;
+  ask: (action: {
+    title: string;
+    confirmLabel: string;
+    destructive?: boolean;
+    description: string;
+    run: () => Promise<string>;
+  }) => void;
+}) => {
+  const api = useApi(controlPlaneApiRef);
+  const c = props.cluster;
+  const busy = (c.operations ?? []).length > 0;
+  const placed = c.usage.resources;
+  return (
+    <Flex gap="1">
+      <Button
+        size="small"
+        variant="secondary"
+        isDisabled={busy}
+        onPress={() =>
+          props.ask({
+            title: `Drain ${c.id}?`,
+            confirmLabel: 'Drain',
+            description: `Nothing new is placed on ${c.id}, and the ${placed} resource(s) on it move to other clusters of ${c.cell}, what others depend on first.`,
+            run: async () => {
+              const op = await api.drainCluster(c.id);
+              return `Drain of ${c.id} started (${op?.id})`;
+            },
+          })
+        }
+      >
+        Drain
+      </Button>
+      <Button
+        size="small"
+        variant="secondary"
+        isDisabled={busy || placed > 0}
+        onPress={() =>
+          props.ask({
+            title: `Decommission ${c.id}?`,
+            confirmLabel: 'Decommission',
+            destructive: true,
+            description: `${c.id} is deleted by its driver and its manifest removed from Git.`,
+            run: async () => {
+              const op = await api.decommissionCluster(c.id);
+              return `Decommission of ${c.id} started (${op?.id})`;
+            },
+          })
+        }
+      >
+        Decommission
+      </Button>
+    </Flex>
+  );
+};

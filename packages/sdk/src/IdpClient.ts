@@ -88,6 +88,16 @@ export type IdpClient = {
   };
   /** Changes of the state repository (commits), and rollback by revert. */
   changes: {
+    /**
+     * Proposes manifests for review: a branch and a pull request with the plan, answered
+     * with the change id and the pull request (needs a change proposer module, e.g. GitHub).
+     */
+    propose(
+      yaml: string,
+      options?: MutationOptions & { prune?: boolean },
+    ): Promise<Schemas['ChangeProposal']>;
+    /** A proposed change: Awaiting approval → Merged → Applied, or Closed. */
+    proposal(id: string): Promise<Schemas['ChangeProposal']>;
     /** A resource's changes, newest first (deleted resources too). */
     list(
       resource: string,

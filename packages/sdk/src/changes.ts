@@ -6,6 +6,21 @@ import { Transport } from './transport';
 export function changeCalls(t: Transport): IdpClient['changes'] {
   const { api, apiBase, call, key } = t;
   return {
+    propose: async (yaml, o) =>
+      call(
+        api.POST('/changes/proposals', {
+          baseUrl: await apiBase(),
+          body: { yaml, prune: o?.prune ?? false },
+          headers: key(o),
+        }),
+      ),
+    proposal: async id =>
+      call(
+        api.GET('/changes/proposals/{id}', {
+          baseUrl: await apiBase(),
+          params: { path: { id } },
+        }),
+      ),
     list: async (resource, o) =>
       call(
         api.GET('/changes', {

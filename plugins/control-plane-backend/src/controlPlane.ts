@@ -4,6 +4,7 @@ import {
   manifestKey,
   manifestPath,
   ProductSpec,
+  stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { AuditLog } from './audit/AuditLog';
@@ -17,6 +18,7 @@ import { commitSigner, GitStateRepo } from './gitops/GitStateRepo';
 import { serializeManifest } from './gitops/manifestCodec';
 import { ManifestService } from './gitops/ManifestService';
 import { RevertService } from './gitops/RevertService';
+import { ChangeProposals } from './gitops/ChangeProposals';
 import { StateIndexer } from './gitops/StateIndexer';
 import { IdempotencyStore } from './idempotency/IdempotencyStore';
 import { OperationStore } from './operations/OperationStore';
@@ -42,6 +44,7 @@ import { DeploymentPlan } from './deployments/plan';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
 import {
+  ChangeProposer,
   MetricsProvider,
   PolicyEvaluator,
   TrafficRouter,
@@ -75,6 +78,8 @@ export interface ControlPlane {
   manifests: ManifestService;
   /** Rollback by revert of a change of the state repository. */
   reverts: RevertService;
+  /** Changes proposed for review as pull requests (with a change proposer module). */
+  proposals: ChangeProposals;
   idempotency: IdempotencyStore;
   drivers: DriverRegistry;
   scheduler: Scheduler;
@@ -117,6 +122,8 @@ export async function createControlPlane(options: {
   drivers?: DriverRegistry;
   notify?: SagaDependencies['notify'];
   policyEvaluators?: PolicyEvaluator[];
+  /** Where changes that need review go (a pull request module). */
+  changeProposer?: ChangeProposer;
   clusterDrivers?: ClusterDriverRegistry;
   /** Traffic routers and metrics providers of the deploy engine, by id (first: default). */
   trafficRouters?: ReadonlyMap<string, TrafficRouter>;
@@ -218,6 +225,25 @@ export async function createControlPlane(options: {
     idempotencyRetention: config.idempotencyRetention,
     admit: change => policy.admit(change),
     review: change => policy.review(change),
+    reviewRequired: change => {
+      const objects = [
+        ...change.put.map(m => ({ m, action: 'update' as const })),
+        ...change.removed.map(m => ({ m, action: 'delete' as const })),
+      ].map(({ m, action }) => ({
+        kind: 'Resource',
+        ref: stringifyResourceRef(m.metadata),
+        namespace: m.metadata.namespace,
+        action,
+        tier: m.spec.tier,
+        owner: m.spec.owner,
+      }));
+      return objects.length > 0 &&
+        options.changeProposer?.requiresReview({ actor: change.actor, objects })
+        ? `A change of ${objects
+            .map(o => o.ref)
+            .join(', ')} needs review as a pull request`
+        : undefined;
+    },
   });
   const idempotency = new IdempotencyStore(db, {
     retention: config.idempotencyRetention,
@@ -244,6 +270,17 @@ export async function createControlPlane(options: {
   });
   clusterStatuses = () => clusters.service.statuses();
   const reverts = new RevertService({ repo, changes });
+  const proposals = new ChangeProposals({
+    db,
+    repo,
+    changes,
+    manifests,
+    audit,
+    logger: logger.child({ component: 'change-proposals' }),
+    price: (state, parsed, plan) => cost.priced(state, parsed.manifests, plan),
+    proposer: options.changeProposer,
+  });
+  proposals.start();
 
   const instrumentation = new ControlPlaneInstrumentation({
     logger: logger.child({ component: 'saga-engine' }),
@@ -369,6 +406,7 @@ export async function createControlPlane(options: {
     resourceService,
     manifests,
     reverts,
+    proposals,
     idempotency,
     drivers,
     scheduler,

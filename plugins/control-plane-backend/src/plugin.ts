@@ -9,6 +9,8 @@ import {
   productSpecSchema,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
+  ChangeProposer,
+  controlPlaneChangeProposalsExtensionPoint,
   controlPlaneClusterDriversExtensionPoint,
   controlPlaneDriversExtensionPoint,
   controlPlanePolicyEvaluatorsExtensionPoint,
@@ -81,6 +83,15 @@ export const controlPlanePlugin = createBackendPlugin({
         }
       },
     });
+    let changeProposer: ChangeProposer | undefined;
+    env.registerExtensionPoint(controlPlaneChangeProposalsExtensionPoint, {
+      setChangeProposer(proposer) {
+        if (changeProposer) {
+          throw new Error('A change proposer was set twice');
+        }
+        changeProposer = proposer;
+      },
+    });
     env.registerExtensionPoint(controlPlaneProductsExtensionPoint, {
       addProduct(id, spec) {
         if (moduleProducts.has(id)) {
@@ -134,6 +145,7 @@ export const controlPlanePlugin = createBackendPlugin({
           clusterDrivers,
           trafficRouters,
           metricsProviders,
+          changeProposer,
         });
         logger.info(`drivers: ${drivers.ids().join(', ') || 'none'}`);
 

@@ -13,3 +13,4 @@ export * from './metrics';
 export * from './traffic';
 export * from './analysis';
 export * from './clusters';
+export * from './changeProposals';

@@ -314,6 +314,18 @@ const calls: Record<
     owner,
     permission: 'control-plane.resource.delete',
   }),
+  // No change proposer (GitHub) in this backend: an allowed proposal ends in 409.
+  proposeChange: ({ role, owner }) => ({
+    path: '/changes/proposals',
+    body: { yaml: manifest(`prop-${role.toLowerCase()}-${owner}`, owner) },
+    owner,
+    permission: 'control-plane.resource.create',
+    creates: true,
+  }),
+  getChangeProposal: () => ({
+    path: '/changes/proposals/00000000-0000-4000-8000-000000000000',
+    allowedNotFound: true,
+  }),
 };
 
 /** Lists every role may call: the answer holds only what the role may read. */

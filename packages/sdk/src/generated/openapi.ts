@@ -109,6 +109,48 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/changes/proposals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Propose manifests for review: a branch and a pull request with the plan, instead of a commit to the main branch
+     * Validated, checked by policy and planned like `POST /manifests/apply`, then written as a commit on a branch of the state repository's remote and opened as a pull request (with a change proposer module, e.g. GitHub). Answers 202 with the change id and the pull request; follow it with `GET /changes/proposals/{id}`. 409 when no change proposer is installed.
+     *
+     *     As `POST /manifests/apply`: the resource permissions on each resource the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
+     */
+    post: operations['proposeChange'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/changes/proposals/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A proposed change: Awaiting approval → Merged → Applied, or Closed (asks the pull request host)
+     * Needs `control-plane.catalog.read`. The one who proposed it, or a caller who may read every resource it touches; to anyone else it does not exist (404).
+     */
+    get: operations['getChangeProposal'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/clusters': {
     parameters: {
       query?: never;
@@ -1268,6 +1310,38 @@ export interface components {
     };
     ChangeList: {
       items: components['schemas']['Change'][];
+    };
+    ChangeProposal: {
+      actor: string;
+      approvers: string[];
+      branch: string;
+      /** the commit of the change, on its branch */
+      commit: string;
+      createdAt: string;
+      /** the change id to follow */
+      id: string;
+      mergeCommit?: string;
+      objects: {
+        action: 'create' | 'update' | 'delete' | 'unchanged';
+        cell?: string;
+        kind: string;
+        namespace: string;
+        owner?: string;
+        ref: string;
+        tier?: string;
+      }[];
+      /** the plan, as the pull request comment shows it */
+      plan: string;
+      pullRequest?: {
+        number: number;
+        url: string;
+      };
+      /**
+       * Awaiting approval → Merged → Applied (indexed from the main branch), or Closed
+       */
+      status: 'awaiting-approval' | 'merged' | 'applied' | 'closed';
+      title: string;
+      updatedAt: string;
     };
     ChangeRevert: {
       /** the revert commit; absent when the desired state already was what the revert asks for */
@@ -3032,6 +3106,168 @@ export interface operations {
       };
       /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  proposeChange: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ManifestsRequest'];
+      };
+    };
+    responses: {
+      /** The proposal, awaiting approval */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChangeProposal'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getChangeProposal: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The proposal */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChangeProposal'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -142,8 +142,59 @@ export class ChangeService {
       admit?: (change: Admission) => Promise<void>;
       /** The same decisions as `admit`, recording nothing: what admission would refuse. */
       review?: (change: Admission) => Promise<Refusal[]>;
+      /**
+       * Why a valid change must be reviewed (as a pull request) rather than committed to the
+       * main branch, or undefined: such a change is refused (409) with the reason.
+       */
+      reviewRequired?: (change: Admission) => string | undefined;
     },
   ) {}
+
+  /**
+   * Writes one request's change as a commit for review: computed, validated and admitted on
+   * the current head like {@link apply}, with the same trailers, but not published (the main
+   * branch does not move); the caller pushes it as a branch. 409 when it changes nothing.
+   */
+  async writeForReview(request: ChangeRequest): Promise<{
+    commit: string;
+    state: DesiredState;
+    next: DesiredState;
+    changes: ChangeSet;
+  }> {
+    const { repo, audit } = this.options;
+    const state = await this.current();
+    const changes = request.compute(state);
+    const next = this.validate(state, changes, request);
+    await this.options.admit?.(this.admission(request, state, next, changes));
+    const written = await repo.write({
+      parent: state.commit,
+      changes: this.files(changes),
+      message: request.message,
+      author: authorFor(request.actor),
+      trailers: this.trailers(
+        request,
+        changeDigests(state, changes),
+        await audit.head(),
+        {},
+      ),
+    });
+    if (written.status !== 'written') {
+      throw new ConflictError(
+        'Nothing to change: the desired state already is what the request asks for',
+      );
+    }
+    return { commit: written.sha, state, next, changes };
+  }
+
+  private files(changes: ChangeSet) {
+    return [
+      ...changes.put.map(m => ({
+        path: manifestPath(manifestKey(m)),
+        content: serializeManifest(m),
+      })),
+      ...changes.remove.map(k => ({ path: manifestPath(k) })),
+    ];
+  }
 
   /**
    * Commits one request's change (see the class comment). Requests that arrive while others
@@ -374,22 +425,21 @@ export class ChangeService {
           }
           const changes = request.compute(state);
           const next = this.validate(state, changes, request);
-          await this.options.admit?.(
-            this.admission(request, state, next, changes),
-          );
+          const admission = this.admission(request, state, next, changes);
+          const review = this.options.reviewRequired?.(admission);
+          if (review) {
+            throw new ConflictError(
+              `${review}: propose the change for review instead (POST /changes/proposals)`,
+            );
+          }
+          await this.options.admit?.(admission);
           const digests = changeDigests(state, changes);
           // where the chain stands once admission has recorded its decisions
           const auditHead = await audit.head();
           const written = await repo.write({
             parent,
             ...(base !== undefined ? { base } : {}),
-            changes: [
-              ...changes.put.map(m => ({
-                path: manifestPath(manifestKey(m)),
-                content: serializeManifest(m),
-              })),
-              ...changes.remove.map(k => ({ path: manifestPath(k) })),
-            ],
+            changes: this.files(changes),
             message:
               base !== undefined && rejected
                 ? rejectedMessage(request, indexed.commit, rejected, sync)

@@ -528,6 +528,28 @@ export class GitStateRepo {
     return infos.map(info => ({ ...info, signed: signed.has(info.sha) }));
   }
 
+  /** Whether the repository mirrors a remote (where branches for review can be pushed). */
+  get hasRemote(): boolean {
+    return this.remote !== undefined;
+  }
+
+  /**
+   * Pushes `sha` (a commit written here, not published) as the remote branch `branch`, for
+   * review; the local main branch does not move.
+   */
+  async pushBranch(sha: string, branch: string): Promise<void> {
+    if (!this.remote) {
+      throw new Error('The state repository has no remote to push a branch to');
+    }
+    await this.run([
+      'push',
+      '--quiet',
+      '--porcelain',
+      'origin',
+      `${sha}:refs/heads/${branch}`,
+    ]);
+  }
+
   /**
    * The full SHA of the commit `rev` names (a full or abbreviated SHA), or undefined when
    * it names none (unknown, ambiguous, or not a commit).

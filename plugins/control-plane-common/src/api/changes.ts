@@ -104,3 +104,54 @@ export const changeRevertSchema = z
  * @public
  */
 export type ChangeRevert = z.infer<typeof changeRevertSchema>;
+
+/**
+ * `POST /changes/proposals` and `GET /changes/proposals/{id}`: a change proposed for review
+ * as a pull request, and where it stands.
+ * @public
+ */
+export const changeProposalSchema = z
+  .object({
+    id: z.string().describe('the change id to follow'),
+    actor: z.string(),
+    title: z.string(),
+    status: z
+      .enum(['awaiting-approval', 'merged', 'applied', 'closed'])
+      .describe(
+        'Awaiting approval → Merged → Applied (indexed from the main branch), or Closed',
+      ),
+    branch: z.string(),
+    commit: z.string().describe('the commit of the change, on its branch'),
+    pullRequest: z
+      .object({ number: z.number().int(), url: z.string() })
+      .optional(),
+    approvers: z.array(z.string()),
+    mergeCommit: z.string().optional(),
+    objects: z.array(
+      z.object({
+        kind: z.string(),
+        ref: z.string(),
+        namespace: z.string(),
+        action: z.enum(['create', 'update', 'delete', 'unchanged']),
+        tier: z.string().optional(),
+        owner: z.string().optional(),
+        cell: z.string().optional(),
+      }),
+    ),
+    plan: z.string().describe('the plan, as the pull request comment shows it'),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'ChangeProposal' });
+
+/**
+ * A change proposed for review.
+ * @public
+ */
+export type ChangeProposal = z.infer<typeof changeProposalSchema>;
+
+/**
+ * `GET /changes/proposals/{id}` path.
+ * @public
+ */
+export const changeProposalParamsSchema = z.object({ id: z.uuid() });

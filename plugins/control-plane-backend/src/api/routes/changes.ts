@@ -1,8 +1,12 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import {
+  catalogReadPermission,
   changeListSchema,
   changeParamsSchema,
+  changeProposalParamsSchema,
+  changeProposalSchema,
+  manifestsRequestSchema,
   changeRevertSchema,
   listChangesQuerySchema,
   ManifestOf,
@@ -16,10 +20,18 @@ import {
 import { actionOn, objectRef, RevertPlan } from '../../gitops/RevertService';
 import { factsOf } from '../../permissions/ResourceAuthorizer';
 import { rawTarget, routes } from '../route';
-import { manifestPermissions } from './manifests';
+import { authorizeManifests, manifestPermissions } from './manifests';
 import { ApiServices } from './shared';
 
-type Deps = Pick<ApiServices, 'reverts' | 'authorizer'>;
+type Deps = Pick<
+  ApiServices,
+  | 'reverts'
+  | 'authorizer'
+  | 'proposals'
+  | 'manifests'
+  | 'cost'
+  | 'resourceService'
+>;
 
 const route = routes<Deps>();
 
@@ -162,6 +174,80 @@ export const changeRoutes = [
           })),
         },
       };
+    },
+  }),
+
+  route({
+    method: 'post',
+    path: '/changes/proposals',
+    operationId: 'proposeChange',
+    summary:
+      'Propose manifests for review: a branch and a pull request with the plan, instead of a commit to the main branch',
+    description:
+      "Validated, checked by policy and planned like `POST /manifests/apply`, then written as a commit on a branch of the state repository's remote and opened as a pull request (with a change proposer module, e.g. GitHub). Answers 202 with the change id and the pull request; follow it with `GET /changes/proposals/{id}`. 409 when no change proposer is installed.",
+    permissionNote:
+      'As `POST /manifests/apply`: the resource permissions on each resource the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.',
+    request: { body: manifestsRequestSchema },
+    response: {
+      status: 202,
+      schema: changeProposalSchema,
+      description: 'The proposal, awaiting approval',
+    },
+    command: {
+      action: 'change.propose',
+      target: () => 'state-repo',
+      idempotency: 'optional',
+    },
+    check: async ({ body, ctx }, deps) => {
+      const parsed = deps.manifests.parse(body);
+      const { view } = await authorizeManifests(deps, ctx.credentials, parsed);
+      return { parsed, view };
+    },
+    run: async ({ ctx }, { proposals }, { parsed, view }) => {
+      const proposal = await proposals.propose(parsed, ctx, view);
+      return {
+        body: proposal,
+        accepted: {
+          target: `change:${proposal.id}`,
+          reason: `proposed as pull request #${proposal.pullRequest?.number} (${proposal.pullRequest?.url})`,
+        },
+      };
+    },
+  }),
+
+  route({
+    method: 'get',
+    path: '/changes/proposals/{id}',
+    operationId: 'getChangeProposal',
+    summary:
+      'A proposed change: Awaiting approval → Merged → Applied, or Closed (asks the pull request host)',
+    permission: catalogReadPermission,
+    permissionNote:
+      'The one who proposed it, or a caller who may read every resource it touches; to anyone else it does not exist (404).',
+    request: { params: changeProposalParamsSchema },
+    response: {
+      status: 200,
+      schema: changeProposalSchema,
+      description: 'The proposal',
+    },
+    run: async ({ params, ctx }, { proposals, authorizer }) => {
+      const proposal = await proposals.get(params.id);
+      if (proposal.actor !== ctx.actor) {
+        const view = await authorizer.view(ctx.credentials);
+        const hidden = proposal.objects.some(
+          o =>
+            o.kind === 'Resource' &&
+            o.owner !== undefined &&
+            !view.canRead({
+              ref: o.ref,
+              owner: o.owner,
+              cell: o.cell ?? '',
+              tier: o.tier ?? '',
+            }),
+        );
+        if (hidden) throw new NotFoundError(`No change proposal ${params.id}`);
+      }
+      return { body: await proposals.refresh(params.id) };
     },
   }),
 ];

@@ -47,7 +47,7 @@ const permissionNote =
  * signature of the authorized change (see ManifestService.diff) and the caller's view of
  * the resources: what it cannot read is neither pruned nor named.
  */
-async function authorizeManifests(
+export async function authorizeManifests(
   { manifests, authorizer }: Deps,
   credentials: BackstageCredentials,
   parsed: ParsedManifests,

@@ -1,0 +1,85 @@
+import { ProposedObject } from '@idp-multicloud/plugin-control-plane-node';
+import {
+  ApprovalRule,
+  approvalVerdict,
+  requiredApprovals,
+  teamOf,
+} from './approvals';
+
+const rules: ApprovalRule[] = [
+  { tiers: ['critical'], count: 2, teams: ['platform'], fromOwner: false },
+  { count: 1, fromOwner: true },
+];
+const resource = (tier: string, owner = 'group:default/payments') =>
+  ({
+    kind: 'Resource',
+    ref: 'resource:payments/db',
+    namespace: 'payments',
+    action: 'update',
+    tier,
+    owner,
+  } as ProposedObject);
+
+describe('requiredApprovals', () => {
+  it.each([
+    [
+      'a critical resource',
+      [resource('critical')],
+      2,
+      [['platform'], ['payments']],
+    ],
+    ['a medium resource', [resource('medium')], 1, [['payments']]],
+    [
+      'a product (no rule applies)',
+      [
+        {
+          kind: 'Product',
+          ref: 'product:x',
+          namespace: 'default',
+          action: 'update',
+        } as ProposedObject,
+      ],
+      1,
+      [],
+    ],
+  ])('%s', (_, objects, count, teams) => {
+    expect(requiredApprovals(rules, objects)).toEqual({ count, teams });
+  });
+
+  it('names the owner group as its team slug', () => {
+    expect(teamOf('group:default/payments')).toBe('payments');
+  });
+});
+
+describe('approvalVerdict', () => {
+  const members = new Map([
+    ['platform', new Set(['alice'])],
+    ['payments', new Set(['bob'])],
+  ]);
+  const isMember = (team: string, user: string) =>
+    members.get(team)?.has(user) ?? false;
+  const critical = { count: 2, teams: [['platform'], ['payments']] };
+  it.each([
+    [
+      [],
+      false,
+      [
+        '2 more approvals (0 of 2)',
+        'an approval from a member of platform',
+        'an approval from a member of payments',
+      ],
+    ],
+    [
+      ['alice'],
+      false,
+      ['1 more approval (1 of 2)', 'an approval from a member of payments'],
+    ],
+    [['alice', 'carol'], false, ['an approval from a member of payments']],
+    [['alice', 'bob'], true, []],
+  ])('approved by %j: met %s', (approvers, met, missing) => {
+    expect(approvalVerdict(critical, approvers, isMember)).toEqual({
+      met,
+      missing,
+    });
+  });
+});

@@ -1,0 +1,284 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+// The real control plane, to test the module where it runs (a test-only dependency).
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
+import { Octokit } from '@octokit/rest';
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { FakeGitHub } from './__testUtils__/fakeGitHub';
+import { controlPlaneModuleGithub } from './module';
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
+jest.setTimeout(90_000);
+
+const jane = 'user:default/jane';
+const secret = 'webhook-s3cret';
+const token = 'ghp_test_token';
+
+const ledger = `apiVersion: idp.multicloud/v1
+kind: Resource
+metadata:
+  name: ledger-db
+  namespace: payments
+spec:
+  product: mysql
+  owner: group:default/payments
+  tier: critical
+  cell: cell-us
+  params:
+    size: small
+`;
+
+describe.each(databases.eachSupportedId())(
+  'changes by pull request on GitHub, on %s',
+  databaseId => {
+    let work: string;
+    let remote: string;
+    let github: FakeGitHub;
+    let backend: Awaited<ReturnType<typeof startTestBackend>>;
+    /** A person using GitHub: merging goes through GitHub's API, as the button does. */
+    let person: Octokit;
+
+    beforeEach(async () => {
+      work = mkdtempSync(join(tmpdir(), 'idp-github-'));
+      remote = join(work, 'state.git');
+      execFileSync('git', ['init', '--bare', '--quiet', '-b', 'main', remote]);
+      github = await FakeGitHub.start({
+        owner: 'acme',
+        repo: 'state',
+        token,
+        gitDir: remote,
+        requiredChecks: ['idp plan'],
+      });
+      github.addTeamMember('platform', 'alice');
+      person = new Octokit({ auth: token, baseUrl: github.url });
+      backend = await startTestBackend({
+        features: [
+          controlPlanePlugin,
+          controlPlaneModuleGithub,
+          mockServices.database.factory({
+            knex: await databases.init(databaseId),
+          }),
+          mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+          mockServices.rootConfig.factory({
+            data: {
+              controlPlane: {
+                dataDir: join(work, 'data'),
+                stateRepo: {
+                  pollInterval: { hours: 1 },
+                  remote: { url: remote },
+                },
+                orchestration: { enabled: false },
+                reconciler: {
+                  interval: { hours: 1 },
+                  driftInterval: { hours: 1 },
+                },
+                github: {
+                  owner: 'acme',
+                  repo: 'state',
+                  baseUrl: github.url,
+                  token,
+                  webhookSecret: secret,
+                  pollInterval: '1h',
+                  review: { tiers: ['critical'] },
+                  approvals: [
+                    { tiers: ['critical'], count: 2, teams: ['platform'] },
+                  ],
+                },
+              },
+            },
+          }),
+        ],
+      });
+    });
+
+    afterEach(async () => {
+      await backend?.stop();
+      await github?.stop();
+      rmSync(work, { recursive: true, force: true });
+    });
+
+    const api = () => {
+      const as = mockCredentials.user.header(jane);
+      const base = '/api/control-plane';
+      return {
+        get: (path: string) =>
+          request(backend.server)
+            .get(`${base}${path}`)
+            .set('authorization', as),
+        post: (path: string, body?: object) =>
+          request(backend.server)
+            .post(`${base}${path}`)
+            .set('authorization', as)
+            .send(body),
+      };
+    };
+    /** GitHub delivering a webhook event, signed with `key`. */
+    const deliver = (event: string, payload: object, key = secret) => {
+      const body = JSON.stringify(payload);
+      return request(backend.server)
+        .post('/api/control-plane/github/webhook')
+        .set('content-type', 'application/json')
+        .set('x-github-event', event)
+        .set(
+          'x-hub-signature-256',
+          `sha256=${createHmac('sha256', key).update(body).digest('hex')}`,
+        )
+        .send(body);
+    };
+    const mainOfRemote = () =>
+      execFileSync('git', ['rev-parse', 'main'], { cwd: remote })
+        .toString()
+        .trim();
+
+    it('opens a pull request for a tier-critical change, blocks its merge until two approvals (one from platform), then applies it and audits both approvers', async () => {
+      const a = api();
+      const before = mainOfRemote();
+
+      // Committed directly, a critical change is refused: it needs review.
+      const direct = await a.post('/manifests/apply', { yaml: ledger });
+      expect(direct.status).toBe(409);
+      expect(direct.body.error.message).toContain(
+        'resource:payments/ledger-db needs review as a pull request',
+      );
+      expect(mainOfRemote()).toBe(before);
+
+      // Proposed: 202 with the change id and the pull request.
+      const proposed = await a.post('/changes/proposals', { yaml: ledger });
+      expect(proposed.status).toBe(202);
+      expect(proposed.body).toMatchObject({
+        status: 'awaiting-approval',
+        actor: jane,
+        pullRequest: { number: 1, url: `${github.url}/acme/state/pull/1` },
+        objects: [
+          {
+            ref: 'resource:payments/ledger-db',
+            action: 'create',
+            tier: 'critical',
+          },
+        ],
+      });
+      const id = proposed.body.id;
+      expect(mainOfRemote()).toBe(before);
+      // The branch holds the change; the pull request carries the plan and the check.
+      const pr = github.pulls[0];
+      expect(pr.head.ref).toBe(proposed.body.branch);
+      expect(pr.head.sha).toBe(proposed.body.commit);
+      expect(
+        execFileSync(
+          'git',
+          ['show', `${pr.head.sha}:resources/payments/ledger-db.yaml`],
+          {
+            cwd: remote,
+          },
+        ).toString(),
+      ).toContain('tier: critical');
+      expect(github.comments[0].body).toContain(
+        '| create | `resource:payments/ledger-db` |',
+      );
+      expect(github.comments[0].body).toMatch(
+        /\*\*Monthly cost\*\*: \$0\.00 → \$\d+/,
+      );
+      expect(github.checkRuns).toEqual([
+        expect.objectContaining({
+          name: 'idp plan',
+          head_sha: pr.head.sha,
+          conclusion: 'action_required',
+        }),
+      ]);
+
+      // One approval, from platform: merging is still refused by the check.
+      github.review(1, 'alice', 'APPROVED');
+      await deliver('pull_request_review', {
+        action: 'submitted',
+        pull_request: { number: 1 },
+      }).expect(202);
+      const one = await a.get(`/changes/proposals/${id}`).expect(200);
+      expect(one.body).toMatchObject({
+        status: 'awaiting-approval',
+        approvers: ['alice'],
+      });
+      expect(github.checkRuns[0].output.title).toContain('1 more approval');
+      await expect(
+        person.pulls.merge({ owner: 'acme', repo: 'state', pull_number: 1 }),
+      ).rejects.toMatchObject({ status: 405 });
+      expect(mainOfRemote()).toBe(before);
+
+      // The second approval: the check passes, the merge goes through.
+      github.review(1, 'bob', 'APPROVED');
+      const two = await a.get(`/changes/proposals/${id}`).expect(200);
+      expect(two.body.approvers).toEqual(['alice', 'bob']);
+      expect(github.checkRuns[0]).toMatchObject({
+        conclusion: 'success',
+        output: { title: 'Approved by alice, bob' },
+      });
+      const merged = await person.pulls.merge({
+        owner: 'acme',
+        repo: 'state',
+        pull_number: 1,
+      });
+      expect(mainOfRemote()).toBe(merged.data.sha);
+
+      // GitHub tells the control plane: the main branch is indexed, the change applied.
+      await deliver('pull_request', {
+        action: 'closed',
+        pull_request: { number: 1, merged: true },
+      }).expect(202);
+      const applied = await a.get(`/changes/proposals/${id}`).expect(200);
+      expect(applied.body).toMatchObject({
+        status: 'applied',
+        mergeCommit: merged.data.sha,
+        approvers: ['alice', 'bob'],
+      });
+      const resource = await a.get('/resources/payments/ledger-db').expect(200);
+      expect(resource.body.spec.tier).toBe('critical');
+      const audit = await a.get('/audit?action=change.applied').expect(200);
+      expect(audit.body.items).toEqual([
+        expect.objectContaining({
+          actor: jane,
+          target: `change:${id}`,
+          approvers: ['alice', 'bob'],
+        }),
+      ]);
+    });
+
+    it('refuses a webhook delivery without a valid signature, and follows a closed pull request', async () => {
+      const a = api();
+      const proposed = await a
+        .post('/changes/proposals', { yaml: ledger })
+        .expect(202);
+      const forged = await deliver(
+        'pull_request',
+        { action: 'closed', pull_request: { number: 1 } },
+        'not-the-secret',
+      );
+      expect(forged.status).toBe(401);
+
+      await person.pulls.update({
+        owner: 'acme',
+        repo: 'state',
+        pull_number: 1,
+        state: 'closed',
+      });
+      const closed = await a
+        .get(`/changes/proposals/${proposed.body.id}`)
+        .expect(200);
+      expect(closed.body.status).toBe('closed');
+      expect((await a.get('/resources/payments/ledger-db')).status).toBe(404);
+      expect(
+        (await a.get('/changes/proposals/00000000-0000-4000-8000-000000000000'))
+          .status,
+      ).toBe(404);
+    });
+  },
+);

@@ -80,6 +80,23 @@ export interface Config {
       };
 
       /**
+       * Clusters as Cluster API `Cluster`s with a ClusterClass topology, created, upgraded and
+       * scaled on a management cluster. Without it, the module manages no cluster lifecycle.
+       */
+      clusterApi?: {
+        /** The `name` of the cluster (under `clusters`) Cluster API runs on. */
+        managementCluster: string;
+        /** The ClusterClass of every cluster. */
+        clusterClass: string;
+        /** Where the `Cluster` objects live. @defaultValue idp-clusters */
+        namespace?: string;
+        /** The providers' driver id it serves. @defaultValue kubernetes */
+        driver?: string;
+        /** Control plane machines. @defaultValue 3 */
+        controlPlaneReplicas?: number;
+      };
+
+      /**
        * The `gateway-api` traffic router (module `kubernetes-traffic`): a resource's canary
        * split as an `HTTPRoute` named after it in its namespace, sending to the Services
        * `<name>-stable` and `<name>-canary`. Without `parentRefs` the module adds no router.

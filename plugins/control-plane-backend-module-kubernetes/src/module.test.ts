@@ -2,6 +2,7 @@ import { createBackendPlugin } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import {
   ControlPlaneDriver,
+  controlPlaneClusterDriversExtensionPoint,
   controlPlaneDriversExtensionPoint,
 } from '@idp-multicloud/plugin-control-plane-node';
 import {
@@ -17,6 +18,10 @@ function driverCollector(drivers: ControlPlaneDriver[]) {
     register(env) {
       env.registerExtensionPoint(controlPlaneDriversExtensionPoint, {
         addDriver: (...added) => drivers.push(...added),
+      });
+      // the Cluster API driver, when controlPlane.kubernetes.clusterApi configures it
+      env.registerExtensionPoint(controlPlaneClusterDriversExtensionPoint, {
+        addClusterDriver() {},
       });
       env.registerInit({ deps: {}, async init() {} });
     },

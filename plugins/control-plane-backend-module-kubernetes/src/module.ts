@@ -2,7 +2,11 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
-import { controlPlaneDriversExtensionPoint } from '@idp-multicloud/plugin-control-plane-node';
+import {
+  controlPlaneClusterDriversExtensionPoint,
+  controlPlaneDriversExtensionPoint,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { clusterApiDriverFromConfig } from './clusterApi/config';
 import { KubernetesDriver } from './KubernetesDriver';
 
 /**
@@ -19,10 +23,18 @@ export const controlPlaneModuleKubernetes = createBackendModule({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         drivers: controlPlaneDriversExtensionPoint,
+        clusterDrivers: controlPlaneClusterDriversExtensionPoint,
       },
-      async init({ config, logger, drivers }) {
+      async init({ config, logger, drivers, clusterDrivers }) {
         const driver = KubernetesDriver.fromConfig(config);
         drivers.addDriver(driver);
+        const clusterApi = clusterApiDriverFromConfig(config);
+        if (clusterApi) {
+          clusterDrivers.addClusterDriver(clusterApi);
+          logger.info(
+            `Clusters of providers with driver "${clusterApi.id}" are managed as Cluster API Clusters`,
+          );
+        }
         if (driver.clusters.length === 0) {
           logger.warn(
             'The kubernetes driver has no clusters: configure controlPlane.kubernetes.clusters',

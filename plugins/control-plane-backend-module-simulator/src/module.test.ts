@@ -9,6 +9,7 @@ import { JsonObject } from '@backstage/types';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   ControlPlaneDriver,
+  controlPlaneClusterDriversExtensionPoint,
   controlPlaneDriversExtensionPoint,
 } from '@idp-multicloud/plugin-control-plane-node';
 import request from 'supertest';
@@ -27,6 +28,10 @@ function fakeControlPlane(drivers: ControlPlaneDriver[]) {
         addDriver(...added) {
           drivers.push(...added);
         },
+      });
+      // the simulator adds its cluster driver too
+      env.registerExtensionPoint(controlPlaneClusterDriversExtensionPoint, {
+        addClusterDriver() {},
       });
       env.registerInit({ deps: {}, async init() {} });
     },

@@ -141,22 +141,13 @@ export class ClusterApiDriver implements ClusterDriver {
     ctx: ClusterDriverCallContext,
   ) {
     const now = await this.current(cluster, ctx);
-    if (capiVersion(now.version) !== capiVersion(version)) {
-      // lifting the hold would take the pool to the topology's version, not this one
+    // Lifting the hold takes the pool to the topology's version: this one.
+    const moves = capiVersion(now.version) !== capiVersion(version);
+    if (moves || now.deferred.includes(pool)) {
       await this.write(
         cluster,
         {
-          version,
-          replicas: now.replicas,
-          deferred: now.deferred.filter(p => p !== pool),
-        },
-        ctx,
-      );
-    } else if (now.deferred.includes(pool)) {
-      await this.write(
-        cluster,
-        {
-          version: now.version,
+          version: moves ? version : now.version,
           replicas: now.replicas,
           deferred: now.deferred.filter(p => p !== pool),
         },

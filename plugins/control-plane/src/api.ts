@@ -219,11 +219,11 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.client.resources.retry(ref);
   }
 
-  deployments(ref: string) {
+  deployments(ref: string): Promise<Schemas['Deployment'][]> {
     return this.client.deployments.list(ref);
   }
 
-  deployment(id: string) {
+  deployment(id: string): Promise<Schemas['Deployment']> {
     return this.client.deployments.get(id);
   }
 
@@ -231,15 +231,17 @@ export class ControlPlaneClient implements ControlPlaneApi {
     id: string,
     action: DeploymentAction,
     options?: { full?: boolean },
-  ) {
+  ): Promise<Schemas['Deployment']> {
     return this.client.deployments[action](id, options);
   }
 
-  rollback(ref: string, toVersion: string) {
+  rollback(ref: string, toVersion: string): Promise<Resource> {
     return this.client.deployments.rollback(ref, toVersion);
   }
 
-  versions(query: { component?: string }) {
+  versions(query: {
+    component?: string;
+  }): Promise<Schemas['VersionList']['items']> {
     return this.client.deployments.versions(query);
   }
 

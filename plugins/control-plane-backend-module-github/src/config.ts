@@ -20,13 +20,14 @@ export function readGitHubSettings(root: Config): GitHubSettings | undefined {
   const owner = config?.getOptionalString('owner');
   const repo = config?.getOptionalString('repo');
   if (!config || !owner || !repo) return undefined;
-  const poll = config.has('pollInterval')
-    ? typeof config.getOptional('pollInterval') === 'string'
-      ? parseSimpleDuration(config.getString('pollInterval'))
-      : durationToMilliseconds(
-          readDurationFromConfig(config, { key: 'pollInterval' }),
-        )
-    : 60_000;
+  let poll = 60_000;
+  if (typeof config.getOptional('pollInterval') === 'string') {
+    poll = parseSimpleDuration(config.getString('pollInterval'));
+  } else if (config.has('pollInterval')) {
+    poll = durationToMilliseconds(
+      readDurationFromConfig(config, { key: 'pollInterval' }),
+    );
+  }
   return {
     owner,
     repo,

@@ -189,6 +189,7 @@ describe.each(databases.eachSupportedId())(
       expect(github.comments[0].body).toMatch(
         /\*\*Monthly cost\*\*: \$0\.00 → \$\d+/,
       );
+      expect(github.comments[0].body).toContain('**Breaking changes**: none');
       expect(github.checkRuns).toEqual([
         expect.objectContaining({
           name: 'idp plan',

@@ -3,5 +3,5 @@ export { controlPlanePlugin as default } from './plugin';
  * Checks a checkout of the state repository without a server (`idp validate`).
  * @public
  */
-export { validateCheckout } from './gitops/checkout';
-export type { CheckFinding, CheckoutReport } from './gitops/checkout';
+export { validateCheckout } from './validation/checkout';
+export type { CheckFinding, CheckoutReport } from './validation/checkout';

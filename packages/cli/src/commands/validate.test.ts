@@ -1,17 +1,13 @@
-import {
-  manifestKey,
-  manifestPath,
-} from '@idp-multicloud/plugin-control-plane-common';
-// The state a fresh control plane seeds its repository with: a realistic checkout to check.
-import { bootstrapManifests } from '@idp-multicloud/plugin-control-plane-backend/src/gitops/bootstrap';
-import { serializeManifest } from '@idp-multicloud/plugin-control-plane-backend/src/gitops/manifestCodec';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { captureOutput } from '../__testUtils__/output';
 import { main } from '../main';
+
+/** A state repository as a fresh control plane seeds it: tiers, cells, providers, clusters. */
+const seeded = join(__dirname, '__fixtures__', 'state-repo');
 
 jest.setTimeout(60_000);
 
@@ -54,9 +50,7 @@ describe('idp validate', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'idp-validate-'));
-    for (const m of bootstrapManifests('simulator')) {
-      write(manifestPath(manifestKey(m)), serializeManifest(m));
-    }
+    cpSync(seeded, dir, { recursive: true });
     write('resources/payments/sessions.yaml', redis('sessions'));
     write('resources/payments/tokens.yaml', redis('tokens'));
     git(dir, 'init', '--quiet', '--initial-branch=main');

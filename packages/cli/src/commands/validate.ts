@@ -98,14 +98,7 @@ export function formatText(
     );
   }
   const code = exitCodeOf(report, allowBreaking);
-  lines.push(
-    '',
-    code === VALIDATE_EXIT.ok
-      ? 'Valid.'
-      : code === VALIDATE_EXIT.breaking
-      ? 'Breaking changes: pass --allow-breaking to accept them.'
-      : 'Invalid.',
-  );
+  lines.push('', verdict(code));
   return lines.join('\n');
 }
 
@@ -211,6 +204,30 @@ export function formatJunit(
   )}\n</testsuites>`;
 }
 
+const formatters: Record<
+  ValidateFormat,
+  (report: CheckoutReport, allowBreaking: boolean) => string
+> = {
+  text: formatText,
+  json: (report, allowBreaking) =>
+    JSON.stringify(
+      { ...report, exitCode: exitCodeOf(report, allowBreaking) },
+      null,
+      2,
+    ),
+  github: formatGithub,
+  junit: formatJunit,
+};
+
+/** The verdict line of the report for people. */
+function verdict(code: number): string {
+  if (code === VALIDATE_EXIT.ok) return 'Valid.';
+  if (code === VALIDATE_EXIT.breaking) {
+    return 'Breaking changes: pass --allow-breaking to accept them.';
+  }
+  return 'Invalid.';
+}
+
 export function validateCommands(): Command[] {
   const validate = new Command('validate')
     .description(
@@ -276,14 +293,7 @@ export function validateCommands(): Command[] {
         }
         const allow = Boolean(opts.allowBreaking);
         const code = exitCodeOf(report, allow);
-        const out =
-          opts.format === 'json'
-            ? JSON.stringify({ ...report, exitCode: code }, null, 2)
-            : opts.format === 'github'
-            ? formatGithub(report, allow)
-            : opts.format === 'junit'
-            ? formatJunit(report, allow)
-            : formatText(report, allow);
+        const out = formatters[opts.format](report, allow);
         if (out) process.stdout.write(`${out}\n`);
         process.exitCode = code;
       },

@@ -19,6 +19,8 @@ interface PullRequest {
   merged_by: { login: string } | null;
 }
 
+type Send = (status: number, payload: unknown) => void;
+
 interface CheckRun {
   id: number;
   name: string;
@@ -68,17 +70,17 @@ export class FakeGitHub {
     gitDir: string;
     requiredChecks?: string[];
   }): Promise<FakeGitHub> {
-    let fake: FakeGitHub | undefined;
+    const started: { fake?: FakeGitHub } = {};
     const server = createServer((req, res) => {
-      void fake!.handle(req, res);
+      void started.fake!.handle(req, res);
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    fake = new FakeGitHub(server, url, {
+    started.fake = new FakeGitHub(server, url, {
       ...options,
       requiredChecks: options.requiredChecks ?? [],
     });
-    return fake;
+    return started.fake;
   }
 
   stop(): Promise<void> {
@@ -133,155 +135,192 @@ export class FakeGitHub {
       return;
     }
     const { owner, repo } = this.options;
-    const repoPath = `/repos/${owner}/${repo}`;
-    const path = url.pathname;
-    let m: RegExpExecArray | null;
+    const r = `/repos/${owner}/${repo}`;
+    const routes: [string, RegExp, (m: RegExpExecArray) => void][] = [
+      ['POST', new RegExp(`^${r}/pulls$`), () => this.createPull(body, send)],
+      [
+        'GET',
+        new RegExp(`^${r}/pulls/(\\d+)$`),
+        m => this.withPull(m, send, pr => send(200, this.pullJson(pr))),
+      ],
+      [
+        'PATCH',
+        new RegExp(`^${r}/pulls/(\\d+)$`),
+        m =>
+          this.withPull(m, send, pr => {
+            if (body.state === 'closed') pr.state = 'closed';
+            send(200, this.pullJson(pr));
+          }),
+      ],
+      [
+        'GET',
+        new RegExp(`^${r}/pulls/(\\d+)/reviews$`),
+        m => send(200, this.reviews.get(Number(m[1])) ?? []),
+      ],
+      [
+        'PUT',
+        new RegExp(`^${r}/pulls/(\\d+)/merge$`),
+        m => this.withPull(m, send, pr => this.merge(pr, send)),
+      ],
+      [
+        'POST',
+        new RegExp(`^${r}/issues/(\\d+)/comments$`),
+        m => {
+          this.comments.push({ issue: Number(m[1]), body: body.body });
+          send(201, { id: this.comments.length, body: body.body });
+        },
+      ],
+      [
+        'POST',
+        new RegExp(`^${r}/check-runs$`),
+        () => {
+          const run: CheckRun = {
+            id: this.checkRuns.length + 1,
+            name: body.name,
+            head_sha: body.head_sha,
+            status: body.status ?? 'queued',
+            conclusion: body.conclusion ?? null,
+            output: body.output ?? {},
+          };
+          this.checkRuns.push(run);
+          send(201, run);
+        },
+      ],
+      [
+        'PATCH',
+        new RegExp(`^${r}/check-runs/(\\d+)$`),
+        m => {
+          const run = this.checkRuns.find(c => c.id === Number(m[1]));
+          if (!run) {
+            send(404, { message: 'Not Found' });
+            return;
+          }
+          Object.assign(run, {
+            ...(body.status ? { status: body.status } : {}),
+            ...(body.conclusion ? { conclusion: body.conclusion } : {}),
+            ...(body.output ? { output: body.output } : {}),
+          });
+          send(200, run);
+        },
+      ],
+      [
+        'GET',
+        new RegExp(`^${r}/commits/([^/]+)/check-runs$`),
+        m => {
+          const name = url.searchParams.get('check_name');
+          const runs = this.checkRuns
+            .filter(c => c.head_sha === m[1] && (!name || c.name === name))
+            .reverse();
+          send(200, { total_count: runs.length, check_runs: runs });
+        },
+      ],
+      [
+        'GET',
+        new RegExp(`^/orgs/${owner}/teams/([^/]+)/memberships/([^/]+)$`),
+        m => {
+          if (this.teams.get(m[1])?.has(m[2])) {
+            send(200, { state: 'active', role: 'member' });
+          } else {
+            send(404, { message: 'Not Found' });
+          }
+        },
+      ],
+    ];
+    for (const [routeMethod, pattern, handler] of routes) {
+      const m = routeMethod === method ? pattern.exec(url.pathname) : null;
+      if (m) {
+        handler(m);
+        return;
+      }
+    }
+    send(404, { message: 'Not Found' });
+  }
 
-    if (method === 'POST' && path === `${repoPath}/pulls`) {
-      let sha: string;
-      try {
-        sha = this.git('rev-parse', '--verify', `refs/heads/${body.head}`);
-      } catch {
-        send(422, {
-          message: 'Validation Failed',
-          errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }],
+  private withPull(
+    m: RegExpExecArray,
+    send: Send,
+    then: (pr: PullRequest) => void,
+  ) {
+    const pr = this.pulls[Number(m[1]) - 1];
+    if (pr) then(pr);
+    else send(404, { message: 'Not Found' });
+  }
+
+  private createPull(body: any, send: Send) {
+    let sha: string;
+    try {
+      sha = this.git('rev-parse', '--verify', `refs/heads/${body.head}`);
+    } catch {
+      send(422, {
+        message: 'Validation Failed',
+        errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }],
+      });
+      return;
+    }
+    const pr: PullRequest = {
+      number: this.pulls.length + 1,
+      title: body.title,
+      body: body.body ?? '',
+      head: { ref: body.head, sha },
+      base: { ref: body.base },
+      state: 'open',
+      merged: false,
+      merge_commit_sha: null,
+      merged_by: null,
+    };
+    this.pulls.push(pr);
+    send(201, this.pullJson(pr));
+  }
+
+  /** Merges as GitHub does: branch protection first, then a real merge commit. */
+  private merge(pr: PullRequest, send: Send) {
+    if (pr.state !== 'open') {
+      send(405, { message: 'Pull Request is not mergeable' });
+      return;
+    }
+    for (const name of this.options.requiredChecks) {
+      const runs = this.checkRuns.filter(
+        c => c.head_sha === pr.head.sha && c.name === name,
+      );
+      const latest = runs[runs.length - 1];
+      if (!latest || latest.conclusion !== 'success') {
+        send(405, {
+          message: `Required status check "${name}" is ${
+            latest ? 'failing' : 'expected'
+          }.`,
         });
         return;
       }
-      const pr: PullRequest = {
-        number: this.pulls.length + 1,
-        title: body.title,
-        body: body.body ?? '',
-        head: { ref: body.head, sha },
-        base: { ref: body.base },
-        state: 'open',
-        merged: false,
-        merge_commit_sha: null,
-        merged_by: null,
-      };
-      this.pulls.push(pr);
-      send(201, this.pullJson(pr));
+    }
+    const base = this.git('rev-parse', `refs/heads/${pr.base.ref}`);
+    let tree: string;
+    try {
+      tree = this.git('merge-tree', '--write-tree', base, pr.head.sha).split(
+        '\n',
+      )[0];
+    } catch {
+      send(405, { message: 'Pull Request is not mergeable' });
       return;
     }
-    if ((m = new RegExp(`^${repoPath}/pulls/(\\d+)$`).exec(path))) {
-      const pr = this.pulls[Number(m[1]) - 1];
-      if (!pr) return send(404, { message: 'Not Found' });
-      if (method === 'GET') return send(200, this.pullJson(pr));
-      if (method === 'PATCH' && body.state === 'closed') {
-        pr.state = 'closed';
-        return send(200, this.pullJson(pr));
-      }
-    }
-    if (
-      method === 'GET' &&
-      (m = new RegExp(`^${repoPath}/pulls/(\\d+)/reviews$`).exec(path))
-    ) {
-      return send(200, this.reviews.get(Number(m[1])) ?? []);
-    }
-    if (
-      method === 'PUT' &&
-      (m = new RegExp(`^${repoPath}/pulls/(\\d+)/merge$`).exec(path))
-    ) {
-      const pr = this.pulls[Number(m[1]) - 1];
-      if (!pr) return send(404, { message: 'Not Found' });
-      if (pr.state !== 'open') {
-        return send(405, { message: 'Pull Request is not mergeable' });
-      }
-      for (const name of this.options.requiredChecks) {
-        const runs = this.checkRuns.filter(
-          r => r.head_sha === pr.head.sha && r.name === name,
-        );
-        const latest = runs[runs.length - 1];
-        if (!latest || latest.conclusion !== 'success') {
-          return send(405, {
-            message: `Required status check "${name}" is ${
-              latest ? 'failing' : 'expected'
-            }.`,
-          });
-        }
-      }
-      const base = this.git('rev-parse', `refs/heads/${pr.base.ref}`);
-      let tree: string;
-      try {
-        tree = this.git('merge-tree', '--write-tree', base, pr.head.sha).split(
-          '\n',
-        )[0];
-      } catch {
-        return send(405, { message: 'Pull Request is not mergeable' });
-      }
-      const merge = this.git(
-        'commit-tree',
-        tree,
-        '-p',
-        base,
-        '-p',
-        pr.head.sha,
-        '-m',
-        `Merge pull request #${pr.number} from ${owner}/${pr.head.ref}`,
-      );
-      this.git('update-ref', `refs/heads/${pr.base.ref}`, merge, base);
-      pr.state = 'closed';
-      pr.merged = true;
-      pr.merge_commit_sha = merge;
-      return send(200, {
-        sha: merge,
-        merged: true,
-        message: 'Pull Request successfully merged',
-      });
-    }
-    if (
-      method === 'POST' &&
-      (m = new RegExp(`^${repoPath}/issues/(\\d+)/comments$`).exec(path))
-    ) {
-      this.comments.push({ issue: Number(m[1]), body: body.body });
-      return send(201, { id: this.comments.length, body: body.body });
-    }
-    if (method === 'POST' && path === `${repoPath}/check-runs`) {
-      const run: CheckRun = {
-        id: this.checkRuns.length + 1,
-        name: body.name,
-        head_sha: body.head_sha,
-        status: body.status ?? 'queued',
-        conclusion: body.conclusion ?? null,
-        output: body.output ?? {},
-      };
-      this.checkRuns.push(run);
-      return send(201, run);
-    }
-    if (
-      method === 'PATCH' &&
-      (m = new RegExp(`^${repoPath}/check-runs/(\\d+)$`).exec(path))
-    ) {
-      const run = this.checkRuns.find(r => r.id === Number(m![1]));
-      if (!run) return send(404, { message: 'Not Found' });
-      Object.assign(run, {
-        ...(body.status ? { status: body.status } : {}),
-        ...(body.conclusion ? { conclusion: body.conclusion } : {}),
-        ...(body.output ? { output: body.output } : {}),
-      });
-      return send(200, run);
-    }
-    if (
-      method === 'GET' &&
-      (m = new RegExp(`^${repoPath}/commits/([^/]+)/check-runs$`).exec(path))
-    ) {
-      const name = url.searchParams.get('check_name');
-      const runs = this.checkRuns
-        .filter(r => r.head_sha === m![1] && (!name || r.name === name))
-        .reverse();
-      return send(200, { total_count: runs.length, check_runs: runs });
-    }
-    if (
-      method === 'GET' &&
-      (m = new RegExp(
-        `^/orgs/${owner}/teams/([^/]+)/memberships/([^/]+)$`,
-      ).exec(path))
-    ) {
-      return this.teams.get(m[1])?.has(m[2])
-        ? send(200, { state: 'active', role: 'member' })
-        : send(404, { message: 'Not Found' });
-    }
-    send(404, { message: 'Not Found' });
+    const merge = this.git(
+      'commit-tree',
+      tree,
+      '-p',
+      base,
+      '-p',
+      pr.head.sha,
+      '-m',
+      `Merge pull request #${pr.number} from ${this.options.owner}/${pr.head.ref}`,
+    );
+    this.git('update-ref', `refs/heads/${pr.base.ref}`, merge, base);
+    pr.state = 'closed';
+    pr.merged = true;
+    pr.merge_commit_sha = merge;
+    send(200, {
+      sha: merge,
+      merged: true,
+      message: 'Pull Request successfully merged',
+    });
   }
 
   private pullJson(pr: PullRequest) {

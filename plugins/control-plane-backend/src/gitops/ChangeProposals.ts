@@ -19,6 +19,11 @@ import { AuditLog } from '../audit/AuditLog';
 import { CallContext } from '../context';
 import { ResourceView } from '../permissions/ResourceView';
 import { checkedInView } from '../permissions/checkedInView';
+import {
+  BreakingChange,
+  breakingChanges,
+  crossNamespaceImpact,
+} from './breaking';
 import { ChangeService } from './ChangeService';
 import { DesiredState } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
@@ -73,6 +78,7 @@ const money = (n: number | undefined) =>
 export function planMarkdown(
   plan: Plan,
   impact: { ref: string; dependents: string[] }[],
+  breaking: BreakingChange[] = [],
 ): string {
   const lines = [
     '### Plan',
@@ -112,6 +118,14 @@ export function planMarkdown(
         ? 'every decision allows it'
         : plan.refusals.map(r => `${r.ref}: ${r.message}`).join('; ')
     }`,
+  );
+  lines.push(
+    '',
+    breaking.length === 0
+      ? '**Breaking changes**: none'
+      : `**Breaking changes**:\n${breaking
+          .map(b => `- [${b.code}] ${b.message}`)
+          .join('\n')}`,
   );
   if (impact.length > 0) {
     lines.push(
@@ -187,16 +201,18 @@ export class ChangeProposals {
     });
     const priced = await this.options.price(written.state, parsed, plan);
     const objects = proposedObjects(written.state, plan, parsed);
-    const impact = objects.flatMap(o => {
-      if (o.kind !== 'Resource') return [];
-      const dependents = [
-        ...written.state.dependentsOf(o.ref),
-        ...written.next.dependentsOf(o.ref),
-      ].filter(d => !d.startsWith(`resource:${o.namespace}/`));
-      return dependents.length
-        ? [{ ref: o.ref, dependents: [...new Set(dependents)] }]
-        : [];
-    });
+    // The same breaking changes and impact `idp validate` reports in CI.
+    const changed = written.changes.put.map(manifestKey);
+    const impact = crossNamespaceImpact(written.state, written.next, [
+      ...changed,
+      ...written.changes.remove,
+    ]);
+    const breaking = breakingChanges(
+      written.state,
+      written.next,
+      changed,
+      written.changes.remove,
+    );
     const change: ProposedChange = {
       id,
       actor: ctx.actor,
@@ -209,7 +225,7 @@ export class ChangeProposals {
       baseBranch: repo.branch,
       commit: written.commit,
       objects,
-      plan: planMarkdown(priced, impact),
+      plan: planMarkdown(priced, impact, breaking),
     };
     await repo.pushBranch(written.commit, change.branch);
     const now = DateTime.utc().toISO()!;

@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { git } from '../__testUtils__/git';
-import { bootstrapManifests } from './bootstrap';
+import { bootstrapManifests } from '../gitops/bootstrap';
 import { validateCheckout } from './checkout';
-import { serializeManifest } from './manifestCodec';
+import { serializeManifest } from '../gitops/manifestCodec';
 
 jest.setTimeout(60_000);
 

@@ -17,14 +17,14 @@ import {
   BreakingChange,
   breakingChanges,
   crossNamespaceImpact,
-} from './breaking';
-import { DesiredState, validateChange } from './DesiredState';
-import { git } from './git';
-import { keyString, parseManifestFile } from './manifestCodec';
-import { planOf } from './ManifestService';
-import { GitObjects } from './objects';
-import { storageShrinkIssues } from './storage';
-import { DEFAULT_YAML_LIMITS } from './yaml';
+} from '../gitops/breaking';
+import { DesiredState, validateChange } from '../gitops/DesiredState';
+import { git } from '../gitops/git';
+import { keyString, parseManifestFile } from '../gitops/manifestCodec';
+import { planOf } from '../gitops/ManifestService';
+import { GitObjects } from '../gitops/objects';
+import { storageShrinkIssues } from '../gitops/storage';
+import { DEFAULT_YAML_LIMITS } from '../gitops/yaml';
 
 /**
  * One finding of a check of a state repository checkout.

@@ -154,6 +154,14 @@ describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
         'Failed',
       ]);
       expect(bad.phase).toBe('RolledBack');
+      if (bad.steps[3].state !== 'pending') {
+        // what let it past 5 %, for the failure message
+        console.log(
+          JSON.stringify(
+            (await api.get(`/deployments/${bad.id}`)).body.measurements,
+          ),
+        );
+      }
       // it never went past 5 %
       expect(
         bad.steps.map((s: any) => `${s.kind}${s.weight ?? ''}:${s.state}`),
@@ -180,7 +188,11 @@ describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
       expect(failed.message).toMatch(/analysis failed/);
 
       // the stable version runs and takes every request; the resource went DEGRADED → READY
-      const after = (await api.get('/resources/default/shop')).body;
+      // (the resource's READY follows the rollback's last step within moments)
+      const after = await until(async () => {
+        const r = (await api.get('/resources/default/shop')).body;
+        return r.status.state === 'READY' ? r : undefined;
+      }, 'shop READY after the rollback');
       expect(after.status).toMatchObject({ state: 'READY', version: '1.1.0' });
       const history = (await api.get('/resources/default/shop/history')).body;
       const moves = history.transitions.map((t: any) => `${t.from}>${t.to}`);

@@ -128,7 +128,9 @@ function routingAfter(
 
 /** The checks of an analysis: error rate and p99 against their limits, and custom queries. */
 function checksOf(a: ResolvedAnalysis, errorBudget?: number): AnalysisCheck[] {
-  const compare = a.judge === 'mann-whitney' ? {} : false;
+  // The statistical judge: a breach counts only when the new version is also worse than
+  // the stable one by rank (Kayenta's way), so a noisy metric does not flip the verdict.
+  const compare = a.judge === 'mann-whitney' ? { gatesThreshold: true } : false;
   return [
     {
       metric: 'error-rate',
@@ -162,12 +164,20 @@ export function deploySaga(
   if (!params.deploymentId || !params.plan?.steps?.length) return undefined;
   const { deploymentId, plan } = params as DeployParams;
   const pollMs = deps.pollMs ?? 2000;
-  const router = () =>
-    pick(
-      deps.routers,
-      plan.trafficRouter ?? deps.defaults?.trafficRouter,
-      'traffic router',
-    );
+  /**
+   * The router of the rollout. A rolling deployment needs none (without one, its batches are
+   * the driver's to roll, and only recorded here); a canary or blue/green does.
+   */
+  const router = (): TrafficRouter | undefined =>
+    plan.strategy === 'rolling' &&
+    !plan.trafficRouter &&
+    deps.routers.size === 0
+      ? undefined
+      : pick(
+          deps.routers,
+          plan.trafficRouter ?? deps.defaults?.trafficRouter,
+          'traffic router',
+        );
   const target = targetOf(op, plan);
 
   const load = () => deps.deployments.get(deploymentId);
@@ -175,7 +185,7 @@ export function deploySaga(
   /** Routes as the plan says after `upTo` steps, and records it. */
   async function route(ctx: SagaContext, upTo: number) {
     const { routing, weights } = routingAfter(plan, upTo);
-    await router().setRouting(target, routing, {
+    await router()?.setRouting(target, routing, {
       idempotencyToken: ctx.idempotencyToken,
       signal: ctx.signal,
     });
@@ -184,7 +194,7 @@ export function deploySaga(
 
   /** Routes everything to the stable version (the new one out of traffic). */
   async function routeStable(ctx: SagaContext, version: string) {
-    await router().setRouting(
+    await router()?.setRouting(
       target,
       { stable: version, canaryWeight: 0 },
       { idempotencyToken: ctx.idempotencyToken, signal: ctx.signal },
@@ -486,39 +496,11 @@ export function deploySaga(
     };
     switch (step.kind) {
       case 'start':
+        // Last to be undone: the new version out of traffic (the outcome is written with the
+        // operation's end, in onFailure).
         return {
           ...base,
-          // Last to be undone: the new version out of traffic, and the outcome recorded.
-          async compensate(ctx) {
-            await routeStable(ctx, plan.fromVersion);
-            const d = await load();
-            const analysisFailed = d.steps.some(
-              (s, i) =>
-                s.state === 'failed' && plan.steps[i].kind === 'analysis',
-            );
-            const outcome = d.control.aborted
-              ? 'Aborted'
-              : analysisFailed
-              ? 'RolledBack'
-              : 'Failed';
-            if (!isDeploymentOver(d.phase)) {
-              const ended = await deps.deployments.transition(
-                deploymentId,
-                outcome,
-                {
-                  message:
-                    outcome === 'Aborted'
-                      ? `aborted by ${d.control.abortedBy ?? 'a person'}; ${
-                          plan.fromVersion
-                        } restored`
-                      : `${d.message ?? 'a step failed'}; ${
-                          plan.fromVersion
-                        } restored`,
-                },
-              );
-              deps.onOutcome?.(ended, outcome);
-            }
-          },
+          compensate: ctx => routeStable(ctx, plan.fromVersion),
         };
       case 'setWeight':
       case 'batch':
@@ -622,5 +604,30 @@ export function deploySaga(
     steps,
     transitions: { success: 'READY', failure: 'READY' },
     realisesGeneration: true,
+    // With the resource back to READY, in one transaction: RolledBack after a failed
+    // analysis, Aborted on demand, Failed otherwise.
+    async onFailure(trx, end) {
+      const d = await deps.deployments.get(deploymentId, trx);
+      if (isDeploymentOver(d.phase)) return;
+      const analysisFailed = d.steps.some(
+        (s, i) => s.state === 'failed' && plan.steps[i].kind === 'analysis',
+      );
+      let outcome: Deployment['phase'] = 'Failed';
+      if (end.cancelled || d.control.aborted) outcome = 'Aborted';
+      else if (analysisFailed) outcome = 'RolledBack';
+      const message =
+        outcome === 'Aborted'
+          ? `aborted by ${d.control.abortedBy ?? 'a person'}; ${
+              plan.fromVersion
+            } restored`
+          : `${d.message || end.why}; ${plan.fromVersion} restored`;
+      const ended = await deps.deployments.transition(
+        deploymentId,
+        outcome,
+        { message },
+        trx,
+      );
+      deps.onOutcome?.(ended, outcome);
+    },
   };
 }

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import knexFactory from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,17 +53,22 @@ describe('a control plane killed with SIGKILL mid-canary', () => {
       }
     };
     /** The routing the simulator's router holds, read from the database file. */
-    const routing = () => {
-      const db = new Database(join(dataDir, 'db', 'control-plane.sqlite'), {
-        readonly: true,
+    const routing = async () => {
+      const db = knexFactory({
+        client: 'better-sqlite3',
+        connection: {
+          filename: join(dataDir, 'db', 'control-plane.sqlite'),
+          options: { readonly: true },
+        },
+        useNullAsDefault: true,
       });
       try {
-        const row = db
-          .prepare('SELECT routing FROM simulator_traffic_routes WHERE ref = ?')
-          .get('resource:default/shop') as { routing: string } | undefined;
+        const row = await db('simulator_traffic_routes')
+          .where({ ref: 'resource:default/shop' })
+          .first('routing');
         return row ? JSON.parse(row.routing) : undefined;
       } finally {
-        db.close();
+        await db.destroy();
       }
     };
     try {
@@ -107,7 +112,7 @@ describe('a control plane killed with SIGKILL mid-canary', () => {
 
       await replica.kill();
       // dead: the router still holds the canary at 10 %
-      expect(routing()).toMatchObject({
+      expect(await routing()).toMatchObject({
         stable: '1.0.0',
         canary: '1.1.0',
         canaryWeight: 10,
@@ -143,7 +148,7 @@ describe('a control plane killed with SIGKILL mid-canary', () => {
         Date.parse(done.steps[4].finishedAt) -
           Date.parse(done.steps[4].startedAt),
       ).toBeGreaterThanOrEqual(2000);
-      expect(routing()).toEqual({ stable: '1.1.0', canaryWeight: 0 });
+      expect(await routing()).toEqual({ stable: '1.1.0', canaryWeight: 0 });
       expect(
         (await replica.api('/resources/default/shop')).status,
       ).toMatchObject({ state: 'READY', version: '1.1.0' });

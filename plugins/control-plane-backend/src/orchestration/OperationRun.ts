@@ -472,7 +472,7 @@ export class OperationRun {
       op,
       end,
       why,
-      failureEffects(this.o, saga, op, resource, why),
+      failureEffects(this.o, saga, op, resource, why, cancelled),
     );
     this.announce();
     this.o.onSettled?.(op.id, end, op);

@@ -164,6 +164,7 @@ export function failureEffects(
   op: ClaimedOperation,
   resource: ResourceRecord,
   why: string,
+  cancelled = false,
 ): AlsoWrite {
   const readyCondition = (
     state: ResourceState | undefined,
@@ -191,6 +192,7 @@ export function failureEffects(
     } else {
       await stores.resources.updateStatus(trx, op.resourceUid, { reason });
     }
+    await saga.onFailure?.(trx, { cancelled, why });
     await stores.audit.append(
       {
         actor: op.actor,

@@ -67,6 +67,15 @@ export interface Saga {
   transitions: SagaTransitions;
   /** Whether success means the resource now runs its desired generation. */
   realisesGeneration: boolean;
+  /**
+   * Writes what the saga's own records say of its end, failed (`cancelled`: on demand) and
+   * undone, in the transaction that ends it and moves the resource (e.g. a deployment's
+   * outcome).
+   */
+  onFailure?(
+    trx: Knex.Transaction,
+    end: { cancelled: boolean; why: string },
+  ): Promise<void>;
 }
 
 /** What the instrumentation of a step run knows of it. */

@@ -201,3 +201,45 @@ describe('mannWhitneyU', () => {
     expect(() => mannWhitneyU([NaN], [1])).toThrow(/finite/);
   });
 });
+
+describe('a threshold gated on the comparison', () => {
+  const gated = {
+    metric: 'error-rate',
+    worseWhen: 'increase' as const,
+    threshold: 0.01,
+    compare: { gatesThreshold: true },
+  };
+  const random = seeded(7);
+
+  it('passes a canary above the threshold that the stable version matches: not its fault', () => {
+    const j = judgeMetric(
+      gated,
+      errorRates(random, 12, 0.02),
+      errorRates(random, 12, 0.02),
+    );
+    expect(j.verdict).toBe('pass');
+    expect(j.threshold).toMatchObject({ passed: false });
+    expect(j.reasons.join(' ')).toMatch(/not worse than baseline/);
+  });
+
+  it('fails a canary above the threshold and worse than the stable version', () => {
+    const j = judgeMetric(
+      gated,
+      errorRates(random, 12, 0.2),
+      errorRates(random, 12, 0.002),
+    );
+    expect(j.verdict).toBe('fail');
+    expect(j.reasons.join(' ')).toMatch(
+      /above the threshold.*higher than baseline/,
+    );
+  });
+
+  it('lets the threshold decide alone without baseline samples to compare with', () => {
+    expect(judgeMetric(gated, errorRates(random, 12, 0.2), []).verdict).toBe(
+      'fail',
+    );
+    expect(judgeMetric(gated, errorRates(random, 12, 0), []).verdict).toBe(
+      'inconclusive',
+    );
+  });
+});

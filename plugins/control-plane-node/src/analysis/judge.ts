@@ -28,6 +28,13 @@ export interface AnalysisCheck {
         alpha?: number;
         /** Least probability of superiority (0.5..1) that counts as worse. @defaultValue 0.75 */
         minEffect?: number;
+        /**
+         * A threshold breach fails the metric only when the comparison also finds the canary
+         * worse than the baseline: a breach the stable version shares, or one the noise of a
+         * few samples makes, is not the canary's fault. Without enough baseline samples to
+         * compare, the threshold decides alone. @defaultValue false
+         */
+        gatesThreshold?: boolean;
       };
   /** Fewer samples than this (on either side) is `inconclusive`. @defaultValue 5 */
   minSamples?: number;
@@ -157,7 +164,9 @@ export function judgeMetric(
       passed,
     };
     if (!passed) {
-      judgement.verdict = 'fail';
+      if (!(check.compare && check.compare.gatesThreshold)) {
+        judgement.verdict = 'fail';
+      }
       judgement.reasons.push(
         `canary median ${fmt(value)} ${
           increase ? 'above' : 'below'
@@ -167,8 +176,12 @@ export function judgeMetric(
   }
 
   if (check.compare) {
+    const gated =
+      check.compare.gatesThreshold && judgement.threshold?.passed === false;
     if (baselineValues.length < minSamples) {
-      if (judgement.verdict === 'pass') judgement.verdict = 'inconclusive';
+      // nothing to compare with: a gated breach stands on the threshold alone
+      if (gated) judgement.verdict = 'fail';
+      else if (judgement.verdict === 'pass') judgement.verdict = 'inconclusive';
       judgement.reasons.push(
         `${baselineValues.length} baseline sample(s), fewer than ${minSamples}: no comparison`,
       );
@@ -194,6 +207,12 @@ export function judgeMetric(
           increase ? 'higher' : 'lower'
         } than baseline: Mann-Whitney p=${fmt(test.pValue)} < ${alpha}, ` +
           `P(canary worse)=${fmt(effect)} >= ${minEffect}`,
+      );
+    } else if (gated) {
+      judgement.reasons.push(
+        `not worse than baseline (Mann-Whitney p=${fmt(
+          test.pValue,
+        )}, P(canary worse)=${fmt(effect)}): the breach is not the canary's`,
       );
     }
   }

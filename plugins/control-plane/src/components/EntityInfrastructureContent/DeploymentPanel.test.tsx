@@ -382,6 +382,53 @@ describe('EntityInfrastructureContent: deployments', () => {
     expect(calls).toEqual([]);
   });
 
+  it('shows a paused rollout in waves: one traffic bar per cell, and Resume instead of Pause', async () => {
+    const calls = withDeployments([
+      {
+        ...progressing,
+        phase: 'Paused',
+        weights: { canary: 20, cells: { 'cell-us': 20, 'cell-eu': 0 } },
+        steps: progressing.steps.map(s => ({
+          ...s,
+          wave: 0,
+          cells: ['cell-us'],
+        })),
+      },
+    ]);
+    render();
+    const section = await screen.findByRole('region', {
+      name: 'Deployment in progress',
+    });
+    expect(
+      await within(section).findByLabelText('Phase: Paused'),
+    ).toBeInTheDocument();
+    expect(
+      within(section).getByRole('img', {
+        name: 'Traffic in cell-us: 20 % on 1.1.0 (new) · 80 % on 1.0.0 (stable)',
+      }),
+    ).toBeInTheDocument();
+    expect(
+      within(section).getByRole('img', {
+        name: 'Traffic in cell-eu: 0 % on 1.1.0 (new) · 100 % on 1.0.0 (stable)',
+      }),
+    ).toBeInTheDocument();
+    expect(
+      within(section).queryByRole('button', { name: 'Pause' }),
+    ).not.toBeInTheDocument();
+    await userEvent.click(
+      within(section).getByRole('button', { name: 'Resume' }),
+    );
+    await userEvent.click(
+      within(await screen.findByRole('dialog')).getByRole('button', {
+        name: 'Resume',
+      }),
+    );
+    expect(
+      await screen.findByText('Resume of 1.0.0 → 1.1.0 accepted: Progressing'),
+    ).toBeInTheDocument();
+    expect(calls).toEqual([`resume ${progressing.id}`]);
+  });
+
   it('shows which version runs where on the component page', async () => {
     withDeployments([progressing, succeeded]);
     const queries: (string | null)[] = [];

@@ -14,13 +14,20 @@ export interface Config {
       /** The repository's name. */
       repo?: string;
       /**
-       * The REST API's base URL, for GitHub Enterprise Server (e.g. `https://ghe.example.com/api/v3`).
-       * @defaultValue GitHub's public API
+       * The GitHub host: its `integrations.github` entry (Backstage's ScmIntegrations) gives the
+       * API's base URL and the credentials, a token or a GitHub App installation's.
+       * @defaultValue github.com
+       */
+      host?: string;
+      /**
+       * The REST API's base URL, to override the integration's `apiBaseUrl`.
+       * @defaultValue the integration's apiBaseUrl
        */
       baseUrl?: string;
       /**
-       * A token with contents, pull requests and checks permissions (a fine-grained token or a
-       * GitHub App installation token).
+       * A token with contents, pull requests and checks permissions, to use instead of the
+       * integration's credentials.
+       * @defaultValue none: the credentials of the host's integration
        * @visibility secret
        */
       token?: string;

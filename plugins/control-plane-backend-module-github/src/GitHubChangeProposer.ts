@@ -5,6 +5,11 @@ import {
   ProposedChange,
   ProposedObject,
 } from '@idp-multicloud/plugin-control-plane-node';
+import { Config } from '@backstage/config';
+import {
+  DefaultGithubCredentialsProvider,
+  ScmIntegrations,
+} from '@backstage/integration';
 import { Octokit } from '@octokit/rest';
 import {
   approvalVerdict,
@@ -23,21 +28,45 @@ export const CHECK_NAME = 'idp plan';
  * merging is then refused until it passes). Its state is read back by polling and on webhooks.
  */
 export class GitHubChangeProposer implements ChangeProposer {
-  private readonly octokit: Octokit;
   private readonly watchers: (() => void)[] = [];
 
   constructor(
     private readonly settings: GitHubSettings,
     private readonly logger: LoggerService,
-    octokit?: Octokit,
-  ) {
-    this.octokit =
-      octokit ??
-      new Octokit({
-        auth: settings.token,
-        ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
+    /** A client with fresh credentials (an App installation's token expires). */
+    private readonly client: () => Promise<Octokit>,
+  ) {}
+
+  /**
+   * A proposer on the host's Backstage integration (`integrations.github`): its API base URL
+   * and its credentials (token or GitHub App), unless the module's own config names them.
+   */
+  static fromConfig(
+    settings: GitHubSettings,
+    config: Config,
+    logger: LoggerService,
+  ): GitHubChangeProposer {
+    const integrations = ScmIntegrations.fromConfig(config);
+    const integration = integrations.github.byHost(settings.host);
+    const baseUrl = settings.baseUrl ?? integration?.config.apiBaseUrl;
+    const credentials =
+      DefaultGithubCredentialsProvider.fromIntegrations(integrations);
+    const repoUrl = `https://${settings.host}/${settings.owner}/${settings.repo}`;
+    return new GitHubChangeProposer(settings, logger, async () => {
+      const token =
+        settings.token ??
+        (await credentials.getCredentials({ url: repoUrl })).token;
+      if (!token) {
+        throw new Error(
+          `No GitHub credentials for ${repoUrl}: set controlPlane.github.token or an integrations.github entry for ${settings.host}`,
+        );
+      }
+      return new Octokit({
+        auth: token,
+        ...(baseUrl ? { baseUrl } : {}),
         userAgent: 'idp-multicloud-control-plane',
       });
+    });
   }
 
   private get repo() {
@@ -62,7 +91,9 @@ export class GitHubChangeProposer implements ChangeProposer {
     change: ProposedChange,
   ): Promise<{ number: number; url: string }> {
     const requirement = this.requirement(change);
-    const pr = await this.octokit.pulls.create({
+    const pr = await (
+      await this.client()
+    ).pulls.create({
       ...this.repo,
       title: change.title,
       head: change.branch,
@@ -73,12 +104,16 @@ export class GitHubChangeProposer implements ChangeProposer {
         change.id
       }\`).\n\nApprovals needed: ${describe(requirement)}.`,
     });
-    await this.octokit.issues.createComment({
+    await (
+      await this.client()
+    ).issues.createComment({
       ...this.repo,
       issue_number: pr.data.number,
       body: change.plan,
     });
-    await this.octokit.checks.create({
+    await (
+      await this.client()
+    ).checks.create({
       ...this.repo,
       name: CHECK_NAME,
       head_sha: change.commit,
@@ -99,7 +134,9 @@ export class GitHubChangeProposer implements ChangeProposer {
     change: ProposedChange,
     pullRequest: number,
   ): Promise<ChangeProposalState> {
-    const { data: pr } = await this.octokit.pulls.get({
+    const { data: pr } = await (
+      await this.client()
+    ).pulls.get({
       ...this.repo,
       pull_number: pullRequest,
     });
@@ -120,7 +157,9 @@ export class GitHubChangeProposer implements ChangeProposer {
   private async approvers(pullRequest: number): Promise<string[]> {
     const reviews = [];
     for (let page = 1; ; page++) {
-      const { data } = await this.octokit.pulls.listReviews({
+      const { data } = await (
+        await this.client()
+      ).pulls.listReviews({
         ...this.repo,
         pull_number: pullRequest,
         per_page: 100,
@@ -155,7 +194,9 @@ export class GitHubChangeProposer implements ChangeProposer {
       approvers,
       (team, user) => memberships.get(`${team}/${user}`) ?? false,
     );
-    const { data } = await this.octokit.checks.listForRef({
+    const { data } = await (
+      await this.client()
+    ).checks.listForRef({
       ...this.repo,
       ref: change.commit,
       check_name: CHECK_NAME,
@@ -179,7 +220,9 @@ export class GitHubChangeProposer implements ChangeProposer {
       return;
     }
     if (run) {
-      await this.octokit.checks.update({
+      await (
+        await this.client()
+      ).checks.update({
         ...this.repo,
         check_run_id: run.id,
         status: 'completed',
@@ -187,7 +230,9 @@ export class GitHubChangeProposer implements ChangeProposer {
         output,
       });
     } else {
-      await this.octokit.checks.create({
+      await (
+        await this.client()
+      ).checks.create({
         ...this.repo,
         name: CHECK_NAME,
         head_sha: change.commit,
@@ -200,7 +245,9 @@ export class GitHubChangeProposer implements ChangeProposer {
 
   private async isMember(team: string, user: string): Promise<boolean> {
     try {
-      const { data } = await this.octokit.teams.getMembershipForUserInOrg({
+      const { data } = await (
+        await this.client()
+      ).teams.getMembershipForUserInOrg({
         org: this.settings.owner,
         team_slug: team,
         username: user,

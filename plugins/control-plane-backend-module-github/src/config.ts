@@ -6,6 +6,8 @@ import { ApprovalRule } from './approvals';
 export interface GitHubSettings {
   owner: string;
   repo: string;
+  /** The GitHub host whose `integrations.github` entry gives the API and credentials. */
+  host: string;
   baseUrl?: string;
   token?: string;
   webhookSecret?: string;
@@ -31,6 +33,7 @@ export function readGitHubSettings(root: Config): GitHubSettings | undefined {
   return {
     owner,
     repo,
+    host: config.getOptionalString('host') ?? 'github.com',
     baseUrl: config.getOptionalString('baseUrl'),
     token: config.getOptionalString('token'),
     webhookSecret: config.getOptionalString('webhookSecret'),

@@ -72,6 +72,9 @@ describe.each(databases.eachSupportedId())(
           mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
           mockServices.rootConfig.factory({
             data: {
+              integrations: {
+                github: [{ host: 'ghe.test', apiBaseUrl: github.url, token }],
+              },
               controlPlane: {
                 dataDir: join(work, 'data'),
                 stateRepo: {
@@ -83,11 +86,11 @@ describe.each(databases.eachSupportedId())(
                   interval: { hours: 1 },
                   driftInterval: { hours: 1 },
                 },
+                // API and credentials from the host's Backstage integration
                 github: {
                   owner: 'acme',
                   repo: 'state',
-                  baseUrl: github.url,
-                  token,
+                  host: 'ghe.test',
                   webhookSecret: secret,
                   pollInterval: '1h',
                   review: { tiers: ['critical'] },

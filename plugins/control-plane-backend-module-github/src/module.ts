@@ -35,7 +35,11 @@ export const controlPlaneModuleGithub = createBackendModule({
           );
           return;
         }
-        const proposer = new GitHubChangeProposer(settings, logger);
+        const proposer = GitHubChangeProposer.fromConfig(
+          settings,
+          config,
+          logger,
+        );
         proposals.setChangeProposer(proposer);
         httpRouter.use(
           webhookRouter({

@@ -331,6 +331,8 @@ export const DeploymentPanel = (props: {
   );
   useInterval(() => setPoll(n => n + 1), live ? DEPLOYMENT_REFRESH_MS : null);
   const shown = detail.value?.id === newest?.id ? detail.value : undefined;
+  // the newest deployment is listed but its details (with samples) are not loaded yet
+  const pending = !!newest && !shown;
 
   return (
     <>
@@ -342,9 +344,11 @@ export const DeploymentPanel = (props: {
           {outcomeAlert}
           <AsyncView
             what="the deployments"
-            loading={list.loading || (!!newest && !shown && detail.loading)}
+            loading={list.loading || (pending && !detail.error)}
             error={list.error ?? detail.error}
-            value={list.value === undefined ? undefined : shown ?? null}
+            value={
+              list.value === undefined || pending ? undefined : shown ?? null
+            }
             isEmpty={v => v === null}
             empty={{
               title: 'No deployment yet',

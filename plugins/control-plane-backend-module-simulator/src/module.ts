@@ -6,7 +6,8 @@ import {
   controlPlaneClusterDriversExtensionPoint,
   controlPlaneDriversExtensionPoint,
 } from '@idp-multicloud/plugin-control-plane-node';
-import { SimulatedClusterDriver } from './clusters/SimulatedClusterDriver';
+import { createClusterFaultsRouter } from './clusters/clusterFaultsRouter';
+import { simulatedClusterDriverFromConfig } from './clusters/SimulatedClusterDriver';
 import { createSimulatorRouter } from './api/router';
 import { readSimulatorSettings } from './config';
 import { SimulatedDriver } from './SimulatedDriver';
@@ -55,25 +56,14 @@ export const controlPlaneModuleSimulator = createBackendModule({
           skipMigrations: database.migrations?.skip,
         });
         drivers.addDriver(driver);
-        // Simulated clusters, created, upgraded and scaled in the time these settings say.
-        const clusterTimings = config.getOptionalConfig(
-          'controlPlane.simulator.clusters',
+        // Simulated clusters, created, upgraded and scaled in the time the settings say.
+        const clusters = simulatedClusterDriverFromConfig(
+          config,
+          await database.getClient(),
         );
-        clusterDrivers.addClusterDriver(
-          new SimulatedClusterDriver(await database.getClient(), {
-            ...(clusterTimings?.has('createMs')
-              ? { createMs: clusterTimings.getNumber('createMs') }
-              : {}),
-            ...(clusterTimings?.has('upgradeMs')
-              ? { upgradeMs: clusterTimings.getNumber('upgradeMs') }
-              : {}),
-            ...(clusterTimings?.has('scaleMs')
-              ? { scaleMs: clusterTimings.getNumber('scaleMs') }
-              : {}),
-            ...(clusterTimings?.has('deleteMs')
-              ? { deleteMs: clusterTimings.getNumber('deleteMs') }
-              : {}),
-          }),
+        clusterDrivers.addClusterDriver(clusters);
+        httpRouter.use(
+          createClusterFaultsRouter({ clusters, httpAuth, permissions }),
         );
         httpRouter.use(
           await createSimulatorRouter({ driver, httpAuth, permissions }),

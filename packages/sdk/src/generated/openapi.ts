@@ -293,7 +293,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Run a pass of channel automation now: upgrade the clusters of each channel in waves, inside their maintenance windows
+     * Observe the managed clusters and run a pass of channel automation now: upgrade the clusters of each channel in waves, inside their maintenance windows
      * Needs `control-plane.cluster.manage`.
      */
     post: operations['runClusterAutomation'];

@@ -5,6 +5,7 @@ import {
   DriverError,
   ObservedCluster,
 } from '@idp-multicloud/plugin-control-plane-node';
+import { Config } from '@backstage/config';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 
@@ -362,4 +363,21 @@ export class SimulatedClusterDriver implements ClusterDriver {
     }
     await this.save(c);
   }
+}
+
+/**
+ * The simulated cluster driver on `db`, timed by `controlPlane.simulator.clusters`
+ * (`createMs`, `upgradeMs`, `scaleMs`, `deleteMs`).
+ */
+export function simulatedClusterDriverFromConfig(
+  config: Config,
+  db: Knex,
+): SimulatedClusterDriver {
+  const c = config.getOptionalConfig('controlPlane.simulator.clusters');
+  const timings: Partial<SimulatedClusterTimings> = {};
+  for (const key of ['createMs', 'upgradeMs', 'scaleMs', 'deleteMs'] as const) {
+    const value = c?.getOptionalNumber(key);
+    if (value !== undefined) timings[key] = value;
+  }
+  return new SimulatedClusterDriver(db, timings);
 }

@@ -212,6 +212,53 @@ describe.each(databases.eachSupportedId())(
       expect(listed).not.toContain('eu-lab');
     });
 
+    it('scores a cluster down when its simulator reports nodes down, and keeps the score over time', async () => {
+      const created = await ana()
+        .post('/clusters')
+        .send({
+          name: 'eu-weak',
+          cell: 'cell-eu',
+          provider: 'gcp',
+          region: 'europe-west1',
+          zones: ['europe-west1-b'],
+          version: '1.35',
+          nodePools: [{ name: 'general', machineType: 'standard-8', count: 4 }],
+        });
+      await settled('eu-weak', created.body.operation.id);
+      const run = () => ana().post('/clusters/automation/run').send({});
+      expect((await run()).status).toBe(200);
+      const healthy = (await ana().get('/clusters/eu-weak')).body;
+      expect(healthy.observed.phase).toBe('Ready');
+
+      const fault = await ana()
+        .post('/simulator/clusters/eu-weak/faults')
+        .send({ kind: 'node-failure', pool: 'general', nodes: 2 });
+      expect(fault.status).toBe(204);
+      const badFault = await ana()
+        .post('/simulator/clusters/eu-weak/faults')
+        .send({ kind: 'node-failure', pool: 'nope', nodes: 2 });
+      expect([badFault.status, badFault.body.error.message]).toEqual([
+        400,
+        'pool: no pool nope on eu-weak',
+      ]);
+      expect((await run()).status).toBe(200);
+      const weak = (await ana().get('/clusters/eu-weak')).body;
+      expect(weak.observed).toMatchObject({
+        phase: 'Degraded',
+        nodesReady: 2,
+        nodesTotal: 4,
+      });
+      expect(
+        weak.health.breakdown.find((b: any) => b.factor === 'conditions'),
+      ).toMatchObject({ score: 0.5, detail: '2 of 4 nodes ready' });
+      expect(weak.health.score).toBeLessThan(healthy.health.score);
+      const history = (await ana().get('/clusters/eu-weak/health')).body;
+      expect(history.series.map((s: any) => s.score)).toEqual([
+        healthy.health.score,
+        weak.health.score,
+      ]);
+    });
+
     it('refuses bad requests naming the field, and developers', async () => {
       const bad = await ana()
         .post('/clusters')

@@ -166,7 +166,7 @@ export const clusterRoutes = [
     path: '/clusters/automation/run',
     operationId: 'runClusterAutomation',
     summary:
-      'Run a pass of channel automation now: upgrade the clusters of each channel in waves, inside their maintenance windows',
+      'Observe the managed clusters and run a pass of channel automation now: upgrade the clusters of each channel in waves, inside their maintenance windows',
     permission: clusterManagePermission,
     response: {
       status: 200,
@@ -179,6 +179,8 @@ export const clusterRoutes = [
       idempotency: 'optional',
     },
     run: async (_input, { clusters }) => {
+      // observe the managed clusters first: the pass decides on what they are now
+      await clusters.service.refresh();
       const channels = await clusters.automation.pass();
       const started = channels.flatMap(c => c.start);
       return {

@@ -127,7 +127,10 @@ function routingAfter(
 }
 
 /** The checks of an analysis: error rate and p99 against their limits, and custom queries. */
-function checksOf(a: ResolvedAnalysis, errorBudget?: number): AnalysisCheck[] {
+export function analysisChecks(
+  a: ResolvedAnalysis,
+  errorBudget?: number,
+): AnalysisCheck[] {
   // The statistical judge: a breach counts only when the new version is also worse than
   // the stable one by rank (Kayenta's way), so a noisy metric does not flip the verdict.
   const compare = a.judge === 'mann-whitney' ? { gatesThreshold: true } : false;
@@ -255,7 +258,7 @@ export function deploySaga(
       analysis.provider ?? deps.defaults?.metricsProvider,
       'metrics provider',
     );
-    const checks = checksOf(analysis);
+    const checks = analysisChecks(analysis);
     const cells = step.cells ?? [undefined];
     const done = await deps.deployments.measurements(deploymentId, {
       step: index,

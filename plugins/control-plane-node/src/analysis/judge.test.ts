@@ -243,3 +243,20 @@ describe('a threshold gated on the comparison', () => {
     );
   });
 });
+
+describe('a gated comparison within the threshold', () => {
+  it('passes a canary worse than its baseline by rank but within the limit', () => {
+    const j = judgeMetric(
+      {
+        metric: 'latency-p99',
+        worseWhen: 'increase',
+        threshold: 500,
+        compare: { gatesThreshold: true },
+      },
+      [120, 125, 130, 128, 122, 126, 131, 127],
+      [60, 62, 61, 63, 59, 64, 60, 62],
+    );
+    expect(j.verdict).toBe('pass');
+    expect(j.reasons.join(' ')).toMatch(/but within the threshold/);
+  });
+});

@@ -29,10 +29,11 @@ export interface AnalysisCheck {
         /** Least probability of superiority (0.5..1) that counts as worse. @defaultValue 0.75 */
         minEffect?: number;
         /**
-         * A threshold breach fails the metric only when the comparison also finds the canary
-         * worse than the baseline: a breach the stable version shares, or one the noise of a
-         * few samples makes, is not the canary's fault. Without enough baseline samples to
-         * compare, the threshold decides alone. @defaultValue false
+         * The metric fails only when it breaches the threshold AND the comparison finds the
+         * canary worse than the baseline: a breach the stable version shares, or one the noise
+         * of a few samples makes, is not the canary's fault, and a canary within the threshold
+         * passes. Without enough baseline samples to compare, the threshold decides alone.
+         * @defaultValue false
          */
         gatesThreshold?: boolean;
       };
@@ -200,13 +201,23 @@ export function judgeMetric(
       : 1 - test.probabilityOfSuperiority;
     const worse = test.pValue < alpha && effect >= minEffect;
     judgement.comparison = { ...test, alpha, minEffect, worse };
-    if (worse) {
+    const counts =
+      !check.compare.gatesThreshold || judgement.threshold?.passed !== true;
+    if (worse && counts) {
       judgement.verdict = 'fail';
       judgement.reasons.push(
         `canary ${
           increase ? 'higher' : 'lower'
         } than baseline: Mann-Whitney p=${fmt(test.pValue)} < ${alpha}, ` +
           `P(canary worse)=${fmt(effect)} >= ${minEffect}`,
+      );
+    } else if (worse) {
+      judgement.reasons.push(
+        `canary ${
+          increase ? 'higher' : 'lower'
+        } than baseline (Mann-Whitney p=${fmt(
+          test.pValue,
+        )}), but within the threshold`,
       );
     } else if (gated) {
       judgement.reasons.push(

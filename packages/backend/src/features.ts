@@ -79,4 +79,7 @@ export const controlPlaneFeatures: LazyFeature[] = [
   // policies in Open Policy Agent besides the built-in ones: inert until
   // controlPlane.opa.baseUrl is set (see the module's README)
   () => import('@idp-multicloud/plugin-control-plane-backend-module-opa'),
+  // changes that need review as pull requests on GitHub: inert until controlPlane.github.owner
+  // and .repo are set (see the module's README)
+  () => import('@idp-multicloud/plugin-control-plane-backend-module-github'),
 ];

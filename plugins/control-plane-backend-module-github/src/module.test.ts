@@ -286,3 +286,47 @@ describe.each(databases.eachSupportedId())(
     });
   },
 );
+
+describe('without controlPlane.github', () => {
+  it('adds nothing: changes are committed directly, proposals are refused, no webhook route', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'idp-github-off-'));
+    const backend = await startTestBackend({
+      features: [
+        controlPlanePlugin,
+        controlPlaneModuleGithub,
+        mockServices.database.factory({
+          knex: await databases.init('SQLITE_3'),
+        }),
+        mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+        mockServices.rootConfig.factory({
+          data: {
+            controlPlane: {
+              dataDir,
+              stateRepo: { pollInterval: { hours: 1 } },
+              orchestration: { enabled: false },
+            },
+          },
+        }),
+      ],
+    });
+    try {
+      const as = mockCredentials.user.header(jane);
+      const post = (path: string, body: object) =>
+        request(backend.server)
+          .post(`/api/control-plane${path}`)
+          .set('authorization', as)
+          .send(body);
+      const proposed = await post('/changes/proposals', { yaml: ledger });
+      expect(proposed.status).toBe(409);
+      expect(proposed.body.error.message).toContain('pull request module');
+      await post('/manifests/apply', { yaml: ledger }).expect(200);
+      const webhook = await request(backend.server)
+        .post('/api/control-plane/github/webhook')
+        .send({});
+      expect(webhook.status).not.toBe(202);
+    } finally {
+      await backend.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -313,7 +313,7 @@ export class ClusterService {
     const active = await this.o.store.operationsOf(name, { active: true });
     if (active.length) {
       throw new ConflictError(
-        `cluster ${name} has a ${active[0].type} operation in flight (${active[0].id})`,
+        `cluster ${name} has an operation in flight: ${active[0].type} ${active[0].id}`,
       );
     }
     if (observed && ['Decommissioning', 'Deleted'].includes(observed.phase)) {

@@ -175,7 +175,7 @@ export class ClusterStore {
         .first();
       if (active) {
         throw new ConflictError(
-          `cluster ${op.cluster} has a ${active.type} operation in flight (${active.id})`,
+          `cluster ${op.cluster} has an operation in flight: ${active.type} ${active.id}`,
         );
       }
       await trx('cluster_operations').insert({

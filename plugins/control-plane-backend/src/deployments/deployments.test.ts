@@ -315,6 +315,45 @@ describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
 });
 
 describe.each(databases.eachSupportedId())(
+  'rollouts refused (%s)',
+  databaseId => {
+    it('refuses a rollout naming a cell that does not exist, or steps a strategy does not take, naming the field and writing nothing', async () => {
+      const cp = await start(databaseId);
+      try {
+        const api = callAs(cp.server, users.ana);
+        const ask = (rollout: object) =>
+          api.post('/resources', {
+            name: 'nowhere',
+            product: 'webapp',
+            owner: 'group:default/payments',
+            tier: 'critical',
+            cell: 'cell-us',
+            params: { image: 'ghcr.io/acme/shop', version: '1.0.0' },
+            rollout,
+          });
+        const mars = await ask({
+          strategy: 'canary',
+          waves: [{ cells: ['cell-us'] }, { cells: ['cell-mars'] }],
+        });
+        expect(mars.status).toBe(400);
+        expect(mars.body.error.message).toMatch(
+          /rollout\.waves\.1\.cells\.0: no cell cell-mars/,
+        );
+        const steps = await ask({
+          strategy: 'rolling',
+          steps: [{ setWeight: 10 }],
+        });
+        expect(steps.status).toBe(400);
+        expect(steps.body.error.message).toMatch(/rollout\.steps/);
+        expect((await api.get('/resources/default/nowhere')).status).toBe(404);
+      } finally {
+        await cp.cleanup();
+      }
+    });
+  },
+);
+
+describe.each(databases.eachSupportedId())(
   'deployment strategies (%s)',
   databaseId => {
     it('rolls in batches, and rolls back to an earlier succeeded version on demand', async () => {

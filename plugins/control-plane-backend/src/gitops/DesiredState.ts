@@ -391,6 +391,15 @@ function validateResource(
   if (!state.cell(r.spec.cell)) {
     issues.push(issue(key, 'spec.cell', `no cell ${r.spec.cell}`));
   }
+  (r.spec.rollout?.waves ?? []).forEach((wave, w) =>
+    wave.cells.forEach((cell, c) => {
+      if (!state.cell(cell)) {
+        issues.push(
+          issue(key, `spec.rollout.waves.${w}.cells.${c}`, `no cell ${cell}`),
+        );
+      }
+    }),
+  );
   issues.push(
     ...placementIssues(state, r.spec).map(i => issue(key, i.path, i.message)),
   );

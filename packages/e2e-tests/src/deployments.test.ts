@@ -79,6 +79,11 @@ async function eventually<T>(
 async function screenshot(file: string) {
   if (process.env.IDP_E2E_SCREENSHOTS !== '1') return;
   mkdirSync(screenshotDir, { recursive: true });
+  // from the top, so that the fixed sidebar is drawn where it belongs, and folded (the
+  // pointer away from it)
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(1400, 450);
+  await page.waitForTimeout(500);
   await page.screenshot({ path: join(screenshotDir, file), fullPage: true });
 }
 

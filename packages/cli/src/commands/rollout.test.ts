@@ -22,6 +22,7 @@ describe('idp rollout', () => {
   afterAll(() => cp?.stop());
 
   const idp = async (...args: string[]) => {
+    process.exitCode = undefined;
     await main([
       'node',
       'idp',
@@ -61,9 +62,21 @@ describe('idp rollout', () => {
       },
     });
     await idpApi.resources.waitFor('default/shop', 'READY');
-    await idpApi.resources.update('default/shop', {
-      params: { version: '1.1.0' },
+    // a resource without a version has nothing to roll out: a usage error
+    await idpApi.resources.create({
+      name: 'assets',
+      product: 'object-bucket',
+      owner: 'group:default/payments',
+      tier: 'low',
+      cell: 'cell-us',
     });
+    expect(await idp('rollout', 'start', 'assets', '2.0.0')).toBe(2);
+    expect(out.stderr).toMatch(
+      /object-bucket, which has no version to roll out/,
+    );
+
+    expect(await idp('rollout', 'start', 'shop', '1.1.0')).toBe(0);
+    expect(out.stdout).toMatch(/1\.1\.0 asked for/);
     await until(
       async () =>
         (await idpApi.deployments.list('default/shop'))[0]?.phase === 'Paused',

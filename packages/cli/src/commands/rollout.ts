@@ -160,6 +160,50 @@ export async function followDeployment(
   return d;
 }
 
+/** After a change of version: says so, or (`--wait`) follows the deployment it starts. */
+async function finishRollout(
+  session: Session,
+  raw: string,
+  ref: string,
+  resource: Schemas['Resource'],
+  before: string | undefined,
+  opts: { wait?: boolean; timeout: string },
+) {
+  const wanted = String(
+    resource.spec.params.engineVersion ?? resource.spec.params.version,
+  );
+  if (!opts.wait) {
+    print(
+      session.output,
+      resource,
+      () =>
+        `${ref}: ${wanted} asked for; 'idp rollout status ${raw} --wait' follows its deployment`,
+    );
+    return;
+  }
+  // the reconciler starts the deployment moments after the commit
+  const deadline = Date.now() + durationMs(opts.timeout);
+  let d: Deployment | undefined;
+  while (!d) {
+    const [newest] = await session.idp.deployments.list(ref);
+    if (newest && newest.id !== before && newest.toVersion === wanted) {
+      d = newest;
+    } else if (Date.now() > deadline) {
+      throw new Error(
+        `no deployment of ${wanted} started within ${opts.timeout}`,
+      );
+    } else {
+      await new Promise(r => setTimeout(r, 500));
+    }
+  }
+  const final = await followDeployment(
+    session,
+    await session.idp.deployments.get(d.id),
+    opts.timeout,
+  );
+  print(session.output, final, () => describeDeployment(final));
+}
+
 export function rolloutCommands(): Command[] {
   const rollout = new Command('rollout').description(
     "Deployments of new versions: 'idp rollout status <ref> --wait', promote, pause, resume, abort, approve, undo, history",
@@ -229,6 +273,38 @@ export function rolloutCommands(): Command[] {
   );
 
   rollout.addCommand(
+    new Command('start')
+      .description(
+        'Roll a resource out to a new version: a change of its version, deployed with its rollout',
+      )
+      .argument(...refArg)
+      .argument('<version>', 'the image tag or engine version to roll out')
+      .option('--wait', 'follow the deployment until it ends')
+      .option('--timeout <duration>', 'how long --wait waits', '30m')
+      .action(
+        async (raw: string, version: string, opts: any, command: Command) => {
+          const session = await sessionOf(command);
+          const ref = refArgument(raw);
+          const current = await session.idp.resources.get(ref);
+          const key =
+            current.spec.params.engineVersion !== undefined
+              ? 'engineVersion'
+              : 'version';
+          if (current.spec.params[key] === undefined) {
+            throw new UsageError(
+              `${ref} is a ${current.spec.product}, which has no version to roll out`,
+            );
+          }
+          const [before] = await session.idp.deployments.list(ref);
+          const resource = await session.idp.resources.update(ref, {
+            params: { [key]: version },
+          });
+          await finishRollout(session, raw, ref, resource, before?.id, opts);
+        },
+      ),
+  );
+
+  rollout.addCommand(
     new Command('undo')
       .description(
         'Roll back to an earlier version that succeeded (the one before the running one by default), deployed like any change',
@@ -245,43 +321,7 @@ export function rolloutCommands(): Command[] {
           ref,
           opts.toVersion,
         );
-        const wanted = String(
-          resource.spec.params.engineVersion ?? resource.spec.params.version,
-        );
-        if (!opts.wait) {
-          print(
-            session.output,
-            resource,
-            () =>
-              `${ref}: ${wanted} asked for; 'idp rollout status ${raw} --wait' follows its deployment`,
-          );
-          return;
-        }
-        // the reconciler starts the deployment moments after the commit
-        const deadline = Date.now() + durationMs(opts.timeout);
-        let d: Deployment | undefined;
-        while (!d) {
-          const [newest] = await session.idp.deployments.list(ref);
-          if (
-            newest &&
-            newest.id !== before?.id &&
-            newest.toVersion === wanted
-          ) {
-            d = newest;
-          } else if (Date.now() > deadline) {
-            throw new Error(
-              `no deployment of ${wanted} started within ${opts.timeout}`,
-            );
-          } else {
-            await new Promise(r => setTimeout(r, 500));
-          }
-        }
-        const final = await followDeployment(
-          session,
-          await session.idp.deployments.get(d.id),
-          opts.timeout,
-        );
-        print(session.output, final, () => describeDeployment(final));
+        await finishRollout(session, raw, ref, resource, before?.id, opts);
       }),
   );
 

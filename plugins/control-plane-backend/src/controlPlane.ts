@@ -267,6 +267,13 @@ export async function createControlPlane(options: {
     audit,
     logger: logger.child({ component: 'clusters' }),
     leaseMs: config.orchestration.lease.toMillis(),
+    // Idle clusters are proposed for decommission as a change a person approves.
+    propose: (manifest, ctx) =>
+      proposals.enabled
+        ? proposals
+            .propose({ manifests: [manifest], prune: false }, ctx)
+            .then(p => p.id)
+        : undefined,
   });
   clusterStatuses = () => clusters.service.statuses();
   const reverts = new RevertService({ repo, changes });

@@ -1503,6 +1503,17 @@ export interface components {
         wave: number;
         waves: string[][];
       }[];
+      /** clusters whose desired lifecycle is decommissioned, whose decommission this pass started */
+      decommissioning: string[];
+      /** managed clusters empty for longer than the idle time */
+      idle: {
+        cluster: string;
+        emptySince: string;
+        /** the change proposed to decommission it */
+        proposal: string | null;
+      }[];
+      /** idle clusters this pass proposed for decommission */
+      proposed: string[];
     };
     ClusterCreateRequest: {
       /** what it may hold; derived from the node pools when left out */

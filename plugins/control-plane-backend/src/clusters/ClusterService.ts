@@ -222,7 +222,16 @@ export class ClusterService {
       }
     }
     this.snapshot = undefined;
-    for (const c of await this.list()) {
+    const listed = await this.list();
+    await this.o.store.recordEmptiness(
+      new Set(
+        listed
+          .filter(c => c.observed && c.observed.phase !== 'Deleted')
+          .filter(c => c.usage.resources === 0)
+          .map(c => c.id),
+      ),
+    );
+    for (const c of listed) {
       if (c.observed) await this.o.store.recordHealth(c.id, c.health);
       this.o.onHealth?.(c.id, c, c.health);
     }

@@ -150,6 +150,52 @@ export class ClusterStore {
       .update({ ...observationColumns(o), observed_at: this.now() });
   }
 
+  /**
+   * Records which managed clusters are empty now: an empty one keeps the time it became
+   * empty, one with something placed on it has none (and its proposal is forgotten).
+   */
+  async recordEmptiness(empty: Set<string>): Promise<void> {
+    const now = this.now();
+    const rows = await this.db('clusters').select('name', 'empty_since');
+    for (const row of rows) {
+      const isEmpty = empty.has(row.name);
+      if (isEmpty && row.empty_since === null) {
+        await this.db('clusters')
+          .where({ name: row.name })
+          .whereNull('empty_since')
+          .update({ empty_since: now });
+      } else if (!isEmpty && row.empty_since !== null) {
+        await this.db('clusters')
+          .where({ name: row.name })
+          .update({ empty_since: null, decommission_proposal: null });
+      }
+    }
+  }
+
+  /** Since when each empty managed cluster has been empty (ms), and its proposal if any. */
+  async idleness(): Promise<
+    Map<string, { emptySince: number; proposal: string | null }>
+  > {
+    const rows = await this.db('clusters')
+      .whereNotNull('empty_since')
+      .select('name', 'empty_since', 'decommission_proposal');
+    return new Map(
+      rows.map(r => [
+        r.name as string,
+        {
+          emptySince: Number(r.empty_since),
+          proposal: r.decommission_proposal ?? null,
+        },
+      ]),
+    );
+  }
+
+  async recordProposal(name: string, proposal: string): Promise<void> {
+    await this.db('clusters')
+      .where({ name })
+      .update({ decommission_proposal: proposal });
+  }
+
   // --- operations ---------------------------------------------------------------------
 
   /**

@@ -5,6 +5,8 @@ import { until } from '../__testUtils__/backend';
 import { createTestControlPlane } from '../__testUtils__/controlPlane';
 import { ControlPlane } from '../controlPlane';
 import { ChannelAutomation } from './ChannelAutomation';
+import { IdleClusters } from './idle';
+import { Duration } from 'luxon';
 import {
   inMaintenanceWindow,
   nextMaintenanceWindow,
@@ -263,6 +265,75 @@ describe.each(databases.eachSupportedId())(
       expect(fleet.map(n => desired.cluster(n)?.version)).toEqual(
         Array(6).fill('1.31'),
       );
+    });
+
+    it('proposes an idle cluster once, never removes it silently, and decommissions it when Git says so', async () => {
+      const accepted = await cp.clusters.service.create(
+        {
+          name: 'eu-idle',
+          cell: 'cell-eu',
+          provider: 'aws',
+          region: 'r1',
+          zones: ['z1'],
+          version: '1.34',
+          nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
+        },
+        ana,
+      );
+      await settled('eu-idle', accepted.operation!.id);
+      await cp.clusters.service.refresh();
+      const proposals: any[] = [];
+      const idle = (propose?: boolean) =>
+        new IdleClusters({
+          service: cp.clusters.service,
+          store: cp.clusters.store,
+          logger: mockServices.logger.mock(),
+          idleFor: Duration.fromObject({ days: 7 }),
+          ...(propose
+            ? {
+                propose: async (manifest: any) => {
+                  proposals.push(manifest);
+                  return `change-${proposals.length}`;
+                },
+              }
+            : {}),
+        });
+      const later = DateTime.now().plus({ days: 8 });
+      // not idle long enough yet
+      expect((await idle().pass(DateTime.now())).idle).toEqual([]);
+      // idle, and no review module: reported only
+      const reported = await idle().pass(later);
+      expect(reported.idle.map(i => i.cluster)).toEqual(['eu-idle']);
+      expect([reported.proposed, reported.decommissioning]).toEqual([[], []]);
+      expect(
+        (await cp.clusters.service.current()).cluster('eu-idle'),
+      ).toBeDefined();
+      // with one: proposed as lifecycle decommissioned, once
+      expect((await idle(true).pass(later)).proposed).toEqual(['eu-idle']);
+      expect((await idle(true).pass(later)).proposed).toEqual([]);
+      expect(proposals).toHaveLength(1);
+      expect(proposals[0].spec.lifecycle).toBe('decommissioned');
+      // the change merged: the cluster is decommissioned
+      await cp.changes.apply({
+        actor: 'user:default/ana',
+        action: 'cluster.update',
+        target: 'cluster:eu-idle',
+        message: 'approved: decommission eu-idle',
+        requestId: 'test',
+        compute: () => ({ put: [proposals[0]], remove: [] }),
+      });
+      const run = await idle(true).pass(later);
+      expect(run.decommissioning).toEqual(['eu-idle']);
+      const [op] = await cp.clusters.store.operationsOf('eu-idle', {
+        limit: 1,
+      });
+      expect((await settled('eu-idle', op.id)).state).toBe('succeeded');
+      expect((await cp.clusters.store.observed('eu-idle'))?.phase).toBe(
+        'Deleted',
+      );
+      expect(
+        (await cp.clusters.service.current()).cluster('eu-idle'),
+      ).toBeUndefined();
     });
 
     it('halts the rest when the canary fails', async () => {

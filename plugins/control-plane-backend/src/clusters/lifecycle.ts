@@ -1,6 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { metrics } from '@opentelemetry/api';
+import { ManifestOf } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
+import { Duration } from 'luxon';
+import { CallContext } from '../context';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuditLog } from '../audit/AuditLog';
 import { ChangeService } from '../gitops/ChangeService';
@@ -10,6 +13,7 @@ import { ResourceService } from '../requests/ResourceService';
 import { ResourceStore } from '../resources/ResourceStore';
 import { Scheduler } from '../scheduling/Scheduler';
 import { ChannelAutomation } from './ChannelAutomation';
+import { IdleClusters } from './idle';
 import { ClusterSagaDependencies } from './clusterSagas';
 import { ClusterOperationRunner } from './ClusterOperationRunner';
 import { ClusterDriverRegistry, ClusterService } from './ClusterService';
@@ -30,6 +34,8 @@ export interface ClusterLifecycle {
   runner: ClusterOperationRunner;
   /** Upgrades the clusters of each channel in waves, inside their maintenance windows. */
   automation: ChannelAutomation;
+  /** Proposes idle clusters for decommission, and decommissions those Git says to. */
+  idle: IdleClusters;
   start(): void;
   stop(): Promise<void>;
 }
@@ -49,6 +55,13 @@ export function createClusterLifecycle(options: {
   leaseMs?: number;
   /** How often managed clusters are observed and scored. @defaultValue 30 s */
   refreshMs?: number;
+  /** How long a managed cluster stays empty before it is proposed for decommission. @defaultValue 7 days */
+  idleFor?: Duration;
+  /** Proposes a change for review (its id); undefined when no review module is installed. */
+  propose?: (
+    manifest: ManifestOf<'Cluster'>,
+    ctx: CallContext,
+  ) => Promise<string> | undefined;
 }): ClusterLifecycle {
   const { db, logger } = options;
   const store = new ClusterStore(db);
@@ -138,18 +151,27 @@ export function createClusterLifecycle(options: {
     store,
     logger: logger.child({ component: 'cluster-channels' }),
   });
+  const idle = new IdleClusters({
+    service,
+    store,
+    logger: logger.child({ component: 'idle-clusters' }),
+    idleFor: options.idleFor ?? Duration.fromObject({ days: 7 }),
+    propose: options.propose,
+  });
   let timer: NodeJS.Timeout | undefined;
   return {
     store,
     service,
     runner,
     automation,
+    idle,
     start() {
       runner!.start();
       const refresh = () =>
         service
           .refresh()
           .then(() => automation.pass())
+          .then(() => idle.pass())
           .catch(e => logger.warn(`cluster refresh failed: ${e}`));
       timer = setInterval(refresh, options.refreshMs ?? 30_000);
       timer.unref?.();

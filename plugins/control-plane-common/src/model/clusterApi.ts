@@ -301,5 +301,25 @@ export const clusterAutomationReportSchema = z
           .describe('when each cluster still to upgrade may next be upgraded'),
       }),
     ),
+    idle: z
+      .array(
+        z.object({
+          cluster: z.string(),
+          emptySince: z.string(),
+          proposal: z
+            .string()
+            .nullable()
+            .describe('the change proposed to decommission it'),
+        }),
+      )
+      .describe('managed clusters empty for longer than the idle time'),
+    proposed: z
+      .array(z.string())
+      .describe('idle clusters this pass proposed for decommission'),
+    decommissioning: z
+      .array(z.string())
+      .describe(
+        'clusters whose desired lifecycle is decommissioned, whose decommission this pass started',
+      ),
   })
   .meta({ id: 'ClusterAutomationReport' });

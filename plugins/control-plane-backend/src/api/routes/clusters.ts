@@ -182,13 +182,20 @@ export const clusterRoutes = [
       // observe the managed clusters first: the pass decides on what they are now
       await clusters.service.refresh();
       const channels = await clusters.automation.pass();
+      const idle = await clusters.idle.pass();
       const started = channels.flatMap(c => c.start);
       return {
-        body: { channels },
+        body: { channels, ...idle },
         accepted: {
-          reason: started.length
-            ? `started upgrades of ${started.join(', ')}`
-            : 'started nothing',
+          reason: `${
+            started.length
+              ? `started upgrades of ${started.join(', ')}`
+              : 'started no upgrade'
+          }; ${idle.idle.length} idle cluster(s), ${
+            idle.proposed.length
+          } proposed for decommission, ${
+            idle.decommissioning.length
+          } decommissioning`,
         },
       };
     },

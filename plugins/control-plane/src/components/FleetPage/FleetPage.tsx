@@ -240,6 +240,15 @@ export const FleetPage = () => {
                       render: c => <PhaseCell cluster={c} />,
                     },
                     {
+                      title: 'Resources',
+                      render: c =>
+                        `${c.usage.resources} of ${c.capacity.maxResources}`,
+                    },
+                    {
+                      title: 'Utilisation',
+                      render: c => <UtilizationCell cluster={c} />,
+                    },
+                    {
                       title: 'Channel',
                       render: c => <ChannelCell cluster={c} />,
                     },
@@ -250,15 +259,6 @@ export const FleetPage = () => {
                     {
                       title: 'Operation',
                       render: c => <OperationCell cluster={c} />,
-                    },
-                    {
-                      title: 'Resources',
-                      render: c =>
-                        `${c.usage.resources} of ${c.capacity.maxResources}`,
-                    },
-                    {
-                      title: 'Utilisation',
-                      render: c => <UtilizationCell cluster={c} />,
                     },
                     ...(manage.allowed
                       ? [

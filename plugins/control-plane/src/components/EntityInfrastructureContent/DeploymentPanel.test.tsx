@@ -208,7 +208,8 @@ describe('EntityInfrastructureContent: deployments', () => {
       }),
     ).toBeInTheDocument();
     // the failed measurement, with its threshold, p-value and effect size
-    const failed = within(section).getByRole('row', {
+    // the analysis (its plots load on demand)
+    const failed = await within(section).findByRole('row', {
       name: 'Error rate fail, measurement 1 of step 2',
     });
     expect(within(failed).getByText('48.0 % / 0.20 %')).toBeInTheDocument();
@@ -313,7 +314,7 @@ describe('EntityInfrastructureContent: deployments', () => {
       within(section).getByRole('listitem', { current: 'step' }),
     ).toHaveAccessibleName('analysis: running');
     expect(
-      within(section).getByText('No analysis has measured 1.1.0 yet.'),
+      await within(section).findByText('No analysis has measured 1.1.0 yet.'),
     ).toBeInTheDocument();
     // no rollback while a deployment runs
     expect(

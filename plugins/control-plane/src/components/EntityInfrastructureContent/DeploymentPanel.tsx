@@ -8,12 +8,11 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Resource, Schemas } from '@idp-multicloud/sdk';
 import { Button, Flex, Text } from '@backstage/ui';
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import useInterval from 'react-use/esm/useInterval';
 import { controlPlaneApiRef } from '../../api';
 import { AsyncView, DataTable, formatTime, Section } from '../common';
-import { DeploymentAnalysis } from './DeploymentAnalysis';
 import {
   DeploymentSteps,
   DeploymentWeights,
@@ -23,6 +22,11 @@ import {
 import { PendingAction, useConfirmedAction } from './ResourceActions';
 
 type Deployment = Schemas['Deployment'];
+
+// The plots (and recharts) load with the first deployment shown, not with the tab.
+const DeploymentAnalysis = lazy(() =>
+  import('./DeploymentAnalysis').then(m => ({ default: m.DeploymentAnalysis })),
+);
 
 /** How often a deployment in progress is reloaded, besides the resource's events. */
 export const DEPLOYMENT_REFRESH_MS = 2_000;
@@ -192,7 +196,15 @@ const DeploymentDetails = (props: {
       <Text as="h4" variant="body-medium" weight="bold">
         Analysis
       </Text>
-      <DeploymentAnalysis deployment={d} />
+      <Suspense
+        fallback={
+          <Text variant="body-small" color="secondary">
+            Loading the analysis…
+          </Text>
+        }
+      >
+        <DeploymentAnalysis deployment={d} />
+      </Suspense>
     </Flex>
   );
 };

@@ -13,6 +13,7 @@ import {
 import { Octokit } from '@octokit/rest';
 import {
   approvalVerdict,
+  codeownersFor,
   ApprovalRequirement,
   requiredApprovals,
 } from './approvals';
@@ -257,6 +258,21 @@ export class GitHubChangeProposer implements ChangeProposer {
       if ((error as { status?: number }).status === 404) return false;
       throw error;
     }
+  }
+
+  codeowners(
+    resources: {
+      path: string;
+      namespace: string;
+      owner: string;
+      tier: string;
+    }[],
+  ): string {
+    return codeownersFor(
+      this.settings.owner,
+      this.settings.approvals,
+      resources,
+    );
   }
 
   watch(onChange: () => void): void {

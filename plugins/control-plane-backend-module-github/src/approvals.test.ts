@@ -2,6 +2,7 @@ import { ProposedObject } from '@idp-multicloud/plugin-control-plane-node';
 import {
   ApprovalRule,
   approvalVerdict,
+  codeownersFor,
   requiredApprovals,
   teamOf,
 } from './approvals';
@@ -81,5 +82,38 @@ describe('approvalVerdict', () => {
       met,
       missing,
     });
+  });
+});
+
+describe('codeownersFor', () => {
+  it('owns each manifest by its owning team and the teams of the rules that apply', () => {
+    expect(
+      codeownersFor('acme', rules, [
+        {
+          path: 'resources/shop/web.yaml',
+          namespace: 'shop',
+          owner: 'group:default/shop',
+          tier: 'medium',
+        },
+        {
+          path: 'resources/payments/ledger.yaml',
+          namespace: 'payments',
+          owner: 'group:default/payments',
+          tier: 'critical',
+        },
+        {
+          path: 'resources/payments/solo.yaml',
+          namespace: 'payments',
+          owner: 'user:default/jane',
+          tier: 'low',
+        },
+      ]).split('\n'),
+    ).toEqual([
+      expect.stringMatching(/^# /),
+      expect.stringMatching(/^# /),
+      '/resources/payments/ledger.yaml @acme/payments @acme/platform',
+      '/resources/shop/web.yaml @acme/shop',
+      '',
+    ]);
   });
 });

@@ -186,6 +186,14 @@ describe.each(databases.eachSupportedId())(
           },
         ).toString(),
       ).toContain('tier: critical');
+      // Who must review, as CODEOWNERS: the owning team and, for tier critical, platform.
+      expect(
+        execFileSync('git', ['show', `${pr.head.sha}:.github/CODEOWNERS`], {
+          cwd: remote,
+        }).toString(),
+      ).toContain(
+        '/resources/payments/ledger-db.yaml @acme/payments @acme/platform',
+      );
       expect(github.comments[0].body).toContain(
         '| create | `resource:payments/ledger-db` |',
       );

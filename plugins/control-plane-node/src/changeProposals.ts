@@ -68,6 +68,19 @@ export interface ChangeProposer {
     pullRequest: number,
   ): Promise<ChangeProposalState>;
   /**
+   * The review rules as a `CODEOWNERS` file for the desired state after a change (each
+   * resource's manifest and who must review it), committed with the proposal at
+   * `.github/CODEOWNERS`; undefined to leave the file alone.
+   */
+  codeowners?(
+    resources: {
+      path: string;
+      namespace: string;
+      owner: string;
+      tier: string;
+    }[],
+  ): string | undefined;
+  /**
    * Tells the control plane to look at open proposals again (a webhook arrived, or a poll is
    * due). Called once, when the control plane starts.
    */

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   manifestKey,
   ManifestOf,
+  manifestPath,
   parseResourceRef,
   Plan,
   stringifyResourceRef,
@@ -188,17 +189,32 @@ export class ChangeProposals {
     const { manifests, changes, repo, db } = this.options;
     const plan = await manifests.plan(parsed, ctx, view);
     const id = randomUUID();
-    const written = await changes.writeForReview({
-      actor: ctx.actor,
-      action: 'manifests.apply',
-      target: 'state-repo',
-      message: `apply ${parsed.manifests.length} manifest${
-        parsed.manifests.length === 1 ? '' : 's'
-      } (change ${id.slice(0, 8)})`,
-      requestId: ctx.requestId,
-      source: ctx.source,
-      ...checkedInView(view, s => manifests.changeSet(s, parsed, view)),
-    });
+    const written = await changes.writeForReview(
+      {
+        actor: ctx.actor,
+        action: 'manifests.apply',
+        target: 'state-repo',
+        message: `apply ${parsed.manifests.length} manifest${
+          parsed.manifests.length === 1 ? '' : 's'
+        } (change ${id.slice(0, 8)})`,
+        requestId: ctx.requestId,
+        source: ctx.source,
+        ...checkedInView(view, s => manifests.changeSet(s, parsed, view)),
+      },
+      next => {
+        const content = proposer.codeowners?.(
+          next.ofKind('Resource').map(m => ({
+            path: manifestPath(manifestKey(m)),
+            namespace: m.metadata.namespace,
+            owner: m.spec.owner,
+            tier: m.spec.tier,
+          })),
+        );
+        return content === undefined
+          ? []
+          : [{ path: '.github/CODEOWNERS', content }];
+      },
+    );
     const priced = await this.options.price(written.state, parsed, plan);
     const objects = proposedObjects(written.state, plan, parsed);
     // The same breaking changes and impact `idp validate` reports in CI.

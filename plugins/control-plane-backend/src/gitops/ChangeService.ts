@@ -155,7 +155,11 @@ export class ChangeService {
    * the current head like {@link apply}, with the same trailers, but not published (the main
    * branch does not move); the caller pushes it as a branch. 409 when it changes nothing.
    */
-  async writeForReview(request: ChangeRequest): Promise<{
+  async writeForReview(
+    request: ChangeRequest,
+    /** Other files the commit writes, from the state after the change (not desired state). */
+    extraFiles?: (next: DesiredState) => { path: string; content: string }[],
+  ): Promise<{
     commit: string;
     state: DesiredState;
     next: DesiredState;
@@ -168,7 +172,7 @@ export class ChangeService {
     await this.options.admit?.(this.admission(request, state, next, changes));
     const written = await repo.write({
       parent: state.commit,
-      changes: this.files(changes),
+      changes: [...this.files(changes), ...(extraFiles?.(next) ?? [])],
       message: request.message,
       author: authorFor(request.actor),
       trailers: this.trailers(

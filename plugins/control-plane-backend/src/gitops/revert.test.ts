@@ -37,11 +37,10 @@ describe.each(databases.eachSupportedId())(
     const eve = () => callAs(cp.server, users.eve);
     /** The resource's manifest at the head of the state repository, or undefined. */
     const atHead = (name: string) => {
-      try {
-        return git(cp.repoPath, 'show', `main:resources/payments/${name}.yaml`);
-      } catch {
-        return undefined;
-      }
+      const path = `resources/payments/${name}.yaml`;
+      return git(cp.repoPath, 'ls-tree', '--name-only', 'main', path)
+        ? git(cp.repoPath, 'show', `main:${path}`)
+        : undefined;
     };
     const changesOf = async (name: string) => {
       const res = await ana().get(`/changes?resource=payments/${name}`);

@@ -125,6 +125,8 @@ export async function createControlPlane(options: {
   /** Where changes that need review go (a pull request module). */
   changeProposer?: ChangeProposer;
   clusterDrivers?: ClusterDriverRegistry;
+  /** `controlPlane.clusters.requireMinorApproval`: a channel's new minor waits for approval. */
+  requireMinorApproval?: boolean;
   /** Traffic routers and metrics providers of the deploy engine, by id (first: default). */
   trafficRouters?: ReadonlyMap<string, TrafficRouter>;
   metricsProviders?: ReadonlyMap<string, MetricsProvider>;
@@ -267,6 +269,7 @@ export async function createControlPlane(options: {
     audit,
     logger: logger.child({ component: 'clusters' }),
     leaseMs: config.orchestration.lease.toMillis(),
+    requireMinorApproval: options.requireMinorApproval,
     // Idle clusters are proposed for decommission as a change a person approves.
     propose: (manifest, ctx) =>
       proposals.enabled
@@ -350,6 +353,14 @@ export async function createControlPlane(options: {
       triggerReconciler();
     },
   });
+  const deploymentService = new DeploymentService({
+    db,
+    deployments,
+    operations,
+    audit,
+    events,
+    wake: () => engine.wake(),
+  });
   const reconciler = new Reconciler({
     db,
     indexer,
@@ -377,14 +388,6 @@ export async function createControlPlane(options: {
       if (autoCorrect === undefined) return desired.cell(cell)?.driftPolicy;
       return autoCorrect ? 'correct' : 'warn';
     },
-  });
-  const deploymentService = new DeploymentService({
-    db,
-    deployments,
-    operations,
-    audit,
-    events,
-    wake: () => engine.wake(),
   });
   passRequests.on('pass', () =>
     reconciler

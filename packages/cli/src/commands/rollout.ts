@@ -285,14 +285,14 @@ export function rolloutCommands(): Command[] {
         async (raw: string, version: string, opts: any, command: Command) => {
           const session = await sessionOf(command);
           const ref = refArgument(raw);
-          const current = await session.idp.resources.get(ref);
+          const asIs = await session.idp.resources.get(ref);
           const key =
-            current.spec.params.engineVersion !== undefined
+            asIs.spec.params.engineVersion !== undefined
               ? 'engineVersion'
               : 'version';
-          if (current.spec.params[key] === undefined) {
+          if (asIs.spec.params[key] === undefined) {
             throw new UsageError(
-              `${ref} is a ${current.spec.product}, which has no version to roll out`,
+              `${ref} is a ${asIs.spec.product}, which has no version to roll out`,
             );
           }
           const [before] = await session.idp.deployments.list(ref);

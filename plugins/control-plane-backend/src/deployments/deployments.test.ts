@@ -321,7 +321,7 @@ describe.each(databases.eachSupportedId())(
       const cp = await start(databaseId);
       try {
         const api = callAs(cp.server, users.ana);
-        const ask = (rollout: object) =>
+        const ask = (asked: object) =>
           api.post('/resources', {
             name: 'nowhere',
             product: 'webapp',
@@ -329,7 +329,7 @@ describe.each(databases.eachSupportedId())(
             tier: 'critical',
             cell: 'cell-us',
             params: { image: 'ghcr.io/acme/shop', version: '1.0.0' },
-            rollout,
+            rollout: asked,
           });
         const mars = await ask({
           strategy: 'canary',

@@ -243,7 +243,8 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
       });
       break;
     }
-    case 'rolling': {
+    default: {
+      // rolling
       steps.push({
         kind: 'start',
         description: `start the rolling update to ${toVersion}`,

@@ -268,12 +268,12 @@ export function deploySaga(
     for (const m of done) {
       byIndex.set(m.index, [...(byIndex.get(m.index) ?? []), m]);
     }
-    const verdictOf = (ms: DeploymentMeasurement[]) =>
-      ms.some(m => m.verdict === 'fail')
-        ? 'fail'
-        : ms.some(m => m.verdict === 'inconclusive')
-        ? 'inconclusive'
-        : 'pass';
+    /** A measurement's verdict over its cells: the worst of them. */
+    const verdictOf = (ms: DeploymentMeasurement[]) => {
+      if (ms.some(m => m.verdict === 'fail')) return 'fail';
+      if (ms.some(m => m.verdict === 'inconclusive')) return 'inconclusive';
+      return 'pass';
+    };
     const tally = () => {
       const verdicts = [...byIndex.values()].map(verdictOf);
       return {

@@ -3,6 +3,16 @@ import { HumanDuration } from '@backstage/types';
 export interface Config {
   /** Configuration of the IDP Multicloud control plane. */
   controlPlane?: {
+    /** Clusters as managed objects. */
+    clusters?: {
+      /**
+       * Channel automation upgrades clusters to a new Kubernetes minor only once a platform
+       * engineer approved it (`POST /clusters/channels/{channel}/approvals`); patches are
+       * automatic.
+       * @defaultValue false
+       */
+      requireMinorApproval?: boolean;
+    };
     /**
      * Where the control plane keeps its files (the local state repository), relative to the
      * backend's working directory.

@@ -127,6 +127,8 @@ export async function createControlPlane(options: {
   clusterDrivers?: ClusterDriverRegistry;
   /** `controlPlane.clusters.requireMinorApproval`: a channel's new minor waits for approval. */
   requireMinorApproval?: boolean;
+  /** `controlPlane.clusters.requireMinorApproval`: a channel's new minor waits for approval. */
+  requireMinorApproval?: boolean;
   /** Traffic routers and metrics providers of the deploy engine, by id (first: default). */
   trafficRouters?: ReadonlyMap<string, TrafficRouter>;
   metricsProviders?: ReadonlyMap<string, MetricsProvider>;
@@ -269,6 +271,7 @@ export async function createControlPlane(options: {
     audit,
     logger: logger.child({ component: 'clusters' }),
     leaseMs: config.orchestration.lease.toMillis(),
+    requireMinorApproval: options.requireMinorApproval,
     requireMinorApproval: options.requireMinorApproval,
     // Idle clusters are proposed for decommission as a change a person approves.
     propose: (manifest, ctx) =>

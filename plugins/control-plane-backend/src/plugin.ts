@@ -143,6 +143,10 @@ export const controlPlanePlugin = createBackendPlugin({
           drivers,
           policyEvaluators,
           clusterDrivers,
+          requireMinorApproval:
+            config.getOptionalBoolean(
+              'controlPlane.clusters.requireMinorApproval',
+            ) ?? false,
           trafficRouters,
           metricsProviders,
           changeProposer,

@@ -266,6 +266,10 @@ const calls: Record<
   drainCluster: () => ({ path: '/clusters/gcp-europe-west1/drain', body: {} }),
   decommissionCluster: () => ({ path: '/clusters/gcp-europe-west1' }),
   runClusterAutomation: () => ({ path: '/clusters/automation/run', body: {} }),
+  approveClusterMinor: () => ({
+    path: '/clusters/channels/stable/approvals',
+    body: { minor: '1.35' },
+  }),
   listDeployments: ({ owner }) => ({
     path: `/resources/default/${owner}-db/deployments`,
     owner,

@@ -109,6 +109,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/changes/{sha}/revert/proposal': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Propose the revert of a change for review: a branch and a pull request, as for changes that need approval
+     * The same revert as `POST /changes/{sha}/revert` (409 naming later changes, 404 for an unknown change), written on a branch and opened as a pull request with its plan; answers 202 with the change id to follow (`GET /changes/proposals/{id}`). 409 when no change proposer is installed.
+     *
+     *     As `POST /changes/{sha}/revert`: the permission of what the revert does to each object it touches.
+     */
+    post: operations['proposeRevert'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/changes/proposals': {
     parameters: {
       query?: never;
@@ -297,6 +319,26 @@ export interface paths {
      * Needs `control-plane.cluster.manage`.
      */
     post: operations['runClusterAutomation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/channels/{channel}/approvals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve a new Kubernetes minor on a channel: channel automation may upgrade the channel's clusters to it (when controlPlane.clusters.requireMinorApproval is set)
+     * Needs `control-plane.cluster.manage`.
+     */
+    post: operations['approveClusterMinor'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1485,6 +1527,8 @@ export interface components {
     };
     ClusterAutomationReport: {
       channels: {
+        /** minors that wait for a platform engineer to approve them */
+        awaitingApproval: string[];
         channel: 'rapid' | 'regular' | 'stable';
         /** why the rollout stopped */
         halted?: string;
@@ -1567,6 +1611,9 @@ export interface components {
     };
     ClusterList: {
       items: components['schemas']['Cluster'][];
+    };
+    ClusterMinorApproval: {
+      minor: string;
     };
     ClusterOperation: {
       actor: string;
@@ -3135,6 +3182,96 @@ export interface operations {
       };
     };
   };
+  proposeRevert: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        sha: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The proposal, awaiting approval */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChangeProposal'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   proposeChange: {
     parameters: {
       query?: never;
@@ -4028,6 +4165,103 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ClusterAutomationReport'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  approveClusterMinor: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        channel: 'rapid' | 'regular' | 'stable';
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ClusterMinorApproval'];
+      };
+    };
+    responses: {
+      /** Approved */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            channel: 'rapid' | 'regular' | 'stable';
+            minor: string;
+          };
         };
       };
       /** A bad request; `error.issues` names each field */

@@ -16,6 +16,10 @@ import {
 import { ClusterService } from './ClusterService';
 import { ClusterStore } from './ClusterStore';
 
+/** `1.32` of `1.32.4`. */
+export const minorOf = (version: string) =>
+  version.split('.').slice(0, 2).join('.');
+
 /** What a pass of the automation found and did on one channel. */
 export interface ChannelReport extends RolloutDecision {
   channel: ClusterChannel;
@@ -24,6 +28,8 @@ export interface ChannelReport extends RolloutDecision {
   refused: { cluster: string; reason: string }[];
   /** When each cluster still to upgrade may next be upgraded. */
   nextWindows: Record<string, string | null>;
+  /** Minors the channel's clusters wait for a platform engineer to approve. */
+  awaitingApproval: string[];
 }
 
 /**
@@ -40,6 +46,8 @@ export class ChannelAutomation {
       logger: LoggerService;
       /** The version a channel offers now (default: the release table's newest on it). */
       channelTarget?: (channel: ClusterChannel) => string | undefined;
+      /** A new minor waits for a platform engineer's approval; patches never do. */
+      requireMinorApproval?: boolean;
     },
   ) {}
 
@@ -74,8 +82,22 @@ export class ChannelAutomation {
             : {}),
         });
       }
+      const approved = this.o.requireMinorApproval
+        ? await this.o.store.approvedMinors(channel)
+        : undefined;
+      const awaitingApproval = new Set<string>();
       const step = (c: RolloutCluster) => nextStep(c.version, target);
       const decision = planRollout(candidates, step);
+      if (approved) {
+        // a cluster whose next step is a new minor nobody approved is not started
+        decision.start = decision.start.filter(name => {
+          const c = candidates.find(x => x.name === name)!;
+          const next = minorOf(step(c)!);
+          if (next === minorOf(c.version) || approved.has(next)) return true;
+          awaitingApproval.add(next);
+          return false;
+        });
+      }
       const refused: ChannelReport['refused'] = [];
       for (const name of decision.start) {
         const c = candidates.find(x => x.name === name)!;
@@ -104,6 +126,7 @@ export class ChannelAutomation {
         target,
         ...decision,
         refused,
+        awaitingApproval: [...awaitingApproval].sort(),
         nextWindows: Object.fromEntries(
           candidates
             .filter(c => step(c) !== undefined)

@@ -196,6 +196,27 @@ export class ClusterStore {
       .update({ decommission_proposal: proposal });
   }
 
+  /** Lets `channel`'s clusters move to `minor` (e.g. `1.32`); approving twice keeps the first. */
+  async approveMinor(channel: string, minor: string, actor: string) {
+    await this.db('cluster_rollout_approvals')
+      .insert({
+        channel,
+        minor,
+        approved_by: actor,
+        approved_at: this.now(),
+      })
+      .onConflict(['channel', 'minor'])
+      .ignore();
+  }
+
+  /** The minors approved on a channel. */
+  async approvedMinors(channel: string): Promise<Set<string>> {
+    const rows = await this.db('cluster_rollout_approvals')
+      .where({ channel })
+      .select('minor');
+    return new Set(rows.map(r => r.minor as string));
+  }
+
   // --- operations ---------------------------------------------------------------------
 
   /**

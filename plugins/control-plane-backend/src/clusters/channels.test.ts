@@ -336,6 +336,39 @@ describe.each(databases.eachSupportedId())(
       ).toBeUndefined();
     });
 
+    it('waits for a platform engineer to approve a new minor, when the policy says so', async () => {
+      const accepted = await cp.clusters.service.create(
+        {
+          name: 'eu-a',
+          cell: 'cell-eu',
+          provider: 'aws',
+          region: 'r1',
+          zones: ['z1'],
+          version: '1.30',
+          nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
+          channel: 'stable',
+        },
+        ana,
+      );
+      await settled('eu-a', accepted.operation!.id);
+      const guarded = new ChannelAutomation({
+        service: cp.clusters.service,
+        store: cp.clusters.store,
+        logger: mockServices.logger.mock(),
+        channelTarget: channel => (channel === 'stable' ? '1.31' : undefined),
+        requireMinorApproval: true,
+      });
+      const [waiting] = await guarded.pass(saturday);
+      expect([waiting.start, waiting.awaitingApproval]).toEqual([[], ['1.31']]);
+      await cp.clusters.store.approveMinor(
+        'stable',
+        '1.31',
+        'user:default/ana',
+      );
+      const [started] = await guarded.pass(saturday);
+      expect([started.start, started.awaitingApproval]).toEqual([['eu-a'], []]);
+    });
+
     it('halts the rest when the canary fails', async () => {
       await createFleet();
       await clusters.injectFault('eu-a', {

@@ -55,6 +55,8 @@ export function createClusterLifecycle(options: {
   leaseMs?: number;
   /** How often managed clusters are observed and scored. @defaultValue 30 s */
   refreshMs?: number;
+  /** A channel's new minor waits for a platform engineer's approval. @defaultValue false */
+  requireMinorApproval?: boolean;
   /** How long a managed cluster stays empty before it is proposed for decommission. @defaultValue 7 days */
   idleFor?: Duration;
   /** Proposes a change for review (its id); undefined when no review module is installed. */
@@ -150,6 +152,7 @@ export function createClusterLifecycle(options: {
     service,
     store,
     logger: logger.child({ component: 'cluster-channels' }),
+    requireMinorApproval: options.requireMinorApproval,
   });
   const idle = new IdleClusters({
     service,

@@ -299,6 +299,9 @@ export const clusterAutomationReportSchema = z
         nextWindows: z
           .record(z.string(), z.string().nullable())
           .describe('when each cluster still to upgrade may next be upgraded'),
+        awaitingApproval: z
+          .array(z.string())
+          .describe('minors that wait for a platform engineer to approve them'),
       }),
     ),
     idle: z
@@ -323,3 +326,14 @@ export const clusterAutomationReportSchema = z
       ),
   })
   .meta({ id: 'ClusterAutomationReport' });
+
+/**
+ * `POST /clusters/channels/{channel}/approvals`: a new minor the channel's clusters may move to.
+ * @public
+ */
+export const clusterMinorApprovalSchema = z
+  .object({
+    minor: z.string().regex(/^1\.\d{1,2}$/, 'must be a minor like 1.32'),
+  })
+  .strict()
+  .meta({ id: 'ClusterMinorApproval' });

@@ -2,6 +2,8 @@ import { NotFoundError } from '@backstage/errors';
 import {
   clusterAcceptedSchema,
   clusterAutomationReportSchema,
+  clusterChannels,
+  clusterMinorApprovalSchema,
   clusterCreateRequestSchema,
   clusterDrainRequestSchema,
   clusterHealthHistorySchema,
@@ -196,6 +198,41 @@ export const clusterRoutes = [
           } proposed for decommission, ${
             idle.decommissioning.length
           } decommissioning`,
+        },
+      };
+    },
+  }),
+
+  route({
+    method: 'post',
+    path: '/clusters/channels/{channel}/approvals',
+    operationId: 'approveClusterMinor',
+    summary:
+      "Approve a new Kubernetes minor on a channel: channel automation may upgrade the channel's clusters to it (when controlPlane.clusters.requireMinorApproval is set)",
+    permission: clusterManagePermission,
+    request: {
+      params: z.object({ channel: z.enum(clusterChannels) }),
+      body: clusterMinorApprovalSchema,
+    },
+    response: {
+      status: 201,
+      schema: clusterMinorApprovalSchema.extend({
+        channel: z.enum(clusterChannels),
+      }),
+      description: 'Approved',
+    },
+    command: {
+      action: 'cluster.approve-minor',
+      target: ({ params }) => rawTarget('channel', params.channel),
+      idempotency: 'optional',
+    },
+    run: async ({ params, body, ctx }, { clusters }) => {
+      await clusters.store.approveMinor(params.channel, body.minor, ctx.actor);
+      return {
+        status: 201,
+        body: { channel: params.channel, minor: body.minor },
+        accepted: {
+          reason: `clusters of channel ${params.channel} may move to ${body.minor}`,
         },
       };
     },

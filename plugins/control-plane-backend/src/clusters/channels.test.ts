@@ -186,28 +186,37 @@ describe.each(databases.eachSupportedId())(
     const sunday = saturday.plus({ days: 1 });
     const fleet = ['eu-a', 'eu-b', 'eu-c', 'us-a', 'us-b', 'us-c'];
 
+    /** Creates a cluster on the simulator (1.30, one pool) and waits until it is Ready. */
+    async function createCluster(
+      name: string,
+      over: Record<string, unknown> = {},
+    ) {
+      const accepted = await cp.clusters.service.create(
+        {
+          name,
+          cell: name.startsWith('eu') ? 'cell-eu' : 'cell-us',
+          provider: 'aws',
+          region: 'r1',
+          zones: ['z1'],
+          version: '1.30',
+          nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
+          ...over,
+        },
+        ana,
+      );
+      await settled(name, accepted.operation!.id);
+    }
     async function createFleet() {
       for (const name of fleet) {
-        const accepted = await cp.clusters.service.create(
-          {
-            name,
-            cell: name.startsWith('eu') ? 'cell-eu' : 'cell-us',
-            provider: 'aws',
-            region: 'r1',
-            zones: ['z1'],
-            version: '1.30',
-            nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
-            channel: 'stable',
-            maintenanceWindow: window(
-              [name === 'us-c' ? 'sun' : 'sat'],
-              '02:00',
-              240,
-              'Europe/Paris',
-            ),
-          },
-          ana,
-        );
-        await settled(name, accepted.operation!.id);
+        await createCluster(name, {
+          channel: 'stable',
+          maintenanceWindow: window(
+            [name === 'us-c' ? 'sun' : 'sat'],
+            '02:00',
+            240,
+            'Europe/Paris',
+          ),
+        });
       }
     }
     const settled = (name: string, id: string) =>
@@ -268,19 +277,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('proposes an idle cluster once, never removes it silently, and decommissions it when Git says so', async () => {
-      const accepted = await cp.clusters.service.create(
-        {
-          name: 'eu-idle',
-          cell: 'cell-eu',
-          provider: 'aws',
-          region: 'r1',
-          zones: ['z1'],
-          version: '1.34',
-          nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
-        },
-        ana,
-      );
-      await settled('eu-idle', accepted.operation!.id);
+      await createCluster('eu-idle', { version: '1.34' });
       await cp.clusters.service.refresh();
       const proposals: any[] = [];
       const idle = (propose?: boolean) =>
@@ -337,20 +334,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('waits for a platform engineer to approve a new minor, when the policy says so', async () => {
-      const accepted = await cp.clusters.service.create(
-        {
-          name: 'eu-a',
-          cell: 'cell-eu',
-          provider: 'aws',
-          region: 'r1',
-          zones: ['z1'],
-          version: '1.30',
-          nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
-          channel: 'stable',
-        },
-        ana,
-      );
-      await settled('eu-a', accepted.operation!.id);
+      await createCluster('eu-a', { channel: 'stable' });
       const guarded = new ChannelAutomation({
         service: cp.clusters.service,
         store: cp.clusters.store,

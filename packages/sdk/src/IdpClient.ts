@@ -96,6 +96,11 @@ export type IdpClient = {
       yaml: string,
       options?: MutationOptions & { prune?: boolean },
     ): Promise<Schemas['ChangeProposal']>;
+    /** Proposes the revert of a change for review, as a pull request (see `revert`). */
+    proposeRevert(
+      sha: string,
+      options?: MutationOptions,
+    ): Promise<Schemas['ChangeProposal']>;
     /** A proposed change: Awaiting approval → Merged → Applied, or Closed. */
     proposal(id: string): Promise<Schemas['ChangeProposal']>;
     /** A resource's changes, newest first (deleted resources too). */

@@ -28,6 +28,14 @@ export function changeCalls(t: Transport): IdpClient['changes'] {
           params: { query: { resource, limit: o?.limit ?? 100 } },
         }),
       ),
+    proposeRevert: async (sha, o) =>
+      call(
+        api.POST('/changes/{sha}/revert/proposal', {
+          baseUrl: await apiBase(),
+          params: { path: { sha } },
+          headers: key(o),
+        }),
+      ),
     revert: async (sha, o) =>
       call(
         api.POST('/changes/{sha}/revert', {

@@ -262,6 +262,45 @@ describe.each(databases.eachSupportedId())(
           approvers: ['alice', 'bob'],
         }),
       ]);
+
+      // Rolling it back needs the same review: the revert is proposed, approved, merged.
+      const [creation] = (
+        await a.get('/changes?resource=payments/ledger-db').expect(200)
+      ).body.items.filter((c: any) => c.objects[0].action === 'create');
+      const direct2 = await a.post(`/changes/${creation.sha}/revert`);
+      expect(direct2.status).toBe(409);
+      expect(direct2.body.error.message).toContain('needs review');
+      const revert = await a.post(`/changes/${creation.sha}/revert/proposal`);
+      expect(revert.status).toBe(202);
+      expect(revert.body).toMatchObject({
+        status: 'awaiting-approval',
+        title: expect.stringMatching(/^Revert "/),
+        objects: [{ ref: 'resource:payments/ledger-db', action: 'delete' }],
+        pullRequest: { number: 2 },
+      });
+      expect(github.comments[1].body).toContain(
+        '| delete | `resource:payments/ledger-db` |',
+      );
+      expect(github.comments[1].body).toContain('[resource.deleted]');
+      github.review(2, 'alice', 'APPROVED');
+      github.review(2, 'bob', 'APPROVED');
+      await a.get(`/changes/proposals/${revert.body.id}`).expect(200);
+      await person.pulls.merge({
+        owner: 'acme',
+        repo: 'state',
+        pull_number: 2,
+      });
+      const reverted = await a
+        .get(`/changes/proposals/${revert.body.id}`)
+        .expect(200);
+      expect(reverted.body.status).toBe('applied');
+      expect(() =>
+        execFileSync(
+          'git',
+          ['cat-file', '-e', 'main:resources/payments/ledger-db.yaml'],
+          { cwd: remote, stdio: 'pipe' },
+        ),
+      ).toThrow();
     });
 
     it('refuses a webhook delivery without a valid signature, and follows a closed pull request', async () => {

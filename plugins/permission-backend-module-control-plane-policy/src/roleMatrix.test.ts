@@ -319,6 +319,13 @@ const calls: Record<
     permission: 'control-plane.resource.delete',
   }),
   // No change proposer (GitHub) in this backend: an allowed proposal ends in 409.
+  proposeRevert: ({ role, owner, change }) => ({
+    path: `/changes/${change(
+      `rev-${role.toLowerCase()}-${owner}`,
+    )}/revert/proposal`,
+    owner,
+    permission: 'control-plane.resource.delete',
+  }),
   proposeChange: ({ role, owner }) => ({
     path: '/changes/proposals',
     body: { yaml: manifest(`prop-${role.toLowerCase()}-${owner}`, owner) },

@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
+  Manifest,
   manifestKey,
   ManifestOf,
   manifestPath,
@@ -25,7 +26,7 @@ import {
   breakingChanges,
   crossNamespaceImpact,
 } from './breaking';
-import { ChangeService } from './ChangeService';
+import { ChangeRequest, ChangeService } from './ChangeService';
 import { DesiredState } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { ManifestService, ParsedManifests } from './ManifestService';
@@ -157,7 +158,7 @@ export class ChangeProposals {
       /** Prices a plan (CostService.priced). */
       price: (
         state: DesiredState,
-        parsed: ParsedManifests,
+        manifests: Manifest[],
         plan: Plan,
       ) => Promise<Plan>;
       proposer?: ChangeProposer;
@@ -185,21 +186,61 @@ export class ChangeProposals {
     ctx: CallContext,
     view: ResourceView = ResourceView.everything,
   ): Promise<ChangeProposal> {
-    const proposer = this.proposer();
-    const { manifests, changes, repo, db } = this.options;
+    const { manifests } = this.options;
     const plan = await manifests.plan(parsed, ctx, view);
+    const count = parsed.manifests.length;
+    return this.proposeChange(
+      {
+        action: 'manifests.apply',
+        target: 'state-repo',
+        message: `apply ${count} manifest${count === 1 ? '' : 's'}`,
+        title: `${
+          count === 1 ? plan.changes[0].ref : `${count} objects`
+        }: ${summaryOf(plan)}`,
+        plan,
+        manifests: parsed.manifests,
+        ...checkedInView(view, s => manifests.changeSet(s, parsed, view)),
+      },
+      ctx,
+    );
+  }
+
+  /**
+   * Proposes a change for review: written by {@link ChangeService.writeForReview} (validated
+   * and admitted on the current head) as a commit on a branch pushed to the remote, with the
+   * approvals policy as CODEOWNERS, and opened as a pull request carrying `plan`; 202.
+   */
+  async proposeChange(
+    proposal: Pick<
+      ChangeRequest,
+      'action' | 'target' | 'message' | 'compute' | 'describeIssues'
+    > & {
+      title: string;
+      plan: Plan;
+      /** What the change writes (priced, and its tiers and owners decide the reviews). */
+      manifests: Manifest[];
+    },
+    ctx: CallContext,
+  ): Promise<ChangeProposal> {
+    const proposer = this.proposer();
+    const { changes, repo, db } = this.options;
+    const { plan } = proposal;
     const id = randomUUID();
     const written = await changes.writeForReview(
       {
         actor: ctx.actor,
-        action: 'manifests.apply',
-        target: 'state-repo',
-        message: `apply ${parsed.manifests.length} manifest${
-          parsed.manifests.length === 1 ? '' : 's'
-        } (change ${id.slice(0, 8)})`,
+        action: proposal.action,
+        target: proposal.target,
+        message: `${proposal.message.split('\n')[0]} (change ${id.slice(
+          0,
+          8,
+        )})${proposal.message.slice(proposal.message.split('\n')[0].length)}`,
         requestId: ctx.requestId,
         source: ctx.source,
-        ...checkedInView(view, s => manifests.changeSet(s, parsed, view)),
+        compute: proposal.compute,
+        ...(proposal.describeIssues
+          ? { describeIssues: proposal.describeIssues }
+          : {}),
       },
       next => {
         const content = proposer.codeowners?.(
@@ -215,8 +256,12 @@ export class ChangeProposals {
           : [{ path: '.github/CODEOWNERS', content }];
       },
     );
-    const priced = await this.options.price(written.state, parsed, plan);
-    const objects = proposedObjects(written.state, plan, parsed);
+    const priced = await this.options.price(
+      written.state,
+      proposal.manifests,
+      plan,
+    );
+    const objects = proposedObjects(written.state, plan, proposal.manifests);
     // The same breaking changes and impact `idp validate` reports in CI.
     const changed = written.changes.put.map(manifestKey);
     const impact = crossNamespaceImpact(written.state, written.next, [
@@ -232,11 +277,7 @@ export class ChangeProposals {
     const change: ProposedChange = {
       id,
       actor: ctx.actor,
-      title: `${
-        parsed.manifests.length === 1
-          ? plan.changes[0].ref
-          : `${parsed.manifests.length} objects`
-      }: ${summaryOf(plan)}`,
+      title: proposal.title,
       branch: `idp/change-${id.slice(0, 8)}`,
       baseBranch: repo.branch,
       commit: written.commit,
@@ -396,10 +437,10 @@ function summaryOf(plan: Plan): string {
 function proposedObjects(
   state: DesiredState,
   plan: Plan,
-  parsed: ParsedManifests,
+  manifests: Manifest[],
 ): ProposedObject[] {
   const written = new Map(
-    parsed.manifests.flatMap(m =>
+    manifests.flatMap(m =>
       m.kind === 'Resource'
         ? [[stringifyResourceRef(manifestKey(m)), m] as const]
         : [],

@@ -433,7 +433,7 @@ export class ChangeService {
           const review = this.options.reviewRequired?.(admission);
           if (review) {
             throw new ConflictError(
-              `${review}: propose the change for review instead (POST /changes/proposals)`,
+              `${review}: propose it for review instead (POST /changes/proposals; a revert: POST /changes/{sha}/revert/proposal)`,
             );
           }
           await this.options.admit?.(admission);

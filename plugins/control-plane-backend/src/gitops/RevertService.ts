@@ -4,6 +4,7 @@ import {
   Manifest,
   manifestPath,
   ObjectKey,
+  Plan,
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { CallContext } from '../context';
@@ -13,6 +14,7 @@ import { actorOf, TRAILERS } from './commits';
 import { DesiredState } from './DesiredState';
 import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { parseManifestFile } from './manifestCodec';
+import { fieldChanges } from './ManifestService';
 
 /** One object a change touched: as it was before the change, and as the change left it. */
 export interface TouchedObject {
@@ -181,6 +183,42 @@ export class RevertService {
     return {
       put: plan.objects.flatMap(o => (o.before ? [o.before] : [])),
       remove: plan.objects.filter(o => !o.before).map(o => o.key),
+    };
+  }
+
+  /** What the revert does to each object, as a plan (for a proposal's pull request). */
+  planOf(plan: RevertPlan): Plan {
+    const changes: Plan['changes'] = plan.objects.map(o => ({
+      kind: o.key.kind,
+      ref: objectRef(o.key),
+      action: actionOn({ before: o.after, after: o.before }),
+      fields: o.after && o.before ? fieldChanges(o.after, o.before) : [],
+    }));
+    const count = (action: string) =>
+      changes.filter(c => c.action === action).length;
+    return {
+      changes,
+      summary: {
+        create: count('create'),
+        update: count('update'),
+        delete: count('delete'),
+        unchanged: 0,
+      },
+      refusals: [],
+    };
+  }
+
+  /** The revert as a change to propose for review (see ChangeProposals.proposeChange). */
+  asProposal(plan: RevertPlan) {
+    const subject = subjectOf(plan.change);
+    return {
+      action: 'change.revert',
+      target: `change:${plan.change.sha}`,
+      message: `Revert "${subject}"\n\nThis reverts commit ${plan.change.sha}.`,
+      title: `Revert "${subject}"`,
+      plan: this.planOf(plan),
+      manifests: plan.objects.flatMap(o => (o.before ? [o.before] : [])),
+      compute: (state: DesiredState) => this.changeSet(plan, state),
     };
   }
 

@@ -179,6 +179,51 @@ export const changeRoutes = [
 
   route({
     method: 'post',
+    path: '/changes/{sha}/revert/proposal',
+    operationId: 'proposeRevert',
+    summary:
+      'Propose the revert of a change for review: a branch and a pull request, as for changes that need approval',
+    description:
+      'The same revert as `POST /changes/{sha}/revert` (409 naming later changes, 404 for an unknown change), written on a branch and opened as a pull request with its plan; answers 202 with the change id to follow (`GET /changes/proposals/{id}`). 409 when no change proposer is installed.',
+    permissionNote:
+      'As `POST /changes/{sha}/revert`: the permission of what the revert does to each object it touches.',
+    request: { params: changeParamsSchema },
+    response: {
+      status: 202,
+      schema: changeProposalSchema,
+      description: 'The proposal, awaiting approval',
+    },
+    command: {
+      action: 'change.propose',
+      target: ({ params }) => rawTarget('change', params.sha),
+      idempotency: 'optional',
+    },
+    check: async ({ params, ctx }, deps) => {
+      const plan = await deps.reverts.plan(params.sha);
+      await authorizeRevert(deps, ctx.credentials, plan);
+      await deps.reverts.checkConflicts(plan);
+      return plan;
+    },
+    run: async ({ ctx }, { reverts, proposals }, plan) => {
+      const proposal = await proposals.proposeChange(
+        reverts.asProposal(plan),
+        ctx,
+      );
+      return {
+        body: proposal,
+        accepted: {
+          target: `change:${proposal.id}`,
+          reason: `revert of ${plan.change.sha.slice(
+            0,
+            12,
+          )} proposed as pull request #${proposal.pullRequest?.number}`,
+        },
+      };
+    },
+  }),
+
+  route({
+    method: 'post',
     path: '/changes/proposals',
     operationId: 'proposeChange',
     summary:

@@ -8,6 +8,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 // The real control plane, to test the module where it runs (a test-only dependency).
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
+import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { Octokit } from '@octokit/rest';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -374,6 +375,86 @@ describe('without controlPlane.github', () => {
     } finally {
       await backend.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('polling, when no webhook arrives', () => {
+  it('picks up a merged pull request on its own', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'idp-github-poll-'));
+    const remote = join(work, 'state.git');
+    execFileSync('git', ['init', '--bare', '--quiet', '-b', 'main', remote]);
+    const github = await FakeGitHub.start({
+      owner: 'acme',
+      repo: 'state',
+      token,
+      gitDir: remote,
+    });
+    const backend = await startTestBackend({
+      features: [
+        controlPlanePlugin,
+        controlPlaneModuleGithub,
+        // the real scheduler: the poll runs on its interval
+        schedulerServiceFactory,
+        mockServices.database.factory({
+          knex: await databases.init('SQLITE_3'),
+        }),
+        mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+        mockServices.rootConfig.factory({
+          data: {
+            controlPlane: {
+              dataDir: join(work, 'data'),
+              stateRepo: {
+                pollInterval: { hours: 1 },
+                remote: { url: remote },
+              },
+              orchestration: { enabled: false },
+              github: {
+                owner: 'acme',
+                repo: 'state',
+                baseUrl: github.url,
+                token,
+                pollInterval: '1s',
+              },
+            },
+          },
+        }),
+      ],
+    });
+    try {
+      const as = mockCredentials.user.header(jane);
+      const proposed = await request(backend.server)
+        .post('/api/control-plane/changes/proposals')
+        .set('authorization', as)
+        .send({ yaml: ledger })
+        .expect(202);
+      github.review(1, 'alice', 'APPROVED');
+      await new Octokit({ auth: token, baseUrl: github.url }).pulls.merge({
+        owner: 'acme',
+        repo: 'state',
+        pull_number: 1,
+      });
+      // Nobody asks: the audit event of the applied change appears by itself.
+      const deadline = Date.now() + 20_000;
+      let applied: any[] = [];
+      while (applied.length === 0 && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 250));
+        applied = (
+          await request(backend.server)
+            .get('/api/control-plane/audit?action=change.applied')
+            .set('authorization', as)
+        ).body.items;
+      }
+      expect(applied).toEqual([
+        expect.objectContaining({
+          target: `change:${proposed.body.id}`,
+          approvers: ['alice'],
+        }),
+      ]);
+    } finally {
+      await backend.stop();
+      await github.stop();
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

@@ -39,7 +39,7 @@ import {
   DeploymentService,
   deploymentPlanFor,
 } from './deployments/DeploymentService';
-import { deploySaga } from './deployments/saga';
+import { deploySaga, gradualMigrationSaga } from './deployments/saga';
 import { DeploymentPlan } from './deployments/plan';
 import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
@@ -125,8 +125,6 @@ export async function createControlPlane(options: {
   /** Where changes that need review go (a pull request module). */
   changeProposer?: ChangeProposer;
   clusterDrivers?: ClusterDriverRegistry;
-  /** `controlPlane.clusters.requireMinorApproval`: a channel's new minor waits for approval. */
-  requireMinorApproval?: boolean;
   /** `controlPlane.clusters.requireMinorApproval`: a channel's new minor waits for approval. */
   requireMinorApproval?: boolean;
   /** Traffic routers and metrics providers of the deploy engine, by id (first: default). */
@@ -252,12 +250,14 @@ export async function createControlPlane(options: {
   const idempotency = new IdempotencyStore(db, {
     retention: config.idempotencyRetention,
   });
+  const deployments = new DeploymentStore(db);
   const resourceService = new ResourceService({
     db,
     changes,
     resources,
     operations,
     idempotency,
+    deployments,
   });
   const manifests = new ManifestService(changes);
   const clusters = createClusterLifecycle({
@@ -271,7 +271,6 @@ export async function createControlPlane(options: {
     audit,
     logger: logger.child({ component: 'clusters' }),
     leaseMs: config.orchestration.lease.toMillis(),
-    requireMinorApproval: options.requireMinorApproval,
     requireMinorApproval: options.requireMinorApproval,
     // Idle clusters are proposed for decommission as a change a person approves.
     propose: (manifest, ctx) =>
@@ -317,7 +316,6 @@ export async function createControlPlane(options: {
   const triggerReconciler = () => {
     if (config.orchestration.enabled) passRequests.emit('pass');
   };
-  const deployments = new DeploymentStore(db);
   const deployDependencies = {
     saga: sagaDependencies,
     deployments,
@@ -340,8 +338,13 @@ export async function createControlPlane(options: {
     audit,
     indexer,
     logger: logger.child({ component: 'saga-engine' }),
-    sagaFor: (type, op) =>
-      type === 'deploy' ? deploySaga(deployDependencies, op) : sagas[type],
+    sagaFor: (type, op) => {
+      if (type === 'deploy') return deploySaga(deployDependencies, op);
+      if (type === 'migrate' && op.params.deploymentId) {
+        return gradualMigrationSaga(deployDependencies, sagas.migrate, op);
+      }
+      return sagas[type];
+    },
     concurrency: config.orchestration.concurrency,
     pollInterval: config.orchestration.pollInterval,
     lease: config.orchestration.lease,

@@ -76,13 +76,22 @@ export class DeploymentService {
     cause: { actor: string; reason: string },
   ): Promise<string> {
     const deploymentId = randomUUID();
+    // Who asked for the version: the author of the commit that made it desired, as audited.
+    const author = resource.status.commit
+      ? await trx('audit_events')
+          .where({ commit_sha: resource.status.commit })
+          .whereNot('actor', 'control-plane')
+          .orderBy('id', 'desc')
+          .first('actor')
+      : undefined;
+    const actor = (author?.actor as string | undefined) ?? cause.actor;
     const operationId = await this.o.operations.create(
       {
         resourceUid: resource.uid,
         resourceRef: resource.ref,
         type: 'deploy',
         params: { deploymentId, plan },
-        actor: cause.actor,
+        actor,
         reason: cause.reason,
         targetGeneration: resource.status.generation,
       },
@@ -95,7 +104,7 @@ export class DeploymentService {
       operationId,
       generation: resource.status.generation,
       plan,
-      actor: cause.actor,
+      actor,
     });
     await this.o.events.append(
       {

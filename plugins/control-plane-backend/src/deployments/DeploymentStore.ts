@@ -359,6 +359,9 @@ export class DeploymentStore {
       })),
       weights: d.weights,
       ...(d.plan.trafficRouter ? { trafficRouter: d.plan.trafficRouter } : {}),
+      ...(d.plan.metricsProvider
+        ? { metricsProvider: d.plan.metricsProvider }
+        : {}),
       measurements,
       approvals: d.control.approvals,
       actor: d.actor,

@@ -111,6 +111,8 @@ describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
         strategy: 'canary',
         fromVersion: '1.0.0',
         toVersion: '1.1.0',
+        // who asked for the version: the author of its change
+        actor: users.ana,
       });
       expect(
         good.steps
@@ -455,6 +457,110 @@ describe.each(databases.eachSupportedId())(
         expect((await serve({ 'x-canary': 'true' })).body.version).toBe(
           '1.0.0',
         );
+      } finally {
+        await cp.cleanup();
+      }
+    });
+
+    it('migrates to another provider gradually, with analyses, and undoes a migration whose target misbehaves', async () => {
+      const cp = await start(databaseId);
+      try {
+        const api = callAs(cp.server, users.ana);
+        await createReady(cp, 'mover', {
+          tier: 'medium',
+          rollout: undefined,
+          placement: { provider: 'aws' },
+        });
+        const source = (await api.get('/resources/default/mover')).body.status
+          .placement;
+        expect(source.provider).toBe('aws');
+        const sourceLabel = `aws/${source.cluster}`;
+
+        // a target that misbehaves: its share of the requests fails half the time
+        await api.post('/simulator/faults', {
+          kind: 'misbehaving-version',
+          ref: 'resource:default/mover',
+          version: 'gcp/*',
+          errorRate: 0.5,
+        });
+        const bad = await api.post('/resources/default/mover/operations', {
+          type: 'migrate',
+          params: {
+            provider: 'gcp',
+            weights: [20],
+            analysis: { interval: '5s', count: 1 },
+          },
+        });
+        expect(bad.status).toBe(202);
+        const undone = await untilDeployment(cp, 'mover', 'gcp/*', [
+          'RolledBack',
+          'Succeeded',
+          'Failed',
+        ]);
+        expect(undone).toMatchObject({
+          phase: 'RolledBack',
+          fromVersion: sourceLabel,
+          weights: { canary: 0 },
+        });
+        const op = (await api.get(`/operations/${bad.body.id}`)).body;
+        expect(op.state).toBe('compensated');
+        // nothing was switched: the name and the resource stay on the source, READY
+        const stayed = await until(async () => {
+          const r = (await api.get('/resources/default/mover')).body;
+          return r.status.state === 'READY' ? r : undefined;
+        }, 'mover READY on its source');
+        expect(stayed.status.placement).toMatchObject({
+          provider: 'aws',
+          cluster: source.cluster,
+        });
+
+        // a target that behaves: 20 %, analysed; 100 %, analysed; then the source goes
+        expect((await api.delete('/simulator/faults')).status).toBeLessThan(
+          300,
+        );
+        const good = await api.post('/resources/default/mover/operations', {
+          type: 'migrate',
+          params: {
+            provider: 'gcp',
+            weights: [20],
+            analysis: { interval: '5s', count: 1 },
+          },
+        });
+        expect(good.status).toBe(202);
+        const moved = await until(
+          async () => {
+            const [d] = await deployments(cp, 'mover');
+            return d.operationId === good.body.id &&
+              !['Progressing', 'Paused'].includes(d.phase)
+              ? d
+              : undefined;
+          },
+          'the second migration',
+          120_000,
+        );
+        expect(moved.phase).toBe('Succeeded');
+        expect(
+          moved.steps.map((x: any) => `${x.kind}${x.weight ?? ''}:${x.state}`),
+        ).toEqual([
+          'start:succeeded',
+          'setWeight20:succeeded',
+          'analysis:succeeded',
+          'setWeight100:succeeded',
+          'analysis:succeeded',
+          'promote100:succeeded',
+        ]);
+        const migrated = (await api.get(`/operations/${good.body.id}`)).body;
+        expect(migrated.steps.map((x: any) => x.name)).toEqual(
+          expect.arrayContaining([
+            'provision_target',
+            '1:setWeight-20',
+            'switch_traffic',
+            'decommission_source',
+          ]),
+        );
+        const after = (await api.get('/resources/default/mover')).body;
+        expect(after.status.placement.provider).toBe('gcp');
+        expect(after.status.state).toBe('READY');
       } finally {
         await cp.cleanup();
       }

@@ -60,6 +60,13 @@ export interface DeploymentPlan {
   cells: string[];
   headerMatch?: { name: string; value: string };
   trafficRouter?: string;
+  /** The metrics provider the analyses name, if they name one. */
+  metricsProvider?: string;
+  /**
+   * A migration to another provider or cluster: the "versions" are the source's and the
+   * target's placements, and the migrate saga's steps surround the plan's.
+   */
+  migration?: boolean;
   steps: PlanStep[];
 }
 
@@ -285,6 +292,9 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
     cells,
     ...(rollout.headerMatch ? { headerMatch: rollout.headerMatch } : {}),
     ...(rollout.trafficRouter ? { trafficRouter: rollout.trafficRouter } : {}),
+    ...(rollout.analysis?.provider
+      ? { metricsProvider: rollout.analysis.provider }
+      : {}),
     steps,
   };
 }
@@ -307,4 +317,52 @@ export function weightsAfter(
     else canary = step.weight;
   }
   return waves ? { canary, cells } : { canary };
+}
+
+/**
+ * The plan of a gradual migration: the traffic moves from the source placement to the target
+ * in `weights`, each analysed, then all of it, analysed too, before the source goes.
+ */
+export function planMigration(input: {
+  from: string;
+  to: string;
+  cell: string;
+  weights: number[];
+  analysis?: RolloutSpec['analysis'];
+}): DeploymentPlan {
+  const plan = planDeployment({
+    rollout: {
+      strategy: 'canary',
+      steps: [
+        ...input.weights.flatMap((setWeight): RolloutStep[] => [
+          { setWeight },
+          { analysis: {} },
+        ]),
+        { setWeight: 100 },
+        { analysis: {} },
+      ],
+      ...(input.analysis ? { analysis: input.analysis } : {}),
+    },
+    fromVersion: input.from,
+    toVersion: input.to,
+    cell: input.cell,
+    replicas: 1,
+  });
+  return {
+    ...plan,
+    migration: true,
+    steps: plan.steps.map(s =>
+      s.kind === 'start'
+        ? {
+            ...s,
+            description: `${input.to} up beside ${input.from}, no traffic`,
+          }
+        : s.kind === 'promote'
+        ? {
+            ...s,
+            description: `${input.to} serves alone; ${input.from} is gone`,
+          }
+        : s,
+    ),
+  };
 }

@@ -258,7 +258,15 @@ export function deploySaga(
       analysis.provider ?? deps.defaults?.metricsProvider,
       'metrics provider',
     );
-    const checks = analysisChecks(analysis);
+    // With all the traffic on the new version, the stable one serves nothing to compare
+    // with: the limits judge alone.
+    const weights = weightsAfter(plan, index);
+    const alone = step.cells
+      ? step.cells.every(c => (weights.cells?.[c] ?? 0) >= 100)
+      : weights.canary >= 100;
+    const checks = analysisChecks(
+      alone ? { ...analysis, judge: 'threshold' } : analysis,
+    );
     const cells = step.cells ?? [undefined];
     const done = await deps.deployments.measurements(deploymentId, {
       step: index,
@@ -563,6 +571,11 @@ export function deploySaga(
 
   /** The desired spec applied (the new version now the stable one), READY, all traffic on it. */
   async function promote(ctx: SagaContext) {
+    // a migration's target runs already: the migrate saga's steps moved it there
+    if (plan.migration) {
+      await routeStable(ctx, plan.toVersion);
+      return;
+    }
     await withDriver(deps.saga, ctx, async (driver, resource, placement) => {
       await driver.apply(resource, placement, callContext(ctx));
       const observed = await awaitPhase(
@@ -589,14 +602,21 @@ export function deploySaga(
   const last = steps[steps.length - 1];
   steps[steps.length - 1] = {
     ...last,
-    async persist(trx) {
-      await deps.saga.resources.updateStatus(trx, op.resourceUid, {
-        version: plan.toVersion,
-      });
+    async persist(trx, ctx, result) {
+      await last.persist?.(trx, ctx, result);
+      if (!plan.migration) {
+        await deps.saga.resources.updateStatus(trx, op.resourceUid, {
+          version: plan.toVersion,
+        });
+      }
       const ended = await deps.deployments.transition(
         deploymentId,
         'Succeeded',
-        { message: `${plan.toVersion} is the stable version` },
+        {
+          message: plan.migration
+            ? `${plan.toVersion} serves all traffic; ${plan.fromVersion} is gone`
+            : `${plan.toVersion} is the stable version`,
+        },
         trx,
       );
       deps.onOutcome?.(ended, 'Succeeded');
@@ -632,5 +652,35 @@ export function deploySaga(
       );
       deps.onOutcome?.(ended, outcome);
     },
+  };
+}
+
+/**
+ * A gradual migration: the migrate saga with the deployment's traffic steps between the
+ * target's readiness (and data sync) and the switch of the name to it, and the deployment's
+ * end after the source is gone. A failed analysis undoes it all in reverse: traffic back on the
+ * source, the target removed; the resource stays where it was, READY.
+ */
+export function gradualMigrationSaga(
+  deps: DeployDependencies,
+  migrate: Saga,
+  op: ClaimedOperation,
+): Saga | undefined {
+  const deploy = deploySaga(deps, op);
+  if (!deploy) return undefined;
+  const at = migrate.steps.findIndex(s => s.name === 'switch_traffic');
+  if (at < 0) throw new Error('the migrate saga has no switch_traffic step');
+  const traffic = deploy.steps.slice(0, -1);
+  const end = deploy.steps[deploy.steps.length - 1];
+  return {
+    ...migrate,
+    steps: [
+      ...migrate.steps.slice(0, at),
+      ...traffic,
+      ...migrate.steps.slice(at),
+      end,
+    ],
+    transitions: { ...migrate.transitions, failure: 'READY' },
+    onFailure: deploy.onFailure,
   };
 }

@@ -13,13 +13,17 @@ import {
   parseResourceRef,
   resourceSpecSchema,
   stringifyResourceRef,
+  RolloutSpec,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CallContext } from '../context';
 import { digestOf, isUniqueViolation } from '../database/util';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
+import { DeploymentStore } from '../deployments/DeploymentStore';
+import { planMigration } from '../deployments/plan';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { OperationStore } from '../operations/OperationStore';
 import {
@@ -65,6 +69,8 @@ export class ResourceService {
       resources: ResourceStore;
       operations: OperationStore;
       idempotency: IdempotencyStore;
+      /** Records the deployment of a gradual migration (a migrate with `weights`). */
+      deployments?: DeploymentStore;
     },
   ) {}
 
@@ -434,11 +440,14 @@ export class ResourceService {
       const after = result.state.resource(ref);
       afterDigest = after ? digestOf(after) : afterDigest;
     }
+    const gradual = gradualMigration(resource, checked);
     const op = {
       resourceUid: resource.uid,
       resourceRef: resource.ref,
       type: checked.type,
-      params: checked.params,
+      params: gradual
+        ? { ...checked.params, deploymentId: gradual.id, plan: gradual.plan }
+        : checked.params,
       targetGeneration,
       actor: ctx.actor,
     };
@@ -446,6 +455,17 @@ export class ResourceService {
     try {
       operationId = await this.options.db.transaction(async trx => {
         const id = await operations.create(op, trx);
+        if (gradual && this.options.deployments) {
+          await this.options.deployments.insert(trx, {
+            id: gradual.id,
+            resourceUid: resource.uid,
+            resourceRef: resource.ref,
+            operationId: id,
+            generation: targetGeneration ?? resource.status.generation,
+            plan: gradual.plan,
+            actor: ctx.actor,
+          });
+        }
         if (key) await idempotency.recordOperation(trx, ctx.actor, key, id);
         return id;
       });
@@ -516,4 +536,36 @@ function deletionInView(
     );
   }
   return order;
+}
+
+/**
+ * A migrate with `weights` moves the traffic gradually, as a deployment from the source
+ * placement to the target: its id and plan, or undefined for any other operation.
+ */
+function gradualMigration(
+  resource: ResourceRecord,
+  checked: { type: string; params: Record<string, unknown> },
+) {
+  const weights = checked.params.weights as number[] | undefined;
+  const source = resource.status.placement;
+  if (checked.type !== 'migrate' || !weights?.length || !source) {
+    return undefined;
+  }
+  const p = checked.params as {
+    cell?: string;
+    provider?: string;
+    cluster?: string;
+  };
+  return {
+    id: randomUUID(),
+    plan: planMigration({
+      from: `${source.provider}/${source.cluster}`,
+      to: `${p.provider ?? '*'}/${p.cluster ?? '*'}${
+        p.cell && p.cell !== resource.spec.cell ? ` in ${p.cell}` : ''
+      }`,
+      cell: resource.spec.cell,
+      weights,
+      analysis: checked.params.analysis as RolloutSpec['analysis'],
+    }),
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { analysisOverrideSchema } from './deployments';
 
 /**
  * The operations of the unified contract: what a product may let its owners do to a running
@@ -48,6 +49,17 @@ export const operationParamsSchemas = {
         .describe('target cell; the current cell when left out'),
       provider: z.string().optional().describe('target provider'),
       cluster: z.string().optional().describe('target cluster'),
+      weights: z
+        .array(z.number().int().min(1).max(99))
+        .min(1)
+        .max(10)
+        .optional()
+        .describe(
+          'move the traffic to the target in these steps (percent), each analysed, then all of it (analysed too) before the source goes; at once when left out',
+        ),
+      analysis: analysisOverrideSchema
+        .optional()
+        .describe('the analyses of a gradual migration (with weights)'),
     })
     .strict()
     .refine(p => p.cell || p.provider || p.cluster, {

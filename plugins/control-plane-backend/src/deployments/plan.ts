@@ -351,18 +351,20 @@ export function planMigration(input: {
   return {
     ...plan,
     migration: true,
-    steps: plan.steps.map(s =>
-      s.kind === 'start'
-        ? {
-            ...s,
-            description: `${input.to} up beside ${input.from}, no traffic`,
-          }
-        : s.kind === 'promote'
-        ? {
-            ...s,
-            description: `${input.to} serves alone; ${input.from} is gone`,
-          }
-        : s,
-    ),
+    steps: plan.steps.map(s => {
+      if (s.kind === 'start') {
+        return {
+          ...s,
+          description: `${input.to} up beside ${input.from}, no traffic`,
+        };
+      }
+      if (s.kind === 'promote') {
+        return {
+          ...s,
+          description: `${input.to} serves alone; ${input.from} is gone`,
+        };
+      }
+      return s;
+    }),
   };
 }

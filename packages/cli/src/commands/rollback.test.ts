@@ -131,6 +131,9 @@ describe('idp rollback', () => {
     await expect(idpApi.changes.revert(creation.sha)).rejects.toThrow(
       update.sha.slice(0, 12),
     );
+    // Without a pull request module, a proposal is refused, naming what it needs.
+    expect(await idp('rollback', 'payments/conflicted', '--propose')).toBe(1);
+    expect(out.stderr).toContain('pull request module');
     expect(await idp('rollback', 'unknown-thing')).toBe(1);
     expect(out.stderr).toContain('not found');
   });

@@ -68,17 +68,22 @@ export function rollbackCommands(): Command[] {
       '--list',
       "list the resource's changes (versions) and change nothing",
     )
+    .option(
+      '--propose',
+      'propose the revert for review as a pull request (where changes need approval) instead of committing it; one change at a time',
+    )
     .addHelpText(
       'after',
       '\nA revert that conflicts with a later change of the same objects is refused (exit 1) naming that change.\n\n' +
         '  idp rollback payments/orders-db            # undo the last change (a deletion: re-create it)\n' +
         '  idp rollback payments/orders-db --list\n' +
-        '  idp rollback payments/orders-db --to 2     # back to version 2\n',
+        '  idp rollback payments/orders-db --to 2     # back to version 2\n' +
+        '  idp rollback payments/orders-db --propose  # as a pull request, where changes need review\n',
     )
     .action(
       async (
         resource: string,
-        opts: { to?: string; list?: boolean },
+        opts: { to?: string; list?: boolean; propose?: boolean },
         command: Command,
       ) => {
         const ref = refArgument(resource);
@@ -101,8 +106,29 @@ export function rollbackCommands(): Command[] {
           );
           return;
         }
+        const toRevert = changesToRevert(history, opts.to);
+        if (opts.propose) {
+          if (toRevert.length > 1) {
+            throw new UsageError(
+              `--propose reverts one change at a time (--to ${opts.to} reverts ${toRevert.length}): propose the newest, merge it, then the next`,
+            );
+          }
+          const proposal = await session.idp.changes.proposeRevert(
+            toRevert[0].sha,
+          );
+          print(session.output, proposal, () =>
+            [
+              `Proposed the revert of ${toRevert[0].sha.slice(
+                0,
+                12,
+              )} for review: ${proposal.pullRequest?.url ?? ''}`,
+              `change ${proposal.id}: ${proposal.status}`,
+            ].join('\n'),
+          );
+          return;
+        }
         const reverts: Schemas['ChangeRevert'][] = [];
-        for (const change of changesToRevert(history, opts.to)) {
+        for (const change of toRevert) {
           reverts.push(await session.idp.changes.revert(change.sha));
         }
         print(session.output, reverts, () =>

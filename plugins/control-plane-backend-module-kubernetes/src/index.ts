@@ -15,5 +15,3 @@ export type {
 export { controlPlaneModuleKubernetesTraffic } from './trafficModule';
 export { GatewayApiTrafficRouter } from './GatewayApiTrafficRouter';
 export type { GatewayApiRoutingOptions } from './httpRoute';
-export { ClusterApiDriver } from './clusterApi/ClusterApiDriver';
-export type { ClusterApiSettings } from './clusterApi/manifests';

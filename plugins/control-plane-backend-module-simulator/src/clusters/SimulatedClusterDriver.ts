@@ -38,14 +38,20 @@ export interface SimulatedCluster {
   tokens: string[];
 }
 
-/** A fault the simulator injects into a cluster. */
+/**
+ * A fault the simulator injects into a cluster.
+ * @public
+ */
 export type SimulatedClusterFault =
   | { kind: 'node-failure'; pool: string; nodes: number }
   | { kind: 'certificate-expiry'; expiresAt: string }
   | { kind: 'upgrade-failure'; version: string }
   | { kind: 'clear' };
 
-/** How long simulated cluster changes take. */
+/**
+ * How long simulated cluster changes take, ms.
+ * @public
+ */
 export interface SimulatedClusterTimings {
   createMs: number;
   upgradeMs: number;

@@ -1842,10 +1842,11 @@ export interface components {
         /** 1 for the first measurement of the step */
         index: number;
         metrics: {
-          baseline: [number, number][];
+          /** samples of the stable version, each [time ms, value] */
+          baseline: number[][];
           baselineMedian?: number;
-          /** [time ms, value] */
-          canary: [number, number][];
+          /** samples of the new version, each [time ms, value] */
+          canary: number[][];
           canaryMedian?: number;
           /** probability that a new-version sample is worse than a stable one */
           effectSize?: number;

@@ -24,9 +24,11 @@ export const deploymentMetricSchema = z.object({
       'probability that a new-version sample is worse than a stable one',
     ),
   canary: z
-    .array(z.tuple([z.number(), z.number()]))
-    .describe('[time ms, value]'),
-  baseline: z.array(z.tuple([z.number(), z.number()])),
+    .array(z.array(z.number()).length(2))
+    .describe('samples of the new version, each [time ms, value]'),
+  baseline: z
+    .array(z.array(z.number()).length(2))
+    .describe('samples of the stable version, each [time ms, value]'),
 });
 
 /**

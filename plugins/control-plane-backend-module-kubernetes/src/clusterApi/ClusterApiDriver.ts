@@ -14,9 +14,9 @@ import {
   capiVersion,
   CLUSTER_NAME_LABEL,
   ClusterApiSettings,
-  DEFER_UPGRADE,
   DEPLOYMENT_NAME_LABEL,
   fromCapiVersion,
+  isHeld,
   validateCapiCluster,
 } from './manifests';
 
@@ -96,13 +96,7 @@ export class ClusterApiDriver implements ClusterDriver {
     return {
       version: fromCapiVersion(existing.spec.topology.version)!,
       replicas: Object.fromEntries(mds.map(md => [md.name, md.replicas])),
-      deferred: mds
-        .filter(
-          md =>
-            md.metadata?.annotations &&
-            DEFER_UPGRADE in md.metadata.annotations,
-        )
-        .map(md => md.name),
+      deferred: mds.filter(isHeld).map(md => md.name),
     };
   }
 
@@ -215,8 +209,7 @@ export class ClusterApiDriver implements ClusterDriver {
       const nodes = md?.status?.replicas ?? 0;
       const ready = md?.status?.readyReplicas ?? 0;
       const version = md?.spec.template.spec.version;
-      const held =
-        !!t.metadata?.annotations && DEFER_UPGRADE in t.metadata.annotations;
+      const held = isHeld(t);
       return {
         name: t.name,
         version: fromCapiVersion(version),
@@ -229,16 +222,16 @@ export class ClusterApiDriver implements ClusterDriver {
           (held || version === topologyVersion),
       };
     });
-    const phase: ObservedCluster['phase'] =
-      c.metadata.deletionTimestamp || status.phase === 'Deleting'
-        ? 'deleting'
-        : status.phase === 'Failed'
-        ? 'failed'
-        : !seen || !cpReady || pools.some(p => !p.settled)
-        ? 'provisioning'
-        : condition('Ready')?.status === 'True'
-        ? 'ready'
-        : 'degraded';
+    const phase = ((): ObservedCluster['phase'] => {
+      if (c.metadata.deletionTimestamp || status.phase === 'Deleting') {
+        return 'deleting';
+      }
+      if (status.phase === 'Failed') return 'failed';
+      if (!seen || !cpReady || pools.some(p => !p.settled)) {
+        return 'provisioning';
+      }
+      return condition('Ready')?.status === 'True' ? 'ready' : 'degraded';
+    })();
     const errors = conditions.filter(
       x => x.status === 'False' && x.severity === 'Error',
     );

@@ -79,6 +79,11 @@ export interface CapiMachineDeployment {
   };
 }
 
+/** Whether a pool of the topology is held at its version (an upgrade has not reached it). */
+export const isHeld = (t: MachineDeploymentTopology) =>
+  !!t.metadata?.annotations &&
+  Object.hasOwn(t.metadata.annotations, DEFER_UPGRADE);
+
 /** How the driver maps the control plane's clusters to Cluster API. */
 export interface ClusterApiSettings {
   /** The namespace of the management cluster the `Cluster` objects live in. */

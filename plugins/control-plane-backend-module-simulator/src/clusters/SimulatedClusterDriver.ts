@@ -71,6 +71,11 @@ const done = <T>(c: Change<T>, now: number, ms: number) =>
 const value = <T>(c: Change<T>, now: number, ms: number) =>
   done(c, now, ms) ? c.to : c.from;
 
+const controlPlaneStatus = (failed: boolean, created: boolean) => {
+  if (failed) return 'False';
+  return created ? 'True' : 'Unknown';
+};
+
 /**
  * A SIMULATED cluster driver: clusters that take time to create, upgrade, scale and delete,
  * persisted in the database (a restarted backend finds them as they were), with node
@@ -266,7 +271,7 @@ export class SimulatedClusterDriver implements ClusterDriver {
     const conditions = [
       {
         type: 'ControlPlaneReady',
-        status: cpFailed ? 'False' : created ? 'True' : 'Unknown',
+        status: controlPlaneStatus(cpFailed, created),
         ...(cpFailed
           ? {
               reason: 'UpgradeFailed',
@@ -382,8 +387,8 @@ export function simulatedClusterDriverFromConfig(
   const c = config.getOptionalConfig('controlPlane.simulator.clusters');
   const timings: Partial<SimulatedClusterTimings> = {};
   for (const key of ['createMs', 'upgradeMs', 'scaleMs', 'deleteMs'] as const) {
-    const value = c?.getOptionalNumber(key);
-    if (value !== undefined) timings[key] = value;
+    const ms = c?.getOptionalNumber(key);
+    if (ms !== undefined) timings[key] = ms;
   }
   return new SimulatedClusterDriver(db, timings);
 }

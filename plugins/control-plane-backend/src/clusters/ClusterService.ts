@@ -51,6 +51,13 @@ export interface ClusterStatus {
 
 type ClusterManifest = ManifestOf<'Cluster'>;
 
+/** The phase an idle cluster moves to when its driver reports it settled. */
+const settledPhases: Partial<Record<string, ClusterPhase>> = {
+  ready: 'Ready',
+  degraded: 'Degraded',
+  failed: 'Degraded',
+};
+
 /**
  * The cluster lifecycle as the API sees it: reads with observed state and health, and the
  * requests that change the desired state in Git and start lifecycle operations.
@@ -202,12 +209,7 @@ export class ClusterService {
           logger: this.o.logger,
         });
         await this.o.store.recordObservation(name, o);
-        const to: ClusterPhase | undefined =
-          o.phase === 'ready'
-            ? 'Ready'
-            : o.phase === 'degraded' || o.phase === 'failed'
-            ? 'Degraded'
-            : undefined;
+        const to = settledPhases[o.phase];
         if (
           to &&
           (seen.phase === 'Ready' || seen.phase === 'Degraded') &&

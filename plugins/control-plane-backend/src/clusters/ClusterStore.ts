@@ -14,6 +14,14 @@ import { randomUUID } from 'node:crypto';
 
 type Db = Knex | Knex.Transaction;
 
+/** The worker no longer holds the operation: another worker carries on. */
+export class LeaseLostError extends Error {
+  constructor(id: string) {
+    super(`lost the lease of cluster operation ${id}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
 /** A step of a cluster operation, as recorded. */
 export type ClusterStepRecord = ClusterOperation['steps'][number];
 
@@ -416,13 +424,5 @@ export class ClusterStore {
   /** Drops samples older than `before` (ms). */
   async pruneHealth(before: number): Promise<void> {
     await this.db('cluster_health_samples').where('at', '<', before).delete();
-  }
-}
-
-/** The worker no longer holds the operation: another worker carries on. */
-export class LeaseLostError extends Error {
-  constructor(id: string) {
-    super(`lost the lease of cluster operation ${id}`);
-    this.name = 'LeaseLostError';
   }
 }

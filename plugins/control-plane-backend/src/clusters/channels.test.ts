@@ -186,6 +186,13 @@ describe.each(databases.eachSupportedId())(
     const sunday = saturday.plus({ days: 1 });
     const fleet = ['eu-a', 'eu-b', 'eu-c', 'us-a', 'us-b', 'us-c'];
 
+    const settled = (name: string, id: string) =>
+      until(async () => {
+        const op = await cp.clusters.store.operation(id);
+        return op && ['succeeded', 'compensated', 'failed'].includes(op.state)
+          ? op
+          : undefined;
+      }, `operation ${id} of ${name}`);
     /** Creates a cluster on the simulator (1.30, one pool) and waits until it is Ready. */
     async function createCluster(
       name: string,
@@ -219,13 +226,6 @@ describe.each(databases.eachSupportedId())(
         });
       }
     }
-    const settled = (name: string, id: string) =>
-      until(async () => {
-        const op = await cp.clusters.store.operation(id);
-        return op && ['succeeded', 'compensated', 'failed'].includes(op.state)
-          ? op
-          : undefined;
-      }, `operation ${id} of ${name}`);
     const automation = () =>
       new ChannelAutomation({
         service: cp.clusters.service,

@@ -123,23 +123,7 @@ export function createClusterLifecycle(options: {
     },
     removeManifest: (cluster, actor) => service.removeManifest(cluster, actor),
   };
-  let runner: ClusterOperationRunner | undefined;
-  service = new ClusterService({
-    store,
-    changes: options.changes,
-    drivers: options.drivers,
-    sagaDeps: deps,
-    usage: desired => options.scheduler.clusterUsage(desired),
-    logger,
-    wake: () => runner?.wake(),
-    onHealth: (cluster, spec, health) =>
-      scores.set(cluster, {
-        value: health.score,
-        cell: spec.cell,
-        provider: spec.provider,
-      }),
-  });
-  runner = new ClusterOperationRunner({
+  const runner = new ClusterOperationRunner({
     store,
     deps,
     audit: options.audit,
@@ -147,6 +131,21 @@ export function createClusterLifecycle(options: {
     resolve: op => service.resolve(op),
     pollMs,
     leaseMs: options.leaseMs,
+  });
+  service = new ClusterService({
+    store,
+    changes: options.changes,
+    drivers: options.drivers,
+    sagaDeps: deps,
+    usage: desired => options.scheduler.clusterUsage(desired),
+    logger,
+    wake: () => runner.wake(),
+    onHealth: (cluster, spec, health) =>
+      scores.set(cluster, {
+        value: health.score,
+        cell: spec.cell,
+        provider: spec.provider,
+      }),
   });
   const automation = new ChannelAutomation({
     service,
@@ -169,7 +168,7 @@ export function createClusterLifecycle(options: {
     automation,
     idle,
     start() {
-      runner!.start();
+      runner.start();
       const refresh = () =>
         service
           .refresh()
@@ -181,7 +180,7 @@ export function createClusterLifecycle(options: {
     },
     async stop() {
       clearInterval(timer);
-      await runner!.stop();
+      await runner.stop();
     },
   };
 }

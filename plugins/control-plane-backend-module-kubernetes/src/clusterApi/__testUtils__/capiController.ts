@@ -4,8 +4,8 @@ import {
   CapiCluster,
   CapiCondition,
   CLUSTER_NAME_LABEL,
-  DEFER_UPGRADE,
   DEPLOYMENT_NAME_LABEL,
+  isHeld,
 } from '../manifests';
 
 /** The Cluster API kinds the fake serves, beside its default ones. */
@@ -108,8 +108,7 @@ export class CapiController {
         this.namespace,
         mdName,
       );
-      const held =
-        !!t.metadata?.annotations && DEFER_UPGRADE in t.metadata.annotations;
+      const held = isHeld(t);
       const mdVersion =
         held && existing ? existing.spec.template.spec.version : version;
       this.fake.put({

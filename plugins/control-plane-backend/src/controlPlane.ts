@@ -202,9 +202,11 @@ export async function createControlPlane(options: {
     operations,
   });
   // The cluster lifecycle is built on the scheduler (usage) and feeds it (phase and health).
-  let clusterStatuses: (() => Promise<Map<string, ClusterStatus>>) | undefined;
+  const clusterStatus: { read(): Promise<Map<string, ClusterStatus>> } = {
+    read: async () => new Map(),
+  };
   const scheduler = new Scheduler({
-    clusterStatus: () => clusterStatuses?.() ?? Promise.resolve(new Map()),
+    clusterStatus: () => clusterStatus.read(),
     resources,
     placements,
     drivers,
@@ -260,6 +262,18 @@ export async function createControlPlane(options: {
     deployments,
   });
   const manifests = new ManifestService(changes);
+  const reverts = new RevertService({ repo, changes });
+  const proposals = new ChangeProposals({
+    db,
+    repo,
+    changes,
+    manifests,
+    audit,
+    logger: logger.child({ component: 'change-proposals' }),
+    price: (state, manifests, plan) => cost.priced(state, manifests, plan),
+    proposer: options.changeProposer,
+  });
+  proposals.start();
   const clusters = createClusterLifecycle({
     db,
     drivers: options.clusterDrivers ?? new ClusterDriverRegistry(),
@@ -280,19 +294,7 @@ export async function createControlPlane(options: {
             .then(p => p.id)
         : undefined,
   });
-  clusterStatuses = () => clusters.service.statuses();
-  const reverts = new RevertService({ repo, changes });
-  const proposals = new ChangeProposals({
-    db,
-    repo,
-    changes,
-    manifests,
-    audit,
-    logger: logger.child({ component: 'change-proposals' }),
-    price: (state, manifests, plan) => cost.priced(state, manifests, plan),
-    proposer: options.changeProposer,
-  });
-  proposals.start();
+  clusterStatus.read = () => clusters.service.statuses();
 
   const instrumentation = new ControlPlaneInstrumentation({
     logger: logger.child({ component: 'saga-engine' }),

@@ -129,6 +129,11 @@ describe.each(databases.eachSupportedId())('deployments (%s)', databaseId => {
         'pass',
         'pass',
       ]);
+      // the built-in health check: the resource as its driver observes it
+      expect(full.measurements[0].metrics[0]).toMatchObject({
+        metric: 'health',
+        verdict: 'pass',
+      });
       // the plots' data: canary and baseline samples of each metric
       const errorRate = full.measurements[0].metrics.find(
         (m: any) => m.metric === 'error-rate',

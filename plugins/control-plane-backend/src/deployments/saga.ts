@@ -207,6 +207,41 @@ export function deploySaga(
     });
   }
 
+  /**
+   * The resource's health, as its driver observes it where it runs: `ready`, or why not.
+   * `wait`: a resource still converging is waited for (the step runs again shortly); one
+   * that failed fails the step.
+   */
+  async function healthy(
+    ctx: SagaContext,
+    wait: boolean,
+  ): Promise<string | undefined> {
+    // a migration's resource runs on two placements: the analysis' metrics speak for them
+    if (plan.migration) return undefined;
+    const observed = await withDriver(
+      deps.saga,
+      ctx,
+      (driver, resource, placement) =>
+        driver.observe(resource, placement, callContext(ctx)),
+    );
+    if (observed.phase === 'ready') return undefined;
+    const why = `${observed.phase}${
+      observed.message ? `: ${observed.message}` : ''
+    }`;
+    if (observed.phase === 'failed') {
+      throw new DriverError(`health: the resource is ${why}`, {
+        retryable: false,
+        code: 'Unhealthy',
+      });
+    }
+    if (wait)
+      throw new StepWait(
+        pollMs,
+        `waiting for the resource to be healthy (${why})`,
+      );
+    return why;
+  }
+
   /** Marks the step running (once), and returns the deployment and when the step began. */
   async function begin(index: number): Promise<{
     d: DeploymentRecord;
@@ -388,38 +423,50 @@ export function deploySaga(
             ]),
           ),
         );
+        // the built-in health check: the resource as its driver observes it
+        const unhealthy = await healthy(ctx, false);
+        const health = {
+          metric: 'health',
+          verdict: unhealthy ? ('fail' as const) : ('pass' as const),
+          reasons: unhealthy ? [`the resource is ${unhealthy}`] : [],
+          canary: [],
+          baseline: [],
+        };
         const m: DeploymentMeasurement = {
           step: index,
           index: n,
           ...(cell ? { cell } : {}),
-          verdict: judgement.verdict,
-          metrics: judgement.metrics.map(j => ({
-            metric: j.metric,
-            verdict: j.verdict,
-            reasons: j.reasons,
-            ...(j.threshold
-              ? {
-                  threshold: {
-                    limit: j.threshold.limit,
-                    kind: j.threshold.kind,
-                  },
-                }
-              : {}),
-            ...(j.canary.median !== undefined
-              ? { canaryMedian: j.canary.median }
-              : {}),
-            ...(j.baseline.median !== undefined
-              ? { baselineMedian: j.baseline.median }
-              : {}),
-            ...(j.comparison
-              ? {
-                  pValue: j.comparison.pValue,
-                  effectSize: j.comparison.probabilityOfSuperiority,
-                }
-              : {}),
-            canary: samples.get(j.metric)?.canary ?? [],
-            baseline: samples.get(j.metric)?.baseline ?? [],
-          })),
+          verdict: unhealthy ? 'fail' : judgement.verdict,
+          metrics: [
+            health,
+            ...judgement.metrics.map(j => ({
+              metric: j.metric,
+              verdict: j.verdict,
+              reasons: j.reasons,
+              ...(j.threshold
+                ? {
+                    threshold: {
+                      limit: j.threshold.limit,
+                      kind: j.threshold.kind,
+                    },
+                  }
+                : {}),
+              ...(j.canary.median !== undefined
+                ? { canaryMedian: j.canary.median }
+                : {}),
+              ...(j.baseline.median !== undefined
+                ? { baselineMedian: j.baseline.median }
+                : {}),
+              ...(j.comparison
+                ? {
+                    pValue: j.comparison.pValue,
+                    effectSize: j.comparison.probabilityOfSuperiority,
+                  }
+                : {}),
+              canary: samples.get(j.metric)?.canary ?? [],
+              baseline: samples.get(j.metric)?.baseline ?? [],
+            })),
+          ],
           startedAt: new Date(windowStart).toISOString(),
           endedAt: new Date(windowEnd).toISOString(),
         };
@@ -465,9 +512,13 @@ export function deploySaga(
         switch (step.kind) {
           case 'start':
           case 'setWeight':
-          case 'batch':
           case 'switch':
             await route(ctx, index + 1);
+            break;
+          case 'batch':
+            // a batch is done when the resource is healthy again
+            await route(ctx, index + 1);
+            await healthy(ctx, true);
             break;
           case 'pause': {
             const promoted =

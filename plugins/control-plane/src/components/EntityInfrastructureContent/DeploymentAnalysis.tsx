@@ -20,6 +20,7 @@ type Metric = Measurement['metrics'][number];
 export function metricLabel(metric: string): string {
   if (metric === 'error-rate') return 'Error rate';
   if (metric === 'latency-p99') return 'p99 latency';
+  if (metric === 'health') return 'Health';
   return metric;
 }
 
@@ -198,8 +199,15 @@ export const DeploymentAnalysis = (props: { deployment: Deployment }) => {
       </Text>
     );
   }
+  // a plot per metric with samples; a check without (health) shows in the table only
   const metrics = [
-    ...new Set(measurements.flatMap(m => m.metrics.map(x => x.metric))),
+    ...new Set(
+      measurements.flatMap(m =>
+        m.metrics
+          .filter(x => x.canary.length + x.baseline.length > 0)
+          .map(x => x.metric),
+      ),
+    ),
   ];
   const rows = measurements.flatMap(m =>
     m.metrics.map(metric => ({ measurement: m, metric })),

@@ -145,6 +145,16 @@ export type IdpClient = {
       name: string,
       options?: MutationOptions,
     ): Promise<ClusterAccepted>;
+    /** Observes the managed clusters and runs a pass of channel automation now. */
+    runAutomation(
+      options?: MutationOptions,
+    ): Promise<Schemas['ClusterAutomationReport']>;
+    /** Lets a channel's clusters move to a new minor (when minors need approval). */
+    approveMinor(
+      channel: 'rapid' | 'regular' | 'stable',
+      minor: string,
+      options?: MutationOptions,
+    ): Promise<{ channel: string; minor: string }>;
     /** Polls an operation until it ends (succeeded, compensated or failed). */
     wait(
       name: string,

@@ -75,6 +75,22 @@ export function clusterCalls(t: Transport): IdpClient['clusters'] {
           headers: key(o),
         }),
       ),
+    runAutomation: async o =>
+      call(
+        api.POST('/clusters/automation/run', {
+          baseUrl: await apiBase(),
+          headers: key(o),
+        }),
+      ),
+    approveMinor: async (channel, minor, o) =>
+      call(
+        api.POST('/clusters/channels/{channel}/approvals', {
+          baseUrl: await apiBase(),
+          params: { path: { channel } },
+          body: { minor },
+          headers: key(o),
+        }),
+      ),
     async wait(name, id, o) {
       const deadline = Date.now() + (o?.timeoutMs ?? 30 * 60_000);
       for (;;) {

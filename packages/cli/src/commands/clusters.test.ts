@@ -136,6 +136,25 @@ describe('idp clusters', () => {
       observed: { controlPlaneVersion: '1.31', nodesTotal: 3 },
     });
 
+    expect(await idp('clusters', 'approve', 'stable', '1.32')).toBe(0);
+    expect(stdout).toContain('Clusters of stable may move to 1.32.');
+    expect(await idp('clusters', 'approve', 'beta', '1.32')).toBe(2);
+    // the channel offers a newer version: automation upgrades the cluster one minor
+    expect(await idp('clusters', 'automation')).toBe(0);
+    expect(stdout).toContain('stable → 1.34.2: wave 1 of 1, started eu-cli');
+    const upgradedByChannel = async () => {
+      for (;;) {
+        await idp('clusters', 'get', 'eu-cli', '-o', 'json');
+        const c = JSON.parse(stdout);
+        const busy = c.operations.some((o: any) =>
+          ['running', 'pending'].includes(o.state),
+        );
+        if (!busy) return c.observed.controlPlaneVersion;
+        await new Promise(r => setTimeout(r, 250));
+      }
+    };
+    expect(await upgradedByChannel()).toBe('1.32.8');
+
     expect(await idp('clusters', 'drain', 'eu-cli', '--wait')).toBe(0);
     expect(stdout).toContain('drain of eu-cli succeeded');
     expect(await idp('clusters', 'decommission', 'eu-cli', '--wait')).toBe(0);

@@ -379,5 +379,75 @@ export function clusterCommands(): Command[] {
     }),
   );
 
+  clusters.addCommand(
+    new Command('automation')
+      .description(
+        'Observe the managed clusters and run channel automation now: upgrades in waves inside maintenance windows, idle clusters',
+      )
+      .action(async (_o: unknown, command: Command) => {
+        const session = await sessionOf(command);
+        const report = await session.idp.clusters.runAutomation();
+        print(
+          session.output,
+          report,
+          () =>
+            [
+              ...report.channels.map(
+                c =>
+                  `${c.channel} → ${c.target}: wave ${c.wave + 1} of ${
+                    c.waves.length
+                  }${c.start.length ? `, started ${c.start.join(', ')}` : ''}${
+                    c.halted ? `, HALTED: ${c.halted}` : ''
+                  }${
+                    c.awaitingApproval.length
+                      ? `, awaiting approval of ${c.awaitingApproval.join(
+                          ', ',
+                        )}`
+                      : ''
+                  }`,
+              ),
+              ...report.idle.map(
+                i =>
+                  `${i.cluster} idle since ${i.emptySince}${
+                    i.proposal ? ` (proposed: ${i.proposal})` : ''
+                  }`,
+              ),
+            ].join('\n') || 'No channel and no idle cluster.',
+        );
+      }),
+  );
+
+  clusters.addCommand(
+    new Command('approve')
+      .description("Let a channel's clusters move to a new Kubernetes minor")
+      .argument('<channel>', 'rapid, regular or stable')
+      .argument('<minor>', 'e.g. 1.32')
+      .action(
+        async (
+          channel: string,
+          minor: string,
+          _o: unknown,
+          command: Command,
+        ) => {
+          if (!['rapid', 'regular', 'stable'].includes(channel)) {
+            throw new UsageError(
+              `<channel> ${channel}: must be rapid, regular or stable`,
+            );
+          }
+          const session = await sessionOf(command);
+          const approved = await session.idp.clusters.approveMinor(
+            channel as 'stable',
+            minor,
+          );
+          print(
+            session.output,
+            approved,
+            () =>
+              `Clusters of ${approved.channel} may move to ${approved.minor}.`,
+          );
+        },
+      ),
+  );
+
   return [clusters];
 }

@@ -457,8 +457,8 @@ spec:
   });
 
   it.each([
-    [['clusters'], []],
-    [['clusters', 'list', '-o', 'json'], []],
+    [['frobnicate'], []],
+    [['frobnicate', 'list', '-o', 'json'], []],
     [['ops', 'frobnicate'], ['ops']],
   ])(
     'answers `idp %j --help` with the help of the command it is under, exit 0',

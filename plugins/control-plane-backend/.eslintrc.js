@@ -7,8 +7,8 @@
  *
  * The layers, from the bottom: context, database, errors, events, audit, idempotency,
  * drivers, health, resources (the resource store), operations → gitops, scheduling →
- * governance → orchestration, observability → reconciler, requests → api → controlPlane,
- * background, plugin.
+ * governance → orchestration, deployments, observability → requests → reconciler, clusters →
+ * api → controlPlane, background, plugin.
  */
 const src = './src';
 /** Every path as a glob (the rule wants `from` all globs or none): a folder, its files. */
@@ -70,9 +70,9 @@ module.exports = require('@backstage/cli/config/eslint-factory')(__dirname, {
                 'scheduling does not import governance: it is the lower layer',
               ),
               zone(
-                '!(requests|api|reconciler|__testUtils__)/**',
+                '!(requests|api|reconciler|clusters|__testUtils__)/**',
                 'requests',
-                'requests (ResourceService) sit above gitops, stores and the engine',
+                'requests (ResourceService) sit above gitops, stores and the engine; the reconciler and the cluster lifecycle (a drain migrates resources) use them',
               ),
               zone(
                 'resources',

@@ -270,7 +270,7 @@ export async function createControlPlane(options: {
     manifests,
     audit,
     logger: logger.child({ component: 'change-proposals' }),
-    price: (state, manifests, plan) => cost.priced(state, manifests, plan),
+    price: (state, proposed, plan) => cost.priced(state, proposed, plan),
     proposer: options.changeProposer,
   });
   proposals.start();

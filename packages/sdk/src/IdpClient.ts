@@ -8,8 +8,11 @@ import { IdpResources, ProductHelper } from './resources';
 import type { Operation, Plan, Schemas } from './schemas';
 import { MutationOptions } from './transport';
 
-/** What a cluster lifecycle request answers: the commit and the operation it started. */
-type ClusterAccepted =
+/**
+ * What a cluster lifecycle request answers: the commit and the operation it started.
+ * @public
+ */
+export type ClusterAccepted =
   paths['/clusters']['post']['responses'][202]['content']['application/json'];
 
 /**

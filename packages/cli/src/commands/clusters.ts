@@ -131,7 +131,7 @@ export function clusterCommands(): Command[] {
     )
     .addHelpText(
       'after',
-      '\n  idp clusters list\n' +
+      '\nA lab cluster from creation to decommission, each step waited for.\n\n  idp clusters list\n' +
         '  idp clusters create eu-lab --cell cell-eu --provider gcp --region europe-west1 --zone europe-west1-b --kubernetes-version 1.30 --pool general=standard-8:3 --wait\n' +
         '  idp clusters scale eu-lab general 5 --wait\n' +
         '  idp clusters upgrade eu-lab 1.31 --wait      # one minor at a time\n' +

@@ -1490,7 +1490,7 @@ export interface components {
       };
       /** lifecycle operations running or waiting */
       operations?: components['schemas']['ClusterOperation'][];
-      /** refs of the resources placed on it (GET /clusters/{name}) */
+      /** refs of the resources placed on it (only when one cluster is read) */
       placed?: string[];
       provider: string;
       /** the provider's region, e.g. us-east-1 */

@@ -135,7 +135,9 @@ export const clusterListSchema = listOf(
       placed: z
         .array(z.string())
         .optional()
-        .describe('refs of the resources placed on it (GET /clusters/{name})'),
+        .describe(
+          'refs of the resources placed on it (only when one cluster is read)',
+        ),
     })
     .meta({ id: 'Cluster' }),
   'ClusterList',

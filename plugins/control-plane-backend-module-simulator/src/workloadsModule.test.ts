@@ -6,6 +6,7 @@ import {
   TestDatabases,
 } from '@backstage/backend-test-utils';
 import {
+  controlPlaneClusterDriversExtensionPoint,
   controlPlaneDriversExtensionPoint,
   controlPlaneMetricsProvidersExtensionPoint,
   controlPlaneTrafficRoutersExtensionPoint,
@@ -28,6 +29,9 @@ function fakeControlPlane(added: {
     register(env) {
       env.registerExtensionPoint(controlPlaneDriversExtensionPoint, {
         addDriver() {},
+      });
+      env.registerExtensionPoint(controlPlaneClusterDriversExtensionPoint, {
+        addClusterDriver() {},
       });
       env.registerExtensionPoint(controlPlaneMetricsProvidersExtensionPoint, {
         addMetricsProvider(...providers) {

@@ -1,6 +1,7 @@
 import {
   Condition,
   ownValue,
+  resourceVersionOf,
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   DriverError,
@@ -73,8 +74,7 @@ export function isLive(claim: Claim | undefined, now: number): boolean {
 
 /** The version a product's parameters ask for: `engineVersion`, else `version`, else `1`. */
 export function versionOf(params: Record<string, unknown>): string {
-  const version = params.engineVersion ?? params.version;
-  return version === undefined || version === null ? '1' : String(version);
+  return resourceVersionOf(params) ?? '1';
 }
 
 /**

@@ -1,7 +1,8 @@
-import { IdpError } from '@idp-multicloud/sdk';
+import { IdpError, IdpReviewRequiredError } from '@idp-multicloud/sdk';
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../package.json';
 import { auditCommands } from './commands/audit';
+import { changeCommands, describeProposal } from './commands/changes';
 import { clusterCommands } from './commands/clusters';
 import { completionCommands } from './commands/completion';
 import { generateCommands } from './commands/generate';
@@ -12,14 +13,18 @@ import { resourceCommands } from './commands/resources';
 import { rollbackCommands } from './commands/rollback';
 import { rolloutCommands } from './commands/rollout';
 import { validateCommands } from './commands/validate';
-import { fields, outputFormats, print, table } from './format';
+import { fields, OutputFormat, outputFormats, print, table } from './format';
 import { UsageError } from './params';
 import { sessionOf } from './session';
 import { refuseUnknownSubcommands } from './unknownCommand';
 
-/** Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong. */
+/**
+ * Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong, 3 the change
+ * needs review and was proposed as a pull request instead of made.
+ */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
+const EXIT_PROPOSED = 3;
 
 function healthCommand(): Command {
   return new Command('health')
@@ -101,7 +106,7 @@ export function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      '\nExit codes: 0 success, 1 the operation failed, 2 a usage error.\n\n' +
+      '\nExit codes: 0 success, 1 the operation failed, 2 a usage error, 3 the change needs review: it was proposed as a pull request (follow it with idp changes show <id> --wait).\n\n' +
         '  idp login --guest\n' +
         '  idp create mysql orders-db --cell cell-us --tier medium --size large --wait\n' +
         '  idp list --owner group:default/payments -o yaml\n' +
@@ -119,6 +124,7 @@ export function buildProgram(): Command {
     ...auditCommands(),
     ...generateCommands(),
     ...rollbackCommands(),
+    ...changeCommands(),
     ...rolloutCommands(),
     ...clusterCommands(),
     ...validateCommands(),
@@ -157,6 +163,22 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (error instanceof IdpReviewRequiredError) {
+      const { proposal } = error;
+      print(program.opts().output as OutputFormat, proposal, () =>
+        [
+          `Needs review: proposed as pull request #${
+            proposal.pullRequest?.number ?? '?'
+          } ${
+            proposal.pullRequest?.url ?? ''
+          }; nothing changes until it is approved and merged.`,
+          describeProposal(proposal),
+          `Follow it: idp changes show ${proposal.id} --wait`,
+        ].join('\n'),
+      );
+      process.exitCode = EXIT_PROPOSED;
       return;
     }
     process.stderr.write(`${describeError(error)}\n`);

@@ -1,3 +1,5 @@
+import type { Schemas } from './schemas';
+
 /**
  * A failed call to the control plane, typed by what went wrong. Each carries the server's
  * error (`name`, `message`), the HTTP status, and for validation errors the fields at fault.
@@ -55,6 +57,27 @@ export class IdpIdempotencyError extends IdpError {}
 export class IdpServerError extends IdpError {}
 /** The server could not be reached after all retries. @public */
 export class IdpNetworkError extends IdpError {}
+/**
+ * The change needs review and was not made: the control plane proposed it as a pull request
+ * instead (202). Follow it with `idp.changes.proposal(error.proposal.id)`. @public
+ */
+export class IdpReviewRequiredError extends IdpError {
+  /** The proposal: its change id, pull request and status. */
+  readonly proposal: Schemas['ChangeProposal'];
+
+  constructor(proposal: Schemas['ChangeProposal']) {
+    super(
+      `The change needs review: proposed as pull request #${
+        proposal.pullRequest?.number ?? '?'
+      }${
+        proposal.pullRequest ? ` (${proposal.pullRequest.url})` : ''
+      }, change ${proposal.id}`,
+      { statusCode: 202, errorName: 'ReviewRequired', body: { proposal } },
+    );
+    this.proposal = proposal;
+  }
+}
+
 /** `waitFor` ended without the resource reaching the state. @public */
 export class IdpWaitError extends IdpError {}
 

@@ -1,6 +1,11 @@
 import createClient, { Client } from 'openapi-fetch';
-import { errorFromResponse, IdpNetworkError } from './errors';
+import {
+  errorFromResponse,
+  IdpNetworkError,
+  IdpReviewRequiredError,
+} from './errors';
 import type { paths } from './generated/openapi';
+import type { Schemas } from './schemas';
 
 /**
  * How calls are retried: on 429, on 5xx and on network errors, with exponential backoff and
@@ -109,15 +114,26 @@ export interface Transport {
   api: Client<paths>;
   /** The API's base URL, found once (from the discovery API or `baseUrl`). */
   apiBase(): Promise<string>;
-  /** Unwraps an openapi-fetch result: the data, or the typed error. */
+  /**
+   * Unwraps an openapi-fetch result: the data, or the typed error. A write proposed for
+   * review instead of made (202 `{ proposal }`) throws {@link IdpReviewRequiredError}.
+   */
   call<T>(
     promise: Promise<{ data?: T; error?: unknown; response: Response }>,
-  ): Promise<T>;
+  ): Promise<Exclude<T, ReviewProposed>>;
   /** The Idempotency-Key header of a mutating call: the caller's key, or a new one. */
   key(o?: MutationOptions): { 'idempotency-key': string };
   /** The authorized, retrying fetch, for what the typed client does not do (event streams). */
   fetch(request: Request): Promise<Response>;
 }
+
+type ReviewProposed = Schemas['ReviewProposed'];
+
+const isReviewProposed = (data: unknown): data is ReviewProposed =>
+  typeof data === 'object' &&
+  data !== null &&
+  Object.keys(data).length === 1 &&
+  typeof (data as { proposal?: unknown }).proposal === 'object';
 
 const newKey = () => globalThis.crypto.randomUUID();
 
@@ -158,7 +174,7 @@ export function createTransport(options: IdpClientOptions): Transport {
 
   async function call<T>(
     promise: Promise<{ data?: T; error?: unknown; response: Response }>,
-  ): Promise<T> {
+  ): Promise<Exclude<T, ReviewProposed>> {
     const { data, error, response } = await promise;
     if (error !== undefined || !response.ok) {
       throw await errorFromResponse(
@@ -169,7 +185,10 @@ export function createTransport(options: IdpClientOptions): Transport {
         }),
       );
     }
-    return data as T;
+    if (response.status === 202 && isReviewProposed(data)) {
+      throw new IdpReviewRequiredError(data.proposal);
+    }
+    return data as Exclude<T, ReviewProposed>;
   }
 
   const key = (o?: MutationOptions) => ({

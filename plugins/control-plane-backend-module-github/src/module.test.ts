@@ -120,11 +120,12 @@ describe.each(databases.eachSupportedId())(
           request(backend.server)
             .get(`${base}${path}`)
             .set('authorization', as),
-        post: (path: string, body?: object) =>
-          request(backend.server)
+        post: (path: string, body?: object, key?: string) => {
+          const call = request(backend.server)
             .post(`${base}${path}`)
-            .set('authorization', as)
-            .send(body),
+            .set('authorization', as);
+          return (key ? call.set('idempotency-key', key) : call).send(body);
+        },
       };
     };
     /** GitHub delivering a webhook event, signed with `key`. */
@@ -149,20 +150,26 @@ describe.each(databases.eachSupportedId())(
       const a = api();
       const before = mainOfRemote();
 
-      // Committed directly, a critical change is refused: it needs review.
-      const direct = await a.post('/manifests/apply', { yaml: ledger });
-      expect(direct.status).toBe(409);
-      expect(direct.body.error.message).toContain(
-        'resource:payments/ledger-db needs review as a pull request',
+      // Sent straight to the API, a critical change is not committed: it needs review, so
+      // the control plane opens a pull request for it and answers 202 with the proposal.
+      const direct = await a.post('/resources', {
+        product: 'mysql',
+        name: 'ledger-db',
+        namespace: 'payments',
+        owner: 'group:default/payments',
+        tier: 'critical',
+        cell: 'cell-us',
+        params: { size: 'small' },
+      });
+      expect(direct.status).toBe(202);
+      expect(direct.headers.location).toBe(
+        `changes/proposals/${direct.body.proposal.id}`,
       );
-      expect(mainOfRemote()).toBe(before);
-
-      // Proposed: 202 with the change id and the pull request.
-      const proposed = await a.post('/changes/proposals', { yaml: ledger });
-      expect(proposed.status).toBe(202);
+      const proposed = { body: direct.body.proposal };
       expect(proposed.body).toMatchObject({
         status: 'awaiting-approval',
         actor: jane,
+        title: 'resource:payments/ledger-db: create 1',
         pullRequest: { number: 1, url: `${github.url}/acme/state/pull/1` },
         objects: [
           {
@@ -172,6 +179,8 @@ describe.each(databases.eachSupportedId())(
           },
         ],
       });
+      // Nothing exists until the pull request is merged.
+      await a.get('/resources/payments/ledger-db').expect(404);
       const id = proposed.body.id;
       expect(mainOfRemote()).toBe(before);
       // The branch holds the change; the pull request carries the plan and the check.
@@ -209,6 +218,31 @@ describe.each(databases.eachSupportedId())(
           conclusion: 'action_required',
         }),
       ]);
+
+      // A retry with the same Idempotency-Key answers the same proposal, opening no other.
+      const key = 'ledger-db-create';
+      const keyed = await a.post('/manifests/apply', { yaml: ledger }, key);
+      const again = await a.post('/manifests/apply', { yaml: ledger }, key);
+      expect(keyed.status).toBe(202);
+      expect(again.status).toBe(202);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body.proposal.id).toBe(keyed.body.proposal.id);
+      expect(github.pulls).toHaveLength(2);
+      // Closed unmerged: the proposal is closed, nothing applied.
+      await person.pulls.update({
+        owner: 'acme',
+        repo: 'state',
+        pull_number: 2,
+        state: 'closed',
+      });
+      await deliver('pull_request', {
+        action: 'closed',
+        pull_request: { number: 2, merged: false },
+      }).expect(202);
+      const closed = await a
+        .get(`/changes/proposals/${keyed.body.proposal.id}`)
+        .expect(200);
+      expect(closed.body.status).toBe('closed');
 
       // One approval, from platform: merging is still refused by the check.
       github.review(1, 'alice', 'APPROVED');
@@ -268,28 +302,25 @@ describe.each(databases.eachSupportedId())(
       const [creation] = (
         await a.get('/changes?resource=payments/ledger-db').expect(200)
       ).body.items.filter((c: any) => c.objects[0].action === 'create');
-      const direct2 = await a.post(`/changes/${creation.sha}/revert`);
-      expect(direct2.status).toBe(409);
-      expect(direct2.body.error.message).toContain('needs review');
       const revert = await a.post(`/changes/${creation.sha}/revert/proposal`);
       expect(revert.status).toBe(202);
       expect(revert.body).toMatchObject({
         status: 'awaiting-approval',
         title: expect.stringMatching(/^Revert "/),
         objects: [{ ref: 'resource:payments/ledger-db', action: 'delete' }],
-        pullRequest: { number: 2 },
+        pullRequest: { number: 3 },
       });
-      expect(github.comments[1].body).toContain(
+      expect(github.comments[2].body).toContain(
         '| delete | `resource:payments/ledger-db` |',
       );
-      expect(github.comments[1].body).toContain('[resource.deleted]');
-      github.review(2, 'alice', 'APPROVED');
-      github.review(2, 'bob', 'APPROVED');
+      expect(github.comments[2].body).toContain('[resource.deleted]');
+      github.review(3, 'alice', 'APPROVED');
+      github.review(3, 'bob', 'APPROVED');
       await a.get(`/changes/proposals/${revert.body.id}`).expect(200);
       await person.pulls.merge({
         owner: 'acme',
         repo: 'state',
-        pull_number: 2,
+        pull_number: 3,
       });
       const reverted = await a
         .get(`/changes/proposals/${revert.body.id}`)

@@ -245,6 +245,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/clusters/{name}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The events of a cluster (phase changes, its operations' steps and outcomes), on the stream resources use: server-sent events resuming after Last-Event-ID, or with Accept: application/json a page of the events so far
+     * Needs `control-plane.fleet.read`.
+     */
+    get: operations['streamClusterEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/clusters/{name}/health': {
     parameters: {
       query?: never;
@@ -299,6 +319,26 @@ export interface paths {
     get: operations['getClusterOperation'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{name}/uncordon': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Return a drained cluster to service: it leaves Draining for Ready and the scheduler places on it again
+     * Needs `control-plane.cluster.manage`.
+     */
+    post: operations['uncordonCluster'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2679,6 +2719,9 @@ export interface components {
       updatedAt: string;
       version?: string;
     };
+    ReviewProposed: {
+      proposal: components['schemas']['ChangeProposal'];
+    };
     RollbackRequest: {
       /** an earlier version that succeeded; the one before the running one when left out */
       toVersion?: string;
@@ -3116,6 +3159,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ChangeRevert'];
+        };
+      };
+      /** Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReviewProposed'];
         };
       };
       /** A bad request; `error.issues` names each field */
@@ -3934,6 +3986,82 @@ export interface operations {
       };
     };
   };
+  streamClusterEvents: {
+    parameters: {
+      query?: {
+        /** only events after this id */
+        after?: number | null;
+        limit?: number;
+      };
+      header?: {
+        'last-event-id'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** text/event-stream: each event has an id, an event (its type) and data (the event JSON, ref cluster:<name>), and the stream goes on; application/json: the events after `after`, oldest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ResourceEventPage'];
+          'text/event-stream': components['schemas']['ResourceEvent'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   getClusterHealth: {
     parameters: {
       query?: never;
@@ -4127,6 +4255,96 @@ export interface operations {
       };
       /** No such object */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  uncordonCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Replays the first response of a request with the same key and body */
+        'idempotency-key'?: string;
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The cluster is Ready again */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterAccepted'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Conflicts with the current state, or a request with this Idempotency-Key is in flight */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** This Idempotency-Key was used for a different request, or a quota or budget would be exceeded (`error.name` QuotaExceededError) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -5917,6 +6135,15 @@ export interface operations {
           'application/json': components['schemas']['Plan'];
         };
       };
+      /** Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReviewProposed'];
+        };
+      };
       /** A bad request; `error.issues` names each field */
       400: {
         headers: {
@@ -6898,6 +7125,15 @@ export interface operations {
           'application/json': components['schemas']['Resource'];
         };
       };
+      /** Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReviewProposed'];
+        };
+      };
       /** A bad request; `error.issues` names each field */
       400: {
         headers: {
@@ -7053,13 +7289,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** Deletion accepted */
+      /** Deletion accepted. Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
       202: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeleteResourceResponse'];
+          'application/json':
+            | components['schemas']['DeleteResourceResponse']
+            | components['schemas']['ReviewProposed'];
         };
       };
       /** A bad request; `error.issues` names each field */
@@ -7155,6 +7393,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Resource'];
+        };
+      };
+      /** Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReviewProposed'];
         };
       };
       /** A bad request; `error.issues` names each field */
@@ -7675,13 +7922,15 @@ export interface operations {
       };
     };
     responses: {
-      /** Accepted */
+      /** Accepted. Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
       202: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['Operation'];
+          'application/json':
+            | components['schemas']['Operation']
+            | components['schemas']['ReviewProposed'];
         };
       };
       /** A bad request; `error.issues` names each field */
@@ -7939,6 +8188,15 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Resource'];
+        };
+      };
+      /** Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReviewProposed'];
         };
       };
       /** A bad request; `error.issues` names each field */

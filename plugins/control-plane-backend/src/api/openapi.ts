@@ -3,7 +3,10 @@ import {
   OpenAPIRegistry,
   ResponseConfig,
 } from '@asteasolutions/zod-to-openapi';
-import { errorResponseSchema } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  errorResponseSchema,
+  reviewProposedSchema,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { z } from 'zod';
 import { AnyRoute } from './route';
 
@@ -104,6 +107,18 @@ export function createOpenApiDocument(
           }
         : json(route.response.schema, route.response.description),
     };
+    if (route.command?.reviewable) {
+      // A change that needs review is proposed as a pull request instead (202).
+      const proposed =
+        'Or, when the change needs review: proposed as a pull request, to follow at `GET /changes/proposals/{id}`';
+      const own = route.response.status === 202;
+      responses[202] = json(
+        own
+          ? z.union([route.response.schema, reviewProposedSchema])
+          : reviewProposedSchema,
+        own ? `${route.response.description}. ${proposed}` : proposed,
+      );
+    }
     for (const status of errorStatuses(route)) {
       responses[status] = json(errorResponseSchema, errorDescriptions[status]);
     }

@@ -16,6 +16,7 @@ import {
 } from '../database/availability';
 import { canonicalJson, sha256 } from '../database/util';
 import { parseInput, validationError } from '../errors';
+import { ReviewRequiredError } from '../gitops/ChangeService';
 import { CommandService } from '../idempotency/CommandService';
 import { activeTraceId, annotateRequest } from '../observability/tracing';
 import { ResourceAuthorizer } from '../permissions/ResourceAuthorizer';
@@ -84,6 +85,16 @@ export interface PipelineOptions {
   /** Where the audit of a refused request goes: written later when the database is away. */
   deferredAudit: DeferredAudit;
   logger: LoggerService;
+  /**
+   * Proposes a change that needs review as a pull request (reviewable commands); resolves
+   * undefined when no pull request module can take it (the change is refused, 409).
+   */
+  propose?: (
+    error: ReviewRequiredError,
+    ctx: RequestContext,
+  ) => Promise<
+    { id: string; pullRequest?: { number: number; url: string } } | undefined
+  >;
 }
 
 /**
@@ -163,6 +174,40 @@ function rawTargetOf(route: AnyRoute, req: Request): string {
   }
 }
 
+/**
+ * Runs a command's handler; a reviewable command whose change needs review is proposed as a
+ * pull request instead, answered 202 with the proposal and audited as accepted for review.
+ */
+async function runOrPropose(
+  route: AnyRoute,
+  input: RouteInput<any, any, any>,
+  deps: unknown,
+  checked: unknown,
+  { propose }: PipelineOptions,
+) {
+  try {
+    return await route.run(input, deps, checked);
+  } catch (error) {
+    if (
+      !(error instanceof ReviewRequiredError) ||
+      !route.command?.reviewable ||
+      !propose
+    ) {
+      throw error;
+    }
+    const proposal = await propose(error, input.ctx);
+    if (!proposal) throw error;
+    input.res.setHeader('Location', `changes/proposals/${proposal.id}`);
+    return {
+      status: 202,
+      body: { proposal },
+      accepted: {
+        reason: `needs review: proposed as pull request #${proposal.pullRequest?.number} (${proposal.pullRequest?.url}), change ${proposal.id}`,
+      },
+    };
+  }
+}
+
 async function handle(
   route: AnyRoute,
   deps: unknown,
@@ -225,7 +270,7 @@ async function handle(
       ),
       check: async () => route.check?.(input, deps),
       run: async checked => {
-        const result = await route.run(input, deps, checked);
+        const result = await runOrPropose(route, input, deps, checked, options);
         if (result?.accepted) {
           await audit.append({
             actor: ctx.actor,

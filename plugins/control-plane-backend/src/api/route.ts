@@ -105,6 +105,12 @@ export interface RouteSpec<
       >,
     ) => { action?: string; target?: string };
     idempotency: 'optional' | 'generated';
+    /**
+     * The command writes desired state through the change service: where the change needs
+     * review (a pull request module's policy) it is proposed as a pull request instead, and
+     * the route answers 202 with the proposal (`{ proposal }`) rather than 409.
+     */
+    reviewable?: boolean;
   };
   /**
    * Checks that depend on the current state (authorization on the resources touched,

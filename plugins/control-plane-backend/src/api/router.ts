@@ -100,6 +100,10 @@ export async function createRouter(
       audit: controlPlane.audit,
       deferredAudit: controlPlane.deferredAudit,
       logger,
+      propose: async (error, ctx) =>
+        controlPlane.proposals.canPropose
+          ? controlPlane.proposals.proposeRequest(error, ctx)
+          : undefined,
     },
   );
   return router;

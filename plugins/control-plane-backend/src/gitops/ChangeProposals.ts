@@ -26,10 +26,14 @@ import {
   breakingChanges,
   crossNamespaceImpact,
 } from './breaking';
-import { ChangeRequest, ChangeService } from './ChangeService';
+import {
+  ChangeRequest,
+  ChangeService,
+  ReviewRequiredError,
+} from './ChangeService';
 import { DesiredState } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
-import { ManifestService, ParsedManifests } from './ManifestService';
+import { ManifestService, ParsedManifests, planOf } from './ManifestService';
 
 /** A proposal's status: `Awaiting approval → Merged → Applied`, or `Closed`. */
 export type ProposalStatus =
@@ -200,6 +204,44 @@ export class ChangeProposals {
         plan,
         manifests: parsed.manifests,
         ...checkedInView(view, s => manifests.changeSet(s, parsed, view)),
+      },
+      ctx,
+    );
+  }
+
+  /** Whether changes can be proposed here: a module takes them and the state repo has a remote. */
+  get canPropose(): boolean {
+    return !!this.options.proposer && this.options.repo.hasRemote;
+  }
+
+  /**
+   * Proposes for review a request sent straight to the main branch that needs review (a
+   * {@link ReviewRequiredError}): the same change, as a pull request with its plan; 202.
+   */
+  async proposeRequest(
+    error: ReviewRequiredError,
+    ctx: CallContext,
+  ): Promise<ChangeProposal> {
+    const { request, state, changes } = error;
+    const plan: Plan = {
+      ...planOf(state, { manifests: changes.put, prune: false }, changes),
+      refusals: [],
+    };
+    const count = plan.changes.length;
+    return this.proposeChange(
+      {
+        action: request.action,
+        target: request.target,
+        message: request.message,
+        compute: request.compute,
+        ...(request.describeIssues
+          ? { describeIssues: request.describeIssues }
+          : {}),
+        title: `${
+          count === 1 ? plan.changes[0].ref : `${count} objects`
+        }: ${summaryOf(plan)}`,
+        plan,
+        manifests: changes.put,
       },
       ctx,
     );

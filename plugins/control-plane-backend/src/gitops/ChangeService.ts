@@ -24,6 +24,23 @@ export interface ChangeSet {
   remove: ObjectKey[];
 }
 
+/**
+ * A valid change that must be reviewed (as a pull request) rather than committed to the main
+ * branch: a 409 naming why, unless the request's route proposes it for review instead (202).
+ */
+export class ReviewRequiredError extends ConflictError {
+  constructor(
+    message: string,
+    /** The request, to propose as it is. */
+    readonly request: ChangeRequest,
+    /** The state it was computed on, and what it changes there: its plan. */
+    readonly state: DesiredState,
+    readonly changes: ChangeSet,
+  ) {
+    super(message);
+  }
+}
+
 export interface ChangeRequest {
   /** The caller's entity ref: the commit's author. */
   actor: string;
@@ -432,8 +449,11 @@ export class ChangeService {
           const admission = this.admission(request, state, next, changes);
           const review = this.options.reviewRequired?.(admission);
           if (review) {
-            throw new ConflictError(
+            throw new ReviewRequiredError(
               `${review}: propose it for review instead (POST /changes/proposals; a revert: POST /changes/{sha}/revert/proposal)`,
+              request,
+              state,
+              changes,
             );
           }
           await this.options.admit?.(admission);

@@ -151,6 +151,21 @@ export const changeProposalSchema = z
 export type ChangeProposal = z.infer<typeof changeProposalSchema>;
 
 /**
+ * The answer of a write whose change needs review: instead of committing it to the main
+ * branch, the control plane proposed it as a pull request (202).
+ * @public
+ */
+export const reviewProposedSchema = z
+  .object({ proposal: changeProposalSchema })
+  .meta({ id: 'ReviewProposed' });
+
+/**
+ * The answer of a write proposed for review.
+ * @public
+ */
+export type ReviewProposed = z.infer<typeof reviewProposedSchema>;
+
+/**
  * `GET /changes/proposals/{id}` path.
  * @public
  */

@@ -153,6 +153,7 @@ export const changeRoutes = [
       action: 'change.revert',
       target: ({ params }) => rawTarget('change', params.sha),
       idempotency: 'optional',
+      reviewable: true,
     },
     check: async ({ params, ctx }, deps) => {
       const plan = await deps.reverts.plan(params.sha);

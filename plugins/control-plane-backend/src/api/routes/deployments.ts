@@ -199,6 +199,7 @@ export const deploymentRoutes = [
         rawTarget('resource', params.namespace, params.name),
       parsed: ({ params }) => ({ target: refOf(params) }),
       idempotency: 'optional',
+      reviewable: true,
     },
     check: async ({ params, body, ctx }, deps) => {
       const ref = refOf(params);

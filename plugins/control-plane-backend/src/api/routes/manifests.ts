@@ -150,6 +150,7 @@ export const manifestRoutes = [
       action: 'manifests.apply',
       target: () => 'state-repo',
       idempotency: 'optional',
+      reviewable: true,
     },
     check: async ({ body, ctx }, deps) => {
       const parsed = deps.manifests.parse(body);

@@ -122,6 +122,7 @@ export const operationRoutes = [
         target: refOf(params),
       }),
       idempotency: 'generated',
+      reviewable: true,
     },
     check: async ({ params, body, ctx }, deps) => {
       const ref = refOf(params);

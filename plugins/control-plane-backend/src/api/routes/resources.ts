@@ -147,6 +147,7 @@ export const resourceRoutes = [
         }),
       }),
       idempotency: 'generated',
+      reviewable: true,
     },
     check: async ({ body, ctx }, { resourceService, authorizer }) => {
       const manifest = resourceService.manifestForCreate(body);
@@ -322,6 +323,7 @@ export const resourceRoutes = [
       target: resourceTarget,
       parsed: ({ params }) => ({ target: refOf(params) }),
       idempotency: 'optional',
+      reviewable: true,
     },
     check: async ({ params, body, ctx }, deps) => {
       const ref = refOf(params);
@@ -368,6 +370,7 @@ export const resourceRoutes = [
       target: resourceTarget,
       parsed: ({ params }) => ({ target: refOf(params) }),
       idempotency: 'optional',
+      reviewable: true,
     },
     check: async ({ params, query, ctx }, deps) => {
       const ref = refOf(params);

@@ -12,6 +12,13 @@ export interface Config {
        * @defaultValue false
        */
       requireMinorApproval?: boolean;
+      /**
+       * How long a managed cluster stays empty (nothing placed on it) before it is proposed
+       * for decommission, as a change of its manifest a person approves: never removed
+       * silently. A HumanDuration (`{ days: 14 }`) or an ISO-8601 duration (`P14D`).
+       * @defaultValue 7 days
+       */
+      idleFor?: HumanDuration | string;
     };
     /**
      * Where the control plane keeps its files (the local state repository), relative to the

@@ -143,6 +143,8 @@ export type IdpClient = {
       name: string,
       options?: MutationOptions & { reason?: string },
     ): Promise<ClusterAccepted>;
+    /** Returns a drained cluster to service: Ready, the scheduler places on it again. */
+    uncordon(name: string, options?: MutationOptions): Promise<ClusterAccepted>;
     /** Refused (409) while anything is placed on it. */
     decommission(
       name: string,

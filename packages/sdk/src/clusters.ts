@@ -67,6 +67,14 @@ export function clusterCalls(t: Transport): IdpClient['clusters'] {
           headers: key(o),
         }),
       ),
+    uncordon: async (name, o) =>
+      call(
+        api.POST('/clusters/{name}/uncordon', {
+          baseUrl: await apiBase(),
+          ...path(name),
+          headers: key(o),
+        }),
+      ),
     decommission: async (name, o) =>
       call(
         api.DELETE('/clusters/{name}', {

@@ -114,6 +114,20 @@ describe('KubernetesDriver', () => {
     });
   });
 
+  describe('apisInUse', () => {
+    it('names the claim and the NetworkPolicy it applies, for an upgrade pre-flight', async () => {
+      expect(
+        await driver.apisInUse(
+          resource({ name: 'cache', product: 'redis', params: {} }),
+          target,
+        ),
+      ).toEqual([
+        'cache.idp.multicloud/v1alpha1/RedisCache',
+        'networking.k8s.io/v1/NetworkPolicy',
+      ]);
+    });
+  });
+
   describe('observe', () => {
     it('reports a missing claim as absent', async () => {
       await expect(

@@ -100,6 +100,19 @@ export class KubernetesDriver implements ControlPlaneDriver {
     this.#mapping(resource);
   }
 
+  /**
+   * The APIs of what this driver applies for the resource: its product's claim and the
+   * NetworkPolicy that opens it. A cluster upgrade's pre-flight reads them.
+   */
+  async apisInUse(
+    resource: DriverResource,
+    _target: DriverTarget,
+  ): Promise<string[]> {
+    const { apiVersion, kind } = this.#mapping(resource);
+    const policy = networkPolicyRef(resource);
+    return [`${apiVersion}/${kind}`, `${policy.apiVersion}/${policy.kind}`];
+  }
+
   /** Server-side applies the product's claim; returns what the claim says at once. */
   async apply(
     resource: DriverResource,

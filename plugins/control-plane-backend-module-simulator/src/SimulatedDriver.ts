@@ -31,6 +31,7 @@ import {
   SimulatorState,
   simulatorState,
 } from './SimulatorState';
+import { simulatedApisInUse } from './clusters/workloadApis';
 import { CallGate } from './simulation/CallGate';
 import { describeFault, FaultStore } from './simulation/FaultStore';
 import {
@@ -183,6 +184,17 @@ export class SimulatedDriver implements ControlPlaneDriver {
   /** Every built-in product with all its operations. */
   capabilities(): DriverCapabilities {
     return simulatorCapabilities;
+  }
+
+  /**
+   * The APIs the simulated workload of a resource uses: its product's objects, and those its
+   * `simulator.idp-multicloud.io/legacy-api` label adds. No side effect.
+   */
+  async apisInUse(
+    resource: DriverResource,
+    _target: DriverTarget,
+  ): Promise<string[]> {
+    return simulatedApisInUse(resource);
   }
 
   /** Checks the product is one the simulator offers; no side effect. */

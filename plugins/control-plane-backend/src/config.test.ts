@@ -20,6 +20,23 @@ describe('readControlPlaneConfig', () => {
     expect(config.pricing.aws.hourly.mysql.large).toBe(0.356);
   });
 
+  it.each([
+    [{}, 7 * 24],
+    [{ clusters: { idleFor: { days: 14 } } }, 14 * 24],
+    [{ clusters: { idleFor: 'PT36H' } }, 36],
+  ])(
+    'reads how long an empty cluster waits before it is proposed for decommission: %j',
+    (controlPlane, hours) => {
+      expect(read(controlPlane).clusters?.idleFor.as('hours')).toBe(hours);
+    },
+  );
+
+  it('refuses an idle time that is not a duration', () => {
+    expect(() => read({ clusters: { idleFor: 'a week' } })).toThrow(
+      'controlPlane idleFor: not an ISO-8601 duration or HumanDuration: a week',
+    );
+  });
+
   it('reads them', () => {
     const config = read({
       health: {

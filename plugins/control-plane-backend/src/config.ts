@@ -14,6 +14,8 @@ import { defaultPriceList, mergePrices, PriceList } from './scheduling/pricing';
 
 export interface ControlPlaneConfig {
   dataDir: string;
+  /** `controlPlane.clusters`: how long an empty cluster waits before it is proposed for decommission. */
+  clusters?: { idleFor: Duration };
   stateRepo: {
     path: string;
     branch: string;
@@ -195,8 +197,17 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
   if (auditKey !== undefined && auditKey.length < 16) {
     throw new Error('controlPlane.audit.key must be at least 16 characters');
   }
+  const idleFor = duration(
+    config?.getOptionalConfig('clusters'),
+    'idleFor',
+    Duration.fromObject({ days: 7 }),
+  );
+  if (idleFor.toMillis() <= 0) {
+    throw new Error('controlPlane.clusters.idleFor must be positive');
+  }
   return {
     dataDir,
+    clusters: { idleFor },
     stateRepo: {
       path: resolve(dataDir, repo?.getOptionalString('path') ?? 'state.git'),
       branch: repo?.getOptionalString('branch') ?? 'main',

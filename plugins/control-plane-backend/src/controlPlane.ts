@@ -277,6 +277,9 @@ export async function createControlPlane(options: {
   const clusters = createClusterLifecycle({
     db,
     drivers: options.clusterDrivers ?? new ClusterDriverRegistry(),
+    resourceDrivers: drivers,
+    events,
+    idleFor: config.clusters?.idleFor,
     changes,
     resources,
     resourceService,

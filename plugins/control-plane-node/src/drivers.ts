@@ -189,6 +189,12 @@ export interface ControlPlaneDriver {
    * faults at any step through it.
    */
   beforeStep?(step: DriverStepInfo, ctx: DriverCallContext): Promise<void>;
+  /**
+   * Optional: the Kubernetes APIs of the objects the driver runs for the resource on its
+   * cluster, as `apiVersion/Kind` (`apps/v1/StatefulSet`, `v1/Service`). A cluster upgrade's
+   * pre-flight refuses a Kubernetes version that no longer serves one of them. No side effects.
+   */
+  apisInUse?(resource: DriverResource, target: DriverTarget): Promise<string[]>;
 }
 
 /**

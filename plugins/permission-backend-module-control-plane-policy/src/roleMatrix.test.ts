@@ -265,6 +265,11 @@ const calls: Record<
   }),
   drainCluster: () => ({ path: '/clusters/gcp-europe-west1/drain', body: {} }),
   decommissionCluster: () => ({ path: '/clusters/gcp-europe-west1' }),
+  // Allowed, a 409: the cluster is not drained.
+  uncordonCluster: () => ({ path: '/clusters/gcp-europe-west1/uncordon' }),
+  streamClusterEvents: () => ({
+    path: '/clusters/aws-eu-west-1/events?limit=5',
+  }),
   runClusterAutomation: () => ({ path: '/clusters/automation/run', body: {} }),
   approveClusterMinor: () => ({
     path: '/clusters/channels/stable/approvals',

@@ -363,6 +363,23 @@ export function clusterCommands(): Command[] {
   );
 
   clusters.addCommand(
+    new Command('uncordon')
+      .description(
+        'Return a drained cluster to service: new resources may be placed on it again',
+      )
+      .argument('<name>')
+      .action(async (name: string, _o: unknown, command: Command) => {
+        const session = await sessionOf(command);
+        const done = await session.idp.clusters.uncordon(name);
+        print(
+          session.output,
+          done,
+          () => `${done.cluster} is back in service.`,
+        );
+      }),
+  );
+
+  clusters.addCommand(
     waitOptions(
       new Command('decommission')
         .description(

@@ -549,6 +549,17 @@ export class ClusterService {
     return { cluster: name, commit: null, operation };
   }
 
+  /**
+   * Returns a drained cluster to service (un-cordons it): Draining → Ready, and the scheduler
+   * places on it again. Nothing moves back by itself.
+   */
+  async uncordon(name: string, ctx: CallContext) {
+    await this.manifest(name);
+    await this.o.store.uncordon(name, `returned to service by ${ctx.actor}`);
+    this.snapshot = undefined;
+    return { cluster: name, commit: null };
+  }
+
   async decommission(name: string, ctx: CallContext) {
     const m = await this.manifest(name);
     const driver = this.driverFor(await this.current(), m.spec.provider);

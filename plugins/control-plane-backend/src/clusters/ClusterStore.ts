@@ -11,6 +11,7 @@ import { ObservedCluster } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { randomUUID } from 'node:crypto';
+import { ResourceEventStore } from '../events/ResourceEventStore';
 
 type Db = Knex | Knex.Transaction;
 
@@ -30,6 +31,15 @@ export interface ClaimedClusterOperation extends ClusterOperation {
   fence: number;
   owner: string;
 }
+
+/** The event of a step moving to each state (the names resources' steps use). */
+const stepEvents: Record<string, string> = {
+  pending: 'step.retried',
+  running: 'step.started',
+  succeeded: 'step.succeeded',
+  failed: 'step.failed',
+  compensated: 'step.compensated',
+};
 
 const iso = (ms: number) => DateTime.fromMillis(Number(ms)).toUTC().toISO()!;
 
@@ -78,12 +88,37 @@ function observationColumns(o: ObservedCluster) {
  * The owner of the tables `clusters` (observed state), `cluster_operations` (lifecycle
  * sagas) and `cluster_health_samples`. Every phase change is a compare-and-set against the
  * phase table of `-common`; every write to an operation is fenced by its lease.
+ *
+ * With an event store, each phase change, accepted operation and step outcome is also an
+ * event of `cluster:<name>` on the stream resources use, written in the same transaction.
  */
 export class ClusterStore {
   constructor(
     private readonly db: Knex,
     private readonly now: () => number = () => DateTime.now().toMillis(),
+    private readonly events?: ResourceEventStore,
   ) {}
+
+  private async event(
+    db: Db,
+    cluster: string,
+    type: string,
+    message: string,
+    data: Record<string, unknown>,
+    operationId?: string,
+  ) {
+    // The stream's operation_id column holds a resource operation's uuid; a cluster
+    // operation's id (`cop-<uuid>`) is longer and goes with the data.
+    await this.events?.append(
+      {
+        ref: `cluster:${cluster}`,
+        type,
+        message,
+        data: operationId ? { ...data, operationId } : data,
+      },
+      db,
+    );
+  }
 
   async observed(name: string): Promise<ClusterObserved | undefined> {
     const row = await this.db('clusters').where({ name }).first();
@@ -123,6 +158,33 @@ export class ClusterStore {
   }
 
   /**
+   * Returns a drained (cordoned) cluster to service: Draining → Ready, refused while an
+   * operation runs on it.
+   */
+  async uncordon(name: string, actor: string): Promise<void> {
+    await this.db.transaction(async trx => {
+      const active = await trx('cluster_operations')
+        .where({ cluster: name })
+        .whereIn('state', ['pending', 'running'])
+        .first();
+      if (active) {
+        throw new ConflictError(
+          `cluster ${name} has an operation in flight: ${active.type} ${active.id}`,
+        );
+      }
+      const row = await trx('clusters').where({ name }).first();
+      if (!row || row.phase !== 'Draining') {
+        throw new ConflictError(
+          `cluster ${name} is ${
+            row?.phase ?? 'not managed'
+          }, not Draining: only a drained cluster can be returned to service`,
+        );
+      }
+      await this.transition(name, 'Draining', 'Ready', trx, actor);
+    });
+  }
+
+  /**
    * Moves a cluster from `from` to `to`: refused by the phase table, or a ConflictError
    * naming both phases when the cluster is no longer in `from`.
    */
@@ -131,6 +193,7 @@ export class ClusterStore {
     from: ClusterPhase,
     to: ClusterPhase,
     db: Db = this.db,
+    cause?: string,
   ): Promise<void> {
     if (!canClusterTransition(from, to)) {
       throw new ConflictError(
@@ -149,6 +212,13 @@ export class ClusterStore {
         }, not ${from}: it cannot move to ${to}`,
       );
     }
+    await this.event(
+      db,
+      name,
+      'phase.changed',
+      `${from} → ${to}${cause ? ` (${cause})` : ''}`,
+      { from, to, ...(cause ? { cause } : {}) },
+    );
   }
 
   /** Records what the driver observed (not the phase, which only transitions change). */
@@ -267,6 +337,14 @@ export class ClusterStore {
         updated_at: now,
         run_after: 0,
       });
+      await this.event(
+        trx,
+        op.cluster,
+        'operation.accepted',
+        `${op.type} of ${op.cluster} accepted, by ${op.actor}`,
+        { type: op.type, actor: op.actor, steps: op.steps },
+        id,
+      );
       await also?.(trx);
     });
     return (await this.operation(id))!;
@@ -391,6 +469,40 @@ export class ClusterStore {
         });
       if (changed !== 1) {
         throw new LeaseLostError(op.id);
+      }
+      for (const step of changes.steps ?? []) {
+        const before = op.steps.find(s => s.name === step.name);
+        if (before?.state === step.state) continue;
+        const type = Object.hasOwn(stepEvents, step.state)
+          ? stepEvents[step.state]
+          : `step.${step.state}`;
+        await this.event(
+          trx,
+          op.cluster,
+          type,
+          `${op.type}: ${step.name} ${step.state}${
+            step.error ? `: ${step.error}` : ''
+          }`,
+          {
+            operation: op.type,
+            step: step.name,
+            attempts: step.attempts,
+            ...(step.error ? { error: step.error } : {}),
+          },
+          op.id,
+        );
+      }
+      if (changes.state && changes.state !== op.state) {
+        await this.event(
+          trx,
+          op.cluster,
+          `operation.${changes.state}`,
+          `${op.type} of ${op.cluster} ${changes.state}${
+            changes.error ? `: ${changes.error}` : ''
+          }`,
+          { type: op.type, state: changes.state },
+          op.id,
+        );
       }
       await also?.(trx);
     });

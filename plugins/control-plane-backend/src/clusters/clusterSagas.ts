@@ -47,8 +47,11 @@ export interface ClusterSagaDependencies {
   store: ClusterStore;
   /** The resources placed on the cluster now. */
   placedOn(cluster: string): Promise<PlacedResource[]>;
-  /** `apiVersion/Kind` the resources placed on the cluster use. */
-  apisInUse(cluster: string): Promise<string[]>;
+  /**
+   * The resources placed on the cluster and the APIs (`apiVersion/Kind`) each uses, as their
+   * drivers report them (a driver that cannot tell reports nothing).
+   */
+  apisInUse(cluster: string): Promise<{ ref: string; apis: string[] }[]>;
   /**
    * Starts (once per key) a `migrate` of the resource to another cluster of its cell, and
    * resolves when it ended: its final state.

@@ -212,6 +212,196 @@ describe.each(databases.eachSupportedId())(
       expect(listed).not.toContain('eu-lab');
     });
 
+    async function createCluster(name: string, version: string) {
+      const created = await ana()
+        .post('/clusters')
+        .send({
+          name,
+          cell: 'cell-eu',
+          provider: 'gcp',
+          region: 'europe-west1',
+          zones: ['europe-west1-b'],
+          version,
+          nodePools: [{ name: 'general', machineType: 'standard-8', count: 2 }],
+        });
+      expect([created.status, created.body.error]).toEqual([202, undefined]);
+      expect((await settled(name, created.body.operation.id)).state).toBe(
+        'succeeded',
+      );
+    }
+
+    it('refuses an upgrade to a version that no longer serves an API a placed workload uses, naming both', async () => {
+      await createCluster('eu-old', '1.31');
+      const legacyApi = 'flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema';
+      for (const body of [
+        {
+          name: 'gatekeeper',
+          product: 'webapp',
+          owner: 'group:default/payments',
+          tier: 'low',
+          cell: 'cell-eu',
+          params: { image: 'ghcr.io/acme/gatekeeper', version: '1.0.0' },
+          // the simulated workload still ships a FlowSchema of flowcontrol v1beta3
+          labels: { 'simulator.idp-multicloud.io/legacy-api': legacyApi },
+          placement: { cluster: 'eu-old' },
+        },
+        {
+          name: 'modern',
+          product: 'webapp',
+          owner: 'group:default/payments',
+          tier: 'low',
+          cell: 'cell-eu',
+          params: { image: 'ghcr.io/acme/modern', version: '1.0.0' },
+          placement: { cluster: 'eu-old' },
+        },
+      ]) {
+        const res = await ana().post('/resources').send(body);
+        expect([res.status, res.body.error]).toEqual([201, undefined]);
+      }
+      await resourceReady('resource:default/gatekeeper');
+      await resourceReady('resource:default/modern');
+
+      const refused = await ana()
+        .patch('/clusters/eu-old')
+        .send({ version: '1.32' });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toBe(
+        `version: removed API: 1.32 no longer serves ${legacyApi}, still used by resource:default/gatekeeper; move them to flowcontrol.apiserver.k8s.io/v1/FlowSchema first`,
+      );
+      // nothing was written: the desired version and the phase are unchanged
+      const cluster = (await ana().get('/clusters/eu-old')).body;
+      expect([cluster.version, cluster.observed.phase]).toEqual([
+        '1.31',
+        'Ready',
+      ]);
+
+      // once the workload is gone, the same upgrade goes through
+      const gone = await ana().delete('/resources/default/gatekeeper');
+      expect(gone.status).toBe(202);
+      await until(async () => {
+        const res = await ana().get('/resources/default/gatekeeper');
+        return res.status === 404 || res.body.status?.state === 'DELETED';
+      }, 'gatekeeper deleted');
+      const upgraded = await ana()
+        .patch('/clusters/eu-old')
+        .send({ version: '1.32' });
+      expect([upgraded.status, upgraded.body.error]).toEqual([202, undefined]);
+      expect((await settled('eu-old', upgraded.body.operation.id)).state).toBe(
+        'succeeded',
+      );
+    });
+
+    it('returns a drained cluster to service, where the scheduler places again; every lifecycle step is an event and audited', async () => {
+      await createCluster('eu-back', '1.31');
+      const drain = await ana().post('/clusters/eu-back/drain').send({});
+      expect(drain.status).toBe(202);
+      expect((await settled('eu-back', drain.body.operation.id)).state).toBe(
+        'succeeded',
+      );
+      expect((await ana().get('/clusters/eu-back')).body.observed.phase).toBe(
+        'Draining',
+      );
+      // only a drained cluster can be un-cordoned
+      const notDrained = await ana()
+        .post('/clusters/aws-eu-west-1/uncordon')
+        .send({});
+      expect(notDrained.status).toBe(409);
+      expect(notDrained.body.error.message).toMatch(/not Draining/);
+      const missing = await ana()
+        .post('/clusters/eu-nowhere/uncordon')
+        .send({});
+      expect(missing.status).toBe(404);
+      const bruno = callAs(cp.server, users.bruno);
+      expect((await bruno.post('/clusters/eu-back/uncordon', {})).status).toBe(
+        403,
+      );
+
+      const back = await ana().post('/clusters/eu-back/uncordon').send({});
+      expect([back.status, back.body]).toEqual([
+        200,
+        { cluster: 'eu-back', commit: null },
+      ]);
+      expect((await ana().get('/clusters/eu-back')).body.observed.phase).toBe(
+        'Ready',
+      );
+      const placed = await ana()
+        .post('/resources')
+        .send({
+          name: 'back-db',
+          product: 'mysql',
+          owner: 'group:default/payments',
+          tier: 'low',
+          cell: 'cell-eu',
+          params: { size: 'small' },
+          placement: { cluster: 'eu-back' },
+        });
+      expect(placed.status).toBe(201);
+      const ready = await resourceReady('resource:default/back-db');
+      expect(ready.status.placement.cluster).toBe('eu-back');
+
+      // the cluster's events, on the stream resources use
+      const events = await ana()
+        .get('/clusters/eu-back/events')
+        .set('accept', 'application/json');
+      expect(events.status).toBe(200);
+      const seen = events.body.items.map((e: any) => [e.type, e.message]);
+      expect(
+        events.body.items.every((e: any) => e.ref === 'cluster:eu-back'),
+      ).toBe(true);
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          [
+            'operation.accepted',
+            'create of eu-back accepted, by user:default/ana',
+          ],
+          ['step.started', 'create: apply running'],
+          ['step.succeeded', 'create: wait_ready succeeded'],
+          ['operation.succeeded', 'create of eu-back succeeded'],
+          ['phase.changed', 'Provisioning → Ready'],
+          [
+            'operation.accepted',
+            'drain of eu-back accepted, by user:default/ana',
+          ],
+          ['phase.changed', 'Ready → Draining'],
+          ['step.succeeded', 'drain: verify_empty succeeded'],
+          [
+            'phase.changed',
+            'Draining → Ready (returned to service by user:default/ana)',
+          ],
+        ]),
+      );
+      const types = seen.map(([t]: string[]) => t);
+      expect(types.indexOf('operation.accepted')).toBeLessThan(
+        types.indexOf('operation.succeeded'),
+      );
+      const after = events.body.lastId;
+      const none = await ana()
+        .get(`/clusters/eu-back/events?after=${after}`)
+        .set('accept', 'application/json');
+      expect(none.body.items).toEqual([]);
+      expect(
+        (
+          await ana()
+            .get('/clusters/eu-nowhere/events')
+            .set('accept', 'application/json')
+        ).status,
+      ).toBe(404);
+
+      // and audited: who asked, and how each operation ended
+      const audit = await ana().get('/audit?target=cluster:eu-back&limit=50');
+      expect(audit.status).toBe(200);
+      const audited = audit.body.items.map((e: any) => [e.action, e.outcome]);
+      expect(audited).toEqual(
+        expect.arrayContaining([
+          ['cluster.create', 'accepted'],
+          ['cluster.create', 'succeeded'],
+          ['cluster.drain', 'accepted'],
+          ['cluster.drain', 'succeeded'],
+          ['cluster.uncordon', 'accepted'],
+        ]),
+      );
+    });
+
     it('scores a cluster down when its simulator reports nodes down, and keeps the score over time', async () => {
       const created = await ana()
         .post('/clusters')

@@ -6,6 +6,8 @@ import { Duration } from 'luxon';
 import { CallContext } from '../context';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuditLog } from '../audit/AuditLog';
+import { DriverRegistry } from '../drivers/DriverRegistry';
+import { ResourceEventStore } from '../events/ResourceEventStore';
 import { ChangeService } from '../gitops/ChangeService';
 import { INSTRUMENTATION_SCOPE } from '../observability/tracing';
 import { OperationStore } from '../operations/OperationStore';
@@ -44,6 +46,10 @@ export interface ClusterLifecycle {
 export function createClusterLifecycle(options: {
   db: Knex;
   drivers: ClusterDriverRegistry;
+  /** The resource drivers: they tell which APIs the workloads placed on a cluster use. */
+  resourceDrivers?: DriverRegistry;
+  /** The event stream resources use: cluster events go there as `cluster:<name>`. */
+  events?: ResourceEventStore;
   changes: ChangeService;
   resources: ResourceStore;
   resourceService: ResourceService;
@@ -66,7 +72,7 @@ export function createClusterLifecycle(options: {
   ) => Promise<string> | undefined;
 }): ClusterLifecycle {
   const { db, logger } = options;
-  const store = new ClusterStore(db);
+  const store = new ClusterStore(db, undefined, options.events);
   const pollMs = options.pollMs ?? 500;
   const scores = new Map<
     string,
@@ -103,8 +109,49 @@ export function createClusterLifecycle(options: {
     store,
     pollMs,
     placedOn,
-    // Nothing reports the API versions workloads use yet: no removed API can be found.
-    apisInUse: async () => [],
+    // Each placed resource's driver says which APIs its objects use; a driver that cannot
+    // tell reports nothing for it.
+    async apisInUse(cluster) {
+      const desired = await options.changes.current();
+      const spec = desired.cluster(cluster);
+      const placed = (await options.resources.placed()).filter(
+        r => r.placement?.cluster === cluster,
+      );
+      const used: { ref: string; apis: string[] }[] = [];
+      for (const r of placed) {
+        const provider = desired.provider(r.placement!.provider);
+        const driver = provider
+          ? options.resourceDrivers?.get(provider.driver)
+          : undefined;
+        if (!driver?.apisInUse) continue;
+        const ref = `resource:${r.namespace}/${r.name}`;
+        used.push({
+          ref,
+          apis: await driver.apisInUse(
+            {
+              ref,
+              uid: r.uid,
+              namespace: r.namespace,
+              name: r.name,
+              product: r.product,
+              tier: r.tier,
+              owner: r.owner,
+              generation: 0,
+              params: r.params,
+              labels: r.labels,
+            },
+            {
+              cell: r.placement!.cell,
+              provider: r.placement!.provider,
+              cluster,
+              region: spec?.region ?? '',
+              zones: spec?.zones ?? [],
+            },
+          ),
+        });
+      }
+      return used;
+    },
     async migrate(ref, cell, ctx) {
       const accepted = await options.resourceService.operate(
         ref,

@@ -35,6 +35,9 @@ export class DriverRegistry {
       if (driver.awaitPhase && !wrapped.awaitPhase) {
         wrapped = { ...wrapped, awaitPhase: driver.awaitPhase.bind(driver) };
       }
+      if (driver.apisInUse && !wrapped.apisInUse) {
+        wrapped = { ...wrapped, apisInUse: driver.apisInUse.bind(driver) };
+      }
       this.wrapped.set(id, wrapped);
     }
     return wrapped;

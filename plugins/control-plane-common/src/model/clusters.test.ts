@@ -3,6 +3,8 @@ import {
   channelVersion,
   clusterPhases,
   isTerminalClusterPhase,
+  kubernetesRelease,
+  removedApisIn,
   upgradeRefusals,
 } from './clusters';
 
@@ -28,7 +30,11 @@ describe('cluster phases', () => {
 });
 
 describe('upgrade pre-flight', () => {
-  const at = (cp: string, pools: string[] = [cp], apisInUse?: string[]) => ({
+  const at = (
+    cp: string,
+    pools: string[] = [cp],
+    apisInUse?: { ref: string; apis: string[] }[],
+  ) => ({
     controlPlane: cp,
     pools: pools.map((version, i) => ({ name: `pool${i}`, version })),
     apisInUse,
@@ -64,15 +70,60 @@ describe('upgrade pre-flight', () => {
       ],
     ],
     [
-      'an API the target removed, still in use',
-      at('1.31', ['1.31'], ['flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema']),
+      'an API the target removed, still in use, naming who uses it',
+      at(
+        '1.31',
+        ['1.31'],
+        [
+          {
+            ref: 'resource:default/gate',
+            apis: ['flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema'],
+          },
+          { ref: 'resource:default/web', apis: ['apps/v1/Deployment'] },
+        ],
+      ),
       '1.32',
       [
-        '1.32 no longer serves flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema, still used by placed workloads',
+        'removed API: 1.32 no longer serves flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema, still used by resource:default/gate; move them to flowcontrol.apiserver.k8s.io/v1/FlowSchema first',
       ],
+    ],
+    [
+      "an API removed in an older minor is not this upgrade's concern",
+      at(
+        '1.30',
+        ['1.30'],
+        [
+          {
+            ref: 'resource:default/old',
+            apis: ['policy/v1beta1/PodDisruptionBudget'],
+          },
+        ],
+      ),
+      '1.31',
+      [],
     ],
   ])('%s', (_what, subject, target, refusals) => {
     expect(upgradeRefusals(subject, target)).toEqual(refusals);
+  });
+
+  it.each([
+    ['1.25', 'policy/v1beta1/PodSecurityPolicy'],
+    ['1.25', 'batch/v1beta1/CronJob'],
+    ['1.26', 'autoscaling/v2beta2/HorizontalPodAutoscaler'],
+    ['1.27', 'storage.k8s.io/v1beta1/CSIStorageCapacity'],
+    ['1.29', 'flowcontrol.apiserver.k8s.io/v1beta2/PriorityLevelConfiguration'],
+    ['1.32', 'flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema'],
+    ['1.22.4', 'networking.k8s.io/v1beta1/Ingress'],
+  ])('knows that %s removed %s', (minor, api) => {
+    expect(removedApisIn(minor).map(r => r.api)).toContain(api);
+  });
+
+  it('knows the minors that removed nothing', () => {
+    expect(removedApisIn('1.31')).toEqual([]);
+    expect(kubernetesRelease('1.32')?.removedApis).toEqual([
+      'flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema',
+      'flowcontrol.apiserver.k8s.io/v1beta3/PriorityLevelConfiguration',
+    ]);
   });
 
   it('offers the newest release of each channel', () => {

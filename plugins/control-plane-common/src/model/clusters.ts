@@ -169,6 +169,175 @@ function minorOf(version: string): number {
 }
 
 /**
+ * An API version Kubernetes stopped serving: `apiVersion/Kind` (`policy/v1beta1/PodDisruptionBudget`,
+ * `v1/Service` for the core group) and what to use instead.
+ * @public
+ */
+export interface RemovedKubernetesApi {
+  api: string;
+  replacement: string;
+}
+
+const flowcontrol = (version: string, replacement: string) =>
+  ['FlowSchema', 'PriorityLevelConfiguration'].map(kind => ({
+    api: `flowcontrol.apiserver.k8s.io/${version}/${kind}`,
+    replacement: `flowcontrol.apiserver.k8s.io/${replacement}/${kind}`,
+  }));
+
+/**
+ * The API versions each Kubernetes minor stopped serving, after upstream's "Deprecated API
+ * Migration Guide" (kubernetes.io/docs/reference/using-api/deprecation-guide). Minors that
+ * removed nothing are absent. Versioned with the code: a new minor's removals are a new row.
+ * @public
+ */
+export const removedKubernetesApis: readonly {
+  minor: string;
+  removed: readonly RemovedKubernetesApi[];
+}[] = [
+  {
+    minor: '1.16',
+    removed: [
+      ...['Deployment', 'DaemonSet', 'ReplicaSet'].flatMap(kind => [
+        { api: `extensions/v1beta1/${kind}`, replacement: `apps/v1/${kind}` },
+        { api: `apps/v1beta2/${kind}`, replacement: `apps/v1/${kind}` },
+      ]),
+      { api: 'apps/v1beta1/Deployment', replacement: 'apps/v1/Deployment' },
+      ...['StatefulSet'].flatMap(kind => [
+        { api: `apps/v1beta1/${kind}`, replacement: `apps/v1/${kind}` },
+        { api: `apps/v1beta2/${kind}`, replacement: `apps/v1/${kind}` },
+      ]),
+      {
+        api: 'extensions/v1beta1/NetworkPolicy',
+        replacement: 'networking.k8s.io/v1/NetworkPolicy',
+      },
+      {
+        api: 'extensions/v1beta1/PodSecurityPolicy',
+        replacement: 'policy/v1beta1/PodSecurityPolicy',
+      },
+    ],
+  },
+  {
+    minor: '1.22',
+    removed: [
+      ...['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].map(
+        kind => ({
+          api: `admissionregistration.k8s.io/v1beta1/${kind}`,
+          replacement: `admissionregistration.k8s.io/v1/${kind}`,
+        }),
+      ),
+      {
+        api: 'apiextensions.k8s.io/v1beta1/CustomResourceDefinition',
+        replacement: 'apiextensions.k8s.io/v1/CustomResourceDefinition',
+      },
+      {
+        api: 'apiregistration.k8s.io/v1beta1/APIService',
+        replacement: 'apiregistration.k8s.io/v1/APIService',
+      },
+      {
+        api: 'certificates.k8s.io/v1beta1/CertificateSigningRequest',
+        replacement: 'certificates.k8s.io/v1/CertificateSigningRequest',
+      },
+      {
+        api: 'coordination.k8s.io/v1beta1/Lease',
+        replacement: 'coordination.k8s.io/v1/Lease',
+      },
+      {
+        api: 'extensions/v1beta1/Ingress',
+        replacement: 'networking.k8s.io/v1/Ingress',
+      },
+      {
+        api: 'networking.k8s.io/v1beta1/Ingress',
+        replacement: 'networking.k8s.io/v1/Ingress',
+      },
+      {
+        api: 'networking.k8s.io/v1beta1/IngressClass',
+        replacement: 'networking.k8s.io/v1/IngressClass',
+      },
+      ...['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].map(
+        kind => ({
+          api: `rbac.authorization.k8s.io/v1beta1/${kind}`,
+          replacement: `rbac.authorization.k8s.io/v1/${kind}`,
+        }),
+      ),
+      {
+        api: 'scheduling.k8s.io/v1beta1/PriorityClass',
+        replacement: 'scheduling.k8s.io/v1/PriorityClass',
+      },
+      ...['CSIDriver', 'CSINode', 'StorageClass', 'VolumeAttachment'].map(
+        kind => ({
+          api: `storage.k8s.io/v1beta1/${kind}`,
+          replacement: `storage.k8s.io/v1/${kind}`,
+        }),
+      ),
+    ],
+  },
+  {
+    minor: '1.25',
+    removed: [
+      { api: 'batch/v1beta1/CronJob', replacement: 'batch/v1/CronJob' },
+      {
+        api: 'discovery.k8s.io/v1beta1/EndpointSlice',
+        replacement: 'discovery.k8s.io/v1/EndpointSlice',
+      },
+      {
+        api: 'events.k8s.io/v1beta1/Event',
+        replacement: 'events.k8s.io/v1/Event',
+      },
+      {
+        api: 'autoscaling/v2beta1/HorizontalPodAutoscaler',
+        replacement: 'autoscaling/v2/HorizontalPodAutoscaler',
+      },
+      {
+        api: 'policy/v1beta1/PodDisruptionBudget',
+        replacement: 'policy/v1/PodDisruptionBudget',
+      },
+      {
+        api: 'policy/v1beta1/PodSecurityPolicy',
+        replacement: 'Pod Security Admission (no replacement API)',
+      },
+      {
+        api: 'node.k8s.io/v1beta1/RuntimeClass',
+        replacement: 'node.k8s.io/v1/RuntimeClass',
+      },
+    ],
+  },
+  {
+    minor: '1.26',
+    removed: [
+      ...flowcontrol('v1beta1', 'v1beta3'),
+      {
+        api: 'autoscaling/v2beta2/HorizontalPodAutoscaler',
+        replacement: 'autoscaling/v2/HorizontalPodAutoscaler',
+      },
+    ],
+  },
+  {
+    minor: '1.27',
+    removed: [
+      {
+        api: 'storage.k8s.io/v1beta1/CSIStorageCapacity',
+        replacement: 'storage.k8s.io/v1/CSIStorageCapacity',
+      },
+    ],
+  },
+  { minor: '1.29', removed: flowcontrol('v1beta2', 'v1') },
+  { minor: '1.32', removed: flowcontrol('v1beta3', 'v1') },
+];
+
+/**
+ * The APIs a minor stopped serving (none when it removed nothing).
+ * @public
+ */
+export function removedApisIn(
+  version: string,
+): readonly RemovedKubernetesApi[] {
+  const minor = minorOf(version);
+  return (
+    removedKubernetesApis.find(r => minorOf(r.minor) === minor)?.removed ?? []
+  );
+}
+
+/**
  * A supported Kubernetes minor: when it came out, when it stops being supported, and the
  * API versions it no longer serves.
  * @public
@@ -180,7 +349,7 @@ export interface KubernetesRelease {
   endOfLife: string;
   /** The channels that offer it (rapid first, stable last). */
   channels: ClusterChannel[];
-  /** `apiVersion/Kind` removed in this minor. */
+  /** `apiVersion/Kind` removed in this minor (from {@link removedKubernetesApis}). */
   removedApis: string[];
 }
 
@@ -188,64 +357,69 @@ export interface KubernetesRelease {
  * The versioned table of Kubernetes releases the control plane knows (upstream's dates).
  * @public
  */
-export const kubernetesReleases: readonly KubernetesRelease[] = [
-  {
-    minor: '1.29',
-    latestPatch: '1.29.15',
-    released: '2023-12-13',
-    endOfLife: '2025-02-28',
-    channels: [],
-    removedApis: ['flowcontrol.apiserver.k8s.io/v1beta2/FlowSchema'],
-  },
-  {
-    minor: '1.30',
-    latestPatch: '1.30.14',
-    released: '2024-04-17',
-    endOfLife: '2025-06-28',
-    channels: [],
-    removedApis: [],
-  },
-  {
-    minor: '1.31',
-    latestPatch: '1.31.12',
-    released: '2024-08-13',
-    endOfLife: '2025-10-28',
-    channels: ['stable'],
-    removedApis: [],
-  },
-  {
-    minor: '1.32',
-    latestPatch: '1.32.8',
-    released: '2024-12-11',
-    endOfLife: '2026-02-28',
-    channels: ['stable'],
-    removedApis: ['flowcontrol.apiserver.k8s.io/v1beta3/FlowSchema'],
-  },
-  {
-    minor: '1.33',
-    latestPatch: '1.33.4',
-    released: '2025-04-23',
-    endOfLife: '2026-06-28',
-    channels: ['stable', 'regular'],
-    removedApis: [],
-  },
-  {
-    minor: '1.34',
-    latestPatch: '1.34.2',
-    released: '2025-08-27',
-    endOfLife: '2026-10-27',
-    channels: ['stable', 'regular', 'rapid'],
-    removedApis: [],
-  },
-  {
-    minor: '1.35',
-    latestPatch: '1.35.0',
-    released: '2025-12-17',
-    endOfLife: '2027-02-28',
-    channels: ['regular', 'rapid'],
-    removedApis: [],
-  },
-];
+export const kubernetesReleases: readonly KubernetesRelease[] = (
+  [
+    {
+      minor: '1.29',
+      latestPatch: '1.29.15',
+      released: '2023-12-13',
+      endOfLife: '2025-02-28',
+      channels: [],
+      removedApis: [],
+    },
+    {
+      minor: '1.30',
+      latestPatch: '1.30.14',
+      released: '2024-04-17',
+      endOfLife: '2025-06-28',
+      channels: [],
+      removedApis: [],
+    },
+    {
+      minor: '1.31',
+      latestPatch: '1.31.12',
+      released: '2024-08-13',
+      endOfLife: '2025-10-28',
+      channels: ['stable'],
+      removedApis: [],
+    },
+    {
+      minor: '1.32',
+      latestPatch: '1.32.8',
+      released: '2024-12-11',
+      endOfLife: '2026-02-28',
+      channels: ['stable'],
+      removedApis: [],
+    },
+    {
+      minor: '1.33',
+      latestPatch: '1.33.4',
+      released: '2025-04-23',
+      endOfLife: '2026-06-28',
+      channels: ['stable', 'regular'],
+      removedApis: [],
+    },
+    {
+      minor: '1.34',
+      latestPatch: '1.34.2',
+      released: '2025-08-27',
+      endOfLife: '2026-10-27',
+      channels: ['stable', 'regular', 'rapid'],
+      removedApis: [],
+    },
+    {
+      minor: '1.35',
+      latestPatch: '1.35.0',
+      released: '2025-12-17',
+      endOfLife: '2027-02-28',
+      channels: ['regular', 'rapid'],
+      removedApis: [],
+    },
+  ] as KubernetesRelease[]
+).map(r => ({
+  ...r,
+  removedApis: removedApisIn(r.minor).map(a => a.api),
+}));
 
 /**
  * The release of a version's minor, when the table has it.
@@ -265,8 +439,11 @@ export function kubernetesRelease(
 export interface UpgradeSubject {
   controlPlane: string;
   pools: { name: string; version: string }[];
-  /** `apiVersion/Kind` the workloads placed on the cluster use. */
-  apisInUse?: string[];
+  /**
+   * The workloads placed on the cluster and the Kubernetes APIs (`apiVersion/Kind`) of the
+   * objects each runs, as their drivers report them.
+   */
+  apisInUse?: { ref: string; apis: string[] }[];
 }
 
 /**
@@ -310,16 +487,20 @@ export function upgradeRefusals(
       );
     }
   }
-  if (release) {
-    const removed = (subject.apisInUse ?? []).filter(api =>
-      release.removedApis.includes(api),
-    );
-    if (removed.length > 0) {
-      refusals.push(
-        `${target} no longer serves ${removed.join(
-          ', ',
-        )}, still used by placed workloads`,
-      );
+  for (let minor = from + 1; minor <= to; minor++) {
+    for (const removed of removedApisIn(`1.${minor}`)) {
+      const users = (subject.apisInUse ?? [])
+        .filter(w => w.apis.includes(removed.api))
+        .map(w => w.ref);
+      if (users.length > 0) {
+        refusals.push(
+          `removed API: 1.${minor} no longer serves ${
+            removed.api
+          }, still used by ${users.join(', ')}; move them to ${
+            removed.replacement
+          } first`,
+        );
+      }
     }
   }
   return refusals;

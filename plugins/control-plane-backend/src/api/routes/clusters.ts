@@ -14,12 +14,16 @@ import {
   clusterPatchRequestSchema,
   fleetReadPermission,
   nameSchema,
+  resourceEventPageSchema,
+  resourceEventSchema,
+  resourceEventsQuerySchema,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { z } from 'zod';
+import { streamResourceEvents } from '../../events/sse';
 import { rawTarget, routes } from '../route';
 import { ApiServices } from './shared';
 
-type Deps = Pick<ApiServices, 'clusters'>;
+type Deps = Pick<ApiServices, 'clusters' | 'events' | 'eventStream'>;
 
 const route = routes<Deps>();
 const clusterPath = z.object({ name: nameSchema });
@@ -266,6 +270,76 @@ export const clusterRoutes = [
           }`,
         },
       };
+    },
+  }),
+
+  route({
+    method: 'post',
+    path: '/clusters/{name}/uncordon',
+    operationId: 'uncordonCluster',
+    summary:
+      'Return a drained cluster to service: it leaves Draining for Ready and the scheduler places on it again',
+    permission: clusterManagePermission,
+    request: { params: clusterPath },
+    response: {
+      status: 200,
+      schema: clusterAcceptedSchema,
+      description: 'The cluster is Ready again',
+    },
+    command: { action: 'cluster.uncordon', target, idempotency: 'optional' },
+    run: async ({ params, ctx }, { clusters }) => {
+      const accepted = await clusters.service.uncordon(params.name, ctx);
+      return {
+        body: accepted,
+        accepted: { reason: `${params.name} returned to service` },
+      };
+    },
+  }),
+
+  route({
+    method: 'get',
+    path: '/clusters/{name}/events',
+    operationId: 'streamClusterEvents',
+    summary:
+      "The events of a cluster (phase changes, its operations' steps and outcomes), on the stream resources use: server-sent events resuming after Last-Event-ID, or with Accept: application/json a page of the events so far",
+    permission: fleetReadPermission,
+    request: {
+      params: clusterPath,
+      query: resourceEventsQuerySchema,
+      headers: z.object({ 'last-event-id': z.string().optional() }),
+    },
+    response: {
+      status: 200,
+      schema: resourceEventPageSchema,
+      description:
+        'text/event-stream: each event has an id, an event (its type) and data (the event JSON, ref cluster:<name>), and the stream goes on; application/json: the events after `after`, oldest first',
+      content: {
+        'text/event-stream': resourceEventSchema,
+        'application/json': resourceEventPageSchema,
+      },
+    },
+    run: async ({ params, query, req, res }, deps) => {
+      const ref = `cluster:${params.name}`;
+      if (
+        !(await deps.clusters.store.observed(params.name)) &&
+        !(await deps.clusters.service.current()).get('Cluster', params.name)
+      ) {
+        throw new NotFoundError(`No cluster ${params.name}`);
+      }
+      if (
+        req.accepts(['text/event-stream', 'application/json']) ===
+        'application/json'
+      ) {
+        const items = await deps.events.since(ref, query.after, query.limit);
+        return {
+          body: {
+            items,
+            lastId: items.length ? items[items.length - 1].id : query.after,
+          },
+        };
+      }
+      await streamResourceEvents(req, res, deps.events, ref, deps.eventStream);
+      return undefined;
     },
   }),
 

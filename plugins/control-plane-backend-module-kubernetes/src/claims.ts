@@ -49,7 +49,10 @@ export const ANNOTATIONS = {
   operation: (type: OperationType) => `${PREFIX}/operation-${type}`,
 } as const;
 
-/** A claim mapping with its defaults applied. */
+/**
+ * A claim mapping with its defaults applied.
+ * @public
+ */
 export type ResolvedClaimMapping = KubernetesClaimMapping & {
   operations: OperationType[];
 };
@@ -64,6 +67,7 @@ const builtins: Record<
  * The claim mapping of every built-in product, with `overrides` (from configuration) laid over
  * it: an override of a built-in product keeps the defaults it does not name, and an override
  * of another product adds it.
+ * @public
  */
 export function resolveClaimMappings(
   overrides: Record<string, Partial<KubernetesClaimMapping>> = {},
@@ -100,7 +104,10 @@ export function resolveClaimMappings(
   return Object.fromEntries(result);
 }
 
-/** The Kubernetes object the driver reads and writes, loosely typed. */
+/**
+ * The Kubernetes object the driver reads and writes, loosely typed.
+ * @public
+ */
 export interface KubeObject {
   apiVersion: string;
   kind: string;
@@ -143,7 +150,10 @@ export function connectionSecretRef(resource: DriverResource): ObjectRef {
   };
 }
 
-/** The Crossplane claim that asks for `resource` on `target`. */
+/**
+ * The Crossplane claim that asks for `resource` on `target`.
+ * @public
+ */
 export function buildClaim(
   resource: DriverResource,
   target: DriverTarget,

@@ -49,6 +49,7 @@ export const canaryService = (target: TrafficTarget) => `${target.name}-canary`;
  * The HTTPRoute for a routing on a cluster of `cell`: a rule per canary header (exact match)
  * to the canary, then the weighted split (the cell's own weight when the routing names it).
  * Throws when the Gateway API schema refuses the result.
+ * @public
  */
 export function buildHttpRoute(
   target: TrafficTarget,

@@ -15,3 +15,10 @@ export type {
 export { controlPlaneModuleKubernetesTraffic } from './trafficModule';
 export { GatewayApiTrafficRouter } from './GatewayApiTrafficRouter';
 export type { GatewayApiRoutingOptions } from './httpRoute';
+// The builders of what the driver applies, for modules that render the same objects (the
+// GitOps module writes them to a deploy repository).
+export { buildClaim, resolveClaimMappings } from './claims';
+export type { KubeObject, ResolvedClaimMapping } from './claims';
+export { dnsEndpoint, dnsHostname, networkPolicy } from './networking';
+export { buildHttpRoute } from './httpRoute';
+export { readGatewayApiRoutingOptions } from './trafficModule';

@@ -27,7 +27,10 @@ export function networkPolicyRef(resource: DriverResource): ObjectRef {
   };
 }
 
-/** The policy that lets every pod of the resource's namespace in, to `port` only. */
+/**
+ * The policy that lets every pod of the resource's namespace in, to `port` only.
+ * @public
+ */
 export function networkPolicy(
   resource: DriverResource,
   port: number,
@@ -48,7 +51,10 @@ export function networkPolicy(
   };
 }
 
-/** The name the resource is published under: `<name>.<namespace>.<cell>.idp.internal`. */
+/**
+ * The name the resource is published under: `<name>.<namespace>.<cell>.idp.internal`.
+ * @public
+ */
 export function dnsHostname(
   resource: DriverResource,
   target: DriverTarget,
@@ -65,7 +71,10 @@ export function dnsEndpointRef(resource: DriverResource): ObjectRef {
   };
 }
 
-/** The endpoint that has external-dns publish `hostname` as a CNAME of the service host. */
+/**
+ * The endpoint that has external-dns publish `hostname` as a CNAME of the service host.
+ * @public
+ */
 export function dnsEndpoint(resource: DriverResource, hostname: string) {
   const ref = dnsEndpointRef(resource);
   return {

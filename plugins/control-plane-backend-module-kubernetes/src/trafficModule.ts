@@ -11,6 +11,7 @@ import { GatewayApiRoutingOptions } from './httpRoute';
 /**
  * Reads `controlPlane.kubernetes.traffic` (see config.d.ts); undefined when it names no
  * gateway.
+ * @public
  */
 export function readGatewayApiRoutingOptions(
   config: Config,

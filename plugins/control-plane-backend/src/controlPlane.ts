@@ -45,6 +45,7 @@ import { Scheduler } from './scheduling/Scheduler';
 import { ProviderHealth } from './health/ProviderHealth';
 import {
   ChangeProposer,
+  DeliveryProvider,
   MetricsProvider,
   PolicyEvaluator,
   TrafficRouter,
@@ -61,6 +62,8 @@ import {
   ClusterStatus,
 } from './clusters/ClusterService';
 import { ClusterLifecycle, createClusterLifecycle } from './clusters/lifecycle';
+import { Delivery } from './reconciler/delivery';
+import { withSyncHold } from './deployments/holdSync';
 
 /** Every store and service of the control plane, wired together. */
 export interface ControlPlane {
@@ -94,6 +97,8 @@ export interface ControlPlane {
   clusters: ClusterLifecycle;
   deployments: DeploymentStore;
   deploymentService: DeploymentService;
+  /** Delivery through a GitOps tool (with a delivery module): renders, verdicts, holds. */
+  delivery: Delivery;
   /** Traces, metrics and correlated logs of the engine, the scheduler and the reconciler. */
   instrumentation: ControlPlaneInstrumentation;
   /** Asks background work to run now rather than at its next interval. */
@@ -130,6 +135,8 @@ export async function createControlPlane(options: {
   /** Traffic routers and metrics providers of the deploy engine, by id (first: default). */
   trafficRouters?: ReadonlyMap<string, TrafficRouter>;
   metricsProviders?: ReadonlyMap<string, MetricsProvider>;
+  /** Renders for a GitOps tool and reads its verdict back (a delivery module). */
+  deliveryProvider?: DeliveryProvider;
 }): Promise<ControlPlane> {
   const { db, config, logger } = options;
   const auditKeys = await loadAuditKeyring({
@@ -321,6 +328,12 @@ export async function createControlPlane(options: {
   const triggerReconciler = () => {
     if (config.orchestration.enabled) passRequests.emit('pass');
   };
+  const delivery = new Delivery({
+    provider: options.deliveryProvider,
+    resources,
+    indexer,
+    logger: logger.child({ component: 'delivery' }),
+  });
   const deployDependencies = {
     saga: sagaDependencies,
     deployments,
@@ -344,7 +357,9 @@ export async function createControlPlane(options: {
     indexer,
     logger: logger.child({ component: 'saga-engine' }),
     sagaFor: (type, op) => {
-      if (type === 'deploy') return deploySaga(deployDependencies, op);
+      if (type === 'deploy') {
+        return withSyncHold(deploySaga(deployDependencies, op), delivery, op);
+      }
       if (type === 'migrate' && op.params.deploymentId) {
         return gradualMigrationSaga(deployDependencies, sagas.migrate, op);
       }
@@ -380,6 +395,7 @@ export async function createControlPlane(options: {
     events,
     audit,
     onDrift: instrumentation.onDrift,
+    delivery,
     drivers,
     logger: logger.child({ component: 'reconciler' }),
     wake: () => engine.wake(),
@@ -441,6 +457,7 @@ export async function createControlPlane(options: {
     clusters,
     deployments,
     deploymentService,
+    delivery,
     instrumentation,
     background: {
       reconcile: triggerReconciler,

@@ -12,6 +12,8 @@ import {
   ChangeProposer,
   controlPlaneChangeProposalsExtensionPoint,
   controlPlaneClusterDriversExtensionPoint,
+  controlPlaneDeliveryExtensionPoint,
+  DeliveryProvider,
   controlPlaneDriversExtensionPoint,
   controlPlanePolicyEvaluatorsExtensionPoint,
   PolicyEvaluator,
@@ -92,6 +94,15 @@ export const controlPlanePlugin = createBackendPlugin({
         changeProposer = proposer;
       },
     });
+    let deliveryProvider: DeliveryProvider | undefined;
+    env.registerExtensionPoint(controlPlaneDeliveryExtensionPoint, {
+      setDeliveryProvider(provider) {
+        if (deliveryProvider) {
+          throw new Error('A delivery provider was set twice');
+        }
+        deliveryProvider = provider;
+      },
+    });
     env.registerExtensionPoint(controlPlaneProductsExtensionPoint, {
       addProduct(id, spec) {
         if (moduleProducts.has(id)) {
@@ -150,6 +161,7 @@ export const controlPlanePlugin = createBackendPlugin({
           trafficRouters,
           metricsProviders,
           changeProposer,
+          deliveryProvider,
         });
         logger.info(`drivers: ${drivers.ids().join(', ') || 'none'}`);
 

@@ -14,3 +14,4 @@ export * from './traffic';
 export * from './analysis';
 export * from './clusters';
 export * from './changeProposals';
+export * from './delivery';

@@ -20,6 +20,7 @@ import {
   healthTransition,
   setCondition,
 } from './drift';
+import { Delivery } from './delivery';
 import { startOperation } from './startOperation';
 
 export interface DriftDetectorOptions {
@@ -46,6 +47,11 @@ export interface DriftDetectorOptions {
   ): DriftPolicy | undefined | Promise<DriftPolicy | undefined>;
   /** Counts drift for metrics. */
   onDrift?(resource: ResourceRecord, fields: string[]): void;
+  /**
+   * Delivery through a GitOps tool: a resource whose rendered objects the tool reports out of
+   * sync (or unhealthy) is not READY.
+   */
+  delivery?: Delivery;
 }
 
 export interface DriftResult {
@@ -81,7 +87,7 @@ export class DriftDetector {
       result.checked += 1;
       const drift = compareObserved(observation.desired, observation.observed);
       if (!drift) {
-        await this.followHealth(resource, observation.observed);
+        await this.followHealth(resource, observation.observed, desired);
         continue;
       }
       const policy = await this.policyFor(resource, desired);
@@ -276,14 +282,21 @@ export class DriftDetector {
 
   /**
    * A resource that matches its desired state: moves it between READY and DEGRADED as its
-   * driver reports it, and clears a `Drifted` condition. Writes nothing when neither applies.
+   * driver reports it (and, with delivery through a GitOps tool, as the tool reports its
+   * rendered objects: out of sync or unhealthy is DEGRADED), and clears a `Drifted` condition.
+   * Writes nothing when neither applies.
    */
   private async followHealth(
     resource: ResourceRecord,
     observed: ObservedResource,
+    desired: DesiredState,
   ) {
     const { resources } = this.options;
-    const to = healthTransition(resource.status.state, observed.phase);
+    const delivery = await this.options.delivery?.statusOf(resource, desired);
+    const undelivered = delivery && !delivery.inSync;
+    const phase =
+      undelivered && observed.phase === 'ready' ? 'degraded' : observed.phase;
+    const to = healthTransition(resource.status.state, phase);
     const drifted = resource.status.conditions.find(
       c => c.type === 'Drifted' && c.status === 'True',
     );
@@ -296,8 +309,13 @@ export class DriftDetector {
           to,
           {
             actor: 'control-plane',
-            reason:
-              observed.message ?? `the driver reports it ${observed.phase}`,
+            reason: undelivered
+              ? `${delivery.tool} reports ${delivery.application} ${
+                  delivery.sync
+                }, ${delivery.health}${
+                  delivery.message ? `: ${delivery.message}` : ''
+                }`
+              : observed.message ?? `the driver reports it ${observed.phase}`,
           },
           trx,
         );

@@ -61,7 +61,12 @@ export class Reconciler {
    * pass that finds nothing new writes nothing.
    */
   detectDrift(limit = 200): Promise<DriftResult> {
-    return this.mutex.run(() => this.drift.check(limit));
+    return this.mutex.run(async () => {
+      // What runs on each cluster, rendered for a GitOps tool first (no commit when nothing
+      // changed), so that the checks read its verdict on the latest render.
+      await this.options.delivery?.render();
+      return this.drift.check(limit);
+    });
   }
 
   private async passLocked(): Promise<PassResult> {

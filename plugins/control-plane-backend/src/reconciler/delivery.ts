@@ -1,0 +1,122 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  DeliveredResource,
+  DeliveryProvider,
+  DeliveryStatus,
+} from '@idp-multicloud/plugin-control-plane-node';
+import { DesiredState } from '../gitops/DesiredState';
+import { StateIndexer } from '../gitops/StateIndexer';
+import { effectiveParams } from '../orchestration/driverAccess';
+import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
+
+/**
+ * The control plane's side of delivery through GitOps tools (a {@link DeliveryProvider} set by
+ * a module, e.g. Argo CD and Flux): renders what runs on each cluster, asks for the tool's
+ * verdict on a resource, and holds auto-sync during a rollout. Without a provider every call
+ * does nothing. A failing tool is logged, never fatal: its verdict is then unknown.
+ */
+export class Delivery {
+  constructor(
+    private readonly options: {
+      provider?: DeliveryProvider;
+      resources: ResourceStore;
+      indexer: StateIndexer;
+      logger: LoggerService;
+    },
+  ) {}
+
+  get enabled(): boolean {
+    return Boolean(this.options.provider);
+  }
+
+  /** What the provider is told of a placed resource; undefined when it cannot be said. */
+  deliveredResource(
+    resource: ResourceRecord,
+    desired: DesiredState,
+  ): DeliveredResource | undefined {
+    const placement = resource.status.placement;
+    const cluster = placement && desired.cluster(placement.cluster);
+    if (!placement || !cluster) return undefined;
+    let params: Record<string, unknown>;
+    try {
+      params = effectiveParams(desired, resource);
+    } catch {
+      return undefined;
+    }
+    return {
+      resource: {
+        ref: resource.ref,
+        uid: resource.uid,
+        namespace: resource.metadata.namespace,
+        name: resource.metadata.name,
+        product: resource.spec.product,
+        tier: resource.spec.tier,
+        owner: resource.spec.owner,
+        generation: resource.status.generation,
+        params,
+        labels: resource.metadata.labels,
+      },
+      target: { ...placement, region: cluster.region, zones: cluster.zones },
+    };
+  }
+
+  /**
+   * Renders every placed resource that is not being deleted, at the indexed commit. The
+   * provider commits only when something changed, so a pass with nothing new writes nothing.
+   */
+  async render(): Promise<void> {
+    const { provider, resources, indexer, logger } = this.options;
+    if (!provider) return;
+    const desired = await indexer.current();
+    if (!desired.commit) return;
+    const delivered: DeliveredResource[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await resources.list({}, { limit: 500, cursor });
+      for (const resource of page.items) {
+        if (['DELETING', 'DELETED'].includes(resource.status.state)) continue;
+        const item = this.deliveredResource(resource, desired);
+        if (item) delivered.push(item);
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    try {
+      await provider.render({ commit: desired.commit, resources: delivered });
+    } catch (error) {
+      logger.warn(`could not render for delivery: ${error}`);
+    }
+  }
+
+  /** The tool's verdict on a resource's rendered objects; undefined when unknown. */
+  async statusOf(
+    resource: ResourceRecord,
+    desired?: DesiredState,
+  ): Promise<DeliveryStatus | undefined> {
+    const { provider, indexer, logger } = this.options;
+    if (!provider) return undefined;
+    const item = this.deliveredResource(
+      resource,
+      desired ?? (await indexer.current()),
+    );
+    if (!item) return undefined;
+    try {
+      return await provider.status(item.resource, item.target);
+    } catch (error) {
+      logger.warn(`could not read the delivery status: ${error}`, {
+        resourceRef: resource.ref,
+      });
+      return undefined;
+    }
+  }
+
+  /** Holds (or releases) auto-sync of what a rollout changes. */
+  async hold(
+    item: DeliveredResource,
+    deploymentId: string,
+    on: boolean,
+  ): Promise<void> {
+    const provider = this.options.provider;
+    const call = on ? provider?.holdSync : provider?.releaseSync;
+    await call?.call(provider, { ...item, deploymentId });
+  }
+}

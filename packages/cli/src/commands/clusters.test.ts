@@ -157,6 +157,12 @@ describe('idp clusters', () => {
 
     expect(await idp('clusters', 'drain', 'eu-cli', '--wait')).toBe(0);
     expect(stdout).toContain('drain of eu-cli succeeded');
+    // drained, it can be returned to service, and drained again
+    expect(await idp('clusters', 'uncordon', 'eu-cli')).toBe(0);
+    expect(stdout).toContain('eu-cli is back in service.');
+    expect(await idp('clusters', 'uncordon', 'eu-cli')).toBe(1);
+    expect(stderr).toContain('not Draining');
+    expect(await idp('clusters', 'drain', 'eu-cli', '--wait')).toBe(0);
     expect(await idp('clusters', 'decommission', 'eu-cli', '--wait')).toBe(0);
     expect(stdout).toContain('decommission of eu-cli succeeded');
     expect(await idp('clusters', 'get', 'eu-cli')).toBe(1);

@@ -2573,6 +2573,23 @@ export interface components {
           namespace: string;
         };
         createdAt: string;
+        /** what the GitOps tool delivering its cluster reports of its rendered objects (with a delivery module; only on a single resource) */
+        delivery?: {
+          /** the Argo CD Application or the Flux Kustomization */
+          application: string;
+          /** Healthy, Progressing, Degraded, Suspended, Missing or Unknown */
+          health: string;
+          /** auto-sync is held (a rollout in progress) */
+          held?: boolean;
+          inSync: boolean;
+          message?: string;
+          /** the deploy repository revision the tool last applied */
+          revision?: string;
+          /** Synced, OutOfSync or Unknown */
+          sync: string;
+          /** argocd or flux */
+          tool: string;
+        };
         /** where clients connect, once it is READY */
         endpoint?: {
           host: string;
@@ -2690,6 +2707,23 @@ export interface components {
         namespace: string;
       };
       createdAt: string;
+      /** what the GitOps tool delivering its cluster reports of its rendered objects (with a delivery module; only on a single resource) */
+      delivery?: {
+        /** the Argo CD Application or the Flux Kustomization */
+        application: string;
+        /** Healthy, Progressing, Degraded, Suspended, Missing or Unknown */
+        health: string;
+        /** auto-sync is held (a rollout in progress) */
+        held?: boolean;
+        inSync: boolean;
+        message?: string;
+        /** the deploy repository revision the tool last applied */
+        revision?: string;
+        /** Synced, OutOfSync or Unknown */
+        sync: string;
+        /** argocd or flux */
+        tool: string;
+      };
       /** where clients connect, once it is READY */
       endpoint?: {
         host: string;

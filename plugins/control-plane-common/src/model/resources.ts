@@ -113,6 +113,32 @@ export const placementSchema = z.object({
 });
 
 /**
+ * What a GitOps tool (Argo CD, Flux) reports of the objects rendered for a resource: `inSync`
+ * false keeps it from READY.
+ * @public
+ */
+export const deliveryStatusSchema = z.object({
+  tool: z.string().describe('argocd or flux'),
+  application: z
+    .string()
+    .describe('the Argo CD Application or the Flux Kustomization'),
+  sync: z.string().describe('Synced, OutOfSync or Unknown'),
+  health: z
+    .string()
+    .describe('Healthy, Progressing, Degraded, Suspended, Missing or Unknown'),
+  inSync: z.boolean(),
+  message: z.string().optional(),
+  revision: z
+    .string()
+    .optional()
+    .describe('the deploy repository revision the tool last applied'),
+  held: z
+    .boolean()
+    .optional()
+    .describe('auto-sync is held (a rollout in progress)'),
+});
+
+/**
  * The observed state of a resource.
  * @public
  */
@@ -148,6 +174,11 @@ export const resourceStatusSchema = z.object({
       'the secret holding its connection details (a reference, never the details)',
     ),
   conditions: z.array(conditionSchema),
+  delivery: deliveryStatusSchema
+    .optional()
+    .describe(
+      'what the GitOps tool delivering its cluster reports of its rendered objects (with a delivery module; only on a single resource)',
+    ),
   commit: z
     .string()
     .optional()

@@ -38,6 +38,7 @@ import {
 
 type Deps = Pick<
   ApiServices,
+  | 'delivery'
   | 'resourceService'
   | 'resources'
   | 'operations'
@@ -49,6 +50,16 @@ type Deps = Pick<
 >;
 
 const route = routes<Deps>();
+
+/** A resource with what the GitOps tool delivering its cluster reports (when one does). */
+async function delivered<
+  R extends Awaited<ReturnType<Deps['resourceService']['getLive']>>,
+>(resource: R, delivery: Deps['delivery']): Promise<R> {
+  const status = await delivery.statusOf(resource);
+  return status
+    ? { ...resource, status: { ...resource.status, delivery: status } }
+    : resource;
+}
 
 /** The audit target of a request on a resource, before its name is validated. */
 const resourceTarget = ({ params }: { params: Record<string, string> }) =>
@@ -175,14 +186,18 @@ export const resourceRoutes = [
     operationId: 'getResource',
     summary: 'A resource: its desired spec and observed status',
     schema: resourceSchema,
-    answer: publicResource,
+    answer: async (r, { delivery }) =>
+      publicResource(await delivered(r, delivery)),
   }),
   resourceRead({
     suffix: '/status',
     operationId: 'getResourceStatus',
     summary: 'Observed state',
     schema: resourceStatusResponseSchema,
-    answer: r => ({ ref: r.ref, ...r.status }),
+    answer: async (r, { delivery }) => {
+      const { status } = await delivered(r, delivery);
+      return { ref: r.ref, ...status };
+    },
   }),
   resourceRead({
     suffix: '/history',

@@ -94,6 +94,13 @@ export interface ControlPlaneApi {
   ): Promise<Schemas['Deployment']>;
   /** Rolls the resource back to an earlier version that succeeded. */
   rollback(ref: string, toVersion: string): Promise<Resource>;
+  /** A resource's changes in the state repository, newest first (`GET /changes`). */
+  changes(ref: string): Promise<Schemas['Change'][]>;
+  /**
+   * Reverts one change of the state repository (`POST /changes/{sha}/revert`); throws
+   * `IdpReviewRequiredError` when the revert needs review and was proposed instead.
+   */
+  revertChange(sha: string): Promise<Schemas['ChangeRevert']>;
   /** Which version runs where (for a component: `component:default/checkout`). */
   versions(query: {
     component?: string;
@@ -243,6 +250,14 @@ export class ControlPlaneClient implements ControlPlaneApi {
     component?: string;
   }): Promise<Schemas['VersionList']['items']> {
     return this.client.deployments.versions(query);
+  }
+
+  async changes(ref: string): Promise<Schemas['Change'][]> {
+    return (await this.client.changes.list(ref, { limit: 100 })).items;
+  }
+
+  revertChange(sha: string): Promise<Schemas['ChangeRevert']> {
+    return this.client.changes.revert(sha);
   }
 
   deleteResource(ref: string, options?: { cascade?: boolean }) {

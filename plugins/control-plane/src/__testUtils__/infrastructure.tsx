@@ -112,6 +112,7 @@ export function infrastructureBackend(server: SetupServer) {
         reply('DeploymentList', { items: [] }),
       ),
       http.get(`${base}/versions`, () => reply('VersionList', { items: [] })),
+      http.get(`${base}/changes`, () => reply('ChangeList', { items: [] })),
     );
   }
 

@@ -16,6 +16,7 @@ import {
   useSelfServiceLink,
   useSimulatedProviders,
 } from '../common';
+import { ChangeHistory } from './ChangeHistory';
 import { DependencyGraph } from './DependencyGraph';
 import { DeploymentPanel } from './DeploymentPanel';
 import { OperationTimeline } from './OperationTimeline';
@@ -90,6 +91,9 @@ const ResourceDetails = (props: {
         </Section>
         <Section title="State history" level={3}>
           <StateHistory resourceRef={resource.ref} tick={t} />
+        </Section>
+        <Section title="Changes in Git" level={3}>
+          <ChangeHistory resource={resource} tick={t} onChanged={changed} />
         </Section>
       </Flex>
     </Section>

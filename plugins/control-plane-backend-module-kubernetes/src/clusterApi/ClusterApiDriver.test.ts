@@ -12,6 +12,7 @@ import {
   capiVersion,
   DEFER_UPGRADE,
   validateCapiCluster,
+  CapiCluster,
   capiClusterOf,
 } from './manifests';
 
@@ -69,6 +70,53 @@ describe('Cluster API manifests', () => {
       'spec.topology.workers.machineDeployments[1].replicas must be a whole number ≥ 0',
     ]);
   });
+
+  it.each([
+    [
+      'a pool named twice',
+      (c: CapiCluster) => {
+        c.spec.topology.workers.machineDeployments[1].name = 'system';
+      },
+      'spec.topology.workers.machineDeployments[1].name system is repeated',
+    ],
+    [
+      'a version Cluster API does not read',
+      (c: CapiCluster) => {
+        c.spec.topology.version = '1.31';
+      },
+      'spec.topology.version is not vX.Y.Z',
+    ],
+    [
+      'no ClusterClass',
+      (c: CapiCluster) => {
+        c.spec.topology.class = '';
+      },
+      'spec.topology.class',
+    ],
+    [
+      'a label value Kubernetes refuses',
+      (c: CapiCluster) => {
+        c.metadata.labels = { 'idp.multicloud/cell': 'cell eu' };
+      },
+      'metadata.labels.idp.multicloud/cell is not a label value',
+    ],
+    [
+      'a namespace that is not a name',
+      (c: CapiCluster) => {
+        c.metadata.namespace = 'Clusters';
+      },
+      'metadata.namespace Clusters is not a DNS label',
+    ],
+  ])('refuses %s, naming the field', (_what, spoil, issue) => {
+    const c = capiClusterOf(
+      cluster,
+      { namespace: NS, clusterClass: 'idp' },
+      { version: '1.31' },
+    );
+    expect(validateCapiCluster(c)).toEqual([]);
+    spoil(c);
+    expect(validateCapiCluster(c).join('\n')).toContain(issue);
+  });
 });
 
 describe('the Cluster API driver on the fake API server', () => {
@@ -100,6 +148,18 @@ describe('the Cluster API driver on the fake API server', () => {
     expect(capi.reconcile('eu-capi')).toBe('observed');
     expect(capi.reconcile('eu-capi')).toBe('converged');
   };
+
+  it('refuses to read a Cluster that is not a Cluster API Cluster with a topology, naming the field', async () => {
+    await driver.apply(cluster, ctx());
+    const stored = fake.get(CAPI_VERSION, 'Cluster', NS, 'eu-capi')!;
+    fake.put({
+      ...stored,
+      spec: { ...stored.spec, topology: { class: 'idp-default' } },
+    });
+    await expect(driver.observe(cluster, ctx())).rejects.toThrow(
+      /^Cluster eu-capi of the management cluster is not a Cluster API v1beta1 Cluster with a topology: spec.topology.version .*; spec.topology.controlPlane .*; spec.topology.workers /,
+    );
+  });
 
   it('creates a Cluster with a ClusterClass topology and reads readiness from its status', async () => {
     expect((await driver.apply(cluster, ctx())).phase).toBe('provisioning');

@@ -17,6 +17,9 @@ import {
   DEPLOYMENT_NAME_LABEL,
   fromCapiVersion,
   isHeld,
+  capiClusterSchema,
+  capiMachineDeploymentSchema,
+  parseCapi,
   validateCapiCluster,
 } from './manifests';
 
@@ -51,9 +54,18 @@ export class ClusterApiDriver implements ClusterDriver {
     name: string,
     ctx: ClusterDriverCallContext,
   ): Promise<CapiCluster | undefined> {
-    return (await this.management.read(this.ref(name), ctx)) as
-      | CapiCluster
-      | undefined;
+    const raw = await this.management.read(this.ref(name), ctx);
+    if (raw === undefined) return undefined;
+    const parsed = parseCapi(capiClusterSchema, raw);
+    if (!parsed.ok) {
+      throw new DriverError(
+        `Cluster ${name} of the management cluster is not a Cluster API v1beta1 Cluster with a topology: ${parsed.issues.join(
+          '; ',
+        )}`,
+        { retryable: false, code: 'Invalid' },
+      );
+    }
+    return parsed.value;
   }
 
   private async write(
@@ -192,9 +204,23 @@ export class ClusterApiDriver implements ClusterDriver {
       '',
       ctx,
     );
-    const mds = (all.items as unknown as CapiMachineDeployment[]).filter(
-      md => md.metadata.labels?.[CLUSTER_NAME_LABEL] === cluster.name,
-    );
+    const mds: CapiMachineDeployment[] = [];
+    for (const item of all.items) {
+      const parsed = parseCapi(capiMachineDeploymentSchema, item);
+      if (!parsed.ok) {
+        throw new DriverError(
+          `a MachineDeployment of ${
+            cluster.name
+          } is not a Cluster API v1beta1 MachineDeployment: ${parsed.issues.join(
+            '; ',
+          )}`,
+          { retryable: false, code: 'Invalid' },
+        );
+      }
+      if (parsed.value.metadata.labels?.[CLUSTER_NAME_LABEL] === cluster.name) {
+        mds.push(parsed.value);
+      }
+    }
     const status = c.status ?? {};
     const conditions = status.conditions ?? [];
     const condition = (type: string) => conditions.find(x => x.type === type);

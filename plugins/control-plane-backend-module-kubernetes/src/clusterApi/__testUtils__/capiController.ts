@@ -57,8 +57,15 @@ export class CapiController {
     const condition = (
       type: string,
       ok: boolean,
-      extra: { reason?: string; severity?: string; message?: string } = {},
-    ): CapiCondition => ({ type, status: ok ? 'True' : 'False', ...extra });
+      extra: Partial<
+        Pick<CapiCondition, 'reason' | 'severity' | 'message'>
+      > = {},
+    ): CapiCondition => ({
+      type,
+      status: ok ? 'True' : 'False',
+      lastTransitionTime: new Date().toISOString(),
+      ...extra,
+    });
     if ((status.observedGeneration ?? 0) < generation) {
       this.setStatus(name, {
         phase: 'Provisioning',

@@ -107,6 +107,13 @@ describe('idp clusters', () => {
     expect(await idp('clusters', 'scale', 'eu-cli', 'general', '9')).toBe(1);
     expect(stderr).toContain("nodePools[0].count: 9 is above the pool's max 5");
 
+    // no maintenance window to wait for: refused, naming the field
+    expect(
+      await idp('clusters', 'upgrade', 'eu-cli', '1.31', '--in-window'),
+    ).toBe(1);
+    expect(stderr).toContain(
+      'when: cluster eu-cli has no maintenance window to wait for',
+    );
     expect(await idp('clusters', 'upgrade', 'eu-cli', '1.32')).toBe(1);
     expect(stderr).toContain('one minor at a time: 1.30 → 1.32 skips 1.31');
     const upgraded = await idp(

@@ -61,9 +61,11 @@ async function accepted(
       session.output,
       result,
       () =>
-        `${op.type} of ${result.cluster} started: operation ${op.id} (${op.steps
-          .map(s => s.name)
-          .join(' → ')})`,
+        `${op.type} of ${result.cluster} ${
+          typeof op.params.notBefore === 'string'
+            ? `waits for its maintenance window (${op.params.notBefore})`
+            : 'started'
+        }: operation ${op.id} (${op.steps.map(s => s.name).join(' → ')})`,
     );
     return;
   }
@@ -301,13 +303,20 @@ export function clusterCommands(): Command[] {
           'Upgrade a cluster, control plane first then each pool; refused before anything changes when the version skips a minor',
         )
         .argument('<name>')
-        .argument('<version>'),
+        .argument('<version>')
+        .option(
+          '--in-window',
+          "start when the cluster's maintenance window next opens, not now",
+        ),
     ).action(
       async (name: string, version: string, opts: any, command: Command) => {
         const session = await sessionOf(command);
         await accepted(
           session,
-          await session.idp.clusters.update(name, { version }),
+          await session.idp.clusters.update(name, {
+            version,
+            ...(opts.inWindow ? { when: 'window' as const } : {}),
+          }),
           opts,
         );
       },

@@ -1489,6 +1489,8 @@ export interface components {
          */
         timeZone: string;
       };
+      /** when its maintenance window next opens, ISO 8601 (now, while it is open); none without a window */
+      nextMaintenanceWindow?: string;
       /** default: [] */
       nodePools: {
         /** desired number of nodes */
@@ -1691,6 +1693,10 @@ export interface components {
         name: string;
       }[];
       version?: string;
+      /**
+       * with a new version: start the upgrade now (the default), or when the maintenance window next opens
+       */
+      when?: 'now' | 'window';
     };
     ClusterUsage: {
       cpu: number;

@@ -134,6 +134,7 @@ export class ClusterOperationRunner {
     }, Math.max(50, this.leaseMs / 3));
     try {
       const { driver, cluster } = await this.o.resolve(op);
+      if (!(await this.enterStartPhase(op))) return;
       const compensating = op.steps.some(s => s.state === 'failed');
       if (compensating) {
         await this.compensate(
@@ -160,6 +161,53 @@ export class ClusterOperationRunner {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * A deferred operation (an upgrade that waited for its maintenance window) moves the
+   * cluster to its start phase when it starts, not when it was asked for. False: it could not
+   * (the cluster left the phases it starts from) and the operation failed, changing nothing.
+   */
+  private async enterStartPhase(op: ClaimedClusterOperation): Promise<boolean> {
+    const fresh = op.steps.every(
+      s => s.state === 'pending' && s.attempts === 0,
+    );
+    if (op.params.deferred !== true || !fresh) return true;
+    const phases = sagaPhases[op.type as ClusterOperationType];
+    const phase = (await this.o.store.observed(op.cluster))?.phase;
+    if (phase === phases.start) return true;
+    if (phase && phases.from.includes(phase)) {
+      await this.o.store.save(op, {}, trx =>
+        this.o.store.transition(
+          op.cluster,
+          phase,
+          phases.start,
+          trx,
+          'its maintenance window opened',
+        ),
+      );
+      return true;
+    }
+    const error = `${op.cluster} is ${
+      phase ?? 'not observed'
+    } when its window opened: the ${op.type} did not start`;
+    await this.o.store.save(
+      op,
+      { state: 'failed', error, release: true },
+      async trx => {
+        await this.o.audit.append(
+          {
+            actor: op.actor,
+            action: `cluster.${op.type}`,
+            target: `cluster:${op.cluster}`,
+            outcome: 'failed',
+            reason: error,
+          },
+          trx,
+        );
+      },
+    );
+    return false;
   }
 
   private context(

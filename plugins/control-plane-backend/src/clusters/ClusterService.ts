@@ -26,6 +26,7 @@ import { utilizationOf } from '../scheduling/pipeline';
 import { ClusterUsage, noUsage } from '../scheduling/Scheduler';
 import { ClusterSagaDependencies, sagaPhases, stepNames } from './clusterSagas';
 import { ClaimedClusterOperation, ClusterStore } from './ClusterStore';
+import { nextMaintenanceWindow } from './channels';
 import { clusterHealth } from './health';
 
 /** Cluster drivers by id. */
@@ -112,6 +113,7 @@ export class ClusterService {
       ),
       this.o.store.activeOperations(),
     ]);
+    const now = DateTime.now();
     return desired.ofKind('Cluster').map(m => {
       const name = m.metadata.name;
       const used = usage.get(name) ?? noUsage;
@@ -138,6 +140,14 @@ export class ClusterService {
         },
         ...(seen ? { observed: seen } : {}),
         health,
+        ...(m.spec.maintenanceWindow
+          ? {
+              nextMaintenanceWindow:
+                nextMaintenanceWindow(m.spec.maintenanceWindow, now)
+                  ?.toUTC()
+                  .toISO() ?? undefined,
+            }
+          : {}),
         operations: ops,
       };
     });
@@ -281,23 +291,34 @@ export class ClusterService {
     return result.commit ?? null;
   }
 
-  /** Creates the operation, moving the cluster (adopted when never observed) to its start phase. */
+  /**
+   * Creates the operation, moving the cluster (adopted when never observed) to its start
+   * phase; a deferred one (waiting for its window until `runAfter`) moves when it starts.
+   */
   private async startOperation(
     m: ClusterManifest,
     type: ClusterOperationType,
     params: Record<string, unknown>,
     ctx: CallContext,
     driverId: string,
+    runAfter?: number,
   ): Promise<ClusterOperation> {
     const name = m.metadata.name;
     const phases = sagaPhases[type];
+    const deferred = runAfter !== undefined && runAfter > Date.now();
     const op = await this.o.store.createOperation(
       {
         cluster: name,
         type,
-        params: { ...params, cluster: this.driverCluster(m), driver: driverId },
+        params: {
+          ...params,
+          cluster: this.driverCluster(m),
+          driver: driverId,
+          ...(deferred ? { deferred: true } : {}),
+        },
         actor: ctx.actor,
         steps: stepNames(type, params),
+        ...(deferred ? { runAfter } : {}),
       },
       async trx => {
         if (type === 'create') {
@@ -312,6 +333,7 @@ export class ClusterService {
             `cannot ${type} ${name} while it is ${row.phase}`,
           );
         }
+        if (deferred) return;
         await this.o.store.transition(name, row.phase, phases.start, trx);
       },
     );
@@ -425,6 +447,25 @@ export class ClusterService {
     }
     const upgrading =
       body.version !== undefined && body.version !== m.spec.version;
+    // An upgrade in the window starts when the window (as this request leaves it) next opens.
+    let runAfter: number | undefined;
+    if (body.when === 'window') {
+      if (!upgrading) {
+        throw new InputError(
+          'when: only an upgrade (a new version) waits for the maintenance window',
+        );
+      }
+      const window =
+        body.maintenanceWindow === undefined
+          ? m.spec.maintenanceWindow
+          : body.maintenanceWindow ?? undefined;
+      if (!window) {
+        throw new InputError(
+          `when: cluster ${name} has no maintenance window to wait for`,
+        );
+      }
+      runAfter = nextMaintenanceWindow(window, DateTime.now())?.toMillis();
+    }
     let poolChanges: { name: string; count: number; from: number }[] = [];
     if (body.nodePools) {
       body.nodePools.forEach((p, i) => {
@@ -510,6 +551,20 @@ export class ClusterService {
       },
     );
     let operation: ClusterOperation | undefined;
+    if (body.maintenanceWindow !== undefined && !operating) {
+      // An upgrade waiting for the window follows it (no window any more: it starts now).
+      const opens = body.maintenanceWindow
+        ? nextMaintenanceWindow(body.maintenanceWindow, DateTime.now())
+        : DateTime.now();
+      const moved = await this.o.store.rescheduleDeferred(
+        name,
+        opens?.toMillis() ?? Date.now(),
+      );
+      if (moved) {
+        this.o.wake();
+        operation = await this.o.store.operation(moved);
+      }
+    }
     if (operating) {
       const updated = await this.manifest(name);
       operation = upgrading
@@ -521,9 +576,13 @@ export class ClusterService {
               from,
               to: body.version,
               pools: updated.spec.nodePools.map(p => p.name),
+              ...(runAfter !== undefined
+                ? { notBefore: DateTime.fromMillis(runAfter).toUTC().toISO() }
+                : {}),
             },
             ctx,
             driver!.id,
+            runAfter,
           )
         : await this.startOperation(
             updated,

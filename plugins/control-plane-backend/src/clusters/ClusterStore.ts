@@ -308,6 +308,8 @@ export class ClusterStore {
       params: Record<string, unknown>;
       actor: string;
       steps: string[];
+      /** Not claimed before this time (ms): an upgrade waiting for its maintenance window. */
+      runAfter?: number;
     },
     also?: (trx: Knex.Transaction) => Promise<void>,
   ): Promise<ClusterOperation> {
@@ -335,7 +337,7 @@ export class ClusterStore {
         ),
         created_at: now,
         updated_at: now,
-        run_after: 0,
+        run_after: op.runAfter ?? 0,
       });
       await this.event(
         trx,
@@ -348,6 +350,35 @@ export class ClusterStore {
       await also?.(trx);
     });
     return (await this.operation(id))!;
+  }
+
+  /**
+   * Moves the start of a cluster's deferred operation that has not started (an upgrade
+   * waiting for its maintenance window) to `runAfter`: the window moved. Returns its id.
+   */
+  async rescheduleDeferred(
+    cluster: string,
+    runAfter: number,
+  ): Promise<string | undefined> {
+    const waiting = (await this.operationsOf(cluster, { active: true })).find(
+      op =>
+        op.state === 'pending' &&
+        op.params.deferred === true &&
+        op.steps.every(s => s.state === 'pending' && s.attempts === 0),
+    );
+    if (!waiting) return undefined;
+    await this.db('cluster_operations')
+      .where({ id: waiting.id, state: 'pending' })
+      .where('lease_until', '<', this.now())
+      .update({
+        run_after: runAfter,
+        params: JSON.stringify({
+          ...waiting.params,
+          notBefore: DateTime.fromMillis(runAfter).toUTC().toISO(),
+        }),
+        updated_at: this.now(),
+      });
+    return waiting.id;
   }
 
   async operation(id: string): Promise<ClusterOperation | undefined> {

@@ -1,5 +1,7 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { controlPlaneModuleSimulator } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import { DateTime } from 'luxon';
+import { nextMaintenanceWindow } from './channels';
 import {
   callAs,
   fastSimulator,
@@ -114,10 +116,15 @@ describe.each(databases.eachSupportedId())(
       expect(skip.body.error.message).toMatch(/version: one minor at a time/);
       expect((await ana().get('/clusters/eu-lab')).body.version).toBe('1.30');
 
-      // 1.30 → 1.31: control plane first, then the pool
+      // 1.30 → 1.31 inside the maintenance window (Saturdays 02:00 in Paris): asked for
+      // outside it, the upgrade waits, the cluster Ready meanwhile
+      const saturday = nextMaintenanceWindow(
+        cluster.maintenanceWindow,
+        DateTime.now(),
+      )!;
       const upgraded = await ana()
         .patch('/clusters/eu-lab')
-        .send({ version: '1.31' });
+        .send({ version: '1.31', when: 'window' });
       expect(upgraded.status).toBe(202);
       expect(upgraded.body.operation.steps.map((s: any) => s.name)).toEqual([
         'preflight',
@@ -125,6 +132,31 @@ describe.each(databases.eachSupportedId())(
         'upgrade_pool:general',
         'verify',
       ]);
+      const waiting = upgraded.body.operation.params.notBefore;
+      expect(DateTime.fromISO(waiting).toMillis()).toBe(saturday.toMillis());
+      expect(saturday.setZone('Europe/Paris').toFormat('ccc HH:mm')).toBe(
+        'Sat 02:00',
+      );
+      await new Promise(r => setTimeout(r, 500));
+      const asked = (await ana().get('/clusters/eu-lab')).body;
+      expect([
+        asked.observed.phase,
+        asked.operations[0].state,
+        asked.operations[0].steps[0].state,
+        asked.nextMaintenanceWindow,
+      ]).toEqual(['Ready', 'pending', 'pending', saturday.toUTC().toISO()]);
+      // a window that is open now: the waiting upgrade follows it and runs
+      const openNow = {
+        days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+        start: DateTime.utc().minus({ minutes: 30 }).toFormat('HH:mm'),
+        durationMinutes: 240,
+        timeZone: 'UTC',
+      };
+      const moved = await ana()
+        .patch('/clusters/eu-lab')
+        .send({ maintenanceWindow: openNow });
+      expect(moved.status).toBe(202);
+      expect(moved.body.operation.id).toBe(upgraded.body.operation.id);
       // while it upgrades, another operation is refused
       const during = await ana().post('/clusters/eu-lab/drain').send({});
       expect(during.status).toBe(409);
@@ -135,6 +167,14 @@ describe.each(databases.eachSupportedId())(
       expect(cluster.observed.controlPlaneVersion).toBe('1.31');
       expect(cluster.observed.pools[0].version).toBe('1.31');
       expect(cluster.observed.phase).toBe('Ready');
+      const upgradeEvents = (
+        await ana()
+          .get('/clusters/eu-lab/events')
+          .set('accept', 'application/json')
+      ).body.items.map((e: any) => e.message);
+      expect(upgradeEvents).toContain(
+        'Ready → Upgrading (its maintenance window opened)',
+      );
 
       // a database and the webapp that depends on it, placed on the new cluster
       for (const body of [
@@ -476,6 +516,20 @@ describe.each(databases.eachSupportedId())(
         });
       expect(badVersion.status).toBe(400);
       expect(badVersion.body.error.message).toMatch(/version/);
+      for (const [body, message] of [
+        [{ when: 'window' }, /change at least one of version/],
+        [
+          { when: 'window', labels: { team: 'x' } },
+          /^when: only an upgrade \(a new version\) waits for the maintenance window$/,
+        ],
+        [{ version: '1.31', when: 'later' }, /when/],
+      ] as const) {
+        const res = await ana().patch('/clusters/aws-eu-west-1').send(body);
+        expect([res.status, res.body.error.message]).toEqual([
+          400,
+          expect.stringMatching(message),
+        ]);
+      }
       const bruno = callAs(cp.server, users.bruno);
       expect(
         (await bruno.post('/clusters/aws-eu-west-1/drain', {})).status,

@@ -128,6 +128,12 @@ export const clusterListSchema = listOf(
         .optional()
         .describe('what the control plane observed; none: it never managed it'),
       health: clusterHealthSchema.optional(),
+      nextMaintenanceWindow: z
+        .string()
+        .optional()
+        .describe(
+          'when its maintenance window next opens, ISO 8601 (now, while it is open); none without a window',
+        ),
       operations: z
         .array(clusterOperationSchema)
         .optional()

@@ -74,9 +74,15 @@ export const clusterPatchRequestSchema = z
     channel: z.enum(clusterChannels).nullable().optional(),
     maintenanceWindow: z.union([maintenanceWindowSchema, z.null()]).optional(),
     labels,
+    when: z
+      .enum(['now', 'window'])
+      .optional()
+      .describe(
+        'with a new version: start the upgrade now (the default), or when the maintenance window next opens',
+      ),
   })
   .strict()
-  .refine(b => Object.keys(b).length > 0, {
+  .refine(b => Object.keys(b).some(k => k !== 'when'), {
     message:
       'change at least one of version, nodePools, channel, maintenanceWindow, labels',
   })

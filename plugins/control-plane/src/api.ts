@@ -123,6 +123,8 @@ export interface ControlPlaneApi {
   clusterHealth(name: string): Promise<Schemas['ClusterHealthHistory']>;
   /** Moves everything placed on a cluster elsewhere in its cell (platform engineers). */
   drainCluster(name: string): Promise<Schemas['ClusterOperation'] | undefined>;
+  /** Returns a drained cluster to service (platform engineers). */
+  uncordonCluster(name: string): Promise<void>;
   /** Deletes an empty cluster (platform engineers). */
   decommissionCluster(
     name: string,
@@ -290,6 +292,10 @@ export class ControlPlaneClient implements ControlPlaneApi {
 
   async drainCluster(name: string) {
     return (await this.client.clusters.drain(name)).operation;
+  }
+
+  async uncordonCluster(name: string) {
+    await this.client.clusters.uncordon(name);
   }
 
   async decommissionCluster(name: string) {

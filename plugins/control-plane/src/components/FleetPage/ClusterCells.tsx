@@ -45,13 +45,37 @@ export const PhaseCell = (props: { cluster: FleetCluster }) => {
   );
 };
 
-/** The upgrade channel and the maintenance window automatic upgrades wait for. */
+/** A time as the window's zone reads it: `Sat 12 Dec, 02:00`. */
+export function windowTime(iso: string, timeZone: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  try {
+    return new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(at);
+  } catch {
+    return iso;
+  }
+}
+
+/**
+ * The upgrade channel, the maintenance window upgrades wait for, and when it next opens.
+ */
 export const ChannelCell = (props: { cluster: FleetCluster }) => {
-  const { channel, maintenanceWindow: w } = props.cluster;
-  if (!channel) return <Text variant="body-small">manual upgrades</Text>;
+  const {
+    channel,
+    maintenanceWindow: w,
+    nextMaintenanceWindow,
+  } = props.cluster;
   return (
     <Flex direction="column" gap="1">
-      <Text variant="body-small">{channel}</Text>
+      <Text variant="body-small">{channel ?? 'manual upgrades'}</Text>
       <Text variant="body-x-small" color="secondary">
         {w
           ? `window ${w.days.join(', ')} ${w.start} for ${
@@ -59,6 +83,11 @@ export const ChannelCell = (props: { cluster: FleetCluster }) => {
             } h (${w.timeZone})`
           : 'no window: upgrades at any time'}
       </Text>
+      {w && nextMaintenanceWindow && (
+        <Text variant="body-x-small" color="secondary">
+          next: {windowTime(nextMaintenanceWindow, w.timeZone)}
+        </Text>
+      )}
     </Flex>
   );
 };
@@ -135,11 +164,21 @@ export const HealthCell = (props: { cluster: FleetCluster }) => {
 export const OperationCell = (props: { cluster: FleetCluster }) => {
   const op = props.cluster.operations?.[0];
   if (!op) return <Text variant="body-small">—</Text>;
+  const notBefore =
+    op.state === 'pending' && typeof op.params.notBefore === 'string'
+      ? op.params.notBefore
+      : undefined;
+  const zone = props.cluster.maintenanceWindow?.timeZone ?? 'UTC';
   return (
     <Flex direction="column" gap="1">
       <Text variant="body-small">
         {op.type} ({op.state})
       </Text>
+      {notBefore && (
+        <Text variant="body-x-small" color="secondary">
+          waits for its window: {windowTime(notBefore, zone)}
+        </Text>
+      )}
       <ol aria-label={`Steps of ${op.type} of ${props.cluster.id}`}>
         {op.steps.map(s => (
           <li key={s.name}>
@@ -153,7 +192,7 @@ export const OperationCell = (props: { cluster: FleetCluster }) => {
   );
 };
 
-/** Drain and decommission, for those who may manage clusters. */
+/** Drain, return to service and decommission, for those who may manage clusters. */
 export const ClusterActions = (props: {
   cluster: FleetCluster;
   ask: (action: {
@@ -168,12 +207,32 @@ export const ClusterActions = (props: {
   const c = props.cluster;
   const busy = (c.operations ?? []).length > 0;
   const placed = c.usage.resources;
+  const drained = c.observed?.phase === 'Draining' && !busy;
   return (
     <Flex gap="1">
+      {drained && (
+        <Button
+          size="small"
+          variant="secondary"
+          onPress={() =>
+            props.ask({
+              title: `Return ${c.id} to service?`,
+              confirmLabel: 'Return to service',
+              description: `${c.id} leaves Draining for Ready: new resources may be placed on it again. Nothing moves back by itself.`,
+              run: async () => {
+                await api.uncordonCluster(c.id);
+                return `${c.id} is back in service`;
+              },
+            })
+          }
+        >
+          Return to service
+        </Button>
+      )}
       <Button
         size="small"
         variant="secondary"
-        isDisabled={busy}
+        isDisabled={busy || c.observed?.phase === 'Draining'}
         onPress={() =>
           props.ask({
             title: `Drain ${c.id}?`,

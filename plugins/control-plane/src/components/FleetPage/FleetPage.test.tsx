@@ -334,6 +334,91 @@ describe('FleetPage', () => {
     expect(drained).toBe(true);
   });
 
+  it('shows when the window next opens, and an upgrade waiting for it', async () => {
+    fleet([
+      {
+        ...managed,
+        nextMaintenanceWindow: '2026-12-12T01:00:00.000Z',
+        observed: { ...managed.observed!, phase: 'Ready' },
+        operations: [
+          {
+            ...managed.operations![0],
+            state: 'pending',
+            params: { notBefore: '2026-12-12T01:00:00.000Z' },
+            steps: managed.operations![0].steps.map(st => ({
+              ...st,
+              state: 'pending' as const,
+              attempts: 0,
+            })),
+          },
+        ],
+      },
+    ]);
+    server.use(
+      http.get(`${base}/clusters/eu-lab/health`, () =>
+        reply('ClusterHealthHistory', {
+          cluster: 'eu-lab',
+          health: managed.health!,
+          series: [],
+        }),
+      ),
+    );
+    renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });
+    const row = await screen.findByRole('row', { name: 'eu-lab' });
+    // in the window's own time zone: 01:00 UTC is 02:00 in Paris
+    expect(
+      within(row).getByText('next: Sat 12 Dec, 02:00'),
+    ).toBeInTheDocument();
+    expect(within(row).getByText('upgrade (pending)')).toBeInTheDocument();
+    expect(
+      within(row).getByText('waits for its window: Sat 12 Dec, 02:00'),
+    ).toBeInTheDocument();
+  });
+
+  it('returns a drained cluster to service after asking', async () => {
+    const drained = {
+      ...managed,
+      operations: [],
+      usage: { ...managed.usage, resources: 0 },
+      observed: { ...managed.observed!, phase: 'Draining' as const },
+    };
+    fleet([drained]);
+    let uncordoned = false;
+    server.use(
+      http.get(`${base}/clusters/eu-lab/health`, () =>
+        reply('ClusterHealthHistory', {
+          cluster: 'eu-lab',
+          health: managed.health!,
+          series: [],
+        }),
+      ),
+      http.post(`${base}/clusters/eu-lab/uncordon`, () => {
+        uncordoned = true;
+        return reply('ClusterAccepted', { cluster: 'eu-lab', commit: null });
+      }),
+    );
+    renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });
+    const row = await screen.findByRole('row', { name: 'eu-lab' });
+    // drained already: no second drain, and it may be decommissioned
+    expect(within(row).getByRole('button', { name: 'Drain' })).toBeDisabled();
+    expect(
+      within(row).getByRole('button', { name: 'Decommission' }),
+    ).toBeEnabled();
+    fireEvent.click(
+      within(row).getByRole('button', { name: 'Return to service' }),
+    );
+    const dialog = await screen.findByRole('dialog', {
+      name: 'Return eu-lab to service?',
+    });
+    fireEvent.click(
+      within(dialog).getByRole('button', { name: 'Return to service' }),
+    );
+    expect(
+      await screen.findByText('eu-lab is back in service'),
+    ).toBeInTheDocument();
+    expect(uncordoned).toBe(true);
+  });
+
   it('says how to add clusters when the fleet has none', async () => {
     fleet([]);
     renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });

@@ -209,7 +209,8 @@ export const ClusterActions = (props: {
   const placed = c.usage.resources;
   const drained = c.observed?.phase === 'Draining' && !busy;
   return (
-    <Flex gap="1">
+    // the table is wide: the buttons wrap rather than overflow it
+    <Flex gap="1" style={{ flexWrap: 'wrap' }}>
       {drained && (
         <Button
           size="small"
@@ -229,24 +230,27 @@ export const ClusterActions = (props: {
           Return to service
         </Button>
       )}
-      <Button
-        size="small"
-        variant="secondary"
-        isDisabled={busy || c.observed?.phase === 'Draining'}
-        onPress={() =>
-          props.ask({
-            title: `Drain ${c.id}?`,
-            confirmLabel: 'Drain',
-            description: `Nothing new is placed on ${c.id}, and the ${placed} resource(s) on it move to other clusters of ${c.cell}, what others depend on first.`,
-            run: async () => {
-              const op = await api.drainCluster(c.id);
-              return `Drain of ${c.id} started (${op?.id})`;
-            },
-          })
-        }
-      >
-        Drain
-      </Button>
+      {/* drained already: it returns to service or goes */}
+      {!drained && (
+        <Button
+          size="small"
+          variant="secondary"
+          isDisabled={busy}
+          onPress={() =>
+            props.ask({
+              title: `Drain ${c.id}?`,
+              confirmLabel: 'Drain',
+              description: `Nothing new is placed on ${c.id}, and the ${placed} resource(s) on it move to other clusters of ${c.cell}, what others depend on first.`,
+              run: async () => {
+                const op = await api.drainCluster(c.id);
+                return `Drain of ${c.id} started (${op?.id})`;
+              },
+            })
+          }
+        >
+          Drain
+        </Button>
+      )}
       <Button
         size="small"
         variant="secondary"

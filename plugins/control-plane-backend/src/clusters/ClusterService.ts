@@ -18,7 +18,7 @@ import {
   ClusterDriver,
   ClusterDriverCluster,
 } from '@idp-multicloud/plugin-control-plane-node';
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import { CallContext } from '../context';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
@@ -379,7 +379,15 @@ export class ClusterService {
         })`,
       );
     }
-    body.nodePools.forEach((p, i) => checkPoolBounds(p, `nodePools[${i}]`));
+    const poolNames = new Set<string>();
+    body.nodePools.forEach((p, i) => {
+      if (poolNames.has(p.name)) {
+        throw new InputError(`nodePools[${i}].name: ${p.name} is repeated`);
+      }
+      poolNames.add(p.name);
+      checkPoolBounds(p, `nodePools[${i}]`);
+    });
+    checkTimeZone(body.maintenanceWindow);
     const nodes = body.nodePools.reduce((n, p) => n + p.count, 0);
     const manifest: ClusterManifest = {
       apiVersion: MANIFEST_API_VERSION,
@@ -445,6 +453,7 @@ export class ClusterService {
         'version: upgrade and scale are separate operations; change version or nodePools, not both',
       );
     }
+    checkTimeZone(body.maintenanceWindow ?? undefined);
     const upgrading =
       body.version !== undefined && body.version !== m.spec.version;
     // An upgrade in the window starts when the window (as this request leaves it) next opens.
@@ -464,7 +473,13 @@ export class ClusterService {
           `when: cluster ${name} has no maintenance window to wait for`,
         );
       }
-      runAfter = nextMaintenanceWindow(window, DateTime.now())?.toMillis();
+      const opens = nextMaintenanceWindow(window, DateTime.now());
+      if (!opens) {
+        throw new InputError(
+          `when: the maintenance window of ${name} never opens`,
+        );
+      }
+      runAfter = opens.toMillis();
     }
     let poolChanges: { name: string; count: number; from: number }[] = [];
     if (body.nodePools) {
@@ -677,6 +692,15 @@ export class ClusterService {
       return `cluster health ${status.health} is below ${minHealth}`;
     }
     return undefined;
+  }
+}
+
+/** A window's time zone must be one luxon knows (an IANA zone): else no window ever opens. */
+function checkTimeZone(window: { timeZone: string } | undefined) {
+  if (window && !IANAZone.isValidZone(window.timeZone)) {
+    throw new InputError(
+      `maintenanceWindow.timeZone: ${window.timeZone} is not an IANA time zone (e.g. Europe/Paris)`,
+    );
   }
 }
 

@@ -516,6 +516,52 @@ describe.each(databases.eachSupportedId())(
         });
       expect(badVersion.status).toBe(400);
       expect(badVersion.body.error.message).toMatch(/version/);
+      const repeated = await ana()
+        .post('/clusters')
+        .send({
+          name: 'eu-bad',
+          cell: 'cell-eu',
+          provider: 'gcp',
+          region: 'r',
+          zones: ['z'],
+          version: '1.31',
+          nodePools: [
+            { name: 'general', machineType: 'm', count: 1 },
+            { name: 'general', machineType: 'n', count: 2 },
+          ],
+        });
+      expect([repeated.status, repeated.body.error.message]).toEqual([
+        400,
+        'nodePools[1].name: general is repeated',
+      ]);
+      const mars = {
+        days: ['sat'],
+        start: '02:00',
+        durationMinutes: 60,
+        timeZone: 'Mars/Olympus_Mons',
+      };
+      for (const res of [
+        await ana()
+          .post('/clusters')
+          .send({
+            name: 'eu-bad',
+            cell: 'cell-eu',
+            provider: 'gcp',
+            region: 'r',
+            zones: ['z'],
+            version: '1.31',
+            nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
+            maintenanceWindow: mars,
+          }),
+        await ana()
+          .patch('/clusters/aws-eu-west-1')
+          .send({ maintenanceWindow: mars }),
+      ]) {
+        expect([res.status, res.body.error.message]).toEqual([
+          400,
+          'maintenanceWindow.timeZone: Mars/Olympus_Mons is not an IANA time zone (e.g. Europe/Paris)',
+        ]);
+      }
       for (const [body, message] of [
         [{ when: 'window' }, /change at least one of version/],
         [

@@ -174,7 +174,9 @@ function minorOf(version: string): number {
  * @public
  */
 export interface RemovedKubernetesApi {
+  /** The `apiVersion/Kind` no longer served. */
   api: string;
+  /** What to use instead. */
   replacement: string;
 }
 

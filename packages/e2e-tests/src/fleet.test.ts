@@ -1,7 +1,7 @@
 /*
  * The Fleet page in a real headless Chromium against the example app, with clusters managed
  * by the control plane on the simulator: created through the API in cell-eu, one upgraded
- * 1.30 → 1.31 while the page shows its steps, one waiting for its maintenance window, one
+ * 1.30 → 1.31 while the page shows its steps, one waiting for its maintenance window (three days away), one
  * drained and returned to service from the page by a platform engineer.
  *
  * IDP_E2E_SCREENSHOTS=1 writes docs/screenshots/fleet-upgrading.png (the upgrade under way)
@@ -89,8 +89,15 @@ async function screenshot(file: string) {
   await page.screenshot({ path: join(screenshotDir, file), fullPage: true });
 }
 
-const saturdayInParis = {
-  days: ['sat'],
+// A window that opens three days from now, at 02:00 in Paris: closed whenever the test runs,
+// so that neither a waiting upgrade nor channel automation starts during it.
+const later = new Date(Date.now() + 3 * 24 * 3600_000);
+const laterDay = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Paris',
+  weekday: 'short',
+}).format(later);
+const closedWindow = {
+  days: [laterDay.toLowerCase()],
   start: '02:00',
   durationMinutes: 240,
   timeZone: 'Europe/Paris',
@@ -163,11 +170,11 @@ afterAll(async () => {
 it('shows managed clusters by cell and provider, an upgrade step by step, the next window and the health trend, and returns a drained cluster to service', async () => {
   await createCluster('eu-lab', 'gcp', {
     channel: 'stable',
-    maintenanceWindow: saturdayInParis,
+    maintenanceWindow: closedWindow,
   });
   await createCluster('eu-edge', 'aws', {
     channel: 'stable',
-    maintenanceWindow: saturdayInParis,
+    maintenanceWindow: closedWindow,
   });
   await createCluster('eu-spare', 'azure');
   // two observation passes: two health samples, a trend
@@ -175,7 +182,7 @@ it('shows managed clusters by cell and provider, an upgrade step by step, the ne
   await new Promise(r => setTimeout(r, 1000));
   await controlPlane('POST', 'clusters/automation/run', {});
 
-  // eu-spare is drained (nothing runs there), eu-edge's upgrade waits for Saturday's window
+  // eu-spare is drained (nothing runs there), eu-edge's upgrade waits for its window
   const drain = await controlPlane('POST', 'clusters/eu-spare/drain', {});
   expect(await ended('eu-spare', drain.operation.id)).toBe('succeeded');
   const waiting = await controlPlane('PATCH', 'clusters/eu-edge', {
@@ -214,8 +221,12 @@ it('shows managed clusters by cell and provider, an upgrade step by step, the ne
   expect(await lab.getByRole('cell').nth(5).innerText()).toBe('1.31');
   expect(await lab.getByText('4 of 4 nodes ready').count()).toBe(1);
   // the channel, its window and when it next opens, in the window's time zone
-  await lab.getByText('window sat 02:00 for 4 h (Europe/Paris)').waitFor();
-  await lab.getByText(/^next: Sat \d{1,2} \w{3}, 02:00$/).waitFor();
+  await lab
+    .getByText(`window ${laterDay.toLowerCase()} 02:00 for 4 h (Europe/Paris)`)
+    .waitFor();
+  await lab
+    .getByText(new RegExp(`^next: ${laterDay} \\d{1,2} \\w{3}, 02:00$`))
+    .waitFor();
   // the health score and its trend
   await lab.getByLabel('Health score of eu-lab').waitFor();
   await lab
@@ -225,7 +236,9 @@ it('shows managed clusters by cell and provider, an upgrade step by step, the ne
   const edge = clusters.getByRole('row', { name: 'eu-edge', exact: true });
   await edge.getByText('upgrade (pending)').waitFor();
   await edge
-    .getByText(/^waits for its window: Sat \d{1,2} \w{3}, 02:00$/)
+    .getByText(
+      new RegExp(`^waits for its window: ${laterDay} \\d{1,2} \\w{3}, 02:00$`),
+    )
     .waitFor();
   await edge.getByLabel('State: Ready').waitFor();
 

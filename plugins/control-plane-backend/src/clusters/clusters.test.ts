@@ -1,5 +1,6 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { controlPlaneModuleSimulator } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import { MaintenanceWindow } from '@idp-multicloud/plugin-control-plane-common';
 import { DateTime } from 'luxon';
 import { nextMaintenanceWindow } from './channels';
 import {
@@ -116,12 +117,29 @@ describe.each(databases.eachSupportedId())(
       expect(skip.body.error.message).toMatch(/version: one minor at a time/);
       expect((await ana().get('/clusters/eu-lab')).body.version).toBe('1.30');
 
-      // 1.30 → 1.31 inside the maintenance window (Saturdays 02:00 in Paris): asked for
-      // outside it, the upgrade waits, the cluster Ready meanwhile
-      const saturday = nextMaintenanceWindow(
-        cluster.maintenanceWindow,
-        DateTime.now(),
-      )!;
+      // 1.30 → 1.31 inside the maintenance window: asked for outside it, the upgrade waits,
+      // the cluster Ready meanwhile. The window opens three days from now at 02:00 in Paris,
+      // so that it is closed whenever the test runs.
+      const later = DateTime.now().setZone('Europe/Paris').plus({ days: 3 });
+      const closed: MaintenanceWindow = {
+        days: [
+          later
+            .toFormat('ccc')
+            .toLowerCase() as MaintenanceWindow['days'][number],
+        ],
+        start: '02:00',
+        durationMinutes: 240,
+        timeZone: 'Europe/Paris',
+      };
+      const windowSet = await ana()
+        .patch('/clusters/eu-lab')
+        .send({ maintenanceWindow: closed });
+      expect([windowSet.status, windowSet.body.operation]).toEqual([
+        202,
+        undefined,
+      ]);
+      const opens = nextMaintenanceWindow(closed, DateTime.now())!;
+      expect(opens.setZone('Europe/Paris').toISODate()).toBe(later.toISODate());
       const upgraded = await ana()
         .patch('/clusters/eu-lab')
         .send({ version: '1.31', when: 'window' });
@@ -133,10 +151,10 @@ describe.each(databases.eachSupportedId())(
         'verify',
       ]);
       const waiting = upgraded.body.operation.params.notBefore;
-      expect(DateTime.fromISO(waiting).toMillis()).toBe(saturday.toMillis());
-      expect(saturday.setZone('Europe/Paris').toFormat('ccc HH:mm')).toBe(
-        'Sat 02:00',
-      );
+      expect(DateTime.fromISO(waiting).toMillis()).toBe(opens.toMillis());
+      expect(
+        DateTime.fromISO(waiting).setZone('Europe/Paris').toFormat('HH:mm'),
+      ).toBe('02:00');
       await new Promise(r => setTimeout(r, 500));
       const asked = (await ana().get('/clusters/eu-lab')).body;
       expect([
@@ -144,7 +162,7 @@ describe.each(databases.eachSupportedId())(
         asked.operations[0].state,
         asked.operations[0].steps[0].state,
         asked.nextMaintenanceWindow,
-      ]).toEqual(['Ready', 'pending', 'pending', saturday.toUTC().toISO()]);
+      ]).toEqual(['Ready', 'pending', 'pending', opens.toUTC().toISO()]);
       // a window that is open now: the waiting upgrade follows it and runs
       const openNow = {
         days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],

@@ -55,6 +55,12 @@ export interface Config {
        * adds its requirement; a change to which none applies needs one approval.
        */
       approvals?: Array<{
+        /**
+         * The rule applies to changes of these kinds of object (`Resource`, `Product` (a
+         * definition), `Tier`, `Policy`, ...).
+         * @defaultValue [Resource]
+         */
+        kinds?: string[];
         /** The rule applies to resources of these tiers (none: all). */
         tiers?: string[];
         /** The rule applies to resources in these namespaces (none: all). */

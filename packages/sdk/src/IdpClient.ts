@@ -16,6 +16,17 @@ export type ClusterAccepted =
   paths['/clusters']['post']['responses'][202]['content']['application/json'];
 
 /**
+ * Options of a manifests plan, apply or proposal.
+ * @public
+ */
+export interface ManifestOptions {
+  /** Also delete resources of the namespaces in the YAML that it leaves out. */
+  prune?: boolean;
+  /** Make the breaking changes of product definitions the plan lists. */
+  acknowledgeBreaking?: boolean;
+}
+
+/**
  * The typed client of the control plane API.
  * @public
  */
@@ -42,10 +53,15 @@ export type IdpClient = {
     ): Promise<Schemas['ReconcilerRunResponse']>;
   };
   manifests: {
-    plan(yaml: string, options?: { prune?: boolean }): Promise<Plan>;
+    /** What applying would change; `breaking` and `warnings` say what it breaks and deprecates. */
+    plan(yaml: string, options?: ManifestOptions): Promise<Plan>;
+    /**
+     * Applies manifests as one commit. A breaking change of a product definition needs
+     * `acknowledgeBreaking` (else an IdpConflictError names what breaks and whom).
+     */
     apply(
       yaml: string,
-      options?: MutationOptions & { prune?: boolean },
+      options?: MutationOptions & ManifestOptions,
     ): Promise<Plan>;
   };
   catalog: {
@@ -97,7 +113,7 @@ export type IdpClient = {
      */
     propose(
       yaml: string,
-      options?: MutationOptions & { prune?: boolean },
+      options?: MutationOptions & ManifestOptions,
     ): Promise<Schemas['ChangeProposal']>;
     /** Proposes the revert of a change for review, as a pull request (see `revert`). */
     proposeRevert(

@@ -10,7 +10,11 @@ export function changeCalls(t: Transport): IdpClient['changes'] {
       call(
         api.POST('/changes/proposals', {
           baseUrl: await apiBase(),
-          body: { yaml, prune: o?.prune ?? false },
+          body: {
+            yaml,
+            prune: o?.prune ?? false,
+            acknowledgeBreaking: o?.acknowledgeBreaking ?? false,
+          },
           headers: key(o),
         }),
       ),

@@ -16,14 +16,22 @@ export function gitopsCalls(
         call(
           api.POST('/manifests/plan', {
             baseUrl: await apiBase(),
-            body: { yaml, prune: o?.prune ?? false },
+            body: {
+              yaml,
+              prune: o?.prune ?? false,
+              acknowledgeBreaking: o?.acknowledgeBreaking ?? false,
+            },
           }),
         ),
       apply: async (yaml, o) =>
         call(
           api.POST('/manifests/apply', {
             baseUrl: await apiBase(),
-            body: { yaml, prune: o?.prune ?? false },
+            body: {
+              yaml,
+              prune: o?.prune ?? false,
+              acknowledgeBreaking: o?.acknowledgeBreaking ?? false,
+            },
             headers: key(o),
           }),
         ),

@@ -7,7 +7,7 @@
  */
 
 export { createIdpClient } from './client';
-export type { ClusterAccepted, IdpClient } from './IdpClient';
+export type { ClusterAccepted, IdpClient, ManifestOptions } from './IdpClient';
 export type { IdpResources, ProductHelper, WaitOptions } from './resources';
 export type {
   Operation,

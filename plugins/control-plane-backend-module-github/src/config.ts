@@ -43,6 +43,7 @@ export function readGitHubSettings(root: Config): GitHubSettings | undefined {
       tiers: config.getOptionalStringArray('review.tiers') ?? [],
     },
     approvals: (config.getOptionalConfigArray('approvals') ?? []).map(r => ({
+      kinds: r.getOptionalStringArray('kinds') ?? ['Resource'],
       tiers: r.getOptionalStringArray('tiers'),
       namespaces: r.getOptionalStringArray('namespaces'),
       count: r.getOptionalNumber('count') ?? 1,

@@ -19,6 +19,11 @@ import { serializeManifest } from './gitops/manifestCodec';
 import { ManifestService } from './gitops/ManifestService';
 import { RevertService } from './gitops/RevertService';
 import { ChangeProposals } from './gitops/ChangeProposals';
+import { changedProducts, definitionImpacts } from './gitops/migrationGuide';
+import {
+  DefinitionChangeLog,
+  DefinitionChangeNotice,
+} from './gitops/DefinitionChangeLog';
 import { StateIndexer } from './gitops/StateIndexer';
 import { IdempotencyStore } from './idempotency/IdempotencyStore';
 import { OperationStore } from './operations/OperationStore';
@@ -83,6 +88,8 @@ export interface ControlPlane {
   reverts: RevertService;
   /** Changes proposed for review as pull requests (with a change proposer module). */
   proposals: ChangeProposals;
+  /** Breaking changes of product definitions as applied, and their owners' notification. */
+  definitionChanges: DefinitionChangeLog;
   idempotency: IdempotencyStore;
   drivers: DriverRegistry;
   scheduler: Scheduler;
@@ -137,6 +144,8 @@ export async function createControlPlane(options: {
   metricsProviders?: ReadonlyMap<string, MetricsProvider>;
   /** Renders for a GitOps tool and reads its verdict back (a delivery module). */
   deliveryProvider?: DeliveryProvider;
+  /** Tells the owners a breaking change of a product definition affects (notifications). */
+  notifyOwners?: (notice: DefinitionChangeNotice) => Promise<void>;
 }): Promise<ControlPlane> {
   const { db, config, logger } = options;
   const auditKeys = await loadAuditKeyring({
@@ -237,6 +246,20 @@ export async function createControlPlane(options: {
     admit: change => policy.admit(change),
     review: change => policy.review(change),
     reviewRequired: change => {
+      // a breaking change of a definition is reviewed wherever changes can be
+      const broken = options.changeProposer
+        ? definitionImpacts(
+            change.before,
+            change.next,
+            changedProducts(change.before, change.next),
+            [],
+          ).filter(i => i.findings.some(f => f.breaking))
+        : [];
+      if (broken.length > 0) {
+        return `A breaking change of ${broken
+          .map(i => `product:${i.product}`)
+          .join(', ')} needs review as a pull request`;
+      }
       const objects = [
         ...change.put.map(m => ({ m, action: 'update' as const })),
         ...change.removed.map(m => ({ m, action: 'delete' as const })),
@@ -270,6 +293,11 @@ export async function createControlPlane(options: {
   });
   const manifests = new ManifestService(changes);
   const reverts = new RevertService({ repo, changes });
+  const definitionChanges = new DefinitionChangeLog({
+    db,
+    logger: logger.child({ component: 'definition-changes' }),
+    notify: options.notifyOwners,
+  });
   const proposals = new ChangeProposals({
     db,
     repo,
@@ -430,6 +458,7 @@ export async function createControlPlane(options: {
   );
 
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeNotices: (() => void) | undefined;
   return {
     db,
     repo,
@@ -444,6 +473,7 @@ export async function createControlPlane(options: {
     manifests,
     reverts,
     proposals,
+    definitionChanges,
     idempotency,
     drivers,
     scheduler,
@@ -472,6 +502,19 @@ export async function createControlPlane(options: {
         breakers: async () =>
           new Map((await health.report()).map(r => [r.provider, r.breaker])),
       });
+      // every replica tells the owners of the breaking changes it indexed (an outbox)
+      const deliverNotices = () =>
+        definitionChanges
+          .deliver()
+          .catch(error =>
+            logger.warn(
+              `could not deliver the notices of definition changes: ${error}`,
+            ),
+          );
+      unsubscribeNotices = indexer.onIndexed(result => {
+        if (result.status === 'indexed' && result.breaking) deliverNotices();
+      });
+      deliverNotices();
       if (!config.orchestration.enabled) {
         logger.info(
           'orchestration is disabled in this replica: it serves the API only',
@@ -486,6 +529,7 @@ export async function createControlPlane(options: {
     async stop() {
       instrumentation.stop();
       unsubscribe?.();
+      unsubscribeNotices?.();
       await clusters.stop();
       await engine.stop();
       await health.flush();

@@ -1,3 +1,4 @@
+import { notificationService } from '@backstage/plugin-notifications-node';
 import {
   coreServices,
   createBackendPlugin,
@@ -125,8 +126,10 @@ export const controlPlanePlugin = createBackendPlugin({
         lifecycle: coreServices.lifecycle,
         events: eventsServiceRef,
         userInfo: coreServices.userInfo,
+        notifications: notificationService,
       },
       async init({
+        notifications,
         userInfo,
         events,
         lifecycle,
@@ -162,6 +165,17 @@ export const controlPlanePlugin = createBackendPlugin({
           metricsProviders,
           changeProposer,
           deliveryProvider,
+          notifyOwners: notice =>
+            notifications.send({
+              recipients: { type: 'entity', entityRef: notice.recipients },
+              payload: {
+                title: notice.title,
+                description: notice.description,
+                link: notice.link,
+                severity: 'high',
+                topic: 'control-plane.definition-change',
+              },
+            }),
         });
         logger.info(`drivers: ${drivers.ids().join(', ') || 'none'}`);
 

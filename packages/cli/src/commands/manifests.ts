@@ -31,6 +31,29 @@ export function describePlan(plan: Plan, dryRun: boolean): string {
       lines.push(`    ${f.path}: ${show(f.before)} → ${show(f.after)}`);
     }
   }
+  for (const r of plan.refusals) {
+    lines.push(`! refused: ${r.ref}: ${r.message} [${r.code}]`);
+  }
+  for (const w of plan.warnings ?? []) {
+    lines.push(`! warning: ${w.ref}: ${w.message} [${w.code}]`);
+  }
+  if (plan.breaking) {
+    lines.push('', 'Breaking changes:');
+    for (const b of plan.breaking.changes) {
+      lines.push(`  [${b.code}] ${b.message}`);
+    }
+    if (plan.breaking.acknowledgementRequired) {
+      lines.push(
+        '',
+        dryRun
+          ? 'A product definition breaks: apply needs --acknowledge-breaking. The migration guide:'
+          : 'Acknowledged. The migration guide:',
+      );
+      for (const d of plan.breaking.definitions) {
+        if (d.findings.some(f => f.breaking)) lines.push('', d.guide.trimEnd());
+      }
+    }
+  }
   const { create, update, delete: remove, unchanged } = plan.summary;
   lines.push(
     '',
@@ -61,6 +84,10 @@ export function manifestCommands(): Command[] {
       '--prune',
       'also delete the resources of these namespaces that the files leave out',
     )
+    .option(
+      '--acknowledge-breaking',
+      'make the breaking changes of product definitions the plan lists (read them with --dry-run first)',
+    )
     .action(async (opts: any, command: Command) => {
       const session = await sessionOf(command);
       const texts = await Promise.all(
@@ -76,9 +103,13 @@ export function manifestCommands(): Command[] {
         .filter(Boolean)
         .join('\n---\n');
       if (!yaml) throw new UsageError('the files hold no manifests');
+      const options = {
+        prune: opts.prune,
+        acknowledgeBreaking: Boolean(opts.acknowledgeBreaking),
+      };
       const plan = opts.dryRun
-        ? await session.idp.manifests.plan(yaml, { prune: opts.prune })
-        : await session.idp.manifests.apply(yaml, { prune: opts.prune });
+        ? await session.idp.manifests.plan(yaml, options)
+        : await session.idp.manifests.apply(yaml, options);
       print(session.output, plan, () =>
         describePlan(plan, Boolean(opts.dryRun)),
       );

@@ -425,6 +425,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/definition-changes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Breaking changes of product definitions as they were applied, newest first, with their migration guides
+     * Needs `control-plane.catalog.read`.
+     */
+    get: operations['listDefinitionChanges'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/definition-changes/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A breaking change of a product definition: its findings, whom it affects, its migration guide
+     * Needs `control-plane.catalog.read`.
+     */
+    get: operations['getDefinitionChange'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/deployments/{id}': {
     parameters: {
       query?: never;
@@ -911,6 +951,28 @@ export interface paths {
      * Needs `control-plane.catalog.read`.
      */
     get: operations['getProduct'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/products/{id}/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Who uses a product: its resources (those you may read), their versions, and its deprecations
+     * What a deprecation workflow needs: the product or its versions deprecated with their removal dates, and who still uses them.
+     *
+     *     Needs `control-plane.catalog.read`.
+     */
+    get: operations['getProductUsage'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1863,6 +1925,65 @@ export interface components {
       };
       tier: 'critical' | 'high' | 'medium' | 'low';
     };
+    DefinitionChange: {
+      actor: string;
+      affected: {
+        components: string[];
+        owners: string[];
+        projects: string[];
+        resources: {
+          component?: string;
+          findings: string[];
+          owner: string;
+          /** the namespace */
+          project: string;
+          ref: string;
+        }[];
+      };
+      /** the commit of the state repository that made it */
+      commit: string;
+      createdAt: string;
+      findings: components['schemas']['DefinitionFinding'][];
+      /** the migration guide, Markdown */
+      guide: string;
+      id: string;
+      /** when the affected owners were notified */
+      notifiedAt?: string;
+      product: string;
+    };
+    DefinitionChangeList: {
+      items: components['schemas']['DefinitionChange'][];
+    };
+    DefinitionFinding: {
+      after?: unknown;
+      before?: unknown;
+      bound?: string;
+      breaking: boolean;
+      /** parameter.removed, parameter.required, parameter.type-changed, parameter.values-removed, parameter.range-narrowed, parameter.default-changed, version.removed, tier.removed, operation.removed, dependency.removed; or what breaks nothing: parameter.added, parameter.values-added, parameter.range-widened, version.added, tier.added, operation.added */
+      code: string;
+      message: string;
+      /** the parameter's dotted path, or the tier, operation or product */
+      subject: string;
+    };
+    DefinitionImpact: {
+      affected: {
+        components: string[];
+        owners: string[];
+        projects: string[];
+        resources: {
+          component?: string;
+          findings: string[];
+          owner: string;
+          /** the namespace */
+          project: string;
+          ref: string;
+        }[];
+      };
+      findings: components['schemas']['DefinitionFinding'][];
+      /** the migration guide, Markdown */
+      guide: string;
+      product: string;
+    };
     DeleteResourceResponse: {
       commit: string;
       /** refs marked for deletion, dependents first (reverse topological order) */
@@ -2109,6 +2230,11 @@ export interface components {
     };
     ManifestsRequest: {
       /**
+       * the caller read the breaking changes of product definitions the plan lists (and their migration guides) and makes them anyway; without it such a change is refused (409)
+       * default: false
+       */
+      acknowledgeBreaking: boolean;
+      /**
        * also delete resources of the namespaces in the YAML that it leaves out
        * default: false
        */
@@ -2220,6 +2346,19 @@ export interface components {
       };
     };
     Plan: {
+      /** present when the change breaks something or touches a definition */
+      breaking?: {
+        /** a definition breaks: apply needs acknowledgeBreaking: true */
+        acknowledgementRequired: boolean;
+        /** everything the change breaks: resources deleted or replaced, tiers lowered, definitions narrowed */
+        changes: {
+          code: string;
+          message: string;
+          ref: string;
+        }[];
+        /** each product definition the change touches */
+        definitions: components['schemas']['DefinitionImpact'][];
+      };
       changes: {
         action: 'create' | 'update' | 'delete' | 'unchanged';
         /** resources only: the estimated monthly cost before and after the change */
@@ -2265,6 +2404,12 @@ export interface components {
         unchanged: number;
         update: number;
       };
+      /** what the change keeps using that is deprecated (a product or one of its versions), with its removal date */
+      warnings?: {
+        code: string;
+        message: string;
+        ref: string;
+      }[];
     };
     Policy: {
       cells?: {
@@ -2296,6 +2441,28 @@ export interface components {
        * default: []
        */
       dependsOn: string[];
+      /** the product is deprecated: every plan that uses it warns, and GET /products/{id}/usage lists who still does */
+      deprecated?: {
+        message?: string;
+        /**
+         * Format: date
+         * when it stops being offered (YYYY-MM-DD)
+         */
+        removalDate: string;
+        /** the product to use instead, e.g. postgres */
+        replacement?: string;
+      };
+      /** versions of the engine (values of versionParameter) that are deprecated, each with its removal date: plans of resources on them warn */
+      deprecatedVersions?: {
+        [key: string]: {
+          message?: string;
+          /**
+           * Format: date
+           * when it stops being offered (YYYY-MM-DD)
+           */
+          removalDate: string;
+        };
+      };
       description: string;
       /** default: \{\} */
       features: {
@@ -2360,6 +2527,33 @@ export interface components {
     };
     ProductList: {
       items: components['schemas']['Product'][];
+    };
+    ProductUsage: {
+      deprecated?: {
+        message?: string;
+        removalDate: string;
+        replacement?: string;
+      };
+      deprecatedVersions?: {
+        [key: string]: {
+          message?: string;
+          removalDate: string;
+        };
+      };
+      owners: string[];
+      product: string;
+      projects: string[];
+      resources: {
+        component?: string;
+        /** it runs a version the product deprecated */
+        deprecatedVersion: boolean;
+        owner: string;
+        /** the namespace */
+        project: string;
+        ref: string;
+        tier: string;
+        version?: string;
+      }[];
     };
     Provider: {
       displayName: string;
@@ -4716,6 +4910,138 @@ export interface operations {
       };
     };
   };
+  listDefinitionChanges: {
+    parameters: {
+      query?: {
+        limit?: number;
+        product?: string;
+      };
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The changes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DefinitionChangeList'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getDefinitionChange: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The change */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DefinitionChange'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   getDeployment: {
     parameters: {
       query?: never;
@@ -6744,6 +7070,76 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Product'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getProductUsage: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The usage */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ProductUsage'];
         };
       };
       /** A bad request; `error.issues` names each field */

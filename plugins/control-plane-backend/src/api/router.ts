@@ -17,6 +17,7 @@ import { clusterRoutes } from './routes/clusters';
 import { changeRoutes } from './routes/changes';
 import { fleetRoutes } from './routes/fleet';
 import { generateRoutes } from './routes/generate';
+import { definitionRoutes } from './routes/definitions';
 import { deploymentRoutes } from './routes/deployments';
 import { gitopsRoutes } from './routes/gitops';
 import { governanceRoutes } from './routes/governance';
@@ -32,6 +33,7 @@ const serviceRoutes: AnyRoute[] = [
   ...operationRoutes,
   ...manifestRoutes,
   ...fleetRoutes,
+  ...definitionRoutes,
   ...clusterRoutes,
   ...governanceRoutes,
   ...auditRoutes,

@@ -32,6 +32,7 @@ import {
   ReviewRequiredError,
 } from './ChangeService';
 import { DesiredState } from './DesiredState';
+import { definitionImpacts, migrationGuide } from './migrationGuide';
 import { GitStateRepo } from './GitStateRepo';
 import { ManifestService, ParsedManifests, planOf } from './ManifestService';
 
@@ -85,6 +86,7 @@ export function planMarkdown(
   plan: Plan,
   impact: { ref: string; dependents: string[] }[],
   breaking: BreakingChange[] = [],
+  guides: string[] = [],
 ): string {
   const lines = [
     '### Plan',
@@ -138,6 +140,16 @@ export function planMarkdown(
       '',
       '**Depends on what changes**:',
       ...impact.map(i => `- \`${i.ref}\` ← ${i.dependents.join(', ')}`),
+    );
+  }
+  for (const guide of guides) {
+    // one level below the plan's headings
+    lines.push(
+      '',
+      '<details><summary>Migration guide</summary>',
+      '',
+      guide.replace(/^#/gm, '####'),
+      '</details>',
     );
   }
   return lines.join('\n');
@@ -203,6 +215,7 @@ export class ChangeProposals {
         }: ${summaryOf(plan)}`,
         plan,
         manifests: parsed.manifests,
+        acknowledgeBreaking: parsed.acknowledgeBreaking,
         ...checkedInView(view, s => manifests.changeSet(s, parsed, view)),
       },
       ctx,
@@ -234,6 +247,7 @@ export class ChangeProposals {
         target: request.target,
         message: request.message,
         compute: request.compute,
+        acknowledgeBreaking: request.acknowledgeBreaking,
         ...(request.describeIssues
           ? { describeIssues: request.describeIssues }
           : {}),
@@ -255,7 +269,12 @@ export class ChangeProposals {
   async proposeChange(
     proposal: Pick<
       ChangeRequest,
-      'action' | 'target' | 'message' | 'compute' | 'describeIssues'
+      | 'action'
+      | 'target'
+      | 'message'
+      | 'compute'
+      | 'describeIssues'
+      | 'acknowledgeBreaking'
     > & {
       title: string;
       plan: Plan;
@@ -280,6 +299,7 @@ export class ChangeProposals {
         requestId: ctx.requestId,
         source: ctx.source,
         compute: proposal.compute,
+        acknowledgeBreaking: proposal.acknowledgeBreaking,
         ...(proposal.describeIssues
           ? { describeIssues: proposal.describeIssues }
           : {}),
@@ -324,7 +344,19 @@ export class ChangeProposals {
       baseBranch: repo.branch,
       commit: written.commit,
       objects,
-      plan: planMarkdown(priced, impact, breaking),
+      plan: planMarkdown(
+        priced,
+        impact,
+        breaking,
+        definitionImpacts(
+          written.state,
+          written.next,
+          changed,
+          written.changes.remove,
+        )
+          .filter(d => d.findings.some(f => f.breaking))
+          .map(d => migrationGuide(d)),
+      ),
     };
     await repo.pushBranch(written.commit, change.branch);
     const now = DateTime.utc().toISO()!;

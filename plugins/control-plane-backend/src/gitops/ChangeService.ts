@@ -14,9 +14,57 @@ import { validationError } from '../errors';
 import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { keyString, serializeManifest } from './manifestCodec';
+import { definitionImpacts } from './migrationGuide';
 import { TRAILERS } from './commits';
 import { StateIndexer, SyncResult } from './StateIndexer';
 import { storageShrinkIssues } from './storage';
+
+/**
+ * A change that breaks product definitions others use, sent without acknowledging it: 409
+ * naming each finding and whom it affects.
+ */
+export class BreakingChangeError extends ConflictError {}
+
+/**
+ * Whether a valid change makes breaking changes of product definitions; refused unless the
+ * request acknowledges them.
+ */
+export function checkBreaking(
+  state: DesiredState,
+  next: DesiredState,
+  changes: ChangeSet,
+  request: Pick<ChangeRequest, 'acknowledgeBreaking'>,
+): boolean {
+  const impacts = definitionImpacts(
+    state,
+    next,
+    changes.put.map(manifestKey),
+    changes.remove,
+  ).filter(i => i.findings.some(f => f.breaking));
+  if (impacts.length === 0) return false;
+  if (request.acknowledgeBreaking) return true;
+  throw new BreakingChangeError(
+    `Breaking change${impacts.length === 1 ? '' : 's'} of ${impacts
+      .map(
+        i =>
+          `product:${i.product} (${i.findings
+            .filter(f => f.breaking)
+            .map(f => `${f.code} ${f.subject}`)
+            .join('; ')}), affecting ${i.affected.resources.length} resource${
+            i.affected.resources.length === 1 ? '' : 's'
+          }${
+            i.affected.projects.length
+              ? ` in ${i.affected.projects.join(
+                  ', ',
+                )} (owners ${i.affected.owners.join(', ')})`
+              : ''
+          }`,
+      )
+      .join(
+        '; ',
+      )}: plan it (POST /manifests/plan) to read the migration guide, then send it again with acknowledgeBreaking: true`,
+  );
+}
 
 /** The objects a change writes and removes. */
 export interface ChangeSet {
@@ -61,6 +109,11 @@ export interface ChangeRequest {
   describeIssues?(issues: ObjectIssue[]): ObjectIssue[];
   /** The operation the change makes (scale, migrate, ...): admission decides on it. */
   operation?: Admission['operation'];
+  /**
+   * The caller acknowledges the breaking changes of product definitions the change makes;
+   * without it such a change is refused (409) naming them.
+   */
+  acknowledgeBreaking?: boolean;
 }
 
 /** A refusal of admission, naming the resource it is about. */
@@ -186,6 +239,7 @@ export class ChangeService {
     const state = await this.current();
     const changes = request.compute(state);
     const next = this.validate(state, changes, request);
+    const breaking = checkBreaking(state, next, changes, request);
     await this.options.admit?.(this.admission(request, state, next, changes));
     const written = await repo.write({
       parent: state.commit,
@@ -196,7 +250,7 @@ export class ChangeService {
         request,
         changeDigests(state, changes),
         await audit.head(),
-        {},
+        { breaking },
       ),
     });
     if (written.status !== 'written') {
@@ -252,6 +306,7 @@ export class ChangeService {
       },
   ): Promise<{
     state: DesiredState;
+    next: DesiredState;
     changes: ChangeSet;
     refusals: Refusal[];
   }> {
@@ -288,7 +343,7 @@ export class ChangeService {
           ),
         ))) ||
       [];
-    return { state, changes, refusals };
+    return { state, next, changes, refusals };
   }
 
   private admission(
@@ -446,6 +501,7 @@ export class ChangeService {
           }
           const changes = request.compute(state);
           const next = this.validate(state, changes, request);
+          const breaking = checkBreaking(state, next, changes, request);
           const admission = this.admission(request, state, next, changes);
           const review = this.options.reviewRequired?.(admission);
           if (review) {
@@ -471,6 +527,7 @@ export class ChangeService {
             author: authorFor(request.actor),
             trailers: this.trailers(request, digests, auditHead, {
               undoes: base !== undefined ? rejected : undefined,
+              breaking,
             }),
           });
           if (written.status === 'unchanged') {
@@ -581,7 +638,7 @@ export class ChangeService {
     request: ChangeRequest,
     digests: { beforeDigest?: string; afterDigest?: string },
     auditHead: { id: number; hash: string } | undefined,
-    { undoes }: { undoes?: string },
+    { undoes, breaking }: { undoes?: string; breaking?: boolean },
   ): Record<string, string> {
     const trailers: Record<string, string> = {
       [TRAILERS.action]: trailerValue(request.action, 64),
@@ -608,6 +665,9 @@ export class ChangeService {
     }
     if (undoes) {
       trailers[TRAILERS.undoesRejected] = undoes;
+    }
+    if (breaking) {
+      trailers[TRAILERS.breakingChange] = 'acknowledged';
     }
     return trailers;
   }

@@ -12,7 +12,10 @@ import { canonicalJson, digestOf } from '../database/util';
 import { parseInput, validationError } from '../errors';
 import { ChangeService, ChangeSet } from './ChangeService';
 import { DesiredState } from './DesiredState';
+import { breakingChanges } from './breaking';
+import { deprecationWarnings } from './deprecations';
 import { keyString, parseManifestStream } from './manifestCodec';
+import { definitionImpacts, migrationGuide } from './migrationGuide';
 import { CallContext } from '../context';
 import { ResourceView } from '../permissions/ResourceView';
 import { checkedInView } from '../permissions/checkedInView';
@@ -21,6 +24,8 @@ import { checkedInView } from '../permissions/checkedInView';
 export interface ParsedManifests {
   manifests: Manifest[];
   prune: boolean;
+  /** The caller acknowledges breaking changes of product definitions. */
+  acknowledgeBreaking?: boolean;
 }
 
 function refOf(key: ObjectKey): string {
@@ -139,7 +144,11 @@ export class ManifestService {
       }
       seen.add(key);
     }
-    return { manifests, prune: request.prune };
+    return {
+      manifests,
+      prune: request.prune,
+      acknowledgeBreaking: request.acknowledgeBreaking,
+    };
   }
 
   /**
@@ -216,12 +225,14 @@ export class ManifestService {
     ctx?: CallContext,
     view: ResourceView = ResourceView.everything,
   ): Promise<Plan> {
-    const { state, changes, refusals } = await this.changes.dryRun({
+    const { state, next, changes, refusals } = await this.changes.dryRun({
       action: 'manifests.apply',
       actor: ctx?.actor,
       requestId: ctx?.requestId,
       ...checkedInView(view, s => this.changeSet(s, parsed, view)),
     });
+    const warnings = deprecationWarnings(next, changes.put);
+    const breaking = breakingOfPlan(state, next, changes);
     return {
       ...this.planOf(state, parsed, changes),
       refusals: refusals.map(r => ({
@@ -230,6 +241,8 @@ export class ManifestService {
         message: r.message,
         ...(r.field ? { field: r.field } : {}),
       })),
+      ...(breaking ? { breaking } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
   }
 
@@ -257,6 +270,7 @@ export class ManifestService {
     view: ResourceView = ResourceView.everything,
   ): Promise<Plan> {
     let plan: Omit<Plan, 'refusals'> | undefined;
+    let before: DesiredState | undefined;
     const result = await this.changes.apply({
       actor: ctx.actor,
       action: 'manifests.apply',
@@ -267,6 +281,7 @@ export class ManifestService {
       requestId: ctx.requestId,
       idempotencyKey: ctx.idempotencyKey,
       source: ctx.source,
+      acknowledgeBreaking: parsed.acknowledgeBreaking,
       compute: state => {
         const changes = this.changeSet(state, parsed, view);
         if (signature && signatureOf(state, changes) !== signature) {
@@ -275,18 +290,52 @@ export class ManifestService {
           );
         }
         plan = this.planOf(state, parsed, changes);
+        before = state;
         return changes;
       },
     });
     // A retried request whose commit had already landed computes no plan: all is unchanged.
     const final =
       plan ?? this.planOf(result.state, parsed, { put: [], remove: [] });
+    const breaking =
+      result.commit && before
+        ? breakingOfPlan(before, result.state, result.changes)
+        : undefined;
     return {
       ...final,
       refusals: [],
       ...(result.commit ? { commit: result.commit } : {}),
+      ...(breaking ? { breaking } : {}),
     };
   }
+}
+
+/**
+ * What a change breaks, for its plan: every breaking change (as `idp validate` and a pull
+ * request's plan list them) and each product definition it touches, with the resources its
+ * findings reach and the migration guide; undefined when it breaks nothing and touches no
+ * definition.
+ */
+export function breakingOfPlan(
+  state: DesiredState,
+  next: DesiredState,
+  changes: ChangeSet,
+): Plan['breaking'] {
+  const changed = changes.put.map(manifestKey);
+  const all = breakingChanges(state, next, changed, changes.remove);
+  const definitions = definitionImpacts(state, next, changed, changes.remove);
+  if (all.length === 0 && definitions.length === 0) return undefined;
+  return {
+    changes: all.map(b => ({
+      ref: refOf(b.key),
+      code: b.code,
+      message: b.message,
+    })),
+    definitions: definitions.map(d => ({ ...d, guide: migrationGuide(d) })),
+    acknowledgementRequired: definitions.some(d =>
+      d.findings.some(f => f.breaking),
+    ),
+  };
 }
 
 /** What a change overwrites: each object it writes or removes, with its digest before. */

@@ -10,6 +10,7 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { AuditAnchor, AuditLog, storable } from '../audit/AuditLog';
 import { isDatabaseUnavailable } from '../database/availability';
@@ -20,6 +21,11 @@ import { ResourceStore } from '../resources/ResourceStore';
 import { DesiredState, validateChange } from './DesiredState';
 import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { keyString, parseManifestFile } from './manifestCodec';
+import {
+  DefinitionImpact,
+  definitionImpacts,
+  migrationGuide,
+} from './migrationGuide';
 import { Mutex } from './mutex';
 import { storageShrinkIssues } from './storage';
 import { actorOf, auditEntryOf, clip, TRAILERS } from './commits';
@@ -32,9 +38,23 @@ function messageOf(error: unknown): string {
     : String(error);
 }
 
+/** A breaking change of a product definition a sync applied, acknowledged by its commit. */
+export interface SyncBreaking {
+  impact: DefinitionImpact;
+  commit: string;
+  /** Who made it: the caller of the API, or the unverified author of a commit pushed by hand. */
+  actor: string;
+}
+
 export type SyncResult =
   | { status: 'in-sync'; commit: string | undefined }
-  | { status: 'indexed'; commit: string; from: string | undefined }
+  | {
+      status: 'indexed';
+      commit: string;
+      from: string | undefined;
+      /** Breaking changes of product definitions the new commits made. */
+      breaking?: SyncBreaking[];
+    }
   | { status: 'rejected'; commit: string; errors: string[] };
 
 type DesiredRow = {
@@ -182,7 +202,7 @@ export class StateIndexer {
     // every later sync (and of every API change, which syncs first).
     let checked;
     try {
-      checked = await this.check(head);
+      checked = await this.check(head, commits);
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
       return refuse([`the head could not be indexed: ${messageOf(error)}`]);
@@ -204,6 +224,7 @@ export class StateIndexer {
         removed,
         attribution: checked.attribution,
         touchedRefs,
+        breaking: checked.breaking,
       });
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
@@ -219,6 +240,7 @@ export class StateIndexer {
       status: 'indexed',
       commit: head,
       from: indexed,
+      ...(checked.breaking.length > 0 ? { breaking: checked.breaking } : {}),
     };
     logger.info(`indexed state repository at ${head}`, {
       from: indexed ?? 'empty',
@@ -235,7 +257,7 @@ export class StateIndexer {
    * yet), and the change is validated against the state it makes. Files over the size limit
    * are not read.
    */
-  private async check(head: string) {
+  private async check(head: string, commits: CommitInfo[] = []) {
     const { repo } = this.options;
     const before = await this.current();
     const diff = (await repo.changesBetween(before.commit, head)).filter(
@@ -317,7 +339,43 @@ export class StateIndexer {
         ].map(i => `${keyString(i.key)} ${i.path}: ${i.message}`),
       );
     }
-    return { errors, after, changed, removed, attribution };
+    // A breaking change of a product definition needs its acknowledgement, in the commit
+    // that made it (the API writes it when the caller acknowledged; by hand, a trailer).
+    const breaking: SyncBreaking[] = [];
+    if (errors.length === 0) {
+      const bySha = new Map(commits.map(c => [c.sha, c]));
+      for (const impact of definitionImpacts(
+        before,
+        after,
+        changed.map(c => c.key),
+        removed,
+      )) {
+        if (!impact.findings.some(f => f.breaking)) continue;
+        const key = {
+          kind: 'Product' as const,
+          namespace: 'default',
+          name: impact.product,
+        };
+        const commit = bySha.get(attribution.get(keyString(key)) ?? head);
+        if (commit?.trailers[TRAILERS.breakingChange] !== 'acknowledged') {
+          errors.push(
+            `${keyString(key)}: breaking change${
+              impact.findings.filter(f => f.breaking).length === 1 ? '' : 's'
+            } (${impact.findings
+              .filter(f => f.breaking)
+              .map(f => `${f.code} ${f.subject}`)
+              .join('; ')}) affecting ${
+              impact.affected.resources.length
+            } resource(s) without acknowledgement: add the trailer "${
+              TRAILERS.breakingChange
+            }: acknowledged" to the commit that makes it, or apply it through the API with acknowledgeBreaking`,
+          );
+          continue;
+        }
+        breaking.push({ impact, commit: commit.sha, actor: actorOf(commit) });
+      }
+    }
+    return { errors, after, changed, removed, attribution, breaking, before };
   }
 
   /**
@@ -359,6 +417,7 @@ export class StateIndexer {
     removed,
     attribution,
     touchedRefs,
+    breaking = [],
   }: {
     head: string;
     indexed: string | undefined;
@@ -367,6 +426,7 @@ export class StateIndexer {
     changed: { key: ObjectKey; manifest: Manifest; digest: string }[];
     removed: ObjectKey[];
     attribution: Map<string, string>;
+    breaking?: SyncBreaking[];
     touchedRefs: string[];
   }): Promise<boolean> {
     const { db } = this.options;
@@ -441,6 +501,25 @@ export class StateIndexer {
       }
       for (const commit of commits) {
         await this.recordCommit(trx, commit);
+      }
+      // with the index, so a crash never loses one (their notifications are an outbox)
+      for (const b of breaking) {
+        await trx('definition_changes')
+          .insert({
+            id: randomUUID(),
+            product: b.impact.product,
+            commit_sha: b.commit,
+            actor: clip(b.actor, 512) ?? 'unknown',
+            findings: JSON.stringify(b.impact.findings),
+            affected: JSON.stringify(b.impact.affected),
+            guide: migrationGuide(b.impact, {
+              commit: b.commit,
+              actor: b.actor,
+            }),
+            created_at: now(),
+          })
+          .onConflict(['commit_sha', 'product'])
+          .ignore();
       }
       return true;
     });

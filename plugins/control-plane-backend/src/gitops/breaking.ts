@@ -4,6 +4,7 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { DesiredState } from './DesiredState';
+import { definitionImpacts } from './migrationGuide';
 
 /** A change that breaks something users of the desired state rely on. */
 export interface BreakingChange {
@@ -39,6 +40,8 @@ export function breakingChanges(
 ): BreakingChange[] {
   const found: BreakingChange[] = [];
   for (const key of removed) {
+    // a product's manifest removed, its module's or built-in definition back: compared below
+    if (key.kind === 'Product' && after.product(key.name)) continue;
     const what = refOf(key);
     found.push(
       key.kind === 'Resource'
@@ -80,6 +83,31 @@ export function breakingChanges(
         key,
         code: 'tier.lowered',
         message: `${what} moves from tier ${old.spec.tier} to ${now.spec.tier}: a weaker SLA and fewer required features`,
+      });
+    }
+  }
+  for (const impact of definitionImpacts(before, after, changed, removed)) {
+    const key: ObjectKey = {
+      kind: 'Product',
+      namespace: 'default',
+      name: impact.product,
+    };
+    for (const f of impact.findings.filter(x => x.breaking)) {
+      const reached = impact.affected.resources.filter(r =>
+        r.findings.includes(f.code),
+      );
+      const projects = [...new Set(reached.map(r => r.project))].sort();
+      const owners = [...new Set(reached.map(r => r.owner))].sort();
+      found.push({
+        key,
+        code: f.code,
+        message: `product:${impact.product}: ${f.message}; ${
+          reached.length === 0
+            ? 'no resource is affected'
+            : `affects ${reached.length} resource${
+                reached.length === 1 ? '' : 's'
+              } in ${projects.join(', ')} (owners ${owners.join(', ')})`
+        }`,
       });
     }
   }

@@ -24,6 +24,12 @@ export const TRAILERS = {
    * commit undoes (it is made on the last good head's tree).
    */
   undoesRejected: 'Undoes-Rejected',
+  /**
+   * `acknowledged` on a commit that makes a breaking change of a product definition: whoever
+   * made it saw the findings and the migration guide. The indexer refuses such a change
+   * without it, pushed by hand or not.
+   */
+  breakingChange: 'Breaking-Change',
 } as const;
 
 /** The first `max` code points of a trailer (hand-pushed commits may carry anything). */

@@ -11,3 +11,4 @@ export * from './placement';
 export * from './flags';
 export * from './deployments';
 export * from './changes';
+export * from './definitions';

@@ -13,6 +13,12 @@ export const manifestsRequestSchema = z
       .describe(
         'also delete resources of the namespaces in the YAML that it leaves out',
       ),
+    acknowledgeBreaking: z
+      .boolean()
+      .default(false)
+      .describe(
+        'the caller read the breaking changes of product definitions the plan lists (and their migration guides) and makes them anyway; without it such a change is refused (409)',
+      ),
   })
   .strict()
   .meta({ id: 'ManifestsRequest' });
@@ -43,6 +49,56 @@ export const planCostSchema = z.object({
   after: z.number().describe('USD per month after the change (0 when deleted)'),
   delta: z.number().describe('after - before'),
 });
+
+/**
+ * One difference between two versions of a product definition: breaking or not, and why.
+ * @public
+ */
+export const definitionFindingSchema = z
+  .object({
+    code: z
+      .string()
+      .describe(
+        'parameter.removed, parameter.required, parameter.type-changed, parameter.values-removed, parameter.range-narrowed, parameter.default-changed, version.removed, tier.removed, operation.removed, dependency.removed; or what breaks nothing: parameter.added, parameter.values-added, parameter.range-widened, version.added, tier.added, operation.added',
+      ),
+    breaking: z.boolean(),
+    subject: z
+      .string()
+      .describe(
+        "the parameter's dotted path, or the tier, operation or product",
+      ),
+    message: z.string(),
+    bound: z.string().optional(),
+    before: z.unknown().optional(),
+    after: z.unknown().optional(),
+  })
+  .meta({ id: 'DefinitionFinding' });
+
+/**
+ * What a change of one product definition does and to whom, with its migration guide.
+ * @public
+ */
+export const definitionImpactSchema = z
+  .object({
+    product: z.string(),
+    findings: z.array(definitionFindingSchema),
+    affected: z.object({
+      resources: z.array(
+        z.object({
+          ref: z.string(),
+          project: z.string().describe('the namespace'),
+          owner: z.string(),
+          component: z.string().optional(),
+          findings: z.array(z.string()),
+        }),
+      ),
+      projects: z.array(z.string()),
+      components: z.array(z.string()),
+      owners: z.array(z.string()),
+    }),
+    guide: z.string().describe('the migration guide, Markdown'),
+  })
+  .meta({ id: 'DefinitionImpact' });
 
 /**
  * The plan of a manifests request: per object, what would happen.
@@ -92,6 +148,40 @@ export const planSchema = z
       .optional()
       .describe(
         'the commit that applied the plan (apply only, when something changed)',
+      ),
+    breaking: z
+      .object({
+        changes: z
+          .array(
+            z.object({
+              ref: z.string(),
+              code: z.string(),
+              message: z.string(),
+            }),
+          )
+          .describe(
+            'everything the change breaks: resources deleted or replaced, tiers lowered, definitions narrowed',
+          ),
+        definitions: z
+          .array(definitionImpactSchema)
+          .describe('each product definition the change touches'),
+        acknowledgementRequired: z
+          .boolean()
+          .describe(
+            'a definition breaks: apply needs acknowledgeBreaking: true',
+          ),
+      })
+      .optional()
+      .describe(
+        'present when the change breaks something or touches a definition',
+      ),
+    warnings: z
+      .array(
+        z.object({ ref: z.string(), code: z.string(), message: z.string() }),
+      )
+      .optional()
+      .describe(
+        'what the change keeps using that is deprecated (a product or one of its versions), with its removal date',
       ),
   })
   .meta({ id: 'Plan' });

@@ -15,6 +15,15 @@ const size = z
   .default('medium')
   .describe('size class: CPU and memory per replica');
 
+const deprecationSchema = z
+  .object({
+    removalDate: z.iso
+      .date()
+      .describe('when it stops being offered (YYYY-MM-DD)'),
+    message: z.string().max(500).optional(),
+  })
+  .strict();
+
 /**
  * A JSON Schema (draft 2020-12) describing an object of parameters.
  * @public
@@ -120,6 +129,23 @@ export const productSpecSchema = z.object({
     .optional()
     .describe(
       "retry limits of this product's saga steps; each one set overrides the tier's",
+    ),
+  deprecated: deprecationSchema
+    .extend({
+      replacement: z
+        .string()
+        .optional()
+        .describe('the product to use instead, e.g. postgres'),
+    })
+    .optional()
+    .describe(
+      'the product is deprecated: every plan that uses it warns, and GET /products/{id}/usage lists who still does',
+    ),
+  deprecatedVersions: z
+    .record(z.string(), deprecationSchema)
+    .optional()
+    .describe(
+      'versions of the engine (values of versionParameter) that are deprecated, each with its removal date: plans of resources on them warn',
     ),
 });
 

@@ -9,6 +9,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
+import { builtinProducts } from '@idp-multicloud/plugin-control-plane-common';
 import { Octokit } from '@octokit/rest';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -16,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { stringify } from 'yaml';
 import { FakeGitHub } from './__testUtils__/fakeGitHub';
 import { controlPlaneModuleGithub } from './module';
 
@@ -97,6 +99,8 @@ describe.each(databases.eachSupportedId())(
                   review: { tiers: ['critical'] },
                   approvals: [
                     { tiers: ['critical'], count: 2, teams: ['platform'] },
+                    // definitions: two approvals, one from platform
+                    { kinds: ['Product'], count: 2, teams: ['platform'] },
                   ],
                 },
               },
@@ -333,6 +337,97 @@ describe.each(databases.eachSupportedId())(
           { cwd: remote, stdio: 'pipe' },
         ),
       ).toThrow();
+    });
+
+    it('proposes an acknowledged breaking change of a definition as a pull request with its migration guide, needing platform approvals', async () => {
+      const a = api();
+      for (const ns of ['payments', 'orders']) {
+        await a
+          .post('/resources', {
+            product: 'mysql',
+            name: `${ns}-db`,
+            namespace: ns,
+            owner: `group:default/${ns}`,
+            tier: 'medium',
+            cell: 'cell-us',
+            params: { size: 'small' },
+          })
+          .expect(201);
+      }
+      const spec = structuredClone(builtinProducts.mysql);
+      delete (
+        spec.parameters as unknown as { properties: Record<string, unknown> }
+      ).properties.highAvailability;
+      const yaml = stringify({
+        apiVersion: 'idp.multicloud/v1',
+        kind: 'Product',
+        metadata: { name: 'mysql' },
+        spec,
+      });
+      const before = mainOfRemote();
+      // unacknowledged: refused before anything is proposed
+      const refused = await a.post('/manifests/apply', { yaml });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.message).toContain('acknowledgeBreaking');
+      expect(github.pulls).toHaveLength(0);
+      // acknowledged: it needs review, so it becomes a pull request
+      const proposed = await a.post('/manifests/apply', {
+        yaml,
+        acknowledgeBreaking: true,
+      });
+      expect(proposed.status).toBe(202);
+      expect(proposed.body.proposal.objects).toEqual([
+        // the built-in definition, written to the state repository for the first time
+        expect.objectContaining({ ref: 'product:mysql', action: 'create' }),
+      ]);
+      expect(mainOfRemote()).toBe(before);
+      expect(github.comments[0].body).toContain(
+        '[parameter.removed] product:mysql: parameter highAvailability is removed',
+      );
+      expect(github.comments[0].body).toContain(
+        '#### Migration guide: product mysql',
+      );
+      expect(github.checkRuns[0].output.title).toBe(
+        'Waiting for approvals: 2 approvals, one from platform',
+      );
+      expect(
+        execFileSync(
+          'git',
+          ['show', `${github.pulls[0].head.sha}:.github/CODEOWNERS`],
+          { cwd: remote },
+        ).toString(),
+      ).toContain('/products/ @acme/platform');
+      github.review(1, 'bob', 'APPROVED');
+      github.review(1, 'carol', 'APPROVED');
+      const twoOthers = await a
+        .get(`/changes/proposals/${proposed.body.proposal.id}`)
+        .expect(200);
+      expect(twoOthers.body.status).toBe('awaiting-approval');
+      expect(github.checkRuns[0].output.title).toContain(
+        'an approval from a member of platform',
+      );
+      github.review(1, 'alice', 'APPROVED');
+      await a
+        .get(`/changes/proposals/${proposed.body.proposal.id}`)
+        .expect(200);
+      await person.pulls.merge({
+        owner: 'acme',
+        repo: 'state',
+        pull_number: 1,
+      });
+      const applied = await a
+        .get(`/changes/proposals/${proposed.body.proposal.id}`)
+        .expect(200);
+      expect(applied.body.status).toBe('applied');
+      const changes = await a.get('/definition-changes').expect(200);
+      expect(changes.body.items).toEqual([
+        expect.objectContaining({
+          product: 'mysql',
+          affected: expect.objectContaining({
+            projects: ['orders', 'payments'],
+          }),
+        }),
+      ]);
     });
 
     it('refuses a webhook delivery without a valid signature, and follows a closed pull request', async () => {

@@ -357,7 +357,14 @@ export class StateIndexer {
           name: impact.product,
         };
         const commit = bySha.get(attribution.get(keyString(key)) ?? head);
-        if (commit?.trailers[TRAILERS.breakingChange] !== 'acknowledged') {
+        const acknowledges = (c: CommitInfo | undefined) =>
+          c?.trailers[TRAILERS.breakingChange] === 'acknowledged';
+        // a merge (a pull request merged on GitHub) carries the acknowledgement of the
+        // commits it brings in
+        const acknowledged =
+          acknowledges(commit) ||
+          (!!commit && commit.parents.length > 1 && commits.some(acknowledges));
+        if (!acknowledged) {
           errors.push(
             `${keyString(key)}: breaking change${
               impact.findings.filter(f => f.breaking).length === 1 ? '' : 's'
@@ -372,7 +379,11 @@ export class StateIndexer {
           );
           continue;
         }
-        breaking.push({ impact, commit: commit.sha, actor: actorOf(commit) });
+        breaking.push({
+          impact,
+          commit: commit!.sha,
+          actor: actorOf(commit!),
+        });
       }
     }
     return { errors, after, changed, removed, attribution, breaking, before };

@@ -137,6 +137,17 @@ export type IdpClient = {
       options?: MutationOptions,
     ): Promise<Schemas['ChangeRevert']>;
   };
+  /** Product definitions as they change: breaking changes applied, and who uses what. */
+  definitions: {
+    /** Breaking changes of definitions as applied, newest first, with migration guides. */
+    changes(query?: {
+      product?: string;
+      limit?: number;
+    }): Promise<Schemas['DefinitionChange'][]>;
+    change(id: string): Promise<Schemas['DefinitionChange']>;
+    /** Who uses a product (the resources you may read), and its deprecations. */
+    usage(product: string): Promise<Schemas['ProductUsage']>;
+  };
   /** Clusters as managed objects: their lifecycle operations and health. */
   clusters: {
     list(): Promise<Schemas['Cluster'][]>;

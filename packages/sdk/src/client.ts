@@ -5,6 +5,7 @@ import { changeCalls } from './changes';
 import { deploymentCalls } from './deployments';
 import { fleetCalls } from './fleet';
 import { clusterCalls } from './clusters';
+import { definitionCalls } from './definitions';
 import { generateCalls } from './generate';
 import { gitopsCalls } from './gitops';
 import { governanceCalls } from './governance';
@@ -45,6 +46,7 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     changes: changeCalls(t),
     deployments: deploymentCalls(t),
     clusters: clusterCalls(t),
+    definitions: definitionCalls(t),
     experiments: governance.experiments,
     flags: governance.flags,
     mysql: productHelper(resources, 'mysql'),

@@ -511,8 +511,8 @@ export async function createControlPlane(options: {
               `could not deliver the notices of definition changes: ${error}`,
             ),
           );
-      unsubscribeNotices = indexer.onIndexed(result => {
-        if (result.status === 'indexed' && result.breaking) deliverNotices();
+      unsubscribeNotices = indexer.onIndexed(synced => {
+        if (synced.status === 'indexed' && synced.breaking) deliverNotices();
       });
       deliverNotices();
       if (!config.orchestration.enabled) {

@@ -94,6 +94,10 @@ export interface ControlPlaneApi {
   ): Promise<Schemas['Deployment']>;
   /** Rolls the resource back to an earlier version that succeeded. */
   rollback(ref: string, toVersion: string): Promise<Resource>;
+  /** Breaking changes of product definitions as applied, with their migration guides. */
+  definitionChanges(): Promise<Schemas['DefinitionChange'][]>;
+  /** Who uses a product, and its deprecations. */
+  productUsage(product: string): Promise<Schemas['ProductUsage']>;
   /** A resource's changes in the state repository, newest first (`GET /changes`). */
   changes(ref: string): Promise<Schemas['Change'][]>;
   /**
@@ -252,6 +256,14 @@ export class ControlPlaneClient implements ControlPlaneApi {
     component?: string;
   }): Promise<Schemas['VersionList']['items']> {
     return this.client.deployments.versions(query);
+  }
+
+  definitionChanges(): Promise<Schemas['DefinitionChange'][]> {
+    return this.client.definitions.changes({ limit: 100 });
+  }
+
+  productUsage(product: string): Promise<Schemas['ProductUsage']> {
+    return this.client.definitions.usage(product);
   }
 
   async changes(ref: string): Promise<Schemas['Change'][]> {

@@ -14,6 +14,7 @@ export {
   controlPlaneSelfServicePage,
   controlPlaneFleetPage,
   controlPlaneAuditPage,
+  controlPlaneDefinitionChangesPage,
   entityControlPlaneResourcesContent,
 } from './plugin';
 export { controlPlaneApiRef, ControlPlaneClient } from './api';

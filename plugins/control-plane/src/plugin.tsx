@@ -13,6 +13,7 @@ import ShoppingCartIcon from '@material-ui/icons/ShoppingCart';
 import { ControlPlaneClient, controlPlaneApiRef } from './api';
 import {
   auditRouteRef,
+  definitionChangesRouteRef,
   fleetRouteRef,
   rootRouteRef,
   scaffolderRootRouteRef,
@@ -95,6 +96,25 @@ export const controlPlaneAuditPage = PageBlueprint.make({
 });
 
 /**
+ * Breaking changes of product definitions with their migration guides, and deprecations
+ * with who still uses them (where owners' notifications lead).
+ * @public
+ */
+export const controlPlaneDefinitionChangesPage = PageBlueprint.make({
+  name: 'definition-changes',
+  params: {
+    path: '/control-plane/definition-changes',
+    title: 'Definition changes',
+    icon: <HistoryIcon />,
+    routeRef: definitionChangesRouteRef,
+    loader: () =>
+      import('./components/DefinitionChangesPage').then(m => (
+        <m.DefinitionChangesPage />
+      )),
+  },
+});
+
+/**
  * The "Infrastructure" tab of components, systems and groups.
  * @public
  */
@@ -125,6 +145,7 @@ export const controlPlanePlugin = createFrontendPlugin({
     controlPlaneSelfServicePage,
     controlPlaneFleetPage,
     controlPlaneAuditPage,
+    controlPlaneDefinitionChangesPage,
     entityControlPlaneResourcesContent,
   ],
   routes: {
@@ -132,6 +153,7 @@ export const controlPlanePlugin = createFrontendPlugin({
     selfService: selfServiceRouteRef,
     fleet: fleetRouteRef,
     audit: auditRouteRef,
+    definitionChanges: definitionChangesRouteRef,
   },
   externalRoutes: {
     /** The scaffolder's page of a template, where "Request" leads. */

@@ -7,6 +7,7 @@ export const rootRouteRef = createRouteRef();
 export const selfServiceRouteRef = createRouteRef();
 export const fleetRouteRef = createRouteRef();
 export const auditRouteRef = createRouteRef();
+export const definitionChangesRouteRef = createRouteRef();
 
 /** The scaffolder's page of one template; bound to the scaffolder plugin's by default. */
 export const scaffolderTemplateRouteRef = createExternalRouteRef({

@@ -70,7 +70,7 @@ function compareSchemas(
   const wasRequired = new Set(before.required ?? []);
   for (const name of Object.keys(was)) {
     const path = `${prefix}${name}`;
-    if (!(name in now)) {
+    if (!Object.hasOwn(now, name)) {
       out.push({
         code: 'parameter.removed',
         breaking: true,
@@ -82,7 +82,7 @@ function compareSchemas(
   }
   for (const [name, schema] of Object.entries(now)) {
     const path = `${prefix}${name}`;
-    const old = was[name];
+    const old = Object.hasOwn(was, name) ? was[name] : undefined;
     if (!old) {
       const required =
         (after.required ?? []).includes(name) && schema.default === undefined;
@@ -272,12 +272,11 @@ function compareLists(
       code: `${what}.removed`,
       breaking: true,
       subject: item,
-      message:
-        what === 'tier'
-          ? `tier ${item} is no longer offered: resources of that tier must move`
-          : what === 'operation'
-          ? `operation ${item} is no longer offered`
-          : `it may no longer depend on a ${item}`,
+      message: {
+        tier: `tier ${item} is no longer offered: resources of that tier must move`,
+        operation: `operation ${item} is no longer offered`,
+        dependency: `it may no longer depend on a ${item}`,
+      }[what],
     });
   }
   if (what === 'dependency') return;
@@ -315,26 +314,24 @@ export function compareDefinitions(
   return out;
 }
 
+/** The own property at `key` of an object, never one it inherits. */
+const own = (v: unknown, key: string): unknown =>
+  v && typeof v === 'object' && Object.hasOwn(v, key)
+    ? (v as Record<string, unknown>)[key]
+    : undefined;
+
 const valueAt = (params: Record<string, unknown>, path: string) =>
-  path
-    .split('.')
-    .reduce<unknown>(
-      (v, key) =>
-        v && typeof v === 'object'
-          ? (v as Record<string, unknown>)[key]
-          : undefined,
-      params,
-    );
+  path.split('.').reduce<unknown>((v, key) => own(v, key), params);
+
+const propertyAt = (schema: JsonSchema | undefined, key: string) =>
+  own(schema?.properties, key) as JsonSchema | undefined;
 
 const defaultAt = (schema: JsonSchema, path: string): unknown => {
   let node: JsonSchema | undefined = schema;
   let fallback: unknown;
   for (const key of path.split('.')) {
-    fallback =
-      fallback && typeof fallback === 'object'
-        ? (fallback as Record<string, unknown>)[key]
-        : undefined;
-    node = node?.properties?.[key];
+    fallback = own(fallback, key);
+    node = propertyAt(node, key);
     if (node?.default !== undefined) fallback = node.default;
   }
   return fallback;
@@ -363,7 +360,7 @@ export function affectedBy(
     case 'version.removed': {
       let node: JsonSchema | undefined = after.parameters as JsonSchema;
       for (const key of finding.subject.split('.')) {
-        node = node?.properties?.[key];
+        node = propertyAt(node, key);
       }
       return (
         value !== undefined &&
@@ -374,12 +371,11 @@ export function affectedBy(
     case 'parameter.range-narrowed': {
       const limit = finding.after;
       if (typeof limit !== 'number') return false;
-      const measure =
-        typeof value === 'number'
-          ? value
-          : typeof value === 'string' || Array.isArray(value)
-          ? value.length
-          : undefined;
+      let measure: number | undefined;
+      if (typeof value === 'number') measure = value;
+      else if (typeof value === 'string' || Array.isArray(value)) {
+        measure = value.length;
+      }
       if (measure === undefined) return false;
       return (lowerBounds as readonly string[]).includes(finding.bound ?? '')
         ? measure < limit

@@ -196,18 +196,17 @@ export function migrationGuide(
   const lines = [
     `# Migration guide: product ${impact.product}`,
     '',
-    [
+    `${[
       `${breaking.length} breaking change${breaking.length === 1 ? '' : 's'}`,
       context.commit ? `in commit ${context.commit.slice(0, 12)}` : undefined,
       context.actor ? `by ${context.actor}` : undefined,
     ]
       .filter(Boolean)
-      .join(' ') +
-      `; ${a.resources.length} resource${
-        a.resources.length === 1 ? '' : 's'
-      } affected in ${a.projects.length} project${
-        a.projects.length === 1 ? '' : 's'
-      } (${a.projects.join(', ') || 'none'}).`,
+      .join(' ')}; ${a.resources.length} resource${
+      a.resources.length === 1 ? '' : 's'
+    } affected in ${a.projects.length} project${
+      a.projects.length === 1 ? '' : 's'
+    } (${a.projects.join(', ') || 'none'}).`,
     '',
     '## What changed',
     '',

@@ -1,0 +1,1 @@
+export { DefinitionChangesPage } from './DefinitionChangesPage';

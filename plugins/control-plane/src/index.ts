@@ -26,6 +26,7 @@ export {
   ControlPlaneSelfServicePage,
   ControlPlaneFleetPage,
   ControlPlaneAuditPage,
+  ControlPlaneDefinitionChangesPage,
   EntityControlPlaneContent,
 } from './legacy';
 export { ANNOTATION_TEMPLATE_PRODUCTS } from './components/SelfServicePage/productTemplates';

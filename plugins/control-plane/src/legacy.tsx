@@ -15,6 +15,9 @@ const legacySelfServiceRouteRef = createRouteRef({
 });
 const legacyFleetRouteRef = createRouteRef({ id: 'control-plane-fleet' });
 const legacyAuditRouteRef = createRouteRef({ id: 'control-plane-audit' });
+const legacyDefinitionChangesRouteRef = createRouteRef({
+  id: 'control-plane-definition-changes',
+});
 
 /**
  * The plugin for Backstage instances still on the old frontend system.
@@ -39,6 +42,7 @@ export const controlPlaneLegacyPlugin = createPlugin({
     selfService: legacySelfServiceRouteRef,
     fleet: legacyFleetRouteRef,
     audit: legacyAuditRouteRef,
+    definitionChanges: legacyDefinitionChangesRouteRef,
   },
 });
 
@@ -91,6 +95,23 @@ export const ControlPlaneAuditPage = controlPlaneLegacyPlugin.provide(
     mountPoint: legacyAuditRouteRef,
   }),
 );
+
+/**
+ * Breaking changes of definitions and deprecations (old frontend system); mount it at
+ * `/control-plane/definition-changes`, where the owners' notifications lead.
+ * @public
+ */
+export const ControlPlaneDefinitionChangesPage =
+  controlPlaneLegacyPlugin.provide(
+    createRoutableExtension({
+      name: 'ControlPlaneDefinitionChangesPage',
+      component: () =>
+        import('./components/DefinitionChangesPage').then(
+          m => m.DefinitionChangesPage,
+        ),
+      mountPoint: legacyDefinitionChangesRouteRef,
+    }),
+  );
 
 /**
  * The "Infrastructure" entity content (old frontend system): put it in an

@@ -16,6 +16,8 @@ import {
   codeownersFor,
   ApprovalRequirement,
   requiredApprovals,
+  TeamOf,
+  teamOf,
 } from './approvals';
 import { GitHubSettings } from './config';
 
@@ -30,6 +32,8 @@ export const CHECK_NAME = 'idp plan';
  */
 export class GitHubChangeProposer implements ChangeProposer {
   private readonly watchers: (() => void)[] = [];
+  /** Owner groups' GitHub teams, from the catalog (refreshed by the module). */
+  private ownerTeam: TeamOf = teamOf;
 
   constructor(
     private readonly settings: GitHubSettings,
@@ -84,8 +88,36 @@ export class GitHubChangeProposer implements ChangeProposer {
     );
   }
 
+  private readTeams?: () => Promise<TeamOf>;
+  private teamsReadAt = 0;
+
+  /**
+   * Reads the owner groups' GitHub teams with `read` (from the catalog's
+   * `github.com/team-slug`) before a change is proposed, at most every minute; when it
+   * fails, owner groups map to their names.
+   */
+  readTeamsWith(read: () => Promise<TeamOf>): void {
+    this.readTeams = read;
+  }
+
+  async prepare(): Promise<void> {
+    if (!this.readTeams || Date.now() - this.teamsReadAt < 60_000) return;
+    try {
+      this.ownerTeam = await this.readTeams();
+      this.teamsReadAt = Date.now();
+    } catch (error) {
+      this.logger.warn(
+        `could not read the catalog's groups for their GitHub teams (owner groups map to their names): ${error}`,
+      );
+    }
+  }
+
   private requirement(change: ProposedChange): ApprovalRequirement {
-    return requiredApprovals(this.settings.approvals, change.objects);
+    return requiredApprovals(
+      this.settings.approvals,
+      change.objects,
+      this.ownerTeam,
+    );
   }
 
   async propose(
@@ -135,6 +167,7 @@ export class GitHubChangeProposer implements ChangeProposer {
     change: ProposedChange,
     pullRequest: number,
   ): Promise<ChangeProposalState> {
+    await this.prepare();
     const { data: pr } = await (
       await this.client()
     ).pulls.get({
@@ -272,6 +305,7 @@ export class GitHubChangeProposer implements ChangeProposer {
       this.settings.owner,
       this.settings.approvals,
       resources,
+      this.ownerTeam,
     );
   }
 

@@ -5,6 +5,7 @@ import {
   codeownersFor,
   requiredApprovals,
   teamOf,
+  teamsFromCatalog,
 } from './approvals';
 
 const rules: ApprovalRule[] = [
@@ -115,5 +116,60 @@ describe('codeownersFor', () => {
       '/resources/shop/web.yaml @acme/shop',
       '',
     ]);
+  });
+});
+
+describe('teamsFromCatalog', () => {
+  const group = (name: string, slug?: string, namespace = 'default') => ({
+    metadata: {
+      name,
+      namespace,
+      ...(slug ? { annotations: { 'github.com/team-slug': slug } } : {}),
+    },
+  });
+  const teams = teamsFromCatalog('Acme', [
+    group('payments', 'acme/payments-squad'),
+    group('search', 'other-org/search'),
+    group('ops', undefined),
+    group('billing', 'acme/billing', 'finance'),
+  ]);
+
+  it.each([
+    ['group:default/payments', 'payments-squad'],
+    ['group:payments', 'payments-squad'],
+    ['group:default/PAYMENTS', 'payments-squad'],
+    // another organisation's team, or no annotation: the group's name
+    ['group:default/search', 'search'],
+    ['group:default/ops', 'ops'],
+    ['group:finance/billing', 'billing'],
+    ['group:default/unknown', 'unknown'],
+  ])('%s is reviewed by @acme/%s', (owner, slug) => {
+    expect(teams(owner)).toBe(slug);
+  });
+
+  it('names the mapped teams in CODEOWNERS and the approvals', () => {
+    const owners = codeownersFor(
+      'acme',
+      [{ count: 1, fromOwner: true }],
+      [
+        {
+          path: 'resources/payments/db.yaml',
+          namespace: 'payments',
+          owner: 'group:default/payments',
+          tier: 'medium',
+        },
+      ],
+      teams,
+    );
+    expect(owners).toContain(
+      '/resources/payments/db.yaml @acme/payments-squad',
+    );
+    expect(
+      requiredApprovals(
+        [{ count: 1, fromOwner: true }],
+        [resource('medium')],
+        teams,
+      ).teams,
+    ).toEqual([['payments-squad']]);
   });
 });

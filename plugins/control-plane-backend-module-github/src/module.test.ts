@@ -9,6 +9,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 // eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { builtinProducts } from '@idp-multicloud/plugin-control-plane-common';
 import { Octokit } from '@octokit/rest';
 import { execFileSync } from 'node:child_process';
@@ -69,6 +70,23 @@ describe.each(databases.eachSupportedId())(
         features: [
           controlPlanePlugin,
           controlPlaneModuleGithub,
+          // the catalog: the payments group is the GitHub team payments-squad
+          catalogServiceMock.factory({
+            entities: [
+              {
+                apiVersion: 'backstage.io/v1alpha1',
+                kind: 'Group',
+                metadata: {
+                  name: 'payments',
+                  namespace: 'default',
+                  annotations: {
+                    'github.com/team-slug': 'acme/payments-squad',
+                  },
+                },
+                spec: { type: 'team', children: [] },
+              },
+            ],
+          }),
           mockServices.database.factory({
             knex: await databases.init(databaseId),
           }),
@@ -200,13 +218,14 @@ describe.each(databases.eachSupportedId())(
           },
         ).toString(),
       ).toContain('tier: critical');
-      // Who must review, as CODEOWNERS: the owning team and, for tier critical, platform.
+      // Who must review, as CODEOWNERS: the owning team (the catalog group's GitHub team)
+      // and, for tier critical, platform.
       expect(
         execFileSync('git', ['show', `${pr.head.sha}:.github/CODEOWNERS`], {
           cwd: remote,
         }).toString(),
       ).toContain(
-        '/resources/payments/ledger-db.yaml @acme/payments @acme/platform',
+        '/resources/payments/ledger-db.yaml @acme/payments-squad @acme/platform',
       );
       expect(github.comments[0].body).toContain(
         '| create | `resource:payments/ledger-db` |',

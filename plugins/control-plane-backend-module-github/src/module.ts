@@ -2,7 +2,9 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { controlPlaneChangeProposalsExtensionPoint } from '@idp-multicloud/plugin-control-plane-node';
+import { teamsFromCatalog } from './approvals';
 import { readGitHubSettings } from './config';
 import { GitHubChangeProposer } from './GitHubChangeProposer';
 import { webhookRouter } from './webhook';
@@ -26,8 +28,18 @@ export const controlPlaneModuleGithub = createBackendModule({
         httpRouter: coreServices.httpRouter,
         scheduler: coreServices.scheduler,
         proposals: controlPlaneChangeProposalsExtensionPoint,
+        catalog: catalogServiceRef,
+        auth: coreServices.auth,
       },
-      async init({ config, logger, httpRouter, scheduler, proposals }) {
+      async init({
+        config,
+        logger,
+        httpRouter,
+        scheduler,
+        proposals,
+        catalog,
+        auth,
+      }) {
         const settings = readGitHubSettings(config);
         if (!settings) {
           logger.info(
@@ -58,6 +70,22 @@ export const controlPlaneModuleGithub = createBackendModule({
           initialDelay: { milliseconds: settings.pollIntervalMs },
           scope: 'global',
           fn: async () => proposer.notify(),
+        });
+        // Owner groups' GitHub teams come from the catalog (`github.com/team-slug`, written
+        // by Backstage's GitHub org ingestion), read before a change is proposed.
+        proposer.readTeamsWith(async () => {
+          const { items } = await catalog.getEntities(
+            {
+              filter: { kind: 'Group' },
+              fields: [
+                'metadata.name',
+                'metadata.namespace',
+                'metadata.annotations',
+              ],
+            },
+            { credentials: await auth.getOwnServiceCredentials() },
+          );
+          return teamsFromCatalog(settings.owner, items);
         });
         logger.info(
           `Changes needing review are proposed as pull requests on ${settings.owner}/${settings.repo}`,

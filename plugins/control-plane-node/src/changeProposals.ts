@@ -81,6 +81,11 @@ export interface ChangeProposer {
     }[],
   ): string | undefined;
   /**
+   * Called before a change is written for review: what `codeowners` and the approvals need
+   * (e.g. the owner groups' teams, from the catalog) is read here.
+   */
+  prepare?(): Promise<void>;
+  /**
    * Tells the control plane to look at open proposals again (a webhook arrived, or a poll is
    * due). Called once, when the control plane starts.
    */

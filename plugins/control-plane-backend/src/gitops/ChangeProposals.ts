@@ -287,6 +287,7 @@ export class ChangeProposals {
     const { changes, repo, db } = this.options;
     const { plan } = proposal;
     const id = randomUUID();
+    await proposer.prepare?.();
     const written = await changes.writeForReview(
       {
         actor: ctx.actor,

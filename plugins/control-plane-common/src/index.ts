@@ -17,6 +17,8 @@ export * from './model/resources';
 export * from './model/resourceState';
 export * from './model/deployments';
 export * from './model/manifests';
+export * from './model/projects';
+export * from './model/compliance';
 export * from './model/validation';
 export * from './model/secrets';
 export * from './model/health';

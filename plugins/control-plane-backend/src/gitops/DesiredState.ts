@@ -20,15 +20,27 @@ import {
   validateResourceParameters,
   ValidationIssue,
 } from '@idp-multicloud/plugin-control-plane-common';
+import {
+  DefinitionResolution,
+  projectObjectIssues,
+  resourceProjectIssues,
+  resolveDefinition,
+} from '../projects/projectRules';
 import { DependencyGraph } from './graph';
 import { keyString } from './manifestCodec';
 import { placementIssues } from './validatePlacement';
 
-/** A product as the control plane knows it: declared in Git, by a module, or built in. */
+/**
+ * A product as the control plane knows it: declared in Git, by a module, or built in; in a
+ * project (`project`), the project's effective definition of it.
+ */
 export interface KnownProduct {
   id: string;
   spec: ProductSpec;
+  /** Where the global product it starts from is declared. */
   source: 'state-repo' | 'module' | 'builtin';
+  /** The project whose definition this is, when it is one. */
+  project?: string;
 }
 
 /** ref → the refs of the resources that depend on it (`dependsOn`), canonical. */
@@ -63,6 +75,12 @@ export class DesiredState {
   private readonly foldedKinds = new Map<ManifestKind, Map<string, Manifest>>();
   /** For a layer: who starts and stops depending on what, by target ref. */
   private dependentsDelta: Map<string, Map<string, boolean>> | undefined;
+  /** Project definitions by project, then id (built once per state). */
+  private projectDefinitions:
+    | Map<string, Map<string, ManifestOf<'ProjectProduct'>>>
+    | undefined;
+  /** Effective definitions resolved in this state, by `project/id`. */
+  private readonly resolved = new Map<string, DefinitionResolution>();
 
   private constructor(
     readonly commit: string | undefined,
@@ -317,7 +335,79 @@ export class DesiredState {
     return this.get('Resource', name, namespace);
   }
 
-  product(id: string): KnownProduct | undefined {
+  /**
+   * A product; with `project`, the project's effective definition of it (the global one when
+   * the project does not define it), or undefined when that definition is refused (see
+   * {@link DesiredState.definition} for why).
+   */
+  product(id: string, project?: string): KnownProduct | undefined {
+    if (project !== undefined && this.definitionsOf(project).size > 0) {
+      const resolution = this.definition(project, id);
+      if (!resolution?.ok) return undefined;
+      if (resolution.definition.chain.length > 1) {
+        return {
+          id,
+          spec: resolution.definition.spec,
+          source: resolution.base.source,
+          project,
+        };
+      }
+    }
+    return this.globalProduct(id);
+  }
+
+  /** The project definitions of `project`, by id. */
+  definitionsOf(
+    project: string,
+  ): ReadonlyMap<string, ManifestOf<'ProjectProduct'>> {
+    if (!this.projectDefinitions) {
+      const index = new Map<
+        string,
+        Map<string, ManifestOf<'ProjectProduct'>>
+      >();
+      for (const m of this.each('ProjectProduct')) {
+        let ofProject = index.get(m.metadata.namespace);
+        if (!ofProject) {
+          ofProject = new Map();
+          index.set(m.metadata.namespace, ofProject);
+        }
+        ofProject.set(m.metadata.name, m);
+      }
+      this.projectDefinitions = index;
+    }
+    return this.projectDefinitions.get(project) ?? new Map();
+  }
+
+  /**
+   * The effective definition of `id` in `project`, with where its fields came from; or why
+   * it is refused; undefined when nothing defines `id` for the project.
+   */
+  definition(project: string, id: string): DefinitionResolution | undefined {
+    const key = `${project}/${id}`;
+    if (!this.resolved.has(key)) {
+      const resolution = resolveDefinition(this, project, id);
+      if (resolution) this.resolved.set(key, resolution);
+      else return undefined;
+    }
+    return this.resolved.get(key);
+  }
+
+  /** A project's manifest (compliance, approvals, SLA), when it has one. */
+  project(name: string): ManifestOf<'Project'> | undefined {
+    return this.get('Project', name);
+  }
+
+  /**
+   * Whether a namespace is a registered project: it has a Project manifest or definitions of
+   * its own. Only a registered project's resources are closed to other projects' dependents
+   * (see docs/service-registry.md).
+   */
+  isRegisteredProject(name: string): boolean {
+    return !!this.project(name) || this.definitionsOf(name).size > 0;
+  }
+
+  /** A global product: declared in Git, registered by a module, or built in. */
+  globalProduct(id: string): KnownProduct | undefined {
     const declared = this.get('Product', id);
     if (declared) return { id, spec: declared.spec, source: 'state-repo' };
     const registered = this.moduleProducts.get(id);
@@ -332,7 +422,7 @@ export class DesiredState {
       ...this.moduleProducts.keys(),
       ...this.ofKind('Product').map(p => p.metadata.name),
     ]);
-    return [...ids].sort().map(id => this.product(id)!);
+    return [...ids].sort().map(id => this.globalProduct(id)!);
   }
 
   tier(id: string): TierSpec | undefined {
@@ -380,8 +470,28 @@ function validateResource(
 ): ObjectIssue[] {
   const key = manifestKey(r);
   const issues: ObjectIssue[] = [];
-  const product = state.product(r.spec.product);
-  if (!product) {
+  // In a project, its effective definition of the product (see projects/projectRules.ts).
+  const project = r.metadata.namespace;
+  const resolution = state.definition(project, r.spec.product);
+  const product =
+    resolution && !resolution.ok
+      ? undefined
+      : state.product(r.spec.product, project);
+  if (resolution && !resolution.ok) {
+    issues.push(
+      issue(
+        key,
+        'spec.product',
+        `the definition of ${
+          r.spec.product
+        } in project ${project} is refused (${
+          resolution.definition
+        }: ${resolution.issues
+          .map(i => `${i.path}: ${i.message}`)
+          .join('; ')})`,
+      ),
+    );
+  } else if (!product) {
     issues.push(issue(key, 'spec.product', `no product ${r.spec.product}`));
   }
   const tier = state.tier(r.spec.tier);
@@ -414,6 +524,11 @@ function validateResource(
     if (!result.ok) {
       issues.push(...result.issues.map(i => issue(key, i.path, i.message)));
     }
+    issues.push(
+      ...resourceProjectIssues(state, r, product, result).map(i =>
+        issue(key, i.path, i.message),
+      ),
+    );
   }
   const self = stringifyResourceRef(r.metadata);
   r.spec.dependsOn.forEach((dep, index) => {
@@ -429,6 +544,35 @@ function validateResource(
       );
     } else if (!target) {
       issues.push(issue(key, `spec.dependsOn.${index}`, `no resource ${ref}`));
+    } else if (
+      target.metadata.namespace !== project &&
+      state.isRegisteredProject(target.metadata.namespace) &&
+      !state.definition(target.metadata.namespace, target.spec.product)?.ok
+    ) {
+      // The target's own validation names what is wrong with its project's definition.
+      issues.push(
+        issue(
+          key,
+          `spec.dependsOn.${index}`,
+          `${ref} is in project ${target.metadata.namespace}, whose definition of ${target.spec.product} is refused`,
+        ),
+      );
+    } else if (
+      target.metadata.namespace !== project &&
+      state.isRegisteredProject(target.metadata.namespace) &&
+      !(
+        state.definition(target.metadata.namespace, target.spec.product) as {
+          definition: { publish: boolean };
+        }
+      ).definition.publish
+    ) {
+      issues.push(
+        issue(
+          key,
+          `spec.dependsOn.${index}`,
+          `${ref} is in project ${target.metadata.namespace}, which does not publish its ${target.spec.product} definition (publish: true in projects/${target.metadata.namespace}/products/${target.spec.product}.yaml lets other projects depend on it)`,
+        ),
+      );
     } else if (
       product &&
       !product.spec.dependsOn.includes(target.spec.product)
@@ -468,6 +612,11 @@ function validateObject(state: DesiredState, m: Manifest): ObjectIssue[] {
         ];
       }
     }
+    case 'Project':
+    case 'ProjectProduct':
+      return projectObjectIssues(state, m).map(i =>
+        issue(key, i.path, i.message),
+      );
     case 'Cell':
       return m.spec.providers
         .map((p, i) =>
@@ -561,13 +710,42 @@ export function validateChange(
           .ofKind('Resource')
           .filter(r => r.spec.product === key.name)
           .forEach(add);
+        // Project definitions build on global products; their resources too.
+        next.ofKind('ProjectProduct').forEach(add);
+        next
+          .ofKind('Resource')
+          .filter(
+            r =>
+              next.definitionsOf(r.metadata.namespace).size > 0 &&
+              r.spec.product !== key.name,
+          )
+          .forEach(add);
         break;
       case 'Tier':
         next
           .ofKind('Resource')
           .filter(r => r.spec.tier === key.name)
           .forEach(add);
+        next.ofKind('Project').forEach(add); // SLA promises against the tiers
         break;
+      case 'Project':
+      case 'ProjectProduct': {
+        // A project's definitions, its resources, and other projects' resources depending
+        // on them (what it publishes) are checked again.
+        const project = key.kind === 'Project' ? key.name : key.namespace;
+        next.definitionsOf(project).forEach(add);
+        add(next.project(project));
+        for (const r of next.each('Resource')) {
+          if (r.metadata.namespace !== project) continue;
+          add(r);
+          for (const dependent of next.dependentsOf(
+            stringifyResourceRef(r.metadata),
+          )) {
+            add(next.resource(dependent));
+          }
+        }
+        break;
+      }
       case 'Cell':
         next
           .ofKind('Resource')
@@ -580,6 +758,10 @@ export function validateChange(
         next
           .ofKind('Quota')
           .filter(q => q.spec.scope.name === key.name)
+          .forEach(add);
+        next
+          .ofKind('Project')
+          .filter(p => p.spec.cells?.includes(key.name))
           .forEach(add);
         break;
       case 'Provider':

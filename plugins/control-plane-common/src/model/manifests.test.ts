@@ -48,6 +48,16 @@ describe('manifests', () => {
       'clusters/aws-us-east-1a.yml',
       { kind: 'Cluster', namespace: 'default', name: 'aws-us-east-1a' },
     ],
+    [
+      'projects/payments/project.yaml',
+      { kind: 'Project', namespace: 'default', name: 'payments' },
+    ],
+    [
+      'projects/payments/products/mysql.yaml',
+      { kind: 'ProjectProduct', namespace: 'payments', name: 'mysql' },
+    ],
+    ['projects/payments.yaml', undefined],
+    ['projects/payments/products/deep/mysql.yaml', undefined],
     ['README.md', undefined],
     ['resources/orders-db.yaml', undefined],
     ['widgets/x.yaml', undefined],
@@ -101,5 +111,34 @@ describe('refs', () => {
     ['component:default/checkout', 'component:default/checkout'],
   ])('normalizes %s', (ref, normal) => {
     expect(normalizeEntityRef(ref)).toBe(normal);
+  });
+});
+
+describe('project manifests', () => {
+  it.each([
+    [
+      {
+        kind: 'Project',
+        metadata: { name: 'payments' },
+        spec: { compliance: ['pci-dss'] },
+      },
+      'projects/payments/project.yaml',
+    ],
+    [
+      {
+        kind: 'ProjectProduct',
+        metadata: { name: 'mysql', namespace: 'payments' },
+        spec: { extends: 'mysql' },
+      },
+      'projects/payments/products/mysql.yaml',
+    ],
+  ])('a %o lives at %s, and its path maps back to it', (m, path) => {
+    const parsed = manifestSchema.parse({
+      apiVersion: 'idp.multicloud/v1',
+      ...m,
+    });
+    const key = manifestKey(parsed);
+    expect(manifestPath(key)).toBe(path);
+    expect(keyForPath(path)).toEqual(key);
   });
 });

@@ -8,6 +8,8 @@ import {
 } from './fleet';
 import { DEFAULT_NAMESPACE, nameSchema, namespaceSchema } from './names';
 import { productSpecSchema } from './products';
+import { projectSpecSchema } from './compliance';
+import { projectProductSpecSchema } from './projects';
 import { labelsSchema, resourceSpecSchema } from './resources';
 import { tierIdSchema, tierSpecSchema } from './tiers';
 
@@ -60,6 +62,12 @@ export const manifestSchema = z.discriminatedUnion('kind', [
   envelope('Cluster', clusterSpecSchema),
   envelope('Quota', quotaSpecSchema),
   envelope('Policy', policySpecSchema),
+  envelope('Project', projectSpecSchema),
+  envelope(
+    'ProjectProduct',
+    projectProductSpecSchema,
+    metadata.extend({ namespace: namespaceSchema.default(DEFAULT_NAMESPACE) }),
+  ),
 ]);
 
 /**
@@ -93,7 +101,12 @@ export const manifestFolders: Record<ManifestKind, string> = {
   Cluster: 'clusters',
   Quota: 'quotas',
   Policy: 'policies',
+  Project: 'projects',
+  ProjectProduct: 'projects',
 };
+
+/** Kinds whose key has a namespace of its own: a resource's, a project's definition's project. */
+const namespacedKinds = new Set<ManifestKind>(['Resource', 'ProjectProduct']);
 
 /**
  * Identifies an object of desired state.
@@ -113,7 +126,7 @@ export function manifestKey(manifest: Manifest): ObjectKey {
   return {
     kind: manifest.kind,
     namespace:
-      manifest.kind === 'Resource'
+      manifest.kind === 'Resource' || manifest.kind === 'ProjectProduct'
         ? manifest.metadata.namespace
         : DEFAULT_NAMESPACE,
     name: manifest.metadata.name,
@@ -122,14 +135,23 @@ export function manifestKey(manifest: Manifest): ObjectKey {
 
 /**
  * Where an object lives in the state repository:
- * `resources/<namespace>/<name>.yaml`, `<folder>/<name>.yaml` for other kinds.
+ * `resources/<namespace>/<name>.yaml`, `projects/<project>/project.yaml`,
+ * `projects/<project>/products/<id>.yaml` (a project's definition of a product, its namespace
+ * the project), `<folder>/<name>.yaml` for other kinds.
  * @public
  */
 export function manifestPath(key: ObjectKey): string {
   const folder = manifestFolders[key.kind];
-  return key.kind === 'Resource'
-    ? `${folder}/${key.namespace}/${key.name}.yaml`
-    : `${folder}/${key.name}.yaml`;
+  switch (key.kind) {
+    case 'Resource':
+      return `${folder}/${key.namespace}/${key.name}.yaml`;
+    case 'Project':
+      return `${folder}/${key.name}/project.yaml`;
+    case 'ProjectProduct':
+      return `${folder}/${key.namespace}/products/${key.name}.yaml`;
+    default:
+      return `${folder}/${key.name}.yaml`;
+  }
 }
 
 /**
@@ -142,10 +164,27 @@ export function keyForPath(path: string): ObjectKey | undefined {
   if (resource) {
     return { kind: 'Resource', namespace: resource[1], name: resource[2] };
   }
+  const project = path.match(/^projects\/([^/]+)\/project\.ya?ml$/);
+  if (project) {
+    return { kind: 'Project', namespace: DEFAULT_NAMESPACE, name: project[1] };
+  }
+  const definition = path.match(
+    /^projects\/([^/]+)\/products\/([^/]+)\.ya?ml$/,
+  );
+  if (definition) {
+    return {
+      kind: 'ProjectProduct',
+      namespace: definition[1],
+      name: definition[2],
+    };
+  }
   const other = path.match(/^([a-z]+)\/([^/]+)\.ya?ml$/);
   if (other) {
     const kind = (Object.keys(manifestFolders) as ManifestKind[]).find(
-      k => k !== 'Resource' && manifestFolders[k] === other[1],
+      k =>
+        !namespacedKinds.has(k) &&
+        k !== 'Project' &&
+        manifestFolders[k] === other[1],
     );
     if (kind) {
       return { kind, namespace: DEFAULT_NAMESPACE, name: other[2] };

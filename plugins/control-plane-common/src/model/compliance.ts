@@ -336,7 +336,7 @@ export function resourceComplianceChecks(options: {
   cell: { id: string; spec: CellSpec | undefined };
 }): ComplianceCheck[] {
   const { project, ref, product, params, cell } = options;
-  const subject = `resource:${ref}`;
+  const subject = ref.startsWith('resource:') ? ref : `resource:${ref}`;
   const checks: ComplianceCheck[] = [];
   if (project.cells && !project.cells.includes(cell.id)) {
     checks.push({

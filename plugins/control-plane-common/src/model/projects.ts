@@ -627,7 +627,8 @@ export function resolveProjectDefinition(options: {
       const ids = [...chain.slice(seen).map(c => c.id), at];
       return {
         ok: false,
-        definition: chain[chain.length - 1].id,
+        // The definition asked for when it is on the cycle, else where the cycle starts.
+        definition: chain[seen].id,
         issues: [
           {
             path: 'spec.extends',

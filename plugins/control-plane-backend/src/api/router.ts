@@ -23,6 +23,7 @@ import { gitopsRoutes } from './routes/gitops';
 import { governanceRoutes } from './routes/governance';
 import { manifestRoutes } from './routes/manifests';
 import { operationRoutes } from './routes/operations';
+import { projectRoutes } from './routes/projects';
 import { resourceRoutes } from './routes/resources';
 import { ApiServices } from './routes/shared';
 import { systemRoutes } from './routes/system';
@@ -40,6 +41,7 @@ const serviceRoutes: AnyRoute[] = [
   ...gitopsRoutes,
   ...changeRoutes,
   ...generateRoutes,
+  ...projectRoutes,
   ...deploymentRoutes,
 ];
 

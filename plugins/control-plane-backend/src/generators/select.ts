@@ -16,8 +16,8 @@ export type GenerationScope = { component: string } | { project: string };
 /** What {@link selectUnits} needs of the desired state and of the caller. */
 export interface SelectionSource {
   resources: ResourceManifest[];
-  /** The (effective) definition of a product, by id. */
-  product(id: string): ProductSpec | undefined;
+  /** The effective definition of a product, by id, in a project (a namespace). */
+  product(id: string, project: string): ProductSpec | undefined;
   /** Whether the caller may read the resource: what it cannot read does not exist for it. */
   canRead(resource: ResourceManifest): boolean;
 }
@@ -112,7 +112,7 @@ export function selectUnits(
   const units: GenerationUnit[] = [];
   for (const ref of order) {
     const r = chosen.get(ref)!;
-    const productSpec = source.product(r.spec.product);
+    const productSpec = source.product(r.spec.product, r.metadata.namespace);
     if (!productSpec) {
       notes.push(`${ref}: product ${r.spec.product} is not defined; left out`);
       continue;

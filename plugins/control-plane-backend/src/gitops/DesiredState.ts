@@ -482,13 +482,8 @@ function validateResource(
       issue(
         key,
         'spec.product',
-        `the definition of ${
-          r.spec.product
-        } in project ${project} is refused (${
-          resolution.definition
-        }: ${resolution.issues
-          .map(i => `${i.path}: ${i.message}`)
-          .join('; ')})`,
+        // The definition's own issues are reported on it (it is checked with the change).
+        `the definition of ${r.spec.product} in project ${project} is refused (see ProjectProduct:${project}/${resolution.definition})`,
       ),
     );
   } else if (!product) {

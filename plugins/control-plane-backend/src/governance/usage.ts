@@ -63,7 +63,8 @@ export function effectiveParamsOf(
   r: Countable,
 ): Record<string, any> {
   const raw = r.spec.params ?? {};
-  const product = desired.product(r.spec.product);
+  // A project's definition may set other defaults (e.g. its default size).
+  const product = desired.product(r.spec.product, r.namespace);
   const tierId = (r.spec.tier ?? 'medium') as TierId;
   const tier = desired.tier(tierId);
   if (!product || !tier) return raw;

@@ -60,7 +60,11 @@ export function effectiveParams(
   desired: DesiredState,
   resource: ResourceRecord,
 ) {
-  const product = desired.product(resource.spec.product);
+  // The project's effective definition: its defaults are the resource's.
+  const product = desired.product(
+    resource.spec.product,
+    resource.metadata.namespace,
+  );
   const tier = desired.tier(resource.spec.tier);
   if (!product || !tier) {
     throw new DriverError(

@@ -1,6 +1,8 @@
 import {
   ComplianceCheck,
   definitionFields,
+  effectiveSla,
+  tierIds,
   EffectiveDefinition,
   ManifestOf,
   projectComplianceChecks,
@@ -269,6 +271,11 @@ export function complianceReport(
       }),
     );
   }
+  const sla: Record<string, ReturnType<typeof effectiveSla>> = {};
+  for (const tierId of tierIds) {
+    const tier = state.tier(tierId);
+    if (tier) sla[tierId] = effectiveSla(tierId, tier, manifest?.spec);
+  }
   const count = (status: ComplianceCheck['status']) =>
     checks.filter(c => c.status === status).length;
   return {
@@ -280,6 +287,7 @@ export function complianceReport(
       versionBump: [],
       config: [],
     },
+    sla,
     resources,
     checks,
     summary: {

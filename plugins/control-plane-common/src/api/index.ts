@@ -12,3 +12,4 @@ export * from './flags';
 export * from './deployments';
 export * from './changes';
 export * from './definitions';
+export * from './projects';

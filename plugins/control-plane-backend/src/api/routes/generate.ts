@@ -43,7 +43,7 @@ export const generateRoutes = [
       const selection = selectUnits(
         {
           resources: state.ofKind('Resource'),
-          product: id => state.product(id)?.spec,
+          product: (id, project) => state.product(id, project)?.spec,
           canRead: r =>
             view.canRead({
               ref: stringifyResourceRef(r.metadata),

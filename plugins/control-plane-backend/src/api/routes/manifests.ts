@@ -33,13 +33,15 @@ export const manifestPermissions = new Map<ManifestKind, BasicPermission>([
   ['Tier', policyManagePermission],
   ['Quota', policyManagePermission],
   ['Policy', policyManagePermission],
+  ['Project', policyManagePermission],
+  ['ProjectProduct', policyManagePermission],
   ['Cell', clusterManagePermission],
   ['Cluster', clusterManagePermission],
   ['Provider', providerManagePermission],
 ]);
 
 const permissionNote =
-  'Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.';
+  'Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, projects and their definitions, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.';
 
 /**
  * Authorizes what the manifests would change, before they are validated against the

@@ -790,7 +790,7 @@ export interface paths {
     put?: never;
     /**
      * Validate manifests and apply them as one commit
-     * Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
+     * Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, projects and their definitions, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
      */
     post: operations['applyManifests'];
     delete?: never;
@@ -810,7 +810,7 @@ export interface paths {
     put?: never;
     /**
      * Validate manifests and show the diff; writes nothing
-     * Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
+     * Resources need `control-plane.resource.create`, `.update` or `.delete` on each one the manifests create, change or prune; products, projects and their definitions, tiers, quotas and policies `control-plane.policy.manage`; cells and clusters `control-plane.cluster.manage`; providers `control-plane.provider.manage`.
      */
     post: operations['planManifests'];
     delete?: never;
@@ -973,6 +973,50 @@ export interface paths {
      *     Needs `control-plane.catalog.read`.
      */
     get: operations['getProductUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/projects/{project}/compliance': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A project's compliance report: each rule, for the project and each of its resources
+     * The rules of the regimes the project's projects/<project>/project.yaml declares (pci-dss, hipaa, gdpr: encryption at rest and in transit, audit retention, data residency) and the cells it allows, each pass, fail or unverified (the product has no setting the control plane can check) with the reason; its approval policy and SLA per tier. Validation refuses what fails, so a failure here means a rule the desired state predates.
+     *
+     *     Needs `control-plane.catalog.read`. Only resources the caller may read (`control-plane.resource.read`) are listed and checked.
+     */
+    get: operations['getProjectCompliance'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/projects/{project}/products/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The definition of a product a project sees, with where each field came from
+     * A project is a namespace. Its definitions (projects/<project>/products/<id>.yaml) extend the global products and narrow them; the answer is the effective definition its resources are validated against, the chain of definitions applied, and each field a person decides by (title, tiers, dependencies, each parameter's default and allowed values) with its origin: the global product or the project's file. A project without a definition of the product sees the global one.
+     *
+     *     Needs `control-plane.catalog.read`.
+     */
+    get: operations['getProjectProduct'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1769,6 +1813,58 @@ export interface components {
       /** the highest of CPU, memory and storage asked over capacity, as the scheduler measures it (above 1: overcommitted) */
       utilization: number;
     };
+    ComplianceReport: {
+      /** who must approve each kind of change */
+      approvals: {
+        breaking: string[];
+        config: string[];
+        versionBump: string[];
+      };
+      checks: {
+        reason: string;
+        /** e.g. compliance.pci-dss.encryption-at-rest, project.cells */
+        rule: string;
+        status: 'pass' | 'fail' | 'unverified';
+        /** project:<name> or resource:<ns>/<name> */
+        subject: string;
+      }[];
+      /** whether the project has a projects/<project>/project.yaml */
+      declared: boolean;
+      project: string;
+      regimes: ('pci-dss' | 'hipaa' | 'gdpr')[];
+      /** the project's resources the caller may read */
+      resources: string[];
+      /** the SLA per criticality tier, each target from the tier or the project */
+      sla: {
+        [key: string]: {
+          availability: {
+            from: 'tier' | 'project' | 'default';
+            value: number | string;
+          };
+          p99LatencyMs: {
+            from: 'tier' | 'project' | 'default';
+            value: number | string;
+          };
+          rpoMinutes: {
+            from: 'tier' | 'project' | 'default';
+            value: number | string;
+          };
+          rtoMinutes: {
+            from: 'tier' | 'project' | 'default';
+            value: number | string;
+          };
+          supportHours: {
+            from: 'tier' | 'project' | 'default';
+            value: number | string;
+          };
+        };
+      };
+      summary: {
+        fail: number;
+        pass: number;
+        unverified: number;
+      };
+    };
     CostEstimate: {
       cell?: string;
       cheapest?: {
@@ -1984,6 +2080,20 @@ export interface components {
       guide: string;
       product: string;
     };
+    DefinitionOrigin:
+      | {
+          from: 'global';
+          path?: string;
+          product: string;
+          source: 'builtin' | 'module' | 'state-repo';
+        }
+      | {
+          definition: string;
+          from: 'project';
+          /** the definition’s file in the state repository */
+          path: string;
+          project: string;
+        };
     DeleteResourceResponse: {
       commit: string;
       /** refs marked for deletion, dependents first (reverse topological order) */
@@ -2087,6 +2197,115 @@ export interface components {
     };
     DeploymentList: {
       items: components['schemas']['Deployment'][];
+    };
+    EffectiveDefinition: {
+      /** the definitions applied, the global product first */
+      chain: components['schemas']['DefinitionOrigin'][];
+      /** the fields a person decides by, each with where it came from */
+      fields: {
+        origin: components['schemas']['DefinitionOrigin'];
+        /** e.g. tiers, parameters.size.default, parameters.engineVersion.enum */
+        path: string;
+        value?: unknown;
+      }[];
+      id: string;
+      project: string;
+      /** whether other projects' resources may depend on this project's resources of it */
+      publish: boolean;
+      /**
+       * where the global product it starts from is declared
+       */
+      source: 'state-repo' | 'module' | 'builtin';
+      /** the effective definition */
+      spec: {
+        category: 'database' | 'cache' | 'messaging' | 'storage' | 'compute';
+        /**
+         * products a resource of this product may depend on
+         * default: []
+         */
+        dependsOn: string[];
+        /** the product is deprecated: every plan that uses it warns, and GET /products/{id}/usage lists who still does */
+        deprecated?: {
+          message?: string;
+          /**
+           * Format: date
+           * when it stops being offered (YYYY-MM-DD)
+           */
+          removalDate: string;
+          /** the product to use instead, e.g. postgres */
+          replacement?: string;
+        };
+        /** versions of the engine (values of versionParameter) that are deprecated, each with its removal date: plans of resources on them warn */
+        deprecatedVersions?: {
+          [key: string]: {
+            message?: string;
+            /**
+             * Format: date
+             * when it stops being offered (YYYY-MM-DD)
+             */
+            removalDate: string;
+          };
+        };
+        description: string;
+        /** default: \{\} */
+        features: {
+          backups?: string;
+          encryption?: string;
+          multiAZ?: string;
+        };
+        /** the operations of the unified contract it implements */
+        operations: (
+          | 'failover'
+          | 'migrate'
+          | 'backup'
+          | 'restore'
+          | 'scale'
+          | 'rotate-credentials'
+          | 'upgrade-version'
+        )[];
+        /** JSON Schema of the parameters a resource of this product takes */
+        parameters: {
+          type: 'object';
+        } & {
+          [key: string]: unknown;
+        };
+        replicasParameter?: string;
+        /** retry limits of this product's saga steps; each one set overrides the tier's */
+        retries?: {
+          /** attempts per saga step for retryable errors */
+          maxAttempts?: number;
+          /** how long one attempt of a saga step may take */
+          stepTimeoutSeconds?: number;
+        };
+        /**
+         * resources per replica of each size class
+         * default: \{\}
+         */
+        sizes: {
+          [key: string]: {
+            cpu: number;
+            memoryGi: number;
+          };
+        };
+        /** the parameter holding the storage size in GiB, for quotas and cost */
+        storageParameter?: string;
+        /** whether its storage may be made smaller (by update or a scale operation); most volumes only grow, so absent means no */
+        storageShrink?: boolean;
+        /** the tiers this product may run in */
+        tiers: ('critical' | 'high' | 'medium' | 'low')[];
+        title: string;
+        /** the parameter holding the engine version or image tag */
+        versionParameter?: string;
+        /**
+         * features a tier may require that do not apply to this product, with the reason
+         * default: \{\}
+         */
+        waivedFeatures: {
+          backups?: string;
+          encryption?: string;
+          multiAZ?: string;
+        };
+      };
     };
     ErrorResponse: {
       error: {
@@ -7140,6 +7359,147 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ProductUsage'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getProjectCompliance: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        project: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The compliance report */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ComplianceReport'];
+        };
+      };
+      /** A bad request; `error.issues` names each field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** Not allowed by the permission policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** No such object */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** The database is unavailable; nothing was changed. Retry after `Retry-After` seconds, with the same Idempotency-Key */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getProjectProduct: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** Identifies the request in the audit log and the commit it makes (1 to 64 printable ASCII characters; generated when left out, answered in the same header) */
+        'x-request-id'?: string;
+      };
+      path: {
+        id: string;
+        project: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** The effective definition */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EffectiveDefinition'];
         };
       };
       /** A bad request; `error.issues` names each field */

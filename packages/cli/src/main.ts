@@ -9,6 +9,7 @@ import { generateCommands } from './commands/generate';
 import { loginCommands } from './commands/login';
 import { manifestCommands } from './commands/manifests';
 import { operationCommands } from './commands/operations';
+import { productCommands, projectCommands } from './commands/projects';
 import { resourceCommands } from './commands/resources';
 import { rollbackCommands } from './commands/rollback';
 import { rolloutCommands } from './commands/rollout';
@@ -123,6 +124,8 @@ export function buildProgram(): Command {
     ...manifestCommands(),
     ...auditCommands(),
     ...generateCommands(),
+    ...productCommands(),
+    ...projectCommands(),
     ...rollbackCommands(),
     ...changeCommands(),
     ...rolloutCommands(),

@@ -245,6 +245,22 @@ export type IdpClient = {
       query?: paths['/versions']['get']['parameters']['query'],
     ): Promise<Schemas['VersionList']['items']>;
   };
+  /**
+   * Projects (a project is a namespace): the definition of a product a project sees, and the
+   * project's compliance report.
+   */
+  projects: {
+    /**
+     * The effective definition of a product in a project (its definitions applied over the
+     * global product), with each field's origin: the global product or the project's file.
+     */
+    product(
+      project: string,
+      id: string,
+    ): Promise<Schemas['EffectiveDefinition']>;
+    /** Each compliance rule of the project, for it and each resource the caller may read. */
+    compliance(project: string): Promise<Schemas['ComplianceReport']>;
+  };
   /** Placement experiments: shares of placements scored with other weights. */
   experiments: {
     list(): Promise<Schemas['Experiment'][]>;

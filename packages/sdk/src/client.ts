@@ -11,6 +11,7 @@ import { gitopsCalls } from './gitops';
 import { governanceCalls } from './governance';
 import type { IdpClient } from './IdpClient';
 import { operationCalls } from './operations';
+import { projectCalls } from './projects';
 import { productHelper, resourceCalls } from './resources';
 import { createTransport, IdpClientOptions } from './transport';
 
@@ -47,6 +48,7 @@ export function createIdpClient(options: IdpClientOptions): IdpClient {
     deployments: deploymentCalls(t),
     clusters: clusterCalls(t),
     definitions: definitionCalls(t),
+    projects: projectCalls(t),
     experiments: governance.experiments,
     flags: governance.flags,
     mysql: productHelper(resources, 'mysql'),

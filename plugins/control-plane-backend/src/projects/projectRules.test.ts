@@ -246,7 +246,7 @@ describe('compliance', () => {
     ).toEqual([]);
     // Connections too: MySQL's require_secure_transport.
     expect(issuesOf([paymentsProject()], [db('orders-db', {})])).toEqual([
-      'Resource:payments/orders-db spec.params: compliance.pci-dss.encryption-in-transit: resource:payments/orders-db has parameters.require_secure_transport: null (must be "ON")',
+      'Resource:payments/orders-db spec.params.parameters.require_secure_transport: compliance.pci-dss.encryption-in-transit: resource:payments/orders-db has parameters.require_secure_transport: null (must be "ON")',
     ]);
   });
 

@@ -2,7 +2,9 @@ import {
   ComplianceCheck,
   definitionFields,
   effectiveSla,
+  ownValue,
   tierIds,
+  transitEncryptionControls,
   EffectiveDefinition,
   ManifestOf,
   projectComplianceChecks,
@@ -215,7 +217,10 @@ function pathOfRule(rule: string, product: KnownProduct): string {
   if (rule.endsWith('.encryption-at-rest')) {
     return `spec.params.${product.spec.features.encryption ?? 'encryption'}`;
   }
-  if (rule.endsWith('.encryption-in-transit')) return 'spec.params';
+  if (rule.endsWith('.encryption-in-transit')) {
+    const control = ownValue(transitEncryptionControls, product.id);
+    return control ? `spec.params.${control.parameter}` : 'spec.params';
+  }
   return 'spec.cell';
 }
 

@@ -179,3 +179,77 @@ describe('validateCheckout', () => {
     );
   });
 });
+
+describe('validateCheckout of projects', () => {
+  let checkout: ReturnType<typeof stateCheckout>;
+  beforeEach(() => {
+    checkout = stateCheckout();
+  });
+  afterEach(() => rmSync(checkout.dir, { recursive: true, force: true }));
+
+  const project = `apiVersion: idp.multicloud/v1
+kind: Project
+metadata:
+  name: payments
+spec:
+  compliance: [pci-dss]
+  audit: { retentionDays: 365 }
+`;
+  const redisDefinition = (spec: string) => `apiVersion: idp.multicloud/v1
+kind: ProjectProduct
+metadata:
+  name: redis
+  namespace: payments
+spec:
+  extends: redis
+${spec}`;
+
+  it('finds, offline, a widening definition, a compliance failure naming the rule, and a dependency on what a project does not publish', async () => {
+    checkout.write('projects/payments/project.yaml', project);
+    checkout.write(
+      'projects/payments/products/redis.yaml',
+      redisDefinition('  versions: ["7.4", "8.0"]\n'),
+    );
+    checkout.write(
+      'resources/payments/sessions.yaml',
+      redis('sessions', 'payments', '    encryption: false\n'),
+    );
+    const report = await validateCheckout({ dir: checkout.dir, base: 'HEAD' });
+    expect(report.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          file: 'projects/payments/products/redis.yaml',
+          ref: 'projectproduct:payments/redis',
+          path: 'spec.versions',
+          message: expect.stringMatching(/widens what is allowed: "8\.0"/),
+        }),
+      ]),
+    );
+
+    checkout.write(
+      'projects/payments/products/redis.yaml',
+      redisDefinition('  versions: ["7.4"]\n'),
+    );
+    const second = await validateCheckout({ dir: checkout.dir, base: 'HEAD' });
+    expect(
+      second.findings.map(f => `${f.file} ${f.path}: ${f.message}`),
+    ).toEqual([
+      'resources/payments/sessions.yaml spec.params.encryption: compliance.pci-dss.encryption-at-rest: resource:payments/sessions has encryption: false',
+      'resources/payments/sessions.yaml spec.params.encryption: compliance.pci-dss.encryption-in-transit: resource:payments/sessions has encryption: false (must be true)',
+      expect.stringMatching(
+        /^resources\/shop\/storefront\.yaml spec\.dependsOn\.0: resource:payments\/sessions is in project payments, which does not publish its redis definition/,
+      ),
+    ]);
+
+    checkout.write(
+      'projects/payments/products/redis.yaml',
+      redisDefinition('  versions: ["7.4"]\n  publish: true\n'),
+    );
+    checkout.write(
+      'resources/payments/sessions.yaml',
+      redis('sessions', 'payments'),
+    );
+    const third = await validateCheckout({ dir: checkout.dir, base: 'HEAD' });
+    expect(third.findings).toEqual([]);
+  });
+});

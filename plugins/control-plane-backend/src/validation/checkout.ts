@@ -105,10 +105,14 @@ async function filesAt(dir: string, ref: string) {
   return { commit, files };
 }
 
-const refOf = (key: ObjectKey) =>
-  key.kind === 'Resource'
-    ? `resource:${key.namespace}/${key.name}`
-    : `${key.kind.toLowerCase()}:${key.name}`;
+/** How a finding names an object: namespaced kinds (a project's definitions too) with theirs. */
+function refOf(key: ObjectKey): string {
+  if (key.kind === 'Resource') return `resource:${key.namespace}/${key.name}`;
+  if (key.kind === 'ProjectProduct') {
+    return `projectproduct:${key.namespace}/${key.name}`;
+  }
+  return `${key.kind.toLowerCase()}:${key.name}`;
+}
 
 /** Parses files into manifests; what does not parse is a schema finding. */
 function parseFiles(files: Map<string, string>) {

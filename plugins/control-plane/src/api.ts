@@ -119,6 +119,13 @@ export interface ControlPlaneApi {
   ): Promise<Schemas['DeleteResourceResponse']>;
 
   products(): Promise<Schemas['Product'][]>;
+  /** The definition of a product a project (a namespace) sees, each field with its origin. */
+  projectProduct(
+    project: string,
+    id: string,
+  ): Promise<Schemas['EffectiveDefinition']>;
+  /** A project's compliance report: each rule, for the project and each resource. */
+  projectCompliance(project: string): Promise<Schemas['ComplianceReport']>;
   tiers(): Promise<Schemas['Tier'][]>;
   cells(): Promise<Schemas['Cell'][]>;
   providers(): Promise<FleetProvider[]>;
@@ -280,6 +287,17 @@ export class ControlPlaneClient implements ControlPlaneApi {
 
   products() {
     return this.client.catalog.products();
+  }
+
+  projectProduct(
+    project: string,
+    id: string,
+  ): Promise<Schemas['EffectiveDefinition']> {
+    return this.client.projects.product(project, id);
+  }
+
+  projectCompliance(project: string): Promise<Schemas['ComplianceReport']> {
+    return this.client.projects.compliance(project);
   }
 
   tiers() {

@@ -458,4 +458,131 @@ describe('SelfServicePage', () => {
       screen.getByText(/Ask your platform team to add one/),
     ).toBeInTheDocument();
   });
+
+  it('with a project chosen, shows its effective definitions with each field’s origin, and its compliance', async () => {
+    const global = {
+      from: 'global',
+      source: 'builtin',
+      product: 'mysql',
+    } as const;
+    const payments = {
+      from: 'project',
+      project: 'payments',
+      definition: 'mysql',
+      path: 'projects/payments/products/mysql.yaml',
+    } as const;
+    server.use(
+      http.get(`${base}/projects/payments/products/:id`, ({ params }) =>
+        params.id === 'mysql'
+          ? reply('EffectiveDefinition', {
+              project: 'payments',
+              id: 'mysql',
+              source: 'builtin',
+              publish: false,
+              chain: [global, payments],
+              spec: {
+                ...mysql,
+                tiers: ['critical'],
+                parameters: {
+                  type: 'object',
+                  properties: {
+                    version: { type: 'string', enum: ['8.4'], default: '8.4' },
+                    storageGi: { type: 'integer', default: 20 },
+                  },
+                },
+              },
+              fields: [
+                {
+                  path: 'parameters.version.enum',
+                  value: ['8.4'],
+                  origin: payments,
+                },
+                {
+                  path: 'parameters.version.default',
+                  value: '8.4',
+                  origin: payments,
+                },
+                {
+                  path: 'parameters.storageGi.default',
+                  value: 20,
+                  origin: global,
+                },
+              ],
+            })
+          : reply('EffectiveDefinition', {
+              project: 'payments',
+              id: String(params.id),
+              source: 'builtin',
+              publish: false,
+              chain: [{ ...global, product: String(params.id) }],
+              spec: { ...redis },
+              fields: [],
+            }),
+      ),
+      http.get(`${base}/projects/payments/compliance`, () =>
+        reply('ComplianceReport', {
+          project: 'payments',
+          declared: true,
+          regimes: ['pci-dss'],
+          approvals: {
+            breaking: ['group:default/security-team'],
+            versionBump: [],
+            config: [],
+          },
+          sla: {},
+          resources: ['resource:payments/orders-db'],
+          checks: [
+            {
+              rule: 'compliance.pci-dss.encryption-at-rest',
+              subject: 'resource:payments/orders-db',
+              status: 'fail',
+              reason: 'resource:payments/orders-db has encryption: false',
+            },
+          ],
+          summary: { pass: 0, fail: 1, unverified: 0 },
+        }),
+      ),
+    );
+    render();
+    await screen.findByRole('table', { name: 'Parameters of MySQL' });
+    await userEvent.type(screen.getByLabelText('Project'), 'payments');
+    await userEvent.click(
+      screen.getByRole('button', { name: "Show the project's definitions" }),
+    );
+    expect(
+      await screen.findByText(
+        /global mysql → project payments \(projects\/payments\/products\/mysql\.yaml\)/,
+      ),
+    ).toBeInTheDocument();
+    const params = screen.getByRole('table', { name: 'Parameters of MySQL' });
+    const version = within(params).getByRole('row', { name: /version/ });
+    expect(within(version).getByText('8.4')).toBeInTheDocument();
+    expect(
+      within(version).getByText(
+        'project payments (projects/payments/products/mysql.yaml)',
+      ),
+    ).toBeInTheDocument();
+    const storage = within(params).getByRole('row', { name: /storageGi/ });
+    expect(within(storage).getByText('global mysql')).toBeInTheDocument();
+    // The project narrows the tiers: only critical is offered.
+    const tiers = screen.getByRole('combobox', { name: 'Tier of MySQL' });
+    expect(
+      within(tiers)
+        .getAllByRole('option')
+        .map(o => o.textContent),
+    ).toEqual(['critical']);
+
+    const rules = await screen.findByRole('table', {
+      name: 'Compliance rules of project payments',
+    });
+    const row = within(rules).getByRole('row', {
+      name: /compliance\.pci-dss\.encryption-at-rest/,
+    });
+    expect(within(row).getByText('✗ fail')).toBeInTheDocument();
+    expect(
+      within(row).getByText(
+        'resource:payments/orders-db has encryption: false',
+      ),
+    ).toBeInTheDocument();
+  });
 });

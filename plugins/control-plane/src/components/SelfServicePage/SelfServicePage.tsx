@@ -23,6 +23,37 @@ import {
 type Product = Schemas['Product'];
 type Tier = Schemas['Tier'];
 type TierId = Tier['id'];
+type EffectiveDefinition = Schemas['EffectiveDefinition'];
+type DefinitionOrigin = Schemas['DefinitionOrigin'];
+
+/** Where a field came from, in a few words. */
+export function describeOrigin(origin: DefinitionOrigin): string {
+  return origin.from === 'global'
+    ? `global ${origin.product}`
+    : `project ${origin.project} (${origin.path})`;
+}
+
+/**
+ * Where each parameter's decisive fields came from: the project's file when any of them
+ * (default, allowed values, bounds) did, else the global product.
+ */
+export function parameterOrigins(
+  definition: EffectiveDefinition,
+): Map<string, DefinitionOrigin> {
+  const origins = new Map<string, DefinitionOrigin>();
+  for (const field of definition.fields) {
+    const name = field.path.match(/^parameters\.([^.]+)\./)?.[1];
+    if (!name) continue;
+    const known = origins.get(name);
+    if (
+      !known ||
+      (known.from === 'global' && field.origin.from === 'project')
+    ) {
+      origins.set(name, field.origin);
+    }
+  }
+  return origins;
+}
 
 interface ParameterRow {
   name: string;
@@ -252,14 +283,45 @@ const RequestLinks = (props: {
 const ProductCard = (props: {
   product: Product;
   templates: ReturnType<typeof useProductTemplates>;
+  /** The project (namespace) whose definition of the product to show. */
+  project?: string;
 }) => {
-  const { product } = props;
+  const api = useApi(controlPlaneApiRef);
+  const { project } = props;
+  const effective = useAsync(
+    async () =>
+      project ? api.projectProduct(project, props.product.id) : undefined,
+    [api, project, props.product.id],
+  );
+  // A project with a definition of its own sees that; others, the global product.
+  const definition =
+    effective.value && effective.value.chain.length > 1
+      ? effective.value
+      : undefined;
+  const product: Product = definition
+    ? { ...props.product, ...definition.spec }
+    : props.product;
+  const origins = definition ? parameterOrigins(definition) : undefined;
   const tiers = byCriticality(product.tiers);
-  const [tier, setTier] = useState<TierId | undefined>(tiers[0]);
+  const [chosenTier, setTier] = useState<TierId | undefined>(tiers[0]);
+  const tier = chosenTier && tiers.includes(chosenTier) ? chosenTier : tiers[0];
   const params = parametersOf(product);
   return (
     <Section title={product.title} level={3}>
       <Flex direction="column" gap="3">
+        {definition && (
+          <Text as="p" variant="body-small" aria-label="Project definition">
+            Project <strong>{definition.project}</strong>'s definition:{' '}
+            {definition.chain.map(describeOrigin).join(' → ')}
+            {definition.publish ? ' · published to other projects' : ''}
+          </Text>
+        )}
+        {effective.error && (
+          <Text as="p" variant="body-small">
+            Could not read project {project}'s definition of{' '}
+            {props.product.title}: {effective.error.message}
+          </Text>
+        )}
         <Text as="p">{product.description}</Text>
         <Text as="p" variant="body-small" color="secondary">
           {product.category} · tiers {tiers.join(', ')}
@@ -288,6 +350,17 @@ const ProductCard = (props: {
                   p.default === undefined ? '—' : JSON.stringify(p.default),
               },
               { title: 'Description', render: p => p.description ?? '' },
+              ...(origins
+                ? [
+                    {
+                      title: 'From',
+                      render: (p: ParameterRow) => {
+                        const origin = origins.get(p.name);
+                        return origin ? describeOrigin(origin) : '';
+                      },
+                    },
+                  ]
+                : []),
             ]}
           />
         ) : (
@@ -320,15 +393,100 @@ const ProductCard = (props: {
   );
 };
 
+const statusLabel = {
+  pass: '✓ pass',
+  fail: '✗ fail',
+  unverified: '? unverified',
+};
+
+/** A project's compliance: each rule of its regimes, for it and each of its resources. */
+const ProjectCompliance = (props: { project: string }) => {
+  const api = useApi(controlPlaneApiRef);
+  const report = useAsync(
+    () => api.projectCompliance(props.project),
+    [api, props.project],
+  );
+  return (
+    <Section title={`Compliance of project ${props.project}`}>
+      <AsyncView
+        what="the compliance report"
+        loading={report.loading}
+        error={report.error}
+        value={report.value}
+        isEmpty={r => !r.declared}
+        empty={{
+          title: 'No compliance rules',
+          description: `Project ${props.project} has no projects/${props.project}/project.yaml in the state repository, so no compliance regime applies to it.`,
+        }}
+      >
+        {r => (
+          <Flex direction="column" gap="2">
+            <Text as="p">
+              Regimes: <strong>{r.regimes.join(', ') || 'none'}</strong> ·{' '}
+              {r.summary.pass} pass, {r.summary.fail} fail,{' '}
+              {r.summary.unverified} unverified
+            </Text>
+            {r.approvals.breaking.length > 0 && (
+              <Text as="p" variant="body-small" color="secondary">
+                Breaking changes need {r.approvals.breaking.join(', ')}
+              </Text>
+            )}
+            <DataTable
+              caption={`Compliance rules of project ${r.project}`}
+              rows={r.checks}
+              rowKey={c => `${c.rule} ${c.subject}`}
+              columns={[
+                { title: 'Rule', render: c => <code>{c.rule}</code> },
+                { title: 'Subject', render: c => c.subject },
+                { title: 'Status', render: c => statusLabel[c.status] },
+                { title: 'Reason', render: c => c.reason },
+              ]}
+            />
+          </Flex>
+        )}
+      </AsyncView>
+    </Section>
+  );
+};
+
+/** Chooses the project (a namespace) whose definitions and compliance to show. */
+const ProjectPicker = (props: { onChange: (project?: string) => void }) => {
+  const [text, setText] = useState('');
+  return (
+    <form
+      onSubmit={e => {
+        e.preventDefault();
+        props.onChange(text.trim() || undefined);
+      }}
+    >
+      <Flex gap="2" align="center">
+        <label>
+          <Text variant="body-small">Project (namespace) </Text>
+          <input
+            aria-label="Project"
+            value={text}
+            placeholder="e.g. payments"
+            onChange={e => setText(e.target.value)}
+          />
+        </label>
+        <button type="submit">Show the project's definitions</button>
+      </Flex>
+    </form>
+  );
+};
+
 /** The self-service catalog: what can be requested, at which tier, for how much. */
 export const SelfServicePage = () => {
   const api = useApi(controlPlaneApiRef);
   const products = useAsync(() => api.products(), [api]);
   const tiers = useAsync(() => api.tiers(), [api]);
   const templates = useProductTemplates();
+  const [project, setProject] = useState<string | undefined>();
   return (
     <Container>
       <Flex direction="column" gap="4">
+        <ProjectPicker onChange={setProject} />
+        {project && <ProjectCompliance project={project} />}
         <Section title="Tiers">
           <AsyncView
             what="tiers"
@@ -361,7 +519,12 @@ export const SelfServicePage = () => {
             {v => (
               <Grid.Root columns={{ initial: '1', md: '2' }} gap="4">
                 {v.map(p => (
-                  <ProductCard key={p.id} product={p} templates={templates} />
+                  <ProductCard
+                    key={p.id}
+                    product={p}
+                    templates={templates}
+                    project={project}
+                  />
                 ))}
               </Grid.Root>
             )}

@@ -11,7 +11,7 @@ import { complianceReport, effectiveDefinitionView } from './projectRules';
 const m = (doc: Record<string, unknown>): Manifest =>
   manifestSchema.parse({ apiVersion: 'idp.multicloud/v1', ...doc });
 
-export const paymentsMysql = (spec: Record<string, unknown> = {}) =>
+const paymentsMysql = (spec: Record<string, unknown> = {}) =>
   m({
     kind: 'ProjectProduct',
     metadata: { name: 'mysql', namespace: 'payments' },
@@ -23,7 +23,7 @@ export const paymentsMysql = (spec: Record<string, unknown> = {}) =>
     },
   });
 
-export const paymentsProject = (spec: Record<string, unknown> = {}) =>
+const paymentsProject = (spec: Record<string, unknown> = {}) =>
   m({
     kind: 'Project',
     metadata: { name: 'payments' },

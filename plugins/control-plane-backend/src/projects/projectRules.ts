@@ -130,12 +130,9 @@ function narrowedBy(
   issuePath: string,
 ): string | undefined {
   const param = issuePath.match(/^spec\.params\.([^.]+)/)?.[1];
-  const field =
-    issuePath === 'spec.tier'
-      ? 'tiers'
-      : param !== undefined
-      ? `parameters.${param}`
-      : undefined;
+  let field: string | undefined;
+  if (issuePath === 'spec.tier') field = 'tiers';
+  else if (param !== undefined) field = `parameters.${param}`;
   if (!field) return undefined;
   for (const [path, origin] of definition.overridden) {
     if (

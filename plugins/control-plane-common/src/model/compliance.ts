@@ -288,24 +288,30 @@ export function projectComplianceChecks(
     const required = complianceRequirements[regime].auditRetentionDays;
     if (required === undefined) continue;
     const days = project.audit?.retentionDays;
-    checks.push({
-      rule: `compliance.${regime}.audit-retention`,
-      subject,
-      ...(days === undefined
-        ? {
-            status: 'fail',
-            reason: `${subject} declares no audit.retentionDays; ${complianceRequirements[regime].title} requires at least ${required} days`,
-          }
-        : days < required
-        ? {
-            status: 'fail',
-            reason: `${subject} keeps audit records ${days} days; ${complianceRequirements[regime].title} requires at least ${required}`,
-          }
-        : {
-            status: 'pass',
-            reason: `audit records kept ${days} days (at least ${required})`,
-          }),
-    });
+    const rule = `compliance.${regime}.audit-retention`;
+    const title = complianceRequirements[regime].title;
+    if (days === undefined) {
+      checks.push({
+        rule,
+        subject,
+        status: 'fail',
+        reason: `${subject} declares no audit.retentionDays; ${title} requires at least ${required} days`,
+      });
+    } else if (days < required) {
+      checks.push({
+        rule,
+        subject,
+        status: 'fail',
+        reason: `${subject} keeps audit records ${days} days; ${title} requires at least ${required}`,
+      });
+    } else {
+      checks.push({
+        rule,
+        subject,
+        status: 'pass',
+        reason: `audit records kept ${days} days (at least ${required})`,
+      });
+    }
   }
   return checks;
 }

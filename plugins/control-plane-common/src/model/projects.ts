@@ -622,7 +622,8 @@ export function resolveProjectDefinition(options: {
   let base: { id: string; global: GlobalDefinition } | undefined;
   for (;;) {
     const own = options.definition(at);
-    const seen = chain.findIndex(c => c.id === at);
+    const current = at;
+    const seen = chain.findIndex(c => c.id === current);
     if (own && seen >= 0) {
       const ids = [...chain.slice(seen).map(c => c.id), at];
       return {

@@ -29,9 +29,12 @@ export interface ParsedManifests {
 }
 
 function refOf(key: ObjectKey): string {
-  return key.kind === 'Resource'
-    ? stringifyResourceRef(key)
-    : `${key.kind.toLowerCase()}:${key.name}`;
+  if (key.kind === 'Resource') return stringifyResourceRef(key);
+  // A project's definition is named with its project (payments/mysql).
+  if (key.kind === 'ProjectProduct') {
+    return `projectproduct:${key.namespace}/${key.name}`;
+  }
+  return `${key.kind.toLowerCase()}:${key.name}`;
 }
 
 function flatten(value: unknown, prefix: string, out: Map<string, unknown>) {

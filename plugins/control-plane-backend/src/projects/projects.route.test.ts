@@ -222,3 +222,35 @@ describe.each(databases.eachSupportedId())('projects on %s', databaseId => {
     }
   });
 });
+
+describe.each(databases.eachSupportedId())(
+  'the plan of project manifests on %s',
+  databaseId => {
+    let cp: Awaited<ReturnType<typeof startControlPlane>>;
+    beforeAll(async () => {
+      cp = await startControlPlane(databases, databaseId);
+    });
+    afterAll(() => cp.cleanup());
+
+    it('names each project definition with its project, and the project', async () => {
+      const yaml = [
+        paymentsMysql(),
+        paymentsMysql().replace('namespace: payments', 'namespace: billing'),
+        paymentsProject,
+      ].join('---\n');
+      const plan = await callAs(cp.server, users.ana)
+        .post('/manifests/plan')
+        .send({ yaml })
+        .expect(200);
+      expect(
+        plan.body.changes.map((c: any) => `${c.action} ${c.kind} ${c.ref}`),
+      ).toEqual(
+        expect.arrayContaining([
+          'create ProjectProduct projectproduct:payments/mysql',
+          'create ProjectProduct projectproduct:billing/mysql',
+          'create Project project:payments',
+        ]),
+      );
+    });
+  },
+);

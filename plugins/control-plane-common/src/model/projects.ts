@@ -189,7 +189,10 @@ const isObject = (v: unknown): v is Json =>
 const sameValue = (a: unknown, b: unknown) =>
   JSON.stringify(a) === JSON.stringify(b);
 
-/** The list a list override makes of `parent`. */
+/**
+ * The list a list override makes of `parent`.
+ * @public
+ */
 export function applyListOverride<T>(
   parent: readonly T[] | undefined,
   override: ListOverride<T>,

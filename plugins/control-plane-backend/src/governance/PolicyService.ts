@@ -203,7 +203,11 @@ export class PolicyService {
           ...(previous ? [countable(previous)] : []),
         ]
       : [];
-    const product = state.product(manifest.spec.product);
+    // The resource's project's definition: its tiers are what the project allows.
+    const product = state.product(
+      manifest.spec.product,
+      manifest.metadata.namespace,
+    );
     const tier = state.tier(manifest.spec.tier);
     const cell = state.cell(manifest.spec.cell);
     return {

@@ -6,6 +6,9 @@ import {
 import { bootstrapManifests } from '../gitops/bootstrap';
 import { DesiredState, validateChange } from '../gitops/DesiredState';
 import { keyString } from '../gitops/manifestCodec';
+import { effectiveParamsOf } from '../governance/usage';
+import { effectiveParams } from '../orchestration/driverAccess';
+import { ResourceRecord } from '../resources/ResourceStore';
 import { complianceReport, effectiveDefinitionView } from './projectRules';
 
 const m = (doc: Record<string, unknown>): Manifest =>
@@ -106,6 +109,33 @@ describe('project definitions against the desired state', () => {
     ).toContain(
       'Resource:payments/orders-db spec.params.size: refused by the definition of mysql in project payments: project payments narrows it in projects/payments/products/mysql.yaml',
     );
+  });
+
+  it("applies the project's defaults where the resource is provisioned, costed and counted", () => {
+    const state = DesiredState.create('c0', [
+      ...bootstrapManifests('simulator'),
+      paymentsMysql(),
+    ]);
+    const record = (namespace: string) => {
+      const r = db('orders-db', {}, {}, namespace) as any;
+      return {
+        ...r,
+        ref: `resource:${namespace}/orders-db`,
+      } as unknown as ResourceRecord;
+    };
+    expect(effectiveParams(state, record('payments'))).toMatchObject({
+      size: 'small',
+      engineVersion: '8.4',
+    });
+    expect(effectiveParams(state, record('shop'))).toMatchObject({
+      size: 'medium',
+    });
+    expect(
+      effectiveParamsOf(state, {
+        namespace: 'payments',
+        spec: { ...(record('payments') as any).spec },
+      }),
+    ).toMatchObject({ size: 'small' });
   });
 
   it('shows where each field of the effective definition came from', () => {

@@ -19,7 +19,11 @@ import { serializeManifest } from './gitops/manifestCodec';
 import { ManifestService } from './gitops/ManifestService';
 import { RevertService } from './gitops/RevertService';
 import { ChangeProposals } from './gitops/ChangeProposals';
-import { changedProducts, definitionImpacts } from './gitops/migrationGuide';
+import {
+  changedProducts,
+  definitionImpacts,
+  impactRef,
+} from './gitops/migrationGuide';
 import {
   DefinitionChangeLog,
   DefinitionChangeNotice,
@@ -257,7 +261,7 @@ export async function createControlPlane(options: {
         : [];
       if (broken.length > 0) {
         return `A breaking change of ${broken
-          .map(i => `product:${i.product}`)
+          .map(i => impactRef(i))
           .join(', ')} needs review as a pull request`;
       }
       const objects = [

@@ -2079,6 +2079,8 @@ export interface components {
       /** the migration guide, Markdown */
       guide: string;
       product: string;
+      /** the project whose own definition of the product this is about (absent: the global definition) */
+      project?: string;
     };
     DefinitionOrigin:
       | {

@@ -14,7 +14,7 @@ import { validationError } from '../errors';
 import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { keyString, serializeManifest } from './manifestCodec';
-import { definitionImpacts } from './migrationGuide';
+import { definitionImpacts, impactRef } from './migrationGuide';
 import { TRAILERS } from './commits';
 import { StateIndexer, SyncResult } from './StateIndexer';
 import { storageShrinkIssues } from './storage';
@@ -47,7 +47,7 @@ export function checkBreaking(
     `Breaking change${impacts.length === 1 ? '' : 's'} of ${impacts
       .map(
         i =>
-          `product:${i.product} (${i.findings
+          `${impactRef(i)} (${i.findings
             .filter(f => f.breaking)
             .map(f => `${f.code} ${f.subject}`)
             .join('; ')}), affecting ${i.affected.resources.length} resource${

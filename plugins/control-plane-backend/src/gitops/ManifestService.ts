@@ -334,7 +334,10 @@ export function breakingOfPlan(
       code: b.code,
       message: b.message,
     })),
-    definitions: definitions.map(d => ({ ...d, guide: migrationGuide(d) })),
+    definitions: definitions.map(({ source: _source, ...d }) => ({
+      ...d,
+      guide: migrationGuide({ ...d, source: _source }),
+    })),
     acknowledgementRequired: definitions.some(d =>
       d.findings.some(f => f.breaking),
     ),

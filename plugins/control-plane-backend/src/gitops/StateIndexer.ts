@@ -351,11 +351,7 @@ export class StateIndexer {
         removed,
       )) {
         if (!impact.findings.some(f => f.breaking)) continue;
-        const key = {
-          kind: 'Product' as const,
-          namespace: 'default',
-          name: impact.product,
-        };
+        const key = impact.source;
         const commit = bySha.get(attribution.get(keyString(key)) ?? head);
         const acknowledges = (c: CommitInfo | undefined) =>
           c?.trailers[TRAILERS.breakingChange] === 'acknowledged';
@@ -518,7 +514,9 @@ export class StateIndexer {
         await trx('definition_changes')
           .insert({
             id: randomUUID(),
-            product: b.impact.product,
+            product: b.impact.project
+              ? `${b.impact.project}/${b.impact.product}`
+              : b.impact.product,
             commit_sha: b.commit,
             actor: clip(b.actor, 512) ?? 'unknown',
             findings: JSON.stringify(b.impact.findings),

@@ -4,7 +4,7 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { DesiredState } from './DesiredState';
-import { definitionImpacts } from './migrationGuide';
+import { definitionImpacts, impactRef } from './migrationGuide';
 
 /** A change that breaks something users of the desired state rely on. */
 export interface BreakingChange {
@@ -87,11 +87,13 @@ export function breakingChanges(
     }
   }
   for (const impact of definitionImpacts(before, after, changed, removed)) {
-    const key: ObjectKey = {
-      kind: 'Product',
-      namespace: 'default',
-      name: impact.product,
-    };
+    const key: ObjectKey = impact.project
+      ? {
+          kind: 'ProjectProduct',
+          namespace: impact.project,
+          name: impact.product,
+        }
+      : { kind: 'Product', namespace: 'default', name: impact.product };
     for (const f of impact.findings.filter(x => x.breaking)) {
       const reached = impact.affected.resources.filter(r =>
         r.findings.includes(f.code),
@@ -101,7 +103,7 @@ export function breakingChanges(
       found.push({
         key,
         code: f.code,
-        message: `product:${impact.product}: ${f.message}; ${
+        message: `${impactRef(impact)}: ${f.message}; ${
           reached.length === 0
             ? 'no resource is affected'
             : `affects ${reached.length} resource${

@@ -252,6 +252,67 @@ describe.each(databases.eachSupportedId())(
       ]);
     });
 
+    it("names a project's own definition when its change breaks that project's resources", async () => {
+      const override = (size: string) =>
+        manifest(
+          'ProjectProduct',
+          'mysql',
+          { extends: 'mysql', parameters: { size: { default: size } } },
+          'payments',
+        );
+      await ana()
+        .post('/manifests/apply', {
+          yaml: yamlOf(
+            override('medium'),
+            database('payments', 'audit-db', { size: undefined }),
+          ),
+        })
+        .expect(200);
+      // audit-db leaves size out: payments' new default moves it; ledger-db sets it
+      const plan = await ana()
+        .post('/manifests/plan', { yaml: yamlOf(override('large')) })
+        .expect(200);
+      expect(plan.body.breaking.definitions).toEqual([
+        expect.objectContaining({
+          product: 'mysql',
+          project: 'payments',
+          findings: [
+            expect.objectContaining({
+              code: 'parameter.default-changed',
+              subject: 'size',
+              before: 'medium',
+              after: 'large',
+            }),
+          ],
+          affected: expect.objectContaining({
+            resources: [
+              expect.objectContaining({ ref: 'resource:payments/audit-db' }),
+            ],
+            projects: ['payments'],
+          }),
+          guide: expect.stringContaining(
+            '# Migration guide: product mysql in project payments',
+          ),
+        }),
+      ]);
+      const refused = await ana()
+        .post('/manifests/apply', { yaml: yamlOf(override('large')) })
+        .expect(409);
+      expect(refused.body.error.message).toContain(
+        'projectproduct:payments/mysql (parameter.default-changed size)',
+      );
+      await ana()
+        .post('/manifests/apply', {
+          yaml: yamlOf(override('large')),
+          acknowledgeBreaking: true,
+        })
+        .expect(200);
+      const list = await ana().get('/definition-changes').expect(200);
+      expect(list.body.items).toEqual([
+        expect.objectContaining({ product: 'payments/mysql' }),
+      ]);
+    });
+
     it('warns every plan that uses a deprecated version, and lists who still does', async () => {
       const spec = {
         ...structuredClone(builtinProducts.mysql),

@@ -46,7 +46,8 @@ function deprecationsOf(
   r: ManifestOf<'Resource'>,
   now: DateTime,
 ): DeprecationWarning[] {
-  const product = state.product(r.spec.product);
+  // as its project sees the product (its own definition, if it has one)
+  const product = state.product(r.spec.product, r.metadata.namespace);
   if (!product) return [];
   const ref = stringifyResourceRef(r.metadata);
   const found: DeprecationWarning[] = [];

@@ -26,6 +26,13 @@ export interface AffectedResource {
 export interface DefinitionImpact {
   /** The product's id. */
   product: string;
+  /**
+   * The project whose own definition of it (`projects/<project>/products/<id>.yaml`) this is
+   * about; absent for the global definition.
+   */
+  project?: string;
+  /** The object whose change made it: the product's or the project definition's manifest. */
+  source: ObjectKey;
   findings: DefinitionFinding[];
   /** Resources reached by a breaking finding; projects, components and owners among them. */
   affected: {
@@ -36,30 +43,52 @@ export interface DefinitionImpact {
   };
 }
 
+/** `product:mysql`, or `projectproduct:payments/mysql` for a project's own definition. */
+export const impactRef = (i: Pick<DefinitionImpact, 'product' | 'project'>) =>
+  i.project
+    ? `projectproduct:${i.project}/${i.product}`
+    : `product:${i.product}`;
+
+const definitionKinds = new Set(['Product', 'ProjectProduct']);
+
 /**
- * The product definitions whose manifests differ between two states (a change's before and
- * after), for callers that know the states but not the change.
+ * The product definitions (global or a project's) whose manifests differ between two states
+ * (a change's before and after), for callers that know the states but not the change.
  */
 export function changedProducts(
   before: DesiredState,
   after: DesiredState,
 ): ObjectKey[] {
-  const ids = new Set([
-    ...before.ofKind('Product').map(p => p.metadata.name),
-    ...after.ofKind('Product').map(p => p.metadata.name),
-  ]);
-  return [...ids]
-    .filter(id => before.get('Product', id) !== after.get('Product', id))
-    .map(name => ({ kind: 'Product' as const, namespace: 'default', name }));
+  const keys = new Map<string, ObjectKey>();
+  for (const state of [before, after]) {
+    for (const kind of ['Product', 'ProjectProduct'] as const) {
+      for (const m of state.each(kind)) {
+        const namespace =
+          m.kind === 'ProjectProduct' ? m.metadata.namespace : 'default';
+        keys.set(`${kind}:${namespace}/${m.metadata.name}`, {
+          kind,
+          namespace,
+          name: m.metadata.name,
+        });
+      }
+    }
+  }
+  return [...keys.values()].filter(
+    k =>
+      before.get(k.kind, k.name, k.namespace) !==
+      after.get(k.kind, k.name, k.namespace),
+  );
 }
 
 const uniqueSorted = (values: (string | undefined)[]) =>
   [...new Set(values.filter((v): v is string => !!v))].sort();
 
 /**
- * The product definitions a change touches, compared before and after (a definition removed
- * from the state repository falls back to the module's or built-in one, if any), with the
- * resources each breaking finding reaches among those using the product before the change.
+ * The product definitions a change touches, compared before and after as each project sees
+ * them (a definition removed from the state repository falls back to the module's or built-in
+ * one, a project's own to the global one): one impact for the global definition and one for
+ * each project with a definition of its own, with the resources each breaking finding
+ * reaches among those using the product before the change.
  */
 export function definitionImpacts(
   before: DesiredState,
@@ -67,61 +96,97 @@ export function definitionImpacts(
   changed: ObjectKey[],
   removed: ObjectKey[],
 ): DefinitionImpact[] {
-  const impacts: DefinitionImpact[] = [];
-  for (const key of [...changed, ...removed]) {
-    if (key.kind !== 'Product') continue;
-    const was = before.product(key.name)?.spec;
-    const now = after.product(key.name)?.spec;
-    // a new product breaks nothing; one gone altogether is `product.removed`
-    if (!was || !now) continue;
-    const findings = compareDefinitions(was, now);
-    if (findings.length === 0) continue;
-    impacts.push({
-      product: key.name,
-      findings,
-      affected: affected(before, key.name, findings, was, now),
-    });
+  const touched = [...changed, ...removed].filter(k =>
+    definitionKinds.has(k.kind),
+  );
+  if (touched.length === 0) return [];
+  /** Changed global products, and changed project definitions by project and id. */
+  const globals = new Set(
+    touched.filter(k => k.kind === 'Product').map(k => k.name),
+  );
+  const own = new Set(
+    touched
+      .filter(k => k.kind === 'ProjectProduct')
+      .map(k => `${k.namespace}/${k.name}`),
+  );
+  const impacts = new Map<
+    string,
+    { impact: DefinitionImpact; was: ProductSpec; now: ProductSpec }
+  >();
+  /** The impact of `id` as project `project` sees it (undefined: unchanged or new). */
+  const impactFor = (id: string, project: string | undefined) => {
+    const wasProduct = before.product(id, project);
+    const nowProduct = after.product(id, project);
+    const ownDefinition = wasProduct?.project ?? nowProduct?.project;
+    const key = ownDefinition ? `${ownDefinition}/${id}` : id;
+    if (!impacts.has(key)) {
+      // a new product breaks nothing; one gone altogether is `product.removed`
+      if (!wasProduct || !nowProduct) return undefined;
+      const findings = compareDefinitions(wasProduct.spec, nowProduct.spec);
+      impacts.set(key, {
+        impact: {
+          product: id,
+          ...(ownDefinition ? { project: ownDefinition } : {}),
+          source: own.has(key)
+            ? { kind: 'ProjectProduct', namespace: ownDefinition!, name: id }
+            : { kind: 'Product', namespace: 'default', name: id },
+          findings,
+          affected: { resources: [], projects: [], components: [], owners: [] },
+        },
+        was: wasProduct.spec,
+        now: nowProduct.spec,
+      });
+    }
+    return impacts.get(key);
+  };
+  for (const id of globals) impactFor(id, undefined);
+  for (const key of own) {
+    const [project, id] = key.split('/');
+    impactFor(id, project);
   }
-  return impacts;
-}
-
-function affected(
-  state: DesiredState,
-  product: string,
-  findings: DefinitionFinding[],
-  before: ProductSpec,
-  after: ProductSpec,
-): DefinitionImpact['affected'] {
-  const resources: AffectedResource[] = [];
-  for (const r of state.each('Resource')) {
-    if (r.spec.product !== product) continue;
-    const reached = findings.filter(f =>
+  for (const r of before.each('Resource')) {
+    const project = r.metadata.namespace;
+    const { product } = r.spec;
+    if (!globals.has(product) && !own.has(`${project}/${product}`)) continue;
+    const entry = impactFor(product, project);
+    if (!entry) continue;
+    const reached = entry.impact.findings.filter(f =>
       affectedBy(
         f,
         {
           tier: r.spec.tier,
           params: (r.spec.params ?? {}) as Record<string, unknown>,
         },
-        before,
-        after,
+        entry.was,
+        entry.now,
       ),
     );
     if (reached.length === 0) continue;
-    resources.push({
+    entry.impact.affected.resources.push({
       ref: stringifyResourceRef(r.metadata),
-      project: r.metadata.namespace,
+      project,
       owner: r.spec.owner,
       ...(r.spec.component ? { component: r.spec.component } : {}),
       findings: [...new Set(reached.map(f => f.code))],
     });
   }
-  resources.sort((a, b) => a.ref.localeCompare(b.ref));
-  return {
-    resources,
-    projects: uniqueSorted(resources.map(r => r.project)),
-    components: uniqueSorted(resources.map(r => r.component)),
-    owners: uniqueSorted(resources.map(r => r.owner)),
-  };
+  return [...impacts.values()]
+    .map(({ impact }) => impact)
+    .filter(i => i.findings.length > 0)
+    .map(i => {
+      const resources = [...i.affected.resources].sort((a, b) =>
+        a.ref.localeCompare(b.ref),
+      );
+      return {
+        ...i,
+        affected: {
+          resources,
+          projects: uniqueSorted(resources.map(r => r.project)),
+          components: uniqueSorted(resources.map(r => r.component)),
+          owners: uniqueSorted(resources.map(r => r.owner)),
+        },
+      };
+    });
 }
 
 /** What to do about each kind of breaking finding: the guide's steps, rule by rule. */
@@ -194,7 +259,11 @@ export function migrationGuide(
   const other = impact.findings.filter(f => !f.breaking);
   const { affected: a } = impact;
   const lines = [
-    `# Migration guide: product ${impact.product}`,
+    `# Migration guide: ${
+      impact.project
+        ? `product ${impact.product} in project ${impact.project}`
+        : `product ${impact.product}`
+    }`,
     '',
     `${[
       `${breaking.length} breaking change${breaking.length === 1 ? '' : 's'}`,

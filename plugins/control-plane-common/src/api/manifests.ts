@@ -81,6 +81,12 @@ export const definitionFindingSchema = z
 export const definitionImpactSchema = z
   .object({
     product: z.string(),
+    project: z
+      .string()
+      .optional()
+      .describe(
+        'the project whose own definition of the product this is about (absent: the global definition)',
+      ),
     findings: z.array(definitionFindingSchema),
     affected: z.object({
       resources: z.array(

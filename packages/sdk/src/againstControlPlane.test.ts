@@ -243,4 +243,51 @@ describe('the SDK against a running control plane', () => {
     expect(error).toBeInstanceOf(IdpValidationError);
     expect(error.field).toBe('provider');
   });
+
+  it("reads a project's effective definition and its compliance, and refuses what the project rules out", async () => {
+    const idp = createIdpClient({ baseUrl: backendUrl, token });
+    await idp.manifests.apply(
+      `apiVersion: idp.multicloud/v1
+kind: ProjectProduct
+metadata: { name: mysql, namespace: ledger }
+spec:
+  extends: mysql
+  parameters:
+    size: { default: small }
+---
+apiVersion: idp.multicloud/v1
+kind: Project
+metadata: { name: ledger }
+spec:
+  compliance: [pci-dss]
+  audit: { retentionDays: 365 }
+`,
+      // A project definition changes what the project sees: the plan calls it breaking.
+      { acknowledgeBreaking: true },
+    );
+    const definition = await idp.projects.product('ledger', 'mysql');
+    expect(
+      definition.fields.find(f => f.path === 'parameters.size.default'),
+    ).toMatchObject({ value: 'small', origin: { from: 'project' } });
+    const error = await idp.mysql
+      .create({
+        namespace: 'ledger',
+        name: 'ledger-db',
+        owner: 'group:default/payments',
+        tier: 'low',
+        cell: 'cell-us',
+        encryption: false,
+      })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(IdpValidationError);
+    expect(error.message).toContain(
+      'compliance.pci-dss.encryption-at-rest: resource:ledger/ledger-db has encryption: false',
+    );
+    const report = await idp.projects.compliance('ledger');
+    expect(report).toMatchObject({
+      declared: true,
+      regimes: ['pci-dss'],
+      summary: { pass: 1, fail: 0 },
+    });
+  });
 });

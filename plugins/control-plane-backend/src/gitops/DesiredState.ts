@@ -22,6 +22,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import {
   DefinitionResolution,
+  globalIdOf,
   projectObjectIssues,
   resourceProjectIssues,
   resolveDefinition,
@@ -353,7 +354,26 @@ export class DesiredState {
         };
       }
     }
-    return this.globalProduct(id);
+    const global = this.globalProduct(id);
+    if (global || project !== undefined) return global;
+    return this.variantBase(id);
+  }
+
+  /**
+   * For a product id only projects define (a variant, e.g. `mysql-ledger` extending `mysql`),
+   * the global product it builds on: what callers that know no project (pricing, demand,
+   * operations) need of it (category, sizes, operations), which a project cannot change.
+   * Validation keeps an id building on one global product across projects.
+   */
+  private variantBase(id: string): KnownProduct | undefined {
+    let base: string | undefined;
+    for (const m of this.each('ProjectProduct')) {
+      if (m.metadata.name !== id) continue;
+      const built = globalIdOf(this, m.metadata.namespace, id);
+      if (base !== undefined && built !== base) return undefined;
+      base = built;
+    }
+    return base === undefined ? undefined : this.globalProduct(base);
   }
 
   /** The project definitions of `project`, by id. */
@@ -729,6 +749,13 @@ export function validateChange(
         // on them (what it publishes) are checked again.
         const project = key.kind === 'Project' ? key.name : key.namespace;
         next.definitionsOf(project).forEach(add);
+        if (key.kind === 'ProjectProduct') {
+          // Other projects' definitions of the same id build on the same product.
+          next
+            .ofKind('ProjectProduct')
+            .filter(d => d.metadata.name === key.name)
+            .forEach(add);
+        }
         add(next.project(project));
         for (const r of next.each('Resource')) {
           if (r.metadata.namespace !== project) continue;

@@ -370,3 +370,57 @@ describe('compliance', () => {
     ).toEqual(['resource:payments/orders-db']);
   });
 });
+
+describe('a project variant (a new id extending a product)', () => {
+  const variant = (namespace: string, base: string) =>
+    m({
+      kind: 'ProjectProduct',
+      metadata: { name: 'ledger-store', namespace },
+      spec: { extends: base },
+    });
+
+  it('is known by its global product where no project is given (pricing, demand, operations)', () => {
+    const state = DesiredState.create('c0', [
+      ...bootstrapManifests('simulator'),
+      paymentsMysql(),
+      variant('payments', 'mysql'),
+    ]);
+    expect(state.product('ledger-store')?.spec).toBe(
+      state.globalProduct('mysql')?.spec,
+    );
+    // In its project, it builds on payments' mysql: the project's defaults.
+    expect(
+      state.product('ledger-store', 'payments')?.spec.parameters.properties,
+    ).toMatchObject({ size: { default: 'small' } });
+    expect(state.product('ledger-store', 'shop')).toBeUndefined();
+    expect(
+      issuesOf(
+        [paymentsMysql(), variant('payments', 'mysql')],
+        [
+          m({
+            kind: 'Resource',
+            metadata: { name: 'ledger', namespace: 'payments' },
+            spec: {
+              product: 'ledger-store',
+              owner: 'group:default/payments',
+              tier: 'low',
+              cell: 'cell-us',
+              params: { engineVersion: '8.0' },
+            },
+          }),
+        ],
+      ),
+    ).toContain(
+      'Resource:payments/ledger spec.params.engineVersion: refused by the definition of ledger-store in project payments: project payments narrows it in projects/payments/products/mysql.yaml',
+    );
+  });
+
+  it('names one product across projects', () => {
+    expect(
+      issuesOf([variant('payments', 'mysql')], [variant('shop', 'redis')]),
+    ).toEqual([
+      'ProjectProduct:shop/ledger-store spec.extends: ledger-store builds on redis here but on mysql in project payments; a product id names one product across projects',
+      'ProjectProduct:payments/ledger-store spec.extends: ledger-store builds on mysql here but on redis in project shop; a product id names one product across projects',
+    ]);
+  });
+});

@@ -109,6 +109,23 @@ export function projectObjectIssues(
         ];
   }
   const issues: ValidationIssue[] = [];
+  // A variant id (no global product has it) names one product across projects: the same
+  // global product under it everywhere (pricing and demand know it by its id alone).
+  if (!state.globalProduct(id)) {
+    const base = globalIdOf(state, project, id);
+    for (const other of state.each('ProjectProduct')) {
+      const elsewhere = other.metadata.namespace;
+      if (other.metadata.name !== id || elsewhere === project) continue;
+      const theirs = globalIdOf(state, elsewhere, id);
+      if (theirs !== base) {
+        issues.push({
+          path: 'spec.extends',
+          message: `${id} builds on ${base} here but on ${theirs} in project ${elsewhere}; a product id names one product across projects`,
+        });
+        break;
+      }
+    }
+  }
   // Every dependency it requires is a definition that exists for the project.
   const requires = m.spec.requires;
   if (requires) {

@@ -17,6 +17,7 @@ import {
   ApprovalRequirement,
   requiredApprovals,
   TeamOf,
+  withProjectApprovals,
   teamOf,
 } from './approvals';
 import { GitHubSettings } from './config';
@@ -113,9 +114,13 @@ export class GitHubChangeProposer implements ChangeProposer {
   }
 
   private requirement(change: ProposedChange): ApprovalRequirement {
-    return requiredApprovals(
-      this.settings.approvals,
-      change.objects,
+    return withProjectApprovals(
+      requiredApprovals(
+        this.settings.approvals,
+        change.objects,
+        this.ownerTeam,
+      ),
+      change.approvals ?? [],
       this.ownerTeam,
     );
   }

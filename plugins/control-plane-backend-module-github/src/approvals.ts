@@ -102,6 +102,27 @@ export function requiredApprovals(
   return { count: Math.max(count, teams.length), teams };
 }
 
+/**
+ * A requirement with the approvals projects' own policies ask (their Project manifests): one
+ * approval from a member of each group's GitHub team.
+ */
+export function withProjectApprovals(
+  requirement: ApprovalRequirement,
+  approvals: { groups: string[] }[],
+  ownerTeam: TeamOf = teamOf,
+): ApprovalRequirement {
+  const teams = [...requirement.teams];
+  const seen = new Set(teams.map(t => [...t].sort().join(',')));
+  for (const group of approvals.flatMap(a => a.groups)) {
+    const team = ownerTeam(group);
+    if (!seen.has(team)) {
+      seen.add(team);
+      teams.push([team]);
+    }
+  }
+  return { count: Math.max(requirement.count, teams.length), teams };
+}
+
 /** Whether the approvers meet a requirement; what is missing when they do not. */
 export function approvalVerdict(
   requirement: ApprovalRequirement,

@@ -358,7 +358,7 @@ describe.each(databases.eachSupportedId())(
       ).toThrow();
     });
 
-    it('proposes an acknowledged breaking change of a definition as a pull request with its migration guide, needing platform approvals', async () => {
+    it('proposes an acknowledged breaking change of a definition as a pull request with its migration guide, needing the approvals of platform and of the architects payments names', async () => {
       const a = api();
       for (const ns of ['payments', 'orders']) {
         await a
@@ -383,6 +383,18 @@ describe.each(databases.eachSupportedId())(
         metadata: { name: 'mysql' },
         spec,
       });
+      // payments' own policy: its architects approve breaking changes
+      await a
+        .post('/manifests/apply', {
+          yaml: stringify({
+            apiVersion: 'idp.multicloud/v1',
+            kind: 'Project',
+            metadata: { name: 'payments' },
+            spec: { approvals: { breaking: ['group:default/architects'] } },
+          }),
+        })
+        .expect(200);
+      github.addTeamMember('architects', 'dave');
       const before = mainOfRemote();
       // unacknowledged: refused before anything is proposed
       const refused = await a.post('/manifests/apply', { yaml });
@@ -407,7 +419,7 @@ describe.each(databases.eachSupportedId())(
         '#### Migration guide: product mysql',
       );
       expect(github.checkRuns[0].output.title).toBe(
-        'Waiting for approvals: 2 approvals, one from platform',
+        'Waiting for approvals: 2 approvals, one from platform, one from architects',
       );
       expect(
         execFileSync(
@@ -426,6 +438,14 @@ describe.each(databases.eachSupportedId())(
         'an approval from a member of platform',
       );
       github.review(1, 'alice', 'APPROVED');
+      await a
+        .get(`/changes/proposals/${proposed.body.proposal.id}`)
+        .expect(200);
+      // platform approved; payments' architects have not yet
+      await expect(
+        person.pulls.merge({ owner: 'acme', repo: 'state', pull_number: 1 }),
+      ).rejects.toMatchObject({ status: 405 });
+      github.review(1, 'dave', 'APPROVED');
       await a
         .get(`/changes/proposals/${proposed.body.proposal.id}`)
         .expect(200);

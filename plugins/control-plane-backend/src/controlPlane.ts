@@ -20,6 +20,7 @@ import { ManifestService } from './gitops/ManifestService';
 import { RevertService } from './gitops/RevertService';
 import { ChangeProposals } from './gitops/ChangeProposals';
 import {
+  breakingApprovals,
   changedProducts,
   definitionImpacts,
   impactRef,
@@ -250,19 +251,28 @@ export async function createControlPlane(options: {
     admit: change => policy.admit(change),
     review: change => policy.review(change),
     reviewRequired: change => {
-      // a breaking change of a definition is reviewed wherever changes can be
-      const broken = options.changeProposer
-        ? definitionImpacts(
-            change.before,
-            change.next,
-            changedProducts(change.before, change.next),
-            [],
-          ).filter(i => i.findings.some(f => f.breaking))
-        : [];
-      if (broken.length > 0) {
+      // A breaking change of a definition is reviewed wherever changes can be, and always
+      // when a project it affects names who must approve breaking changes.
+      const broken = definitionImpacts(
+        change.before,
+        change.next,
+        changedProducts(change.before, change.next),
+        [],
+      ).filter(i => i.findings.some(f => f.breaking));
+      const approvals = breakingApprovals(change.next, broken);
+      if (
+        broken.length > 0 &&
+        (options.changeProposer || approvals.length > 0)
+      ) {
         return `A breaking change of ${broken
           .map(i => impactRef(i))
-          .join(', ')} needs review as a pull request`;
+          .join(', ')} needs review as a pull request${
+          approvals.length > 0
+            ? `, approved by ${approvals
+                .map(a => `${a.groups.join(' and ')} (project ${a.project})`)
+                .join('; ')}`
+            : ''
+        }`;
       }
       const objects = [
         ...change.put.map(m => ({ m, action: 'update' as const })),

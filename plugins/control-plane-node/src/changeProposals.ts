@@ -36,6 +36,11 @@ export interface ProposedChange {
   objects: ProposedObject[];
   /** The plan as Markdown: diff of desired state, cost before and after, policy verdicts. */
   plan: string;
+  /**
+   * Approvals the projects' own policies ask of this change (their Project manifests'
+   * `approvals`): for each, one approval from a member of each group (catalog refs).
+   */
+  approvals?: { kind: string; project: string; groups: string[] }[];
 }
 
 /**

@@ -1524,6 +1524,13 @@ export interface components {
         number: number;
         url: string;
       };
+      /** approvals the projects' own policies ask: one from a member of each group */
+      requiredApprovals?: {
+        groups: string[];
+        /** breaking, versionBump or config */
+        kind: string;
+        project: string;
+      }[];
       /**
        * Awaiting approval → Merged → Applied (indexed from the main branch), or Closed
        */

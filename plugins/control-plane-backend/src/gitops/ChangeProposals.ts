@@ -32,7 +32,11 @@ import {
   ReviewRequiredError,
 } from './ChangeService';
 import { DesiredState } from './DesiredState';
-import { definitionImpacts, migrationGuide } from './migrationGuide';
+import {
+  breakingApprovals,
+  definitionImpacts,
+  migrationGuide,
+} from './migrationGuide';
 import { GitStateRepo } from './GitStateRepo';
 import { ManifestService, ParsedManifests, planOf } from './ManifestService';
 
@@ -56,6 +60,8 @@ export interface ChangeProposal {
   mergeCommit?: string;
   objects: ProposedObject[];
   plan: string;
+  /** Approvals the projects' own policies ask (Project manifests' `approvals`). */
+  requiredApprovals?: { kind: string; project: string; groups: string[] }[];
   createdAt: string;
   updatedAt: string;
 }
@@ -76,6 +82,7 @@ interface Row {
   merge_commit: string | null;
   created_at: string;
   updated_at: string;
+  required_approvals?: string | null;
 }
 
 const money = (n: number | undefined) =>
@@ -337,7 +344,17 @@ export class ChangeProposals {
       changed,
       written.changes.remove,
     );
+    const approvals = breakingApprovals(
+      written.next,
+      definitionImpacts(
+        written.state,
+        written.next,
+        changed,
+        written.changes.remove,
+      ),
+    ).map(a => ({ kind: 'breaking', ...a }));
     const change: ProposedChange = {
+      ...(approvals.length > 0 ? { approvals } : {}),
       id,
       actor: ctx.actor,
       title: proposal.title,
@@ -370,6 +387,8 @@ export class ChangeProposals {
       commit: change.commit,
       objects: JSON.stringify(objects),
       plan: change.plan,
+      required_approvals:
+        approvals.length > 0 ? JSON.stringify(approvals) : null,
       status: 'awaiting-approval',
       approvers: '[]',
       created_at: now,
@@ -417,6 +436,9 @@ export class ChangeProposals {
           commit: proposal.commit,
           objects: proposal.objects,
           plan: proposal.plan,
+          ...(proposal.requiredApprovals
+            ? { approvals: proposal.requiredApprovals }
+            : {}),
         },
         proposal.pullRequest.number,
       );
@@ -559,6 +581,9 @@ function toProposal(row: Row): ChangeProposal {
     ...(row.merge_commit ? { mergeCommit: row.merge_commit } : {}),
     objects: JSON.parse(row.objects),
     plan: row.plan,
+    ...(row.required_approvals
+      ? { requiredApprovals: JSON.parse(row.required_approvals) }
+      : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -216,6 +216,26 @@ describe.each(databases.eachSupportedId())(
       expect(mine.body.affected.projects).toEqual(['payments']);
     });
 
+    it("needs the approval a project's policy names for breaking changes: refused without a pull request module", async () => {
+      await ana()
+        .post('/manifests/apply', {
+          yaml: yamlOf(
+            manifest('Project', 'payments', {
+              approvals: { breaking: ['group:default/architects'] },
+            }),
+          ),
+        })
+        .expect(200);
+      const refused = await ana()
+        .post('/manifests/apply', { yaml: removal, acknowledgeBreaking: true })
+        .expect(409);
+      expect(refused.body.error.message).toContain(
+        'A breaking change of product:mysql needs review as a pull request, approved by group:default/architects (project payments)',
+      );
+      const list = await ana().get('/definition-changes').expect(200);
+      expect(list.body.items).toEqual([]);
+    });
+
     it('refuses a breaking change pushed by hand without the trailer, and applies it with one', async () => {
       const work = join(cp.dataDir, 'work');
       git(cp.dataDir, 'clone', '--quiet', cp.repoPath, 'work');

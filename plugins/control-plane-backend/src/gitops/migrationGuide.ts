@@ -1,4 +1,5 @@
 import {
+  approversFor,
   ObjectKey,
   ProductSpec,
   stringifyResourceRef,
@@ -78,6 +79,28 @@ export function changedProducts(
       before.get(k.kind, k.name, k.namespace) !==
       after.get(k.kind, k.name, k.namespace),
   );
+}
+
+/**
+ * Who must approve breaking changes, by the policy of each project they affect (its Project
+ * manifest's `approvals.breaking`); projects without such a policy are left out.
+ */
+export function breakingApprovals(
+  state: DesiredState,
+  impacts: DefinitionImpact[],
+): { project: string; groups: string[] }[] {
+  const projects = new Set(
+    impacts
+      .filter(i => i.findings.some(f => f.breaking))
+      .flatMap(i => i.affected.projects),
+  );
+  return [...projects]
+    .sort()
+    .map(project => ({
+      project,
+      groups: approversFor(state.project(project)?.spec, 'breaking'),
+    }))
+    .filter(a => a.groups.length > 0);
 }
 
 const uniqueSorted = (values: (string | undefined)[]) =>

@@ -139,6 +139,18 @@ export const changeProposalSchema = z
       }),
     ),
     plan: z.string().describe('the plan, as the pull request comment shows it'),
+    requiredApprovals: z
+      .array(
+        z.object({
+          kind: z.string().describe('breaking, versionBump or config'),
+          project: z.string(),
+          groups: z.array(z.string()),
+        }),
+      )
+      .optional()
+      .describe(
+        "approvals the projects' own policies ask: one from a member of each group",
+      ),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -21,6 +21,7 @@ import { RevertService } from './gitops/RevertService';
 import { ChangeProposals } from './gitops/ChangeProposals';
 import {
   breakingApprovals,
+  breaksResources,
   changedProducts,
   definitionImpacts,
   impactRef,
@@ -258,7 +259,7 @@ export async function createControlPlane(options: {
         change.next,
         changedProducts(change.before, change.next),
         [],
-      ).filter(i => i.findings.some(f => f.breaking));
+      ).filter(breaksResources);
       const approvals = breakingApprovals(change.next, broken);
       if (
         broken.length > 0 &&

@@ -34,6 +34,7 @@ import {
 import { DesiredState } from './DesiredState';
 import {
   breakingApprovals,
+  breaksResources,
   definitionImpacts,
   migrationGuide,
 } from './migrationGuide';
@@ -372,7 +373,7 @@ export class ChangeProposals {
           changed,
           written.changes.remove,
         )
-          .filter(d => d.findings.some(f => f.breaking))
+          .filter(breaksResources)
           .map(d => migrationGuide(d)),
       ),
     };

@@ -14,7 +14,11 @@ import { validationError } from '../errors';
 import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { keyString, serializeManifest } from './manifestCodec';
-import { definitionImpacts, impactRef } from './migrationGuide';
+import {
+  breaksResources,
+  definitionImpacts,
+  impactRef,
+} from './migrationGuide';
 import { TRAILERS } from './commits';
 import { StateIndexer, SyncResult } from './StateIndexer';
 import { storageShrinkIssues } from './storage';
@@ -40,7 +44,7 @@ export function checkBreaking(
     next,
     changes.put.map(manifestKey),
     changes.remove,
-  ).filter(i => i.findings.some(f => f.breaking));
+  ).filter(breaksResources);
   if (impacts.length === 0) return false;
   if (request.acknowledgeBreaking) return true;
   throw new BreakingChangeError(

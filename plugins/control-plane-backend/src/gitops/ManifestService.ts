@@ -15,7 +15,11 @@ import { DesiredState } from './DesiredState';
 import { breakingChanges } from './breaking';
 import { deprecationWarnings } from './deprecations';
 import { keyString, parseManifestStream } from './manifestCodec';
-import { definitionImpacts, migrationGuide } from './migrationGuide';
+import {
+  breaksResources,
+  definitionImpacts,
+  migrationGuide,
+} from './migrationGuide';
 import { CallContext } from '../context';
 import { ResourceView } from '../permissions/ResourceView';
 import { checkedInView } from '../permissions/checkedInView';
@@ -338,9 +342,7 @@ export function breakingOfPlan(
       ...d,
       guide: migrationGuide({ ...d, source: _source }),
     })),
-    acknowledgementRequired: definitions.some(d =>
-      d.findings.some(f => f.breaking),
-    ),
+    acknowledgementRequired: definitions.some(breaksResources),
   };
 }
 

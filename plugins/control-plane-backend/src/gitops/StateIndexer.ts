@@ -23,6 +23,7 @@ import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { keyString, parseManifestFile } from './manifestCodec';
 import {
   DefinitionImpact,
+  breaksResources,
   definitionImpacts,
   migrationGuide,
 } from './migrationGuide';
@@ -350,7 +351,7 @@ export class StateIndexer {
         changed.map(c => c.key),
         removed,
       )) {
-        if (!impact.findings.some(f => f.breaking)) continue;
+        if (!breaksResources(impact)) continue;
         const key = impact.source;
         const commit = bySha.get(attribution.get(keyString(key)) ?? head);
         const acknowledges = (c: CommitInfo | undefined) =>

@@ -98,18 +98,18 @@ export function breakingChanges(
       const reached = impact.affected.resources.filter(r =>
         r.findings.includes(f.code),
       );
+      // what reaches no resource is in the plan's definitions, but breaks nothing
+      if (reached.length === 0) continue;
       const projects = [...new Set(reached.map(r => r.project))].sort();
       const owners = [...new Set(reached.map(r => r.owner))].sort();
       found.push({
         key,
         code: f.code,
-        message: `${impactRef(impact)}: ${f.message}; ${
-          reached.length === 0
-            ? 'no resource is affected'
-            : `affects ${reached.length} resource${
-                reached.length === 1 ? '' : 's'
-              } in ${projects.join(', ')} (owners ${owners.join(', ')})`
-        }`,
+        message: `${impactRef(impact)}: ${f.message}; affects ${
+          reached.length
+        } resource${reached.length === 1 ? '' : 's'} in ${projects.join(
+          ', ',
+        )} (owners ${owners.join(', ')})`,
       });
     }
   }

@@ -236,6 +236,35 @@ describe.each(databases.eachSupportedId())(
       expect(list.body.items).toEqual([]);
     });
 
+    it('needs no acknowledgement for a breaking finding no resource is reached by', async () => {
+      // nobody runs a redis here
+      const spec = structuredClone(builtinProducts.redis);
+      delete (
+        spec.parameters as unknown as { properties: Record<string, unknown> }
+      ).properties.persistence;
+      const yaml = yamlOf(manifest('Product', 'redis', spec));
+      const plan = await ana().post('/manifests/plan', { yaml }).expect(200);
+      expect(plan.body.breaking).toMatchObject({
+        acknowledgementRequired: false,
+        changes: [],
+        definitions: [
+          {
+            product: 'redis',
+            findings: [
+              expect.objectContaining({
+                code: 'parameter.removed',
+                subject: 'persistence',
+              }),
+            ],
+            affected: expect.objectContaining({ resources: [] }),
+          },
+        ],
+      });
+      await ana().post('/manifests/apply', { yaml }).expect(200);
+      const list = await ana().get('/definition-changes').expect(200);
+      expect(list.body.items).toEqual([]);
+    });
+
     it('refuses a breaking change pushed by hand without the trailer, and applies it with one', async () => {
       const work = join(cp.dataDir, 'work');
       git(cp.dataDir, 'clone', '--quiet', cp.repoPath, 'work');

@@ -82,6 +82,14 @@ export function changedProducts(
 }
 
 /**
+ * Whether an impact breaks resources that exist: a breaking finding that reaches at least
+ * one. Only those need acknowledgement, review and approval, are recorded and notified; a
+ * breaking finding nobody is reached by is shown in plans, and changes nothing else.
+ */
+export const breaksResources = (i: DefinitionImpact) =>
+  i.affected.resources.length > 0 && i.findings.some(f => f.breaking);
+
+/**
  * Who must approve breaking changes, by the policy of each project they affect (its Project
  * manifest's `approvals.breaking`); projects without such a policy are left out.
  */
@@ -90,9 +98,7 @@ export function breakingApprovals(
   impacts: DefinitionImpact[],
 ): { project: string; groups: string[] }[] {
   const projects = new Set(
-    impacts
-      .filter(i => i.findings.some(f => f.breaking))
-      .flatMap(i => i.affected.projects),
+    impacts.filter(breaksResources).flatMap(i => i.affected.projects),
   );
   return [...projects]
     .sort()

@@ -2233,7 +2233,7 @@ export interface components {
          * default: []
          */
         dependsOn: string[];
-        /** the product is deprecated: every plan that uses it warns, and GET /products/{id}/usage lists who still does */
+        /** the product is deprecated: every plan that uses it warns, and its usage (the products usage route) lists who still does */
         deprecated?: {
           message?: string;
           /**
@@ -2669,7 +2669,7 @@ export interface components {
        * default: []
        */
       dependsOn: string[];
-      /** the product is deprecated: every plan that uses it warns, and GET /products/{id}/usage lists who still does */
+      /** the product is deprecated: every plan that uses it warns, and its usage (the products usage route) lists who still does */
       deprecated?: {
         message?: string;
         /**

@@ -139,7 +139,7 @@ export const productSpecSchema = z.object({
     })
     .optional()
     .describe(
-      'the product is deprecated: every plan that uses it warns, and GET /products/{id}/usage lists who still does',
+      'the product is deprecated: every plan that uses it warns, and its usage (the products usage route) lists who still does',
     ),
   deprecatedVersions: z
     .record(z.string(), deprecationSchema)

@@ -66,12 +66,18 @@ export const deliveryConfigSchema = z
     flux: z
       .object({
         /** The API server of the cluster Flux runs on (and its Kustomizations live on). */
-        apiServer: z.object({
-          url: httpUrl,
-          token: z.string().min(1),
-          caData: z.string().optional(),
-          skipTLSVerify: z.boolean().default(false),
-        }),
+        apiServer: z
+          .object({
+            url: httpUrl,
+            token: z.string().min(1),
+            caData: z.string().optional(),
+            skipTLSVerify: z.boolean().default(false),
+          })
+          .refine(s => s.skipTLSVerify || !s.url.startsWith('http:'), {
+            message:
+              'an http: url needs skipTLSVerify: true (the Kubernetes client refuses plain HTTP otherwise)',
+            path: ['url'],
+          }),
         namespace: nameSchema.default('flux-system'),
         interval: durationSchema.default('1m'),
         /** The clusters Flux delivers; all when left out. */

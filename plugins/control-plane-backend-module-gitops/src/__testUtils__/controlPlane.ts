@@ -1,0 +1,151 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
+import { BackendFeature } from '@backstage/backend-plugin-api';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
+import { controlPlaneModuleSimulator } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { parseAllDocuments } from 'yaml';
+import { controlPlaneModuleGitOps } from '../module';
+
+/** Runs git in `cwd`, without the user's configuration; its output, trimmed. */
+export const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, {
+    cwd,
+    env: {
+      ...process.env,
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+    },
+  })
+    .toString()
+    .trim();
+
+/** The documents of a YAML file. */
+export const docs = (text: string) => parseAllDocuments(text).map(d => d.toJS());
+
+/** Polls `check` until it returns something truthy, and returns that. */
+export async function until<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 25));
+  }
+}
+
+/**
+ * The control plane with the simulator as its driver and the GitOps module configured with
+ * `delivery` (its repository made under the test's data directory), on a test database.
+ */
+export async function startWithDelivery(
+  databases: TestDatabases,
+  databaseId: Parameters<TestDatabases['init']>[0],
+  delivery: Record<string, unknown>,
+  extra: { features?: BackendFeature[]; controlPlane?: object } = {},
+) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'idp-gitops-cp-'));
+  const deployRepo = join(dataDir, 'deploy.git');
+  const backend = await startTestBackend({
+    features: [
+      controlPlanePlugin,
+      controlPlaneModuleSimulator,
+      controlPlaneModuleGitOps,
+      ...(extra.features ?? []),
+      mockServices.database.factory({
+        knex: await databases.init(databaseId),
+      }),
+      mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
+      mockServices.rootConfig.factory({
+        data: {
+          controlPlane: {
+            dataDir,
+            stateRepo: { pollInterval: { hours: 1 } },
+            orchestration: {
+              pollInterval: { milliseconds: 20 },
+              readyPollInterval: { milliseconds: 10 },
+            },
+            reconciler: {
+              interval: { hours: 1 },
+              driftInterval: { hours: 1 },
+            },
+            simulator: {
+              provisioningTime: { milliseconds: 30 },
+              deprovisioningTime: { milliseconds: 10 },
+              latency: { default: 0 },
+            },
+            ...extra.controlPlane,
+            delivery: {
+              repository: {
+                path: deployRepo,
+                url: 'https://git.example.com/platform/deploy.git',
+              },
+              parentRefs: [{ name: 'edge', namespace: 'gateway-system' }],
+              ...delivery,
+            },
+          },
+        },
+      }),
+    ],
+  });
+  const as = mockCredentials.user.header('user:default/ana');
+  const api = {
+    get: (path: string) =>
+      request(backend.server)
+        .get(`/api/control-plane${path}`)
+        .set('authorization', as),
+    post: (path: string, body?: object) =>
+      request(backend.server)
+        .post(`/api/control-plane${path}`)
+        .set('authorization', as)
+        .send(body),
+    patch: (path: string, body?: object) =>
+      request(backend.server)
+        .patch(`/api/control-plane${path}`)
+        .set('authorization', as)
+        .send(body),
+  };
+  return {
+    backend,
+    api,
+    deployRepo,
+    /** A file of the deploy repository's head, as YAML documents. */
+    rendered: (path: string) => docs(git(deployRepo, 'show', `main:${path}`)),
+    /** Commits in the deploy repository. */
+    commits: () => Number(git(deployRepo, 'rev-list', '--count', '--all') || '0'),
+    /** A reconciler pass with a drift check: where the render and the verdicts happen. */
+    reconcile: async () =>
+      (await api.post('/reconciler/run', { drift: true })).body,
+    state: async (ref = 'shop/storefront') =>
+      (await api.get(`/resources/${ref}`)).body.status?.state,
+    async cleanup() {
+      await backend.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A webapp in namespace shop. */
+export const storefront = (extra: object = {}) => ({
+  name: 'storefront',
+  namespace: 'shop',
+  product: 'webapp',
+  owner: 'group:default/shop',
+  tier: 'medium',
+  cell: 'cell-us',
+  params: { image: 'ghcr.io/acme/storefront', version: '1.4.2' },
+  ...extra,
+});

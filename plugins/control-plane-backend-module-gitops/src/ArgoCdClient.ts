@@ -61,7 +61,10 @@ export const applicationSchema = z.object({
         .array(z.object({ type: z.string(), message: z.string().optional() }))
         .nullish(),
       operationState: z
-        .object({ phase: z.string().optional(), message: z.string().optional() })
+        .object({
+          phase: z.string().optional(),
+          message: z.string().optional(),
+        })
         .nullish(),
     })
     .optional(),
@@ -90,7 +93,10 @@ export class ArgoCdClient {
 
   /** `GET /api/v1/applications/{name}`; undefined when Argo CD does not have it (or hides it). */
   async getApplication(name: string): Promise<ArgoApplication | undefined> {
-    const res = await this.#call('GET', `/api/v1/applications/${encodeURIComponent(name)}`);
+    const res = await this.#call(
+      'GET',
+      `/api/v1/applications/${encodeURIComponent(name)}`,
+    );
     if (res.status === 404 || res.status === 403) return undefined;
     return this.#parse(res, applicationSchema, `application ${name}`);
   }
@@ -144,13 +150,21 @@ export class ArgoCdClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (error) {
-      throw new ArgoCdError(`Argo CD at ${url.origin} cannot be reached: ${error}`, undefined, {
-        cause: error,
-      });
+      throw new ArgoCdError(
+        `Argo CD at ${url.origin} cannot be reached: ${error}`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
-  async #parse<T>(res: Response, schema: z.ZodType<T>, what: string): Promise<T> {
+  async #parse<T>(
+    res: Response,
+    schema: z.ZodType<T>,
+    what: string,
+  ): Promise<T> {
     const text = await res.text();
     if (!res.ok) {
       // Argo CD answers errors as {"error", "code", "message"} (gRPC gateway).
@@ -160,15 +174,22 @@ export class ArgoCdClient {
       } catch {
         // not JSON: keep the text
       }
-      throw new ArgoCdError(`Argo CD refused to read ${what}: ${res.status} ${message}`, res.status);
+      throw new ArgoCdError(
+        `Argo CD refused to read ${what}: ${res.status} ${message}`,
+        res.status,
+      );
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new ArgoCdError(`Argo CD answered ${what} with something other than JSON`, res.status, {
-        cause: error,
-      });
+      throw new ArgoCdError(
+        `Argo CD answered ${what} with something other than JSON`,
+        res.status,
+        {
+          cause: error,
+        },
+      );
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {

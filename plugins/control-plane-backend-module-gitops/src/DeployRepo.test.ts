@@ -8,7 +8,11 @@ import { renderMessage } from './GitOpsDelivery';
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, {
     cwd,
-    env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    env: {
+      ...process.env,
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+    },
   })
     .toString()
     .trim();
@@ -45,9 +49,25 @@ describe('the deploy repository', () => {
       'clusters/aws-us-east-1/shop/storefront.yaml',
     ]);
     const message = git(deploy.path, 'log', '-1', '--format=%B', 'main');
-    expect(message).toContain(`Render state commit ${state.slice(0, 12)}: 2 files changed`);
-    expect(git(deploy.path, 'log', '-1', '--format=%(trailers:key=Idp-State-Commit,valueonly)', 'main')).toBe(state);
-    expect(git(deploy.path, 'show', 'main:clusters/aws-us-east-1/shop/storefront.yaml')).toBe('kind: WebApp');
+    expect(message).toContain(
+      `Render state commit ${state.slice(0, 12)}: 2 files changed`,
+    );
+    expect(
+      git(
+        deploy.path,
+        'log',
+        '-1',
+        '--format=%(trailers:key=Idp-State-Commit,valueonly)',
+        'main',
+      ),
+    ).toBe(state);
+    expect(
+      git(
+        deploy.path,
+        'show',
+        'main:clusters/aws-us-east-1/shop/storefront.yaml',
+      ),
+    ).toBe('kind: WebApp');
 
     // the same tree again: no commit
     const again = await deploy.commitTree(new Map(files), () => 'never');
@@ -56,7 +76,12 @@ describe('the deploy repository', () => {
 
     // a resource gone, another changed: one commit with exactly those
     const next = await deploy.commitTree(
-      new Map([['bootstrap/argocd/applicationset.yaml', 'kind: ApplicationSet\nv: 2\n']]),
+      new Map([
+        [
+          'bootstrap/argocd/applicationset.yaml',
+          'kind: ApplicationSet\nv: 2\n',
+        ],
+      ]),
       changed => renderMessage('f'.repeat(40), changed),
     );
     expect(next.changed).toEqual([
@@ -74,20 +99,32 @@ describe('the deploy repository', () => {
     const remote = join(dir, 'remote.git');
     git(dir, 'init', '--bare', '--quiet', '--initial-branch=main', remote);
     const deploy = repo({ pushUrl: remote });
-    const a = await deploy.commitTree(new Map([['a.yaml', 'a: 1\n']]), () => 'first');
+    const a = await deploy.commitTree(
+      new Map([['a.yaml', 'a: 1\n']]),
+      () => 'first',
+    );
     expect(git(remote, 'rev-parse', 'main')).toBe(a.commit);
 
     // another replica rendered (its own local copy) and pushed
     const other = repo({ pushUrl: remote, path: join(dir, 'other.git') });
     const b = await other.commitTree(
-      new Map([['a.yaml', 'a: 1\n'], ['b.yaml', 'b: 1\n']]),
+      new Map([
+        ['a.yaml', 'a: 1\n'],
+        ['b.yaml', 'b: 1\n'],
+      ]),
       () => 'second',
     );
     expect(git(remote, 'rev-parse', 'main~1')).toBe(a.commit);
 
     // the first takes it up: nothing to do for the same tree
     expect(
-      await deploy.commitTree(new Map([['a.yaml', 'a: 1\n'], ['b.yaml', 'b: 1\n']]), () => 'x'),
+      await deploy.commitTree(
+        new Map([
+          ['a.yaml', 'a: 1\n'],
+          ['b.yaml', 'b: 1\n'],
+        ]),
+        () => 'x',
+      ),
     ).toEqual({ changed: [] });
     expect(await deploy.head()).toBe(b.commit);
   });

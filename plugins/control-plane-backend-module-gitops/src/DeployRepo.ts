@@ -90,7 +90,10 @@ export class DeployRepo {
     const { path, branch } = this.options;
     if (existsSync(path)) return;
     mkdirSync(dirname(path), { recursive: true });
-    await git(['init', '--bare', '--quiet', `--initial-branch=${branch}`, path], dirname(path));
+    await git(
+      ['init', '--bare', '--quiet', `--initial-branch=${branch}`, path],
+      dirname(path),
+    );
   }
 
   /** The branch's head commit, if it has one. */
@@ -98,7 +101,12 @@ export class DeployRepo {
     try {
       return (
         await git(
-          ['rev-parse', '--verify', '--quiet', `refs/heads/${this.options.branch}^{commit}`],
+          [
+            'rev-parse',
+            '--verify',
+            '--quiet',
+            `refs/heads/${this.options.branch}^{commit}`,
+          ],
           this.options.path,
         )
       ).trim();
@@ -189,10 +197,22 @@ export class DeployRepo {
     }
     for (const file of removes) chunks.push(Buffer.from(`D ${file}\n`));
     chunks.push(Buffer.from('done\n'));
-    await git(['fast-import', '--quiet', '--done'], path, Buffer.concat(chunks));
+    await git(
+      ['fast-import', '--quiet', '--done'],
+      path,
+      Buffer.concat(chunks),
+    );
     const commit = await this.head();
     if (pushUrl) {
-      await git(['push', '--quiet', pushUrl, `refs/heads/${branch}:refs/heads/${branch}`], path);
+      await git(
+        [
+          'push',
+          '--quiet',
+          pushUrl,
+          `refs/heads/${branch}:refs/heads/${branch}`,
+        ],
+        path,
+      );
     }
     return { commit, changed };
   }
@@ -200,10 +220,18 @@ export class DeployRepo {
   /** Takes the remote's branch (when it has one) as the local branch. */
   async #fetch() {
     const { path, branch, pushUrl } = this.options;
-    const remote = await git(['ls-remote', pushUrl!, `refs/heads/${branch}`], path);
+    const remote = await git(
+      ['ls-remote', pushUrl!, `refs/heads/${branch}`],
+      path,
+    );
     if (!remote.trim()) return;
     await git(
-      ['fetch', '--quiet', pushUrl!, `+refs/heads/${branch}:refs/heads/${branch}`],
+      [
+        'fetch',
+        '--quiet',
+        pushUrl!,
+        `+refs/heads/${branch}:refs/heads/${branch}`,
+      ],
       path,
     );
   }

@@ -103,7 +103,12 @@ export class GitOpsDelivery implements DeliveryProvider {
     );
     if (result.commit) {
       this.logger.info(
-        `rendered state commit ${snapshot.commit.slice(0, 12)} as deploy commit ${result.commit.slice(0, 12)} (${result.changed.length} files)`,
+        `rendered state commit ${snapshot.commit.slice(
+          0,
+          12,
+        )} as deploy commit ${result.commit.slice(0, 12)} (${
+          result.changed.length
+        } files)`,
       );
     }
     return result;
@@ -160,14 +165,18 @@ export class GitOpsDelivery implements DeliveryProvider {
       }
       await this.#argo!.patchApplication(name, {
         metadata: {
-          annotations: { [HOLD_ANNOTATION]: ids.size ? [...ids].join(',') : null },
+          annotations: {
+            [HOLD_ANNOTATION]: ids.size ? [...ids].join(',') : null,
+          },
         },
         ...(ids.size > 0
           ? { spec: { syncPolicy: { automated: null } } }
           : { spec: { syncPolicy: { automated: { ...AUTOMATED } } } }),
       });
       this.logger.info(
-        `${ids.size ? 'holding' : 'released'} auto-sync of Argo CD application ${name}${
+        `${
+          ids.size ? 'holding' : 'released'
+        } auto-sync of Argo CD application ${name}${
           ids.size ? ` for deployments ${[...ids].join(', ')}` : ''
         }`,
       );
@@ -177,7 +186,9 @@ export class GitOpsDelivery implements DeliveryProvider {
       // One hold per cluster is enough for Flux: a suspended Kustomization applies nothing.
       await this.#flux!.suspend(name, on);
       this.logger.info(
-        `${on ? 'suspended' : 'resumed'} Flux Kustomization ${name} (deployment ${hold.deploymentId})`,
+        `${
+          on ? 'suspended' : 'resumed'
+        } Flux Kustomization ${name} (deployment ${hold.deploymentId})`,
       );
     }
   }

@@ -120,7 +120,10 @@ export function buildFluxObjects(
         ? {
             kubeConfig: {
               secretRef: {
-                name: flux.kubeConfigSecret.replace(/\{\{cluster\}\}/g, cluster),
+                name: flux.kubeConfigSecret.replace(
+                  /\{\{cluster\}\}/g,
+                  cluster,
+                ),
               },
             },
           }

@@ -106,7 +106,10 @@ export function readDeliveryOptions(root: Config): DeliveryOptions | undefined {
   if (!parsed.success) {
     throw new Error(
       `controlPlane.delivery is not valid: ${parsed.error.issues
-        .map(i => `${['controlPlane.delivery', ...i.path].join('.')}: ${i.message}`)
+        .map(
+          i =>
+            `${['controlPlane.delivery', ...i.path].join('.')}: ${i.message}`,
+        )
         .join('; ')}`,
     );
   }

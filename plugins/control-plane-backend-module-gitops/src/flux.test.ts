@@ -11,7 +11,10 @@ import {
 jest.setTimeout(90_000);
 
 const databases = TestDatabases.create();
-const KUSTOMIZATION = ['kustomize.toolkit.fluxcd.io/v1', 'Kustomization'] as const;
+const KUSTOMIZATION = [
+  'kustomize.toolkit.fluxcd.io/v1',
+  'Kustomization',
+] as const;
 
 describe.each(databases.eachSupportedId())(
   'delivery through Flux on %s',
@@ -76,12 +79,14 @@ describe.each(databases.eachSupportedId())(
             type: 'Ready',
             status: 'False',
             reason: 'HealthCheckFailed',
-            message: 'health check failed after 30s: timeout waiting for: [WebApp/shop/storefront status: InProgress]',
+            message:
+              'health check failed after 30s: timeout waiting for: [WebApp/shop/storefront status: InProgress]',
             lastTransitionTime: new Date().toISOString(),
           },
         ],
         inventory,
-        lastAppliedRevision: 'main@sha1:0123456789abcdef0123456789abcdef01234567',
+        lastAppliedRevision:
+          'main@sha1:0123456789abcdef0123456789abcdef01234567',
       });
       await cp.reconcile();
       expect(await cp.state()).toBe('DEGRADED');
@@ -112,7 +117,8 @@ describe.each(databases.eachSupportedId())(
             type: 'Ready',
             status: 'True',
             reason: 'ReconciliationSucceeded',
-            message: 'Applied revision: main@sha1:0123456789abcdef0123456789abcdef01234567',
+            message:
+              'Applied revision: main@sha1:0123456789abcdef0123456789abcdef01234567',
           },
         ],
         inventory,

@@ -27,9 +27,7 @@ export const controlPlaneModuleGitOps = createBackendModule({
       async init({ config, logger, delivery }) {
         const options = readDeliveryOptions(config);
         if (!options) {
-          logger.info(
-            'No GitOps delivery: controlPlane.delivery is not set',
-          );
+          logger.info('No GitOps delivery: controlPlane.delivery is not set');
           return;
         }
         // The same claims the Kubernetes driver applies, with its configured overrides.
@@ -44,9 +42,9 @@ export const controlPlaneModuleGitOps = createBackendModule({
           ...(options.flux ? [`Flux at ${options.flux.apiServer.url}`] : []),
         ];
         logger.info(
-          `GitOps delivery: renders into ${options.repository.path} (${options.repository.url}), read back from ${
-            tools.join(' and ') || 'no tool'
-          }`,
+          `GitOps delivery: renders into ${options.repository.path} (${
+            options.repository.url
+          }), read back from ${tools.join(' and ') || 'no tool'}`,
         );
       },
     });

@@ -61,7 +61,9 @@ describe('rendering what runs on each cluster', () => {
     expect([...files.keys()]).toEqual([
       'clusters/aws-us-east-1/shop/storefront.yaml',
     ]);
-    const objects = docs(files.get('clusters/aws-us-east-1/shop/storefront.yaml')!);
+    const objects = docs(
+      files.get('clusters/aws-us-east-1/shop/storefront.yaml')!,
+    );
     expect(objects.map(o => `${o.apiVersion} ${o.kind}`)).toEqual([
       'apps.idp.multicloud/v1alpha1 WebApp',
       'networking.k8s.io/v1 NetworkPolicy',
@@ -76,7 +78,9 @@ describe('rendering what runs on each cluster', () => {
     expect(objects[3].spec).toEqual({
       parentRefs: [{ name: 'edge', namespace: 'gateway-system' }],
       rules: [
-        { backendRefs: [{ name: 'storefront-stable', port: 8080, weight: 100 }] },
+        {
+          backendRefs: [{ name: 'storefront-stable', port: 8080, weight: 100 }],
+        },
       ],
     });
     expect(objects[0]).toMatchObject({
@@ -180,7 +184,10 @@ describe('controlPlane.delivery', () => {
     [
       {
         repository: { path: '/r', url: 'u' },
-        flux: { apiServer: { url: 'https://k', token: 't' }, interval: 'often' },
+        flux: {
+          apiServer: { url: 'https://k', token: 't' },
+          interval: 'often',
+        },
       },
       'controlPlane.delivery.flux.interval: must be a Go duration',
     ],

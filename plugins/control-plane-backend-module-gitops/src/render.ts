@@ -46,7 +46,11 @@ export interface RenderOptions {
   /** The claim of each product (the Kubernetes module's mappings). */
   claims: Record<string, ResolvedClaimMapping>;
   /** The Gateway a webapp's HTTPRoute attaches to; no HTTPRoute without one. */
-  parentRefs?: Array<{ name: string; namespace?: string; sectionName?: string }>;
+  parentRefs?: Array<{
+    name: string;
+    namespace?: string;
+    sectionName?: string;
+  }>;
 }
 
 /** The file of a resource's objects on its cluster. */
@@ -161,7 +165,11 @@ export function toYaml(objects: object[]): string {
 export function renderClusters(
   items: DeliveredResource[],
   options: RenderOptions,
-): { files: Map<string, string>; rendered: RenderedResource[]; skipped: string[] } {
+): {
+  files: Map<string, string>;
+  rendered: RenderedResource[];
+  skipped: string[];
+} {
   const files = new Map<string, string>();
   const rendered: RenderedResource[] = [];
   const skipped: string[] = [];

@@ -93,18 +93,15 @@ describe.each(databases.eachSupportedId())(
       await api.post(`/deployments/${paused.id}/promote`, {}).expect(202);
       await until(
         async () =>
-          (await deployments()).find(
-            d => d.id === paused.id && d.phase === 'Succeeded',
-          ),
+          (
+            await deployments()
+          ).find(d => d.id === paused.id && d.phase === 'Succeeded'),
         'the rollout succeeded',
       );
-      const released = await until(
-        async () => {
-          const app = argo.application(name)!;
-          return app.spec.syncPolicy.automated ? app : undefined;
-        },
-        'auto-sync restored',
-      );
+      const released = await until(async () => {
+        const app = argo.application(name)!;
+        return app.spec.syncPolicy.automated ? app : undefined;
+      }, 'auto-sync restored');
       expect(released.spec.syncPolicy.automated).toEqual({
         prune: true,
         selfHeal: true,

@@ -151,6 +151,7 @@ export function fluxVerdict(
   }
   const progressing =
     !ready ||
+    ready.status === 'True' || // Ready, but from a revision without these objects yet
     ready.status === 'Unknown' ||
     ready.reason === 'Progressing' ||
     ready.reason === 'DependencyNotReady';
@@ -163,7 +164,10 @@ export function fluxVerdict(
   ];
   return {
     ...base,
-    sync: ready?.status === 'True' || ready?.status === 'False' ? 'OutOfSync' : 'Unknown',
+    sync:
+      ready?.status === 'True' || ready?.status === 'False'
+        ? 'OutOfSync'
+        : 'Unknown',
     health: progressing ? 'Progressing' : 'Degraded',
     inSync: false,
     message: why.join('; ').trim(),

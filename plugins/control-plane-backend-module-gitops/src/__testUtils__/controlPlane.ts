@@ -6,6 +6,7 @@ import {
 } from '@backstage/backend-test-utils';
 import { BackendFeature } from '@backstage/backend-plugin-api';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
 import controlPlanePlugin from '@idp-multicloud/plugin-control-plane-backend';
 import { controlPlaneModuleSimulator } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import { execFileSync } from 'node:child_process';
@@ -30,7 +31,8 @@ export const git = (cwd: string, ...args: string[]) =>
     .trim();
 
 /** The documents of a YAML file. */
-export const docs = (text: string) => parseAllDocuments(text).map(d => d.toJS());
+export const docs = (text: string) =>
+  parseAllDocuments(text).map(d => d.toJS());
 
 /** Polls `check` until it returns something truthy, and returns that. */
 export async function until<T>(
@@ -117,6 +119,10 @@ export async function startWithDelivery(
         .patch(`/api/control-plane${path}`)
         .set('authorization', as)
         .send(body),
+    delete: (path: string) =>
+      request(backend.server)
+        .delete(`/api/control-plane${path}`)
+        .set('authorization', as),
   };
   return {
     backend,
@@ -125,7 +131,8 @@ export async function startWithDelivery(
     /** A file of the deploy repository's head, as YAML documents. */
     rendered: (path: string) => docs(git(deployRepo, 'show', `main:${path}`)),
     /** Commits in the deploy repository. */
-    commits: () => Number(git(deployRepo, 'rev-list', '--count', '--all') || '0'),
+    commits: () =>
+      Number(git(deployRepo, 'rev-list', '--count', '--all') || '0'),
     /** A reconciler pass with a drift check: where the render and the verdicts happen. */
     reconcile: async () =>
       (await api.post('/reconciler/run', { drift: true })).body,

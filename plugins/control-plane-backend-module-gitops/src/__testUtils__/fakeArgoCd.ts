@@ -34,14 +34,15 @@ export function mergePatch(target: any, patch: any): any {
 }
 
 /** Fills an ApplicationSet template's Go template parameters of the git directory generator. */
-function instantiate(value: any, params: Record<string, string>): any {
+function instantiate(value: any, params: Map<string, string>): any {
   if (typeof value === 'string') {
-    return value.replace(/\{\{\s*\.([a-zA-Z.]+)\s*\}\}/g, (whole, key) => {
-      if (!(key in params)) {
+    return value.replace(/\{\{\s*\.([a-zA-Z.]+)\s*\}\}/g, (_, key) => {
+      const param = params.get(key);
+      if (param === undefined) {
         // missingkey=error, as the generated ApplicationSet asks
         throw new Error(`map has no entry for key ${key}`);
       }
-      return params[key];
+      return param;
     });
   }
   if (Array.isArray(value)) return value.map(v => instantiate(v, params));
@@ -77,7 +78,11 @@ export class FakeArgoCd {
   private constructor(private readonly token: string) {
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(error => {
-        this.#send(res, 500, { error: String(error), code: 13, message: String(error) });
+        this.#send(res, 500, {
+          error: String(error),
+          code: 13,
+          message: String(error),
+        });
       });
     });
   }
@@ -112,24 +117,32 @@ export class FakeArgoCd {
    */
   generate(applicationSet: Obj, cluster: string): Obj {
     const template = applicationSet.spec.template;
-    const app = instantiate(template, {
-      'path.path': `clusters/${cluster}`,
-      'path.basename': cluster,
-    });
+    const app = instantiate(
+      template,
+      new Map([
+        ['path.path', `clusters/${cluster}`],
+        ['path.basename', cluster],
+      ]),
+    );
     const name = app.metadata.name;
     const existing = this.#apps.get(name);
     if (existing) {
-      for (const ignore of applicationSet.spec.ignoreApplicationDifferences ?? []) {
+      for (const ignore of applicationSet.spec.ignoreApplicationDifferences ??
+        []) {
         for (const pointer of ignore.jsonPointers ?? []) {
           if (pointer === '/spec/syncPolicy') {
             app.spec.syncPolicy = existing.spec?.syncPolicy;
           }
         }
       }
-      for (const key of applicationSet.spec.preservedFields?.annotations ?? []) {
+      for (const key of applicationSet.spec.preservedFields?.annotations ??
+        []) {
         const value = existing.metadata.annotations?.[key];
         if (value !== undefined) {
-          app.metadata.annotations = { ...app.metadata.annotations, [key]: value };
+          app.metadata.annotations = {
+            ...app.metadata.annotations,
+            [key]: value,
+          };
         }
       }
     }
@@ -219,7 +232,9 @@ export class FakeArgoCd {
     }
     if (url.pathname === '/api/v1/applications' && req.method === 'GET') {
       const selector = url.searchParams.get('selector');
-      const wanted = (selector ? selector.split(',') : []).map(s => s.split('='));
+      const wanted = (selector ? selector.split(',') : []).map(s =>
+        s.split('='),
+      );
       const items = [...this.#apps.values()].filter(app =>
         wanted.every(([k, v]) => app.metadata.labels?.[k] === v),
       );
@@ -231,7 +246,11 @@ export class FakeArgoCd {
     }
     const match = /^\/api\/v1\/applications\/([^/]+)$/.exec(url.pathname);
     if (!match) {
-      this.#send(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' });
+      this.#send(res, 404, {
+        error: 'Not Found',
+        code: 5,
+        message: 'Not Found',
+      });
       return;
     }
     const name = decodeURIComponent(match[1]);
@@ -263,7 +282,11 @@ export class FakeArgoCd {
       this.#send(res, 200, patched);
       return;
     }
-    this.#send(res, 405, { error: 'Method Not Allowed', code: 12, message: 'Method Not Allowed' });
+    this.#send(res, 405, {
+      error: 'Method Not Allowed',
+      code: 12,
+      message: 'Method Not Allowed',
+    });
   }
 
   #send(res: ServerResponse, status: number, body: unknown) {

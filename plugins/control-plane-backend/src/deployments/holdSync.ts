@@ -6,7 +6,12 @@
  */
 import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
 import { Delivery } from '../reconciler/delivery';
-import { ClaimedOperation, Saga, SagaContext, SagaStep } from '../orchestration/types';
+import {
+  ClaimedOperation,
+  Saga,
+  SagaContext,
+  SagaStep,
+} from '../orchestration/types';
 
 /** `saga` with a hold of auto-sync around its steps; itself without a delivery provider. */
 export function withSyncHold(
@@ -23,7 +28,9 @@ export function withSyncHold(
       await delivery.hold(item, deploymentId, on);
     } catch (error) {
       throw new DriverError(
-        `could not ${on ? 'hold' : 'release'} auto-sync for ${ctx.resource.ref}: ${error}`,
+        `could not ${on ? 'hold' : 'release'} auto-sync for ${
+          ctx.resource.ref
+        }: ${error}`,
         { retryable: true, cause: error },
       );
     }

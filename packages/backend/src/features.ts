@@ -82,4 +82,7 @@ export const controlPlaneFeatures: LazyFeature[] = [
   // changes that need review as pull requests on GitHub: inert until controlPlane.github.owner
   // and .repo are set (see the module's README)
   () => import('@idp-multicloud/plugin-control-plane-backend-module-github'),
+  // what runs on each cluster rendered for Argo CD or Flux, their verdict read back: inert
+  // until controlPlane.delivery is set (see the module's README and docs/argocd-flux.md)
+  () => import('@idp-multicloud/plugin-control-plane-backend-module-gitops'),
 ];

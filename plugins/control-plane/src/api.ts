@@ -52,6 +52,8 @@ export interface ControlPlaneApi {
 
   /** Every resource matching the filter (all pages). */
   listResources(filter: ResourceFilter): Promise<Resource[]>;
+  /** One resource as it is now, with what its GitOps tool reports (`status.delivery`). */
+  resource(ref: string): Promise<Resource>;
   /** The resource's state transitions, oldest first. */
   history(ref: string): Promise<Schemas['ResourceHistory']>;
   /** The operations that acted on the resource. */
@@ -185,6 +187,10 @@ export class ControlPlaneClient implements ControlPlaneApi {
       items.push(resource);
     }
     return items;
+  }
+
+  resource(ref: string): Promise<Resource> {
+    return this.client.resources.get(ref);
   }
 
   history(ref: string) {

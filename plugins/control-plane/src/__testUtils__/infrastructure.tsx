@@ -113,6 +113,16 @@ export function infrastructureBackend(server: SetupServer) {
       ),
       http.get(`${base}/versions`, () => reply('VersionList', { items: [] })),
       http.get(`${base}/changes`, () => reply('ChangeList', { items: [] })),
+      http.get(`${base}/resources/:ns/:name`, ({ params }) => {
+        const found = items.find(
+          r =>
+            r.metadata.name === params.name &&
+            r.metadata.namespace === params.ns,
+        );
+        return found
+          ? reply('Resource', found)
+          : replyError(404, 'NotFoundError', 'no such resource');
+      }),
     );
   }
 

@@ -17,6 +17,7 @@ import {
   useSimulatedProviders,
 } from '../common';
 import { ChangeHistory } from './ChangeHistory';
+import { DeliveryStatus } from './DeliveryStatus';
 import { DependencyGraph } from './DependencyGraph';
 import { DeploymentPanel } from './DeploymentPanel';
 import { OperationTimeline } from './OperationTimeline';
@@ -71,6 +72,7 @@ const ResourceDetails = (props: {
             {resource.spec.component && ` · serves ${resource.spec.component}`}
           </Text>
         </Flex>
+        <DeliveryStatus resourceRef={resource.ref} tick={t} />
         <ResourceActions
           resource={resource}
           state={props.state}

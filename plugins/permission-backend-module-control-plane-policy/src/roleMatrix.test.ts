@@ -342,6 +342,15 @@ const calls: Record<
     path: '/changes/proposals/00000000-0000-4000-8000-000000000000',
     allowedNotFound: true,
   }),
+  listDefinitionChanges: () => ({ path: '/definition-changes' }),
+  getDefinitionChange: () => ({
+    path: '/definition-changes/00000000-0000-4000-8000-000000000000',
+    allowedNotFound: true,
+  }),
+  getProductUsage: () => ({ path: '/products/mysql/usage' }),
+  // no project definition of mysql here: the global one, as the project sees it
+  getProjectProduct: () => ({ path: '/projects/payments/products/mysql' }),
+  getProjectCompliance: () => ({ path: '/projects/payments/compliance' }),
 };
 
 /** Lists every role may call: the answer holds only what the role may read. */

@@ -1,4 +1,8 @@
-import { createIdpClient, IdpClient } from '@idp-multicloud/sdk';
+import {
+  createIdpClient,
+  IdpClient,
+  IdpNotFoundError,
+} from '@idp-multicloud/sdk';
 import {
   startTestControlPlane,
   TestControlPlane,
@@ -112,6 +116,15 @@ describe('idp rollback', () => {
 
     // a deletion rolled back: the resource is desired again
     await idpApi.resources.delete('payments/orders-cache');
+    // the deletion runs to its end (a busy machine is slow) before it is rolled back
+    for (let i = 0; i < 300; i++) {
+      const gone = await idpApi.resources
+        .get('payments/orders-cache')
+        .then(r => r.status.state === 'DELETED')
+        .catch(error => error instanceof IdpNotFoundError);
+      if (gone) break;
+      await new Promise(r => setTimeout(r, 100));
+    }
     out.stdout = '';
     expect(await idp('rollback', 'payments/orders-cache')).toBe(0);
     expect(out.stdout).toContain('create resource:payments/orders-cache');

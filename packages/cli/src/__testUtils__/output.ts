@@ -1,3 +1,5 @@
+import { main } from '../main';
+
 /**
  * What a command run in-process (`main([...])`) writes: captures stdout and stderr from
  * `beforeEach` until `afterEach`, and resets the exit code around each test.
@@ -22,4 +24,31 @@ export function captureOutput() {
     process.exitCode = undefined;
   });
   return out;
+}
+
+/**
+ * Runs `idp` in-process against a control plane as `user`, each call with its own output
+ * (`out` emptied first) and exit code, which it returns.
+ */
+export function idpAgainst(
+  out: { stdout: string; stderr: string },
+  server: () => { baseUrl: string; tokenFor(user: string): string },
+  user: string,
+) {
+  return async (...args: string[]): Promise<number> => {
+    out.stdout = '';
+    out.stderr = '';
+    process.exitCode = undefined;
+    const { baseUrl, tokenFor } = server();
+    await main([
+      'node',
+      'idp',
+      '--server',
+      baseUrl,
+      '--token',
+      tokenFor(user),
+      ...args,
+    ]);
+    return process.exitCode ?? 0;
+  };
 }

@@ -3,8 +3,7 @@ import {
   startTestControlPlane,
   TestControlPlane,
 } from '@idp-multicloud/test-utils';
-import { captureOutput } from '../__testUtils__/output';
-import { main } from '../main';
+import { captureOutput, idpAgainst } from '../__testUtils__/output';
 
 jest.setTimeout(120_000);
 
@@ -22,22 +21,7 @@ describe('idp with changes that need review', () => {
   });
   afterAll(() => cp?.stop());
 
-  /** Runs one command; its output and exit code alone. */
-  const idp = async (...args: string[]) => {
-    out.stdout = '';
-    out.stderr = '';
-    process.exitCode = undefined;
-    await main([
-      'node',
-      'idp',
-      '--server',
-      cp.baseUrl,
-      '--token',
-      cp.tokenFor(ana),
-      ...args,
-    ]);
-    return process.exitCode ?? 0;
-  };
+  const idp = idpAgainst(out, () => cp, ana);
   const createLedger = (name: string, ...more: string[]) =>
     idp(
       'create',

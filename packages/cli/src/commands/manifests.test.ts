@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { captureOutput } from '../__testUtils__/output';
-import { main } from '../main';
+import { captureOutput, idpAgainst } from '../__testUtils__/output';
 
 jest.setTimeout(120_000);
 
@@ -44,21 +43,7 @@ describe('idp apply with a breaking definition change', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const idp = async (...args: string[]) => {
-    out.stdout = '';
-    out.stderr = '';
-    process.exitCode = undefined;
-    await main([
-      'node',
-      'idp',
-      '--server',
-      cp.baseUrl,
-      '--token',
-      cp.tokenFor(ana),
-      ...args,
-    ]);
-    return process.exitCode ?? 0;
-  };
+  const idp = idpAgainst(out, () => cp, ana);
 
   it('shows the breaking change and its guide in the dry run, refuses it unacknowledged, applies it acknowledged', async () => {
     const spec = structuredClone(builtinProducts.mysql);

@@ -7,8 +7,7 @@ import {
   startTestControlPlane,
   TestControlPlane,
 } from '@idp-multicloud/test-utils';
-import { captureOutput } from '../__testUtils__/output';
-import { main } from '../main';
+import { captureOutput, idpAgainst } from '../__testUtils__/output';
 import { changesToRevert } from './rollback';
 
 jest.setTimeout(120_000);
@@ -70,18 +69,7 @@ describe('idp rollback', () => {
   });
   afterAll(() => cp?.stop());
 
-  const idp = async (...args: string[]) => {
-    await main([
-      'node',
-      'idp',
-      '--server',
-      cp.baseUrl,
-      '--token',
-      cp.tokenFor(ana),
-      ...args,
-    ]);
-    return process.exitCode ?? 0;
-  };
+  const idp = idpAgainst(out, () => cp, ana);
 
   it('rolls back an update, a deletion, and back to a version', async () => {
     await idpApi.resources.create(cache('orders-cache'));

@@ -3,8 +3,7 @@ import {
   startTestControlPlane,
   TestControlPlane,
 } from '@idp-multicloud/test-utils';
-import { captureOutput } from '../__testUtils__/output';
-import { main } from '../main';
+import { captureOutput, idpAgainst } from '../__testUtils__/output';
 
 jest.setTimeout(120_000);
 
@@ -21,19 +20,7 @@ describe('idp rollout', () => {
   });
   afterAll(() => cp?.stop());
 
-  const idp = async (...args: string[]) => {
-    process.exitCode = undefined;
-    await main([
-      'node',
-      'idp',
-      '--server',
-      cp.baseUrl,
-      '--token',
-      cp.tokenFor(ana),
-      ...args,
-    ]);
-    return process.exitCode ?? 0;
-  };
+  const idp = idpAgainst(out, () => cp, ana);
 
   const until = async <T>(
     check: () => Promise<T | undefined>,

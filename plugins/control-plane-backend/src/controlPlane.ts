@@ -19,13 +19,7 @@ import { serializeManifest } from './gitops/manifestCodec';
 import { ManifestService } from './gitops/ManifestService';
 import { RevertService } from './gitops/RevertService';
 import { ChangeProposals } from './gitops/ChangeProposals';
-import {
-  breakingApprovals,
-  breaksResources,
-  changedProducts,
-  definitionImpacts,
-  impactRef,
-} from './gitops/migrationGuide';
+import { breakingApprovals, impactRef } from './gitops/migrationGuide';
 import {
   DefinitionChangeLog,
   DefinitionChangeNotice,
@@ -254,12 +248,7 @@ export async function createControlPlane(options: {
     reviewRequired: change => {
       // A breaking change of a definition is reviewed wherever changes can be, and always
       // when a project it affects names who must approve breaking changes.
-      const broken = definitionImpacts(
-        change.before,
-        change.next,
-        changedProducts(change.before, change.next),
-        [],
-      ).filter(breaksResources);
+      const broken = change.breaking ?? [];
       const approvals = breakingApprovals(change.next, broken);
       if (
         broken.length > 0 &&

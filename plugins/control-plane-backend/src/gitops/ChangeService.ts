@@ -15,9 +15,12 @@ import { DesiredState, ObjectIssue, validateChange } from './DesiredState';
 import { GitStateRepo } from './GitStateRepo';
 import { keyString, serializeManifest } from './manifestCodec';
 import {
+  breakingFindingsOf,
   breaksResources,
+  DefinitionImpact,
   definitionImpacts,
   impactRef,
+  reachOf,
 } from './migrationGuide';
 import { TRAILERS } from './commits';
 import { StateIndexer, SyncResult } from './StateIndexer';
@@ -30,39 +33,29 @@ import { storageShrinkIssues } from './storage';
 export class BreakingChangeError extends ConflictError {}
 
 /**
- * Whether a valid change makes breaking changes of product definitions; refused unless the
- * request acknowledges them.
+ * The breaking changes of product definitions a valid change makes (those reaching
+ * resources); refused unless the request acknowledges them.
  */
 export function checkBreaking(
   state: DesiredState,
   next: DesiredState,
   changes: ChangeSet,
   request: Pick<ChangeRequest, 'acknowledgeBreaking'>,
-): boolean {
+): DefinitionImpact[] {
   const impacts = definitionImpacts(
     state,
     next,
     changes.put.map(manifestKey),
     changes.remove,
   ).filter(breaksResources);
-  if (impacts.length === 0) return false;
-  if (request.acknowledgeBreaking) return true;
+  if (impacts.length === 0 || request.acknowledgeBreaking) return impacts;
   throw new BreakingChangeError(
     `Breaking change${impacts.length === 1 ? '' : 's'} of ${impacts
       .map(
         i =>
-          `${impactRef(i)} (${i.findings
-            .filter(f => f.breaking)
-            .map(f => `${f.code} ${f.subject}`)
-            .join('; ')}), affecting ${i.affected.resources.length} resource${
-            i.affected.resources.length === 1 ? '' : 's'
-          }${
-            i.affected.projects.length
-              ? ` in ${i.affected.projects.join(
-                  ', ',
-                )} (owners ${i.affected.owners.join(', ')})`
-              : ''
-          }`,
+          `${impactRef(i)} (${breakingFindingsOf(i)}), affecting ${reachOf(
+            i.affected.resources,
+          )}`,
       )
       .join(
         '; ',
@@ -135,6 +128,8 @@ export interface Admission {
   removed: ManifestOf<'Resource'>[];
   /** The operation the change makes; its resource is in `put`, changed or not. */
   operation?: { type: string; params: Record<string, unknown> };
+  /** The breaking changes of product definitions it makes (acknowledged), when known. */
+  breaking?: DefinitionImpact[];
 }
 
 export interface ChangeResult {
@@ -243,7 +238,7 @@ export class ChangeService {
     const state = await this.current();
     const changes = request.compute(state);
     const next = this.validate(state, changes, request);
-    const breaking = checkBreaking(state, next, changes, request);
+    const breaking = checkBreaking(state, next, changes, request).length > 0;
     await this.options.admit?.(this.admission(request, state, next, changes));
     const written = await repo.write({
       parent: state.commit,
@@ -505,8 +500,12 @@ export class ChangeService {
           }
           const changes = request.compute(state);
           const next = this.validate(state, changes, request);
-          const breaking = checkBreaking(state, next, changes, request);
-          const admission = this.admission(request, state, next, changes);
+          const impacts = checkBreaking(state, next, changes, request);
+          const breaking = impacts.length > 0;
+          const admission = {
+            ...this.admission(request, state, next, changes),
+            breaking: impacts,
+          };
           const review = this.options.reviewRequired?.(admission);
           if (review) {
             throw new ReviewRequiredError(

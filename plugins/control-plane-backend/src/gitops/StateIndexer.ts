@@ -23,6 +23,7 @@ import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { keyString, parseManifestFile } from './manifestCodec';
 import {
   DefinitionImpact,
+  breakingFindingsOf,
   breaksResources,
   definitionImpacts,
   migrationGuide,
@@ -365,10 +366,7 @@ export class StateIndexer {
           errors.push(
             `${keyString(key)}: breaking change${
               impact.findings.filter(f => f.breaking).length === 1 ? '' : 's'
-            } (${impact.findings
-              .filter(f => f.breaking)
-              .map(f => `${f.code} ${f.subject}`)
-              .join('; ')}) affecting ${
+            } (${breakingFindingsOf(impact)}) affecting ${
               impact.affected.resources.length
             } resource(s) without acknowledgement: add the trailer "${
               TRAILERS.breakingChange

@@ -4,7 +4,7 @@ import {
   stringifyResourceRef,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { DesiredState } from './DesiredState';
-import { definitionImpacts, impactRef } from './migrationGuide';
+import { definitionImpacts, impactRef, reachOf } from './migrationGuide';
 
 /** A change that breaks something users of the desired state rely on. */
 export interface BreakingChange {
@@ -100,16 +100,12 @@ export function breakingChanges(
       );
       // what reaches no resource is in the plan's definitions, but breaks nothing
       if (reached.length === 0) continue;
-      const projects = [...new Set(reached.map(r => r.project))].sort();
-      const owners = [...new Set(reached.map(r => r.owner))].sort();
       found.push({
         key,
         code: f.code,
-        message: `${impactRef(impact)}: ${f.message}; affects ${
-          reached.length
-        } resource${reached.length === 1 ? '' : 's'} in ${projects.join(
-          ', ',
-        )} (owners ${owners.join(', ')})`,
+        message: `${impactRef(impact)}: ${f.message}; affects ${reachOf(
+          reached,
+        )}`,
       });
     }
   }

@@ -53,35 +53,6 @@ export const impactRef = (i: Pick<DefinitionImpact, 'product' | 'project'>) =>
 const definitionKinds = new Set(['Product', 'ProjectProduct']);
 
 /**
- * The product definitions (global or a project's) whose manifests differ between two states
- * (a change's before and after), for callers that know the states but not the change.
- */
-export function changedProducts(
-  before: DesiredState,
-  after: DesiredState,
-): ObjectKey[] {
-  const keys = new Map<string, ObjectKey>();
-  for (const state of [before, after]) {
-    for (const kind of ['Product', 'ProjectProduct'] as const) {
-      for (const m of state.each(kind)) {
-        const namespace =
-          m.kind === 'ProjectProduct' ? m.metadata.namespace : 'default';
-        keys.set(`${kind}:${namespace}/${m.metadata.name}`, {
-          kind,
-          namespace,
-          name: m.metadata.name,
-        });
-      }
-    }
-  }
-  return [...keys.values()].filter(
-    k =>
-      before.get(k.kind, k.name, k.namespace) !==
-      after.get(k.kind, k.name, k.namespace),
-  );
-}
-
-/**
  * Whether an impact breaks resources that exist: a breaking finding that reaches at least
  * one. Only those need acknowledgement, review and approval, are recorded and notified; a
  * breaking finding nobody is reached by is shown in plans, and changes nothing else.
@@ -111,6 +82,34 @@ export function breakingApprovals(
 
 const uniqueSorted = (values: (string | undefined)[]) =>
   [...new Set(values.filter((v): v is string => !!v))].sort();
+
+/** Affected resources, sorted, with the projects, components and owners among them. */
+export function summarize(
+  resources: AffectedResource[],
+): DefinitionImpact['affected'] {
+  const sorted = [...resources].sort((a, b) => a.ref.localeCompare(b.ref));
+  return {
+    resources: sorted,
+    projects: uniqueSorted(sorted.map(r => r.project)),
+    components: uniqueSorted(sorted.map(r => r.component)),
+    owners: uniqueSorted(sorted.map(r => r.owner)),
+  };
+}
+
+/** `2 resources in orders, payments (owners group:…, group:…)`, for messages. */
+export function reachOf(resources: AffectedResource[]): string {
+  const { projects, owners } = summarize(resources);
+  return `${resources.length} resource${
+    resources.length === 1 ? '' : 's'
+  } in ${projects.join(', ')} (owners ${owners.join(', ')})`;
+}
+
+/** An impact's breaking findings, `parameter.removed highAvailability; …`, for messages. */
+export const breakingFindingsOf = (i: DefinitionImpact) =>
+  i.findings
+    .filter(f => f.breaking)
+    .map(f => `${f.code} ${f.subject}`)
+    .join('; ');
 
 /**
  * The product definitions a change touches, compared before and after as each project sees
@@ -202,20 +201,7 @@ export function definitionImpacts(
   return [...impacts.values()]
     .map(({ impact }) => impact)
     .filter(i => i.findings.length > 0)
-    .map(i => {
-      const resources = [...i.affected.resources].sort((a, b) =>
-        a.ref.localeCompare(b.ref),
-      );
-      return {
-        ...i,
-        affected: {
-          resources,
-          projects: uniqueSorted(resources.map(r => r.project)),
-          components: uniqueSorted(resources.map(r => r.component)),
-          owners: uniqueSorted(resources.map(r => r.owner)),
-        },
-      };
-    });
+    .map(i => ({ ...i, affected: summarize(i.affected.resources) }));
 }
 
 /** What to do about each kind of breaking finding: the guide's steps, rule by rule. */

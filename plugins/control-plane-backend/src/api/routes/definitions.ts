@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import { DefinitionChange } from '../../gitops/DefinitionChangeLog';
 import { DesiredState } from '../../gitops/DesiredState';
+import { summarize } from '../../gitops/migrationGuide';
 import { productUsage } from '../../gitops/deprecations';
 import { ResourceView } from '../../permissions/ResourceView';
 import { routes } from '../route';
@@ -35,17 +36,7 @@ function inView(
     const m = state.resource(r.ref);
     return !!m && view.canRead({ ref: r.ref, spec: m.spec });
   });
-  const unique = (values: (string | undefined)[]) =>
-    [...new Set(values.filter((v): v is string => !!v))].sort();
-  return {
-    ...change,
-    affected: {
-      resources,
-      projects: unique(resources.map(r => r.project)),
-      components: unique(resources.map(r => r.component)),
-      owners: unique(resources.map(r => r.owner)),
-    },
-  };
+  return { ...change, affected: summarize(resources) };
 }
 
 export const definitionRoutes = [

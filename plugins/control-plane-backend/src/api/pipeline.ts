@@ -158,11 +158,47 @@ function parseRequest(route: AnyRoute, req: Request) {
         Object.keys(req.body).length === 0))
       ? {}
       : req.body;
+  const withNul = [
+    ...nulFields('', req.params),
+    ...nulFields('', req.query),
+    ...nulFields('', rawBody),
+  ];
+  if (withNul.length) {
+    throw validationError(
+      withNul.map(path => ({
+        path,
+        message: 'must not contain a NUL character',
+      })),
+    );
+  }
   return {
     params: params ? parseInput(params, req.params) : undefined,
     query: query ? parseInput(query, req.query) : undefined,
     body: body ? parseInput(body, rawBody) : undefined,
   };
+}
+
+/**
+ * The fields of a request holding a NUL character, in keys or values (at most five). No
+ * store keeps one (PostgreSQL's text refuses it), so it is refused up front, naming the
+ * field, instead of failing deep in a query.
+ */
+function nulFields(prefix: string, value: unknown): string[] {
+  const found: string[] = [];
+  const stack: Array<[string, unknown]> = [[prefix, value]];
+  while (stack.length && found.length < 5) {
+    const [path, v] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) found.push(path || '(root)');
+    } else if (v && typeof v === 'object') {
+      for (const [key, child] of Object.entries(v)) {
+        const at = path ? `${path}.${key}` : key;
+        if (key.includes('\u0000')) found.push(at);
+        else stack.push([at, child]);
+      }
+    }
+  }
+  return found;
 }
 
 /** The audit target of a command as sent; a body built to break `String()` gets none. */

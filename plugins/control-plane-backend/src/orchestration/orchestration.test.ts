@@ -398,6 +398,38 @@ describe.each(databases.eachSupportedId())(
       expect((await api(cp).sim('get', '/state')).body.claims).toEqual([]);
     });
 
+    it('a failed update of a running database keeps it: its claim is not deleted by the compensation', async () => {
+      cp = await start(databaseId);
+      const a = api(cp);
+      await a.create(mysql).expect(201);
+      await untilState(cp, 'orders-db', 'READY');
+      await a
+        .sim('post', '/faults', {
+          kind: 'step-failure',
+          step: 'wait_ready',
+          times: 1,
+        })
+        .expect(201);
+      await request(cp.server)
+        .patch('/api/control-plane/resources/default/orders-db')
+        .set('authorization', authAs(users.ana))
+        .send({ params: { size: 'large' } })
+        .expect(res => expect(res.status).toBeLessThan(300));
+      const update = await until(async () => {
+        const o = (await a.operations('default/orders-db')).body.items.find(
+          (x: any) => x.type === 'update',
+        );
+        return o?.state === 'compensated' ? o : undefined;
+      }, 'update compensated');
+      expect((await a.operation(update.id)).body.error).toContain('wait_ready');
+      // the database still runs where it ran, and nothing deleted it
+      expect((await a.sim('get', '/state')).body.claims).toHaveLength(1);
+      const effects = (
+        await a.sim('get', `/side-effects?operationId=${update.id}`)
+      ).body;
+      expect(effects.performed.map((e: any) => e.action)).toEqual(['apply']);
+    });
+
     it('cancelling an operation compensates it', async () => {
       cp = await start(databaseId, {
         ...simulatorConfig,

@@ -180,9 +180,18 @@ export function applyStep(
         },
         placedBy,
       ),
-    // Undoing the claim means it is gone, not only that its deletion started.
-    compensate: ctx =>
-      withDriver(
+    // Undoing the claim means it is gone, not only that its deletion started. A claim that
+    // ran before this operation, where it runs (an update, a scale), is never deleted: a
+    // failed change leaves it at the generation it was applied at, for the next operation to
+    // realise, rather than destroy what serves (and, for a database, its data).
+    compensate: async ctx => {
+      if (!placedBy && ctx.resource.status.observedGeneration) {
+        ctx.logger.warn(
+          `${ctx.resource.ref} ran before this operation: its claim is kept, not deleted`,
+        );
+        return;
+      }
+      await withDriver(
         deps,
         ctx,
         async (driver, resource, target) => {
@@ -190,7 +199,8 @@ export function applyStep(
           await awaitPhase(deps, ctx, driver, resource, target, ['absent']);
         },
         placedBy,
-      ),
+      );
+    },
   };
 }
 

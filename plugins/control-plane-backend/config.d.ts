@@ -116,6 +116,24 @@ export interface Config {
        */
       readyPollInterval?: HumanDuration | string;
       /**
+       * With delivery through a GitOps tool (the GitOps module's `controlPlane.delivery`),
+       * creates and updates wait, in a `wait_delivered` step, until the tool reports the
+       * resource's rendered objects applied and healthy; the resource is not READY before.
+       */
+      delivery?: {
+        /**
+         * How often a waiting step asks the tool (Argo CD's API, the Kubernetes API for Flux).
+         * @defaultValue { seconds: 5 }
+         */
+        pollInterval?: HumanDuration | string;
+        /**
+         * How long a step waits before it fails with the tool's last verdict, and the
+         * operation is undone. Counted from its first wait, across restarts.
+         * @defaultValue { minutes: 10 }
+         */
+        timeout?: HumanDuration | string;
+      };
+      /**
        * Backoff between the attempts of a retried step or compensation: exponential (the
        * ceiling doubles with each attempt) with full jitter, between `base` and `max`. The
        * attempts and step timeouts come from the tier, or the product's `retries` where set.

@@ -122,6 +122,13 @@ export class GitOpsDelivery implements DeliveryProvider {
     return undefined;
   }
 
+  delivers(resource: DriverResource, target: DriverTarget): boolean {
+    return Boolean(
+      this.#toolOf(target.cluster) &&
+        renderResource({ resource, target }, this.#render),
+    );
+  }
+
   async status(
     resource: DriverResource,
     target: DriverTarget,

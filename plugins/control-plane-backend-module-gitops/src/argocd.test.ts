@@ -33,28 +33,42 @@ describe.each(databases.eachSupportedId())(
       await argo.stop();
     });
 
-    /** A READY storefront, rendered, with its cluster's Application made from the set. */
+    /**
+     * A storefront created, rendered by its create saga, with its cluster's Application made
+     * from the set: the saga waits for Argo CD's verdict, so it is still PROVISIONING.
+     */
     async function renderedStorefront() {
-      const { api } = cp;
-      expect((await api.post('/resources', storefront())).status).toBe(201);
-      await until(async () => (await cp.state()) === 'READY', 'READY');
-      const cluster: string = (await api.get('/resources/shop/storefront')).body
-        .status.placement.cluster;
-      // the drift pass renders: one commit (a pass at start-up may have rendered the
-      // ApplicationSet alone already)
-      const before = cp.commits();
-      await cp.reconcile();
-      expect(cp.commits()).toBe(before + 1);
+      expect((await cp.api.post('/resources', storefront())).status).toBe(201);
+      const { cluster, file } = await cp.placedAndRendered();
       const [set] = cp.rendered('bootstrap/argocd/applicationset.yaml');
       // what Argo CD's ApplicationSet controller makes of the set for the cluster folder
       const app = argo.generate(set, cluster);
-      const objects = cp.rendered(`clusters/${cluster}/shop/storefront.yaml`);
-      return { cluster, app, objects, commits: cp.commits() };
+      const objects = cp.rendered(file);
+      return { cluster, app, objects };
     }
 
-    it('renders a placed webapp with the ApplicationSet, and keeps it from READY while Argo CD reports it OutOfSync', async () => {
+    /** A READY storefront: rendered, and reported synced and healthy by Argo CD. */
+    async function deliveredStorefront() {
+      const rendered = await renderedStorefront();
+      argo.report(rendered.app.metadata.name, rendered.objects, {
+        sync: 'Synced',
+        health: 'Healthy',
+      });
+      await until(async () => (await cp.state()) === 'READY', 'READY');
+      return { ...rendered, commits: cp.commits() };
+    }
+
+    /** The storefront's create operation, with its steps. */
+    const createOperation = async () => {
+      const [summary] = (
+        await cp.api.get('/resources/shop/storefront/operations')
+      ).body.items;
+      return (await cp.api.get(`/operations/${summary.id}`)).body;
+    };
+
+    it('renders a new webapp with the ApplicationSet, and keeps it from READY until Argo CD reports it synced and healthy', async () => {
       const { api } = cp;
-      const { cluster, app, objects, commits } = await renderedStorefront();
+      const { cluster, app, objects } = await renderedStorefront();
 
       // the render names the state commit it came from, and lays out files per cluster
       const stateCommit = (await api.get('/gitops/status')).body.indexedCommit;
@@ -68,9 +82,7 @@ describe.each(databases.eachSupportedId())(
           'main',
         ),
       ).toBe(stateCommit);
-      expect(
-        git(cp.deployRepo, 'ls-tree', '-r', '--name-only', 'main').split('\n'),
-      ).toEqual([
+      expect(cp.files()).toEqual([
         'bootstrap/argocd/applicationset.yaml',
         `clusters/${cluster}/shop/storefront.yaml`,
       ]);
@@ -83,13 +95,20 @@ describe.each(databases.eachSupportedId())(
       expect(app.metadata.name).toBe(`idp-${cluster}`);
       expect(app.spec.source.path).toBe(`clusters/${cluster}`);
 
-      // Argo CD has not applied the new objects yet: OutOfSync
+      // Argo CD has not applied the new objects yet: OutOfSync, and the create saga waits
       argo.report(app.metadata.name, objects, {
         sync: 'OutOfSync',
         health: 'Missing',
       });
-      await cp.reconcile();
-      expect(await cp.state()).toBe('DEGRADED');
+      await until(
+        async () =>
+          (
+            await api.get('/resources/shop/storefront')
+          ).body.status.delivery?.sync === 'OutOfSync',
+        'the verdict shown',
+      );
+      await new Promise(r => setTimeout(r, 300)); // several polls of the waiting step
+      expect(await cp.state()).toBe('PROVISIONING');
       expect(
         (await api.get('/resources/shop/storefront')).body.status.delivery,
       ).toMatchObject({
@@ -99,6 +118,46 @@ describe.each(databases.eachSupportedId())(
         health: 'Missing',
         inSync: false,
       });
+      const waiting = await createOperation();
+      expect(waiting.state).toBe('running');
+      expect(waiting.steps.map((st: any) => st.name)).toEqual([
+        'validate',
+        'schedule',
+        'apply_claim',
+        'wait_ready',
+        'configure_networking',
+        'register_dns',
+        'wait_delivered',
+      ]);
+
+      // synced and healthy: the wait ends, and the resource is READY
+      argo.report(app.metadata.name, objects, {
+        sync: 'Synced',
+        health: 'Healthy',
+      });
+      await until(async () => (await cp.state()) === 'READY', 'READY');
+      const done = await createOperation();
+      expect(done.state).toBe('succeeded');
+      expect(
+        done.steps.map((st: any) => [st.name, st.state]).slice(-2),
+      ).toEqual([
+        ['wait_delivered', 'succeeded'],
+        ['notify', 'succeeded'],
+      ]);
+      expect(
+        (
+          await api.get('/resources/shop/storefront/history')
+        ).body.transitions.map((t: any) => t.to),
+      ).toEqual(['PENDING', 'PROVISIONING', 'READY']);
+
+      // later out of sync (someone changed an object by hand): the drift pass finds it
+      const commits = cp.commits();
+      argo.report(app.metadata.name, objects, {
+        sync: 'OutOfSync',
+        health: 'Healthy',
+      });
+      await cp.reconcile();
+      expect(await cp.state()).toBe('DEGRADED');
       const history = (await api.get('/resources/shop/storefront/history')).body
         .transitions;
       expect(history[history.length - 1]).toMatchObject({
@@ -112,7 +171,7 @@ describe.each(databases.eachSupportedId())(
       await cp.reconcile();
       expect(await cp.state()).toBe('DEGRADED');
 
-      // synced and healthy: READY again
+      // synced and healthy again: READY again
       argo.report(app.metadata.name, objects, {
         sync: 'Synced',
         health: 'Healthy',
@@ -130,8 +189,47 @@ describe.each(databases.eachSupportedId())(
       expect(cp.commits()).toBe(commits);
     });
 
+    it('a resource Argo CD never applies fails after the delivery timeout, naming its verdict, and is undone', async () => {
+      await cp.cleanup();
+      cp = await startWithDelivery(
+        databases,
+        databaseId,
+        { argocd: { baseUrl: argo.url, token: TOKEN } },
+        {
+          controlPlane: {
+            orchestration: {
+              pollInterval: { milliseconds: 20 },
+              readyPollInterval: { milliseconds: 10 },
+              delivery: {
+                pollInterval: { milliseconds: 50 },
+                timeout: { seconds: 1 },
+              },
+            },
+          },
+        },
+      );
+      const { cluster, app, objects } = await renderedStorefront();
+      argo.report(app.metadata.name, objects, {
+        sync: 'OutOfSync',
+        health: 'Missing',
+        message: 'one or more objects failed to apply',
+      });
+      await until(async () => (await cp.state()) === 'FAILED', 'FAILED');
+      const op = await createOperation();
+      expect(op.state).toBe('compensated');
+      expect(op.error).toMatch(
+        new RegExp(
+          `^wait_delivered: not delivered within 1 second: argocd reports idp-${cluster} OutOfSync, Missing`,
+        ),
+      );
+      // what the saga did is undone: the claim is gone, and so is its rendered file
+      expect((await cp.api.get('/simulator/state')).body.claims).toEqual([]);
+      await cp.reconcile();
+      expect(cp.files()).toEqual(['bootstrap/argocd/applicationset.yaml']);
+    });
+
     it('an unhealthy object keeps the resource from READY even when synced', async () => {
-      const { app, objects } = await renderedStorefront();
+      const { app, objects } = await deliveredStorefront();
       argo.report(app.metadata.name, objects, {
         sync: 'Synced',
         health: 'Degraded',
@@ -146,7 +244,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('a change of the resource is a new render commit; its deletion removes its file', async () => {
-      const { cluster, commits } = await renderedStorefront();
+      const { cluster, commits } = await deliveredStorefront();
       await cp.api
         .patch('/resources/shop/storefront', { params: { replicas: 3 } })
         .expect(200);
@@ -157,6 +255,7 @@ describe.each(databases.eachSupportedId())(
           ).body.status.observedGeneration === 2,
         'generation 2',
       );
+      // the update saga rendered it (and waited for Argo CD's verdict): the pass adds nothing
       await cp.reconcile();
       expect(cp.commits()).toBe(commits + 1);
       const [claim] = cp.rendered(`clusters/${cluster}/shop/storefront.yaml`);
@@ -166,9 +265,7 @@ describe.each(databases.eachSupportedId())(
         .delete('/resources/shop/storefront')
         .expect(res => expect(res.status).toBeLessThan(300));
       await cp.reconcile();
-      expect(
-        git(cp.deployRepo, 'ls-tree', '-r', '--name-only', 'main').split('\n'),
-      ).toEqual(['bootstrap/argocd/applicationset.yaml']);
+      expect(cp.files()).toEqual(['bootstrap/argocd/applicationset.yaml']);
     });
   },
 );

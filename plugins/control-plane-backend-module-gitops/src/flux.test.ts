@@ -50,10 +50,8 @@ describe.each(databases.eachSupportedId())(
     it("keeps a resource from READY while its cluster's Kustomization is Ready=False, and lets it go once Ready", async () => {
       const { api } = cp;
       expect((await api.post('/resources', storefront())).status).toBe(201);
-      await until(async () => (await cp.state()) === 'READY', 'READY');
-      const cluster = (await api.get('/resources/shop/storefront')).body.status
-        .placement.cluster;
-      await cp.reconcile();
+      // the create saga renders, then waits for Flux's verdict
+      const { cluster } = await cp.placedAndRendered();
 
       // what `kubectl apply -f bootstrap/flux/<cluster>.yaml` puts on the Flux cluster
       const [source, kustomization] = cp.rendered(
@@ -88,8 +86,15 @@ describe.each(databases.eachSupportedId())(
         lastAppliedRevision:
           'main@sha1:0123456789abcdef0123456789abcdef01234567',
       });
-      await cp.reconcile();
-      expect(await cp.state()).toBe('DEGRADED');
+      await until(
+        async () =>
+          (
+            await api.get('/resources/shop/storefront')
+          ).body.status.delivery?.health === 'Degraded',
+        'the verdict shown',
+      );
+      await new Promise(r => setTimeout(r, 300)); // several polls of the waiting step
+      expect(await cp.state()).toBe('PROVISIONING');
       expect(
         (await api.get('/resources/shop/storefront')).body.status.delivery,
       ).toMatchObject({
@@ -108,8 +113,8 @@ describe.each(databases.eachSupportedId())(
         ],
         inventory: { entries: [] },
       });
-      await cp.reconcile();
-      expect(await cp.state()).toBe('DEGRADED');
+      await new Promise(r => setTimeout(r, 300));
+      expect(await cp.state()).toBe('PROVISIONING');
 
       kube.setStatus(...KUSTOMIZATION, 'flux-system', name, {
         conditions: [
@@ -123,6 +128,24 @@ describe.each(databases.eachSupportedId())(
         ],
         inventory,
       });
+      await until(async () => (await cp.state()) === 'READY', 'READY');
+
+      // later the health check fails: the drift pass moves it to DEGRADED, and back
+      const ready = kube.get(...KUSTOMIZATION, 'flux-system', name)!.status;
+      kube.setStatus(...KUSTOMIZATION, 'flux-system', name, {
+        ...ready,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'HealthCheckFailed',
+            message: 'health check failed after 30s',
+          },
+        ],
+      });
+      await cp.reconcile();
+      expect(await cp.state()).toBe('DEGRADED');
+      kube.setStatus(...KUSTOMIZATION, 'flux-system', name, ready);
       await cp.reconcile();
       expect(await cp.state()).toBe('READY');
       expect(

@@ -48,17 +48,15 @@ describe.each(databases.eachSupportedId())(
           }),
         )
         .expect(201);
-      await until(async () => (await cp.state()) === 'READY', 'READY');
-      const cluster = (await api.get('/resources/shop/storefront')).body.status
-        .placement.cluster;
-      await cp.reconcile();
+      // created: rendered, and READY once Argo CD reports it applied
+      const { cluster, file } = await cp.placedAndRendered();
       const [set] = cp.rendered('bootstrap/argocd/applicationset.yaml');
       const name = argo.generate(set, cluster).metadata.name;
-      argo.report(
-        name,
-        cp.rendered(`clusters/${cluster}/shop/storefront.yaml`),
-        { sync: 'Synced', health: 'Healthy' },
-      );
+      argo.report(name, cp.rendered(file), {
+        sync: 'Synced',
+        health: 'Healthy',
+      });
+      await until(async () => (await cp.state()) === 'READY', 'READY');
       expect(argo.application(name)!.spec.syncPolicy.automated).toEqual({
         prune: true,
         selfHeal: true,

@@ -40,6 +40,8 @@ export interface ControlPlaneConfig {
     pollInterval: Duration;
     readyPollInterval: Duration;
     backoff: { base: Duration; max: Duration };
+    /** How creates and updates wait for a GitOps tool's verdict (with a delivery module). */
+    delivery: { pollInterval: Duration; timeout: Duration };
   };
   reconciler: { interval: Duration; driftInterval: Duration };
   /** The deploy engine: how often a paused deployment looks for a promotion or approval. */
@@ -246,6 +248,18 @@ export function readControlPlaneConfig(root: Config): ControlPlaneConfig {
         Duration.fromMillis(500),
       ),
       backoff: readBackoff(orchestration?.getOptionalConfig('backoff')),
+      delivery: {
+        pollInterval: duration(
+          orchestration?.getOptionalConfig('delivery'),
+          'pollInterval',
+          Duration.fromObject({ seconds: 5 }),
+        ),
+        timeout: duration(
+          orchestration?.getOptionalConfig('delivery'),
+          'timeout',
+          Duration.fromObject({ minutes: 10 }),
+        ),
+      },
     },
     deployments: {
       pollInterval: duration(

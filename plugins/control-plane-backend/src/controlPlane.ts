@@ -341,6 +341,12 @@ export async function createControlPlane(options: {
   const instrumentation = new ControlPlaneInstrumentation({
     logger: logger.child({ component: 'saga-engine' }),
   });
+  const delivery = new Delivery({
+    provider: options.deliveryProvider,
+    resources,
+    indexer,
+    logger: logger.child({ component: 'delivery' }),
+  });
   const sagaDependencies: SagaDependencies = {
     db,
     drivers,
@@ -351,6 +357,15 @@ export async function createControlPlane(options: {
     notify: options.notify,
     stage: instrumentation.stage,
     onDecision: instrumentation.onDecision,
+    ...(delivery.enabled
+      ? {
+          delivery: {
+            via: delivery,
+            pollMs: config.orchestration.delivery.pollInterval.toMillis(),
+            timeoutMs: config.orchestration.delivery.timeout.toMillis(),
+          },
+        }
+      : {}),
   };
   const sagas = createSagas(sagaDependencies);
   // A settled operation, a new head indexed or an API request asks for a reconciler pass;
@@ -360,12 +375,6 @@ export async function createControlPlane(options: {
   const triggerReconciler = () => {
     if (config.orchestration.enabled) passRequests.emit('pass');
   };
-  const delivery = new Delivery({
-    provider: options.deliveryProvider,
-    resources,
-    indexer,
-    logger: logger.child({ component: 'delivery' }),
-  });
   const deployDependencies = {
     saga: sagaDependencies,
     deployments,

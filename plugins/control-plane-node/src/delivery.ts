@@ -72,8 +72,9 @@ export interface DeliveryHold extends DeliveredResource {
 /**
  * Renders what runs on each cluster for a GitOps tool (Argo CD, Flux) and reads the tool's
  * verdict back. A backend module implements it and sets it through
- * {@link controlPlaneDeliveryExtensionPoint}; the reconciler renders on its drift pass and
- * keeps a resource whose rendered objects are out of sync from READY.
+ * {@link controlPlaneDeliveryExtensionPoint}. The provisioning and update sagas render and
+ * wait until the tool reports a resource's objects applied and healthy; the reconciler
+ * renders on its drift pass and moves a resource whose objects fall out of sync to DEGRADED.
  * @public
  */
 export interface DeliveryProvider {
@@ -81,6 +82,13 @@ export interface DeliveryProvider {
   readonly id: string;
   /** Renders the snapshot; idempotent: no commit when nothing changed. */
   render(snapshot: DeliverySnapshot): Promise<DeliveryRenderResult>;
+  /**
+   * Whether a tool delivers the objects rendered for `resource` where it runs (a tool
+   * watches its cluster, and its product renders as objects): the provisioning and update
+   * sagas then wait for the tool's verdict before the resource is READY. Without this
+   * method, every placed resource is taken as delivered.
+   */
+  delivers?(resource: DriverResource, target: DriverTarget): boolean;
   /**
    * What the tool reports of the objects rendered for `resource`; undefined when no tool
    * delivers its cluster or the tool does not know it yet.

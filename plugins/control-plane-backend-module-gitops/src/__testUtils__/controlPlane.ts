@@ -79,6 +79,10 @@ export async function startWithDelivery(
             orchestration: {
               pollInterval: { milliseconds: 20 },
               readyPollInterval: { milliseconds: 10 },
+              delivery: {
+                pollInterval: { milliseconds: 50 },
+                timeout: { seconds: 60 },
+              },
             },
             reconciler: {
               interval: { hours: 1 },
@@ -130,6 +134,32 @@ export async function startWithDelivery(
     deployRepo,
     /** A file of the deploy repository's head, as YAML documents. */
     rendered: (path: string) => docs(git(deployRepo, 'show', `main:${path}`)),
+    /** The files of the deploy repository's head (none before its first commit). */
+    files: () => {
+      try {
+        return git(deployRepo, 'ls-tree', '-r', '--name-only', 'main').split(
+          '\n',
+        );
+      } catch {
+        return [];
+      }
+    },
+    /**
+     * Waits until `ref` is placed and its objects rendered (by its create or update saga,
+     * which then waits for the tool's verdict): its cluster and the rendered file's path.
+     */
+    async placedAndRendered(ref = 'shop/storefront') {
+      const cluster: string = await until(
+        async () =>
+          (
+            await api.get(`/resources/${ref}`)
+          ).body.status?.placement?.cluster,
+        `${ref} placed`,
+      );
+      const file = `clusters/${cluster}/${ref}.yaml`;
+      await until(async () => this.files().includes(file), `${file} rendered`);
+      return { cluster, file };
+    },
     /** Commits in the deploy repository. */
     commits: () =>
       Number(git(deployRepo, 'rev-list', '--count', '--all') || '0'),

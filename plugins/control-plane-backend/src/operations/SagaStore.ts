@@ -1,7 +1,7 @@
 import { OperationState } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DateTime, Duration } from 'luxon';
-import { now } from '../database/time';
+import { now, readTimestamp } from '../database/time';
 import { isPostgres, readJson } from '../database/util';
 import * as statements from './statements';
 import { EngineEvent } from './statements';
@@ -169,6 +169,9 @@ export class SagaStore {
       compensationAttempts: row.compensation_attempts,
       ...(row.result ? { result: JSON.parse(row.result) } : {}),
       ...(row.error ? { error: row.error } : {}),
+      ...(row.waiting_since
+        ? { waitingSince: readTimestamp(row.waiting_since) }
+        : {}),
     }));
   }
 
@@ -276,7 +279,10 @@ export class SagaStore {
     await this.fenced(op, releaseFor(delayMs), async trx => {
       await trx('operation_steps')
         .where({ operation_id: op.id, position: step.position })
-        .update({ attempts: trx.raw('attempts - 1') });
+        .update({
+          attempts: trx.raw('attempts - 1'),
+          waiting_since: trx.raw('COALESCE(waiting_since, ?)', [now()]),
+        });
     });
   }
 

@@ -42,4 +42,6 @@ export interface StepRecord {
   compensationAttempts: number;
   result?: unknown;
   error?: string;
+  /** When the step first waited (threw a StepWait) in this operation; ISO. */
+  waitingSince?: string;
 }

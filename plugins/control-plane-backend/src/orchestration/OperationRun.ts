@@ -5,6 +5,7 @@ import {
   DriverStepInfo,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { Knex } from 'knex';
+import { DateTime } from 'luxon';
 import { AuditLog } from '../audit/AuditLog';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
@@ -128,6 +129,9 @@ export class OperationRun {
 
   private context(step: string, suffix = ''): SagaContext {
     const { results } = this;
+    const waitingSince = suffix
+      ? undefined
+      : this.steps.find(s => s.name === step)?.waitingSince;
     return {
       operation: this.op,
       resource: this.resource,
@@ -135,6 +139,9 @@ export class OperationRun {
       result: <R>(of: SagaStep<R>) =>
         Object.hasOwn(results, of.name) ? (results[of.name] as R) : undefined,
       idempotencyToken: `${this.op.id}:${step}${suffix}`,
+      ...(waitingSince
+        ? { waitingSince: DateTime.fromISO(waitingSince, { zone: 'utc' }) }
+        : {}),
       signal: this.signal,
       logger: this.o.logger.child({
         operationId: this.op.id,

@@ -19,6 +19,7 @@ import { Knex } from 'knex';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
 import { QuotaGuard } from '../governance/QuotaGuard';
+import type { Delivery } from '../reconciler/delivery';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { SchedulingDecision } from '../scheduling/pipeline';
 import { Scheduler } from '../scheduling/Scheduler';
@@ -43,6 +44,12 @@ export interface SagaDependencies {
   ): void;
   /** Tells the owner a resource is ready (e.g. a Backstage notification). */
   notify?(resource: Resource, message: string): Promise<void>;
+  /**
+   * Delivery through a GitOps tool (a module's provider): creates and updates wait until the
+   * tool reports the resource's rendered objects applied and healthy, asking every `pollMs`,
+   * and fail after `timeoutMs` of waiting. Absent: no such wait, and no such step.
+   */
+  delivery?: { via: Delivery; pollMs: number; timeoutMs: number };
 }
 
 /** Where a resource runs. */

@@ -11,6 +11,7 @@ import {
 import {
   applyStep,
   connectionOf,
+  deliveredStep,
   dnsStep,
   driverOperationStep,
   networkingStep,
@@ -25,7 +26,10 @@ import { Saga, SagaStep } from './types';
 export type { SagaDependencies } from './driverAccess';
 export { callContext, effectiveParams } from './driverAccess';
 
-/** Provisions a resource: placed, applied, READY, reachable, its owner told. */
+/**
+ * Provisions a resource: placed, applied, READY, reachable, delivered by its GitOps tool
+ * (with one), its owner told.
+ */
 function createSaga(deps: SagaDependencies): Saga {
   const schedule = scheduleStep(deps);
   const placed = { placedBy: schedule };
@@ -41,6 +45,7 @@ function createSaga(deps: SagaDependencies): Saga {
       ready,
       networking,
       dns,
+      ...(deps.delivery ? [deliveredStep(deps.delivery, placed)] : []),
       notifyStep(deps, { ready, networking, dns }),
     ],
     transitions: {
@@ -66,6 +71,7 @@ function realiseSaga(
       ...extra,
       applyStep(deps),
       ready,
+      ...(deps.delivery ? [deliveredStep(deps.delivery)] : []),
       notifyStep(deps, { ready }),
     ],
     transitions: {},

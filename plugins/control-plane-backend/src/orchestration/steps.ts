@@ -4,6 +4,7 @@
  * it), so what a saga's steps depend on reads in its step list.
  */
 import { OperationType } from '@idp-multicloud/plugin-control-plane-common';
+import { DateTime, Duration } from 'luxon';
 import {
   DriverError,
   ObservedPhase,
@@ -16,7 +17,8 @@ import {
   Scheduled,
   withDriver,
 } from './driverAccess';
-import { SagaContext, SagaStep } from './types';
+import { describeVerdict } from '../reconciler/delivery';
+import { SagaContext, SagaStep, StepWait } from './types';
 
 /** What `validate` returns: the generation the operation brings about. */
 export interface Validated {
@@ -51,6 +53,16 @@ export interface Notified {
   message: string;
   version?: string;
   hostname?: string;
+}
+
+/** What `wait_delivered` returns: the GitOps tool's verdict once it applied the objects. */
+export interface Delivered {
+  tool?: string;
+  application?: string;
+  /** The deploy repository revision the tool applied. */
+  revision?: string;
+  /** Why there was nothing to wait for. */
+  skipped?: string;
 }
 
 /** A step acting on a placement: its name, and the step that chose the placement, if any. */
@@ -293,6 +305,65 @@ export function dnsStep(
           driver.deregisterDns(resource, target, callContext(ctx)),
         placedBy,
       ),
+  };
+}
+
+/**
+ * Waits until the GitOps tool delivering the resource's cluster (Argo CD, Flux) reports its
+ * rendered objects applied and healthy: the resource is not READY before. The first run
+ * renders what runs on each cluster (the reconciler's drift pass renders again later); each
+ * later run asks the tool once, and the operation waits between runs without holding a
+ * worker. After `timeoutMs` of waiting (counted from the first wait, across restarts) the
+ * step fails with the tool's last word, and the saga compensates.
+ */
+export function deliveredStep(
+  delivery: NonNullable<SagaDependencies['delivery']>,
+  { name = 'wait_delivered', placedBy }: Placed = {},
+): SagaStep<Delivered> {
+  return {
+    name,
+    async run(ctx) {
+      const placement =
+        (placedBy && ctx.result(placedBy)?.placement) ??
+        ctx.resource.status.placement;
+      const resource = {
+        ...ctx.resource,
+        status: {
+          ...ctx.resource.status,
+          placement,
+          generation:
+            ctx.operation.targetGeneration ?? ctx.resource.status.generation,
+        },
+      };
+      if (!ctx.waitingSince) await delivery.via.render();
+      const verdict = await delivery.via.verdict(resource, ctx.desired);
+      if (!verdict) return { skipped: 'no GitOps tool delivers it' };
+      const { status } = verdict;
+      if (status?.inSync) {
+        return {
+          tool: status.tool,
+          application: status.application,
+          ...(status.revision ? { revision: status.revision } : {}),
+        };
+      }
+      const why = describeVerdict(verdict);
+      const since = ctx.waitingSince ?? DateTime.utc();
+      const left =
+        since.plus({ milliseconds: delivery.timeoutMs }).toMillis() -
+        Date.now();
+      if (left <= 0) {
+        throw new DriverError(
+          `not delivered within ${Duration.fromMillis(delivery.timeoutMs)
+            .rescale()
+            .toHuman()}: ${why}`,
+          { retryable: false },
+        );
+      }
+      throw new StepWait(
+        Math.min(delivery.pollMs, left),
+        `waiting for delivery: ${why}`,
+      );
+    },
   };
 }
 

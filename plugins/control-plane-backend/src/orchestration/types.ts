@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ResourceState } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
+import { DateTime } from 'luxon';
 import { DesiredState } from '../gitops/DesiredState';
 import { ResourceRecord } from '../resources/ResourceStore';
 
@@ -21,6 +22,11 @@ export interface SagaContext {
   result<R>(step: SagaStep<R>): R | undefined;
   /** `<operation id>:<step>` (`:compensate` appended for compensations): the same on every retry. */
   idempotencyToken: string;
+  /**
+   * When this step first waited ({@link StepWait}) in this operation, kept across restarts and
+   * replicas: how a waiting step bounds its wait. Undefined until it has waited once.
+   */
+  waitingSince?: DateTime;
   signal: AbortSignal;
   logger: LoggerService;
 }

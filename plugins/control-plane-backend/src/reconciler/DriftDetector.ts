@@ -20,7 +20,7 @@ import {
   healthTransition,
   setCondition,
 } from './drift';
-import { Delivery } from './delivery';
+import { Delivery, describeVerdict } from './delivery';
 import { startOperation } from './startOperation';
 
 export interface DriftDetectorOptions {
@@ -310,11 +310,7 @@ export class DriftDetector {
           {
             actor: 'control-plane',
             reason: undelivered
-              ? `${delivery.tool} reports ${delivery.application} ${
-                  delivery.sync
-                }, ${delivery.health}${
-                  delivery.message ? `: ${delivery.message}` : ''
-                }`
+              ? describeVerdict({ status: delivery })
               : observed.message ?? `the driver reports it ${observed.phase}`,
           },
           trx,

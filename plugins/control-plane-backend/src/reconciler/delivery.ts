@@ -9,6 +9,20 @@ import { StateIndexer } from '../gitops/StateIndexer';
 import { effectiveParams } from '../orchestration/driverAccess';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 
+/** What a tool says of a resource's objects, or why it says nothing yet. */
+export type DeliveryVerdict =
+  | { status: DeliveryStatus; why?: undefined }
+  | { status?: undefined; why: string };
+
+/** One line on a verdict: the tool, its application, sync and health, and why. */
+export function describeVerdict(verdict: DeliveryVerdict): string {
+  const { status } = verdict;
+  if (!status) return verdict.why;
+  return `${status.tool} reports ${status.application} ${status.sync}, ${
+    status.health
+  }${status.message ? `: ${status.message}` : ''}`;
+}
+
 /**
  * The control plane's side of delivery through GitOps tools (a {@link DeliveryProvider} set by
  * a module, e.g. Argo CD and Flux): renders what runs on each cluster, asks for the tool's
@@ -106,6 +120,30 @@ export class Delivery {
         resourceRef: resource.ref,
       });
       return undefined;
+    }
+  }
+
+  /**
+   * Whether the tool has applied a resource's rendered objects, for a saga that waits on it:
+   * undefined when no tool delivers it (nothing to wait for); else the tool's verdict, or why
+   * there is none yet (the tool does not report the objects, or could not be asked).
+   */
+  async verdict(
+    resource: ResourceRecord,
+    desired: DesiredState,
+  ): Promise<DeliveryVerdict | undefined> {
+    const provider = this.options.provider;
+    const item = provider && this.deliveredResource(resource, desired);
+    if (!item || provider.delivers?.(item.resource, item.target) === false) {
+      return undefined;
+    }
+    try {
+      const status = await provider.status(item.resource, item.target);
+      return status
+        ? { status }
+        : { why: `no tool reports its objects on ${item.target.cluster} yet` };
+    } catch (error) {
+      return { why: `the delivery tool could not be asked: ${error}` };
     }
   }
 

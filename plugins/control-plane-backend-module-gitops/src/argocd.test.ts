@@ -87,7 +87,8 @@ describe.each(databases.eachSupportedId())(
         `clusters/${cluster}/shop/storefront.yaml`,
       ]);
       expect(objects.map((o: any) => o.kind)).toEqual([
-        'WebApp',
+        'Deployment',
+        'Service',
         'NetworkPolicy',
         'DNSEndpoint',
         'HTTPRoute',
@@ -258,8 +259,10 @@ describe.each(databases.eachSupportedId())(
       // the update saga rendered it (and waited for Argo CD's verdict): the pass adds nothing
       await cp.reconcile();
       expect(cp.commits()).toBe(commits + 1);
-      const [claim] = cp.rendered(`clusters/${cluster}/shop/storefront.yaml`);
-      expect(claim.spec.parameters.replicas).toBe(3);
+      const [deployment] = cp.rendered(
+        `clusters/${cluster}/shop/storefront.yaml`,
+      );
+      expect(deployment.spec.replicas).toBe(3);
 
       await cp.api
         .delete('/resources/shop/storefront')

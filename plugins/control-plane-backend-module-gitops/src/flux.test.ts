@@ -78,7 +78,7 @@ describe.each(databases.eachSupportedId())(
             status: 'False',
             reason: 'HealthCheckFailed',
             message:
-              'health check failed after 30s: timeout waiting for: [WebApp/shop/storefront status: InProgress]',
+              'health check failed after 30s: timeout waiting for: [Deployment/shop/storefront status: InProgress]',
             lastTransitionTime: new Date().toISOString(),
           },
         ],

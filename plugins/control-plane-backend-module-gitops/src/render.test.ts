@@ -5,7 +5,9 @@ import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { Service } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
 import { bootstrapFiles } from './bootstrap';
 import { deliveryConfigSchema, readDeliveryOptions } from './config';
@@ -65,17 +67,23 @@ describe('rendering what runs on each cluster', () => {
       files.get('clusters/aws-us-east-1/shop/storefront.yaml')!,
     );
     expect(objects.map(o => `${o.apiVersion} ${o.kind}`)).toEqual([
-      'apps.idp.multicloud/v1alpha1 WebApp',
+      'apps/v1 Deployment',
+      'v1 Service',
       'networking.k8s.io/v1 NetworkPolicy',
       'externaldns.k8s.io/v1alpha1 DNSEndpoint',
       'gateway.networking.k8s.io/v1 HTTPRoute',
     ]);
+    const [deployment, service, policy, , route] = objects;
     // the typed models accept what was written (the YAML, not the objects in memory)
-    expect(() => new NetworkPolicy(objects[1]).validate()).not.toThrow();
-    expect(() => new HTTPRoute(objects[3]).validate()).not.toThrow();
+    expect(() => new Deployment(deployment).validate()).not.toThrow();
+    expect(() => new Service(service).validate()).not.toThrow();
+    expect(() => new NetworkPolicy(policy).validate()).not.toThrow();
+    expect(() => new HTTPRoute(route).validate()).not.toThrow();
     // Kubernetes' spelling, not the client's (`_from`)
-    expect(objects[1].spec.ingress[0].from).toEqual([{ podSelector: {} }]);
-    expect(objects[3].spec).toEqual({
+    expect(policy.spec.ingress[0].from).toEqual([{ podSelector: {} }]);
+    // the route sends to the stable Service, which selects the Deployment's pods, which the
+    // NetworkPolicy lets traffic in to
+    expect(route.spec).toEqual({
       parentRefs: [{ name: 'edge', namespace: 'gateway-system' }],
       rules: [
         {
@@ -83,10 +91,99 @@ describe('rendering what runs on each cluster', () => {
         },
       ],
     });
-    expect(objects[0]).toMatchObject({
+    expect(service.metadata.name).toBe('storefront-stable');
+    expect(service.spec.ports).toEqual([
+      { name: 'http', port: 8080, targetPort: 'http' },
+    ]);
+    const pods = deployment.spec.template.metadata.labels;
+    expect(pods).toMatchObject(service.spec.selector);
+    expect(pods).toMatchObject(policy.spec.podSelector.matchLabels);
+    expect(deployment.spec.selector.matchLabels).toEqual(service.spec.selector);
+    expect(deployment).toMatchObject({
       metadata: { name: 'storefront', namespace: 'shop' },
+      spec: { replicas: 2 },
+    });
+    const [container] = deployment.spec.template.spec.containers;
+    expect(container).toMatchObject({
+      image: 'ghcr.io/acme/storefront:1.4.2',
+      ports: [{ name: 'http', containerPort: 8080 }],
+      readinessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+    });
+  });
+
+  it('wires a webapp to its settings, its size, and the connection secrets of what it depends on in its namespace', () => {
+    const { files } = renderClusters(
+      [
+        {
+          ...webapp({
+            params: {
+              image: 'ghcr.io/acme/storefront',
+              version: '1.4.2',
+              replicas: 3,
+              size: 'small',
+              env: {
+                LOG_LEVEL: 'info',
+                STRIPE_KEY: { secretRef: { name: 'stripe', key: 'api-key' } },
+              },
+            },
+          }),
+          dependsOn: ['shop/orders-db', 'billing/ledger'],
+          size: { cpu: 0.5, memoryGi: 1 },
+        },
+      ],
+      { claims: resolveClaimMappings() },
+    );
+    const [deployment] = docs(
+      files.get('clusters/aws-us-east-1/shop/storefront.yaml')!,
+    );
+    expect(deployment.spec.replicas).toBe(3);
+    const [container] = deployment.spec.template.spec.containers;
+    expect(container.resources).toEqual({
+      requests: { cpu: '0.5', memory: '1Gi' },
+      limits: { memory: '1Gi' },
+    });
+    expect(container.env).toEqual([
+      { name: 'PORT', value: '8080' },
+      { name: 'LOG_LEVEL', value: 'info' },
+      {
+        name: 'STRIPE_KEY',
+        valueFrom: { secretKeyRef: { name: 'stripe', key: 'api-key' } },
+      },
+      ...['host', 'port', 'username', 'password'].map(key => ({
+        name: `ORDERS_DB_${key === 'username' ? 'USER' : key.toUpperCase()}`,
+        valueFrom: {
+          secretKeyRef: {
+            name: 'orders-db-connection',
+            key,
+            ...(key === 'username' || key === 'password'
+              ? { optional: true }
+              : {}),
+          },
+        },
+      })),
+    ]);
+  });
+
+  it('renders a database as its Crossplane claim', () => {
+    const { files } = renderClusters(
+      [
+        webapp({
+          ref: 'resource:shop/orders-db',
+          name: 'orders-db',
+          product: 'mysql',
+          params: { size: 'small', engineVersion: '8.4' },
+        }),
+      ],
+      { claims: resolveClaimMappings() },
+    );
+    const [claim] = docs(
+      files.get('clusters/aws-us-east-1/shop/orders-db.yaml')!,
+    );
+    expect(claim).toMatchObject({
+      kind: 'MySQLInstance',
+      metadata: { name: 'orders-db', namespace: 'shop' },
       spec: {
-        parameters: { image: 'ghcr.io/acme/storefront', version: '1.4.2' },
+        parameters: { size: 'small', engineVersion: '8.4' },
         compositionSelector: {
           matchLabels: { provider: 'aws', region: 'us-east-1' },
         },
@@ -103,7 +200,7 @@ describe('rendering what runs on each cluster', () => {
       renderClusters([webapp({ name: 'Store_Front' })], {
         claims: resolveClaimMappings(),
       }),
-    ).toThrow(/WebApp name 'Store_Front' is not a DNS label/);
+    ).toThrow(/name 'Store_Front' is not a DNS label/);
   });
 
   it('leaves out a product without a claim mapping, and says so', () => {

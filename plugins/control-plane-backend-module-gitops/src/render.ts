@@ -1,7 +1,8 @@
 /*
- * What runs on each cluster, as manifests: for every placed resource the objects the
- * Kubernetes driver applies (built by the Kubernetes module's own builders), validated, one
- * file per resource under `clusters/<cluster>/<namespace>/<name>.yaml`.
+ * What runs on each cluster, as manifests: for every placed resource its Crossplane claim
+ * (built by the Kubernetes module's own builders) or, for a webapp, its Deployment and
+ * Service, with its NetworkPolicy, DNSEndpoint and HTTPRoute; validated, one file per
+ * resource under `clusters/<cluster>/<namespace>/<name>.yaml`.
  */
 import {
   buildClaim,
@@ -13,11 +14,16 @@ import {
 } from '@idp-multicloud/plugin-control-plane-backend-module-kubernetes';
 import { ownValue } from '@idp-multicloud/plugin-control-plane-common';
 import {
+  connectionEnv,
   DeliveredResource,
   DriverCallContext,
+  settingsEnv,
+  webAppWorkload,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { ObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { Service } from 'kubernetes-models/v1/Service';
 import { stringify } from 'yaml';
 
 /** A rendered Kubernetes object. */
@@ -101,12 +107,71 @@ export function validateObject(object: RenderedObject): void {
   checkName(`${object.kind} namespace`, object.metadata.namespace);
   if (object.kind === 'NetworkPolicy') {
     new NetworkPolicy(object as any).validate();
+  } else if (object.kind === 'Deployment') {
+    new Deployment(object as any).validate();
+  } else if (object.kind === 'Service') {
+    new Service(object as any).validate();
   } else {
     new ObjectMeta(object.metadata).validate();
   }
 }
 
-/** The objects of one resource: its claim, its NetworkPolicy, its DNSEndpoint and a webapp's HTTPRoute. */
+/** A Kubernetes environment variable's name for a dependency's field: `ORDERS_DB_HOST`. */
+const envName = (name: string, field: string) =>
+  `${name}_${field}`.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+
+/**
+ * A webapp as the cluster runs it: the Deployment of its image at its version (the stable
+ * track the HTTPRoute sends to) and the Service `<name>-stable`, wired to its `env` and to the
+ * connection secrets of what it depends on in its namespace (a pod reads no other
+ * namespace's secrets).
+ */
+function webappObjects(
+  item: DeliveredResource,
+  policy: RenderedObject,
+  port: number,
+): RenderedObject[] {
+  const { resource } = item;
+  const param = <T>(name: string, fallback: T): T => {
+    const value = ownValue(resource.params, name);
+    return value === undefined ? fallback : (value as T);
+  };
+  const dependencies = (item.dependsOn ?? [])
+    .map(ref => ref.split('/'))
+    .filter(([namespace]) => namespace === resource.namespace)
+    .map(([, name]) => name);
+  return webAppWorkload({
+    name: resource.name,
+    namespace: resource.namespace,
+    labels: policy.metadata.labels ?? {},
+    // the pods the NetworkPolicy lets traffic in to, on the stable track
+    selector: {
+      ...(
+        policy.spec as { podSelector: { matchLabels: Record<string, string> } }
+      ).podSelector.matchLabels,
+      'idp.multicloud/track': 'stable',
+    },
+    image: `${param('image', '')}:${param('version', 'latest')}`,
+    replicas: param('replicas', 2),
+    port,
+    healthCheckPath: param('healthCheckPath', '/healthz'),
+    size: item.size,
+    spreadAcrossZones: param('multiAZ', false),
+    env: [
+      { name: 'PORT', value: String(port) },
+      ...settingsEnv(param<Record<string, unknown>>('env', {})),
+      ...dependencies.flatMap(name =>
+        connectionEnv(name, field => envName(name, field)),
+      ),
+    ],
+    service: { name: `${resource.name}-stable`, port },
+  }) as RenderedObject[];
+}
+
+/**
+ * The objects of one resource: its claim (a webapp: its Deployment and Service), its
+ * NetworkPolicy, its DNSEndpoint and a webapp's HTTPRoute.
+ */
 export function renderResource(
   item: DeliveredResource,
   options: RenderOptions,
@@ -120,11 +185,14 @@ export function renderResource(
     typeof resource.params.port === 'number'
       ? resource.params.port
       : mapping.port ?? 8080;
+  const policy = manifestOf(networkPolicy(resource, port)) as RenderedObject;
   const objects = [
-    buildClaim(resource, target, ctx, mapping),
-    networkPolicy(resource, port),
-    dnsEndpoint(resource, dnsHostname(resource, target)),
-  ].map(o => manifestOf(o) as RenderedObject);
+    ...(resource.product === 'webapp'
+      ? webappObjects(item, policy, port)
+      : [manifestOf(buildClaim(resource, target, ctx, mapping))]),
+    policy,
+    manifestOf(dnsEndpoint(resource, dnsHostname(resource, target))),
+  ] as RenderedObject[];
   if (resource.product === 'webapp' && options.parentRefs?.length) {
     const version = resource.params.version;
     const route = buildHttpRoute(

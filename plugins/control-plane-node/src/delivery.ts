@@ -9,6 +9,10 @@ import { DriverResource, DriverTarget } from './drivers';
 export interface DeliveredResource {
   resource: DriverResource;
   target: DriverTarget;
+  /** What it depends on (`<namespace>/<name>`): a web application reads their connection secrets. */
+  dependsOn?: string[];
+  /** Its size class as CPU and memory, from its product's sizes, when it has one. */
+  size?: { cpu: number; memoryGi: number };
 }
 
 /**

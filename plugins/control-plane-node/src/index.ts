@@ -15,3 +15,4 @@ export * from './analysis';
 export * from './clusters';
 export * from './changeProposals';
 export * from './delivery';
+export * from './workloads';

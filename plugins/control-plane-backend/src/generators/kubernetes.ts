@@ -3,15 +3,19 @@ import {
   isSecretReference,
   ownValue,
 } from '@idp-multicloud/plugin-control-plane-common';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import {
+  connectionEnv,
+  settingsEnv,
+  webAppWorkload,
+} from '@idp-multicloud/plugin-control-plane-node';
 import { IEnvVar } from 'kubernetes-models/v1/EnvVar';
-import { Service } from 'kubernetes-models/v1/Service';
 import { stringify } from 'yaml';
 import {
   envName,
   GenerationInput,
   GenerationOutput,
   GenerationUnit,
+  imageOf,
   param,
   sizeOf,
 } from './model';
@@ -101,119 +105,34 @@ function claimOf(
   });
 }
 
-/** A webapp's environment: its own `env`, then each dependency's connection secret. */
+/** A webapp's environment: its port, its own `env`, then each dependency's connection secret. */
 function webappEnv(unit: GenerationUnit, input: GenerationInput): IEnvVar[] {
-  const env: IEnvVar[] = [
+  return [
     { name: 'PORT', value: String(param(unit, 'port', 8080)) },
+    ...settingsEnv(param<Record<string, unknown>>(unit, 'env', {})),
+    ...unit.dependsOn.flatMap(key => {
+      const dep = input.units.find(u => u.key === key)!;
+      return connectionEnv(dep.name, field => envName(dep.key, field));
+    }),
   ];
-  for (const [name, value] of Object.entries(
-    param<Record<string, unknown>>(unit, 'env', {}),
-  )) {
-    env.push(
-      isSecretReference(value)
-        ? {
-            name,
-            valueFrom: {
-              secretKeyRef: {
-                name: value.secretRef.name,
-                key: value.secretRef.key,
-              },
-            },
-          }
-        : { name, value: String(value) },
-    );
-  }
-  for (const key of unit.dependsOn) {
-    const dep = input.units.find(u => u.key === key)!;
-    for (const field of ['host', 'port', 'username', 'password']) {
-      // Not every engine has a user or a password (Kafka, a cache without auth).
-      const optional = field === 'username' || field === 'password';
-      env.push({
-        name: envName(dep.key, field === 'username' ? 'user' : field),
-        valueFrom: {
-          secretKeyRef: {
-            name: connectionSecretName(dep.name),
-            key: field,
-            ...(optional ? { optional } : {}),
-          },
-        },
-      });
-    }
-  }
-  return env;
 }
 
 /** The workloads of a webapp: a Deployment and the Service in front of it. */
 function webappWorkloads(unit: GenerationUnit, input: GenerationInput) {
-  const port = param(unit, 'port', 8080);
-  const size = sizeOf(unit);
-  const selector = { 'app.kubernetes.io/name': unit.name };
-  const probe = {
-    httpGet: { path: param(unit, 'healthCheckPath', '/healthz'), port: 'http' },
-  };
-  const deployment = new Deployment({
-    metadata: {
-      name: unit.name,
-      namespace: unit.namespace,
-      labels: labelsOf(unit),
-    },
-    spec: {
-      replicas: param(unit, 'replicas', 2),
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels: labelsOf(unit) },
-        spec: {
-          containers: [
-            {
-              name: unit.name,
-              image: `${param(unit, 'image', '')}:${param(
-                unit,
-                'version',
-                'latest',
-              )}`,
-              ports: [{ name: 'http', containerPort: port }],
-              env: webappEnv(unit, input),
-              readinessProbe: probe,
-              livenessProbe: { ...probe, initialDelaySeconds: 10 },
-              resources: {
-                requests: {
-                  cpu: String(size.cpu),
-                  memory: `${size.memoryGi}Gi`,
-                },
-                limits: { memory: `${size.memoryGi}Gi` },
-              },
-            },
-          ],
-          ...(param(unit, 'multiAZ', false)
-            ? {
-                topologySpreadConstraints: [
-                  {
-                    maxSkew: 1,
-                    topologyKey: 'topology.kubernetes.io/zone',
-                    whenUnsatisfiable: 'DoNotSchedule',
-                    labelSelector: { matchLabels: selector },
-                  },
-                ],
-              }
-            : {}),
-        },
-      },
-    },
+  return webAppWorkload({
+    name: unit.name,
+    namespace: unit.namespace,
+    labels: labelsOf(unit),
+    selector: { 'app.kubernetes.io/name': unit.name },
+    image: imageOf(unit),
+    replicas: param(unit, 'replicas', 2),
+    port: param(unit, 'port', 8080),
+    healthCheckPath: param(unit, 'healthCheckPath', '/healthz'),
+    size: sizeOf(unit),
+    spreadAcrossZones: param(unit, 'multiAZ', false),
+    env: webappEnv(unit, input),
+    service: { name: unit.name, port: 80 },
   });
-  const service = new Service({
-    metadata: {
-      name: unit.name,
-      namespace: unit.namespace,
-      labels: labelsOf(unit),
-    },
-    spec: {
-      selector,
-      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
-    },
-  });
-  deployment.validate();
-  service.validate();
-  return [deployment.toJSON(), service.toJSON()];
 }
 
 /**

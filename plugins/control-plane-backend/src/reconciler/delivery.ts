@@ -57,7 +57,19 @@ export class Delivery {
     } catch {
       return undefined;
     }
+    const sizes = desired.product(
+      resource.spec.product,
+      resource.metadata.namespace,
+    )?.spec.sizes;
+    const size =
+      typeof params.size === 'string' &&
+      sizes &&
+      Object.hasOwn(sizes, params.size)
+        ? sizes[params.size]
+        : undefined;
     return {
+      dependsOn: resource.spec.dependsOn,
+      ...(size ? { size } : {}),
       resource: {
         ref: resource.ref,
         uid: resource.uid,

@@ -6,6 +6,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { FluxKustomization } from './verdict';
+import { HOLD_ANNOTATION } from './bootstrap';
 
 const GROUP = 'kustomize.toolkit.fluxcd.io';
 const VERSION = 'v1';
@@ -64,8 +65,12 @@ export class FluxClient {
     }
   }
 
-  /** Suspends (or stops suspending) the Kustomization `name`. */
-  async suspend(name: string, suspend: boolean): Promise<void> {
+  /**
+   * Holds the Kustomization `name` for `holders` (the deployments whose rollouts hold it):
+   * suspended, with them listed in its {@link HOLD_ANNOTATION}, while there are any; with
+   * none, both fields go back to what others set (the hold's field manager stops owning them).
+   */
+  async hold(name: string, holders: string[]): Promise<void> {
     await this.#api.patchNamespacedCustomObject(
       {
         group: GROUP,
@@ -78,8 +83,14 @@ export class FluxClient {
         body: {
           apiVersion: `${GROUP}/${VERSION}`,
           kind: 'Kustomization',
-          metadata: { name, namespace: this.options.namespace },
-          ...(suspend ? { spec: { suspend: true } } : {}),
+          metadata: {
+            name,
+            namespace: this.options.namespace,
+            ...(holders.length
+              ? { annotations: { [HOLD_ANNOTATION]: holders.join(',') } }
+              : {}),
+          },
+          ...(holders.length ? { spec: { suspend: true } } : {}),
         },
       },
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),

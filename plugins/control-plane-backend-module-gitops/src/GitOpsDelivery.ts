@@ -189,13 +189,25 @@ export class GitOpsDelivery implements DeliveryProvider {
       );
     } else if (tool === 'flux') {
       const name = fluxName(cluster);
-      if (!(await this.#flux!.get(name))) return;
-      // One hold per cluster is enough for Flux: a suspended Kustomization applies nothing.
-      await this.#flux!.suspend(name, on);
+      const kustomization = await this.#flux!.get(name);
+      if (!kustomization) return;
+      // A suspended Kustomization applies nothing: it stays suspended while any rollout on
+      // its cluster holds it, and resumes when the last one ends.
+      const ids = holders(
+        kustomization.metadata.annotations?.[HOLD_ANNOTATION],
+      );
+      const before = [...ids].join(',');
+      if (on) ids.add(hold.deploymentId);
+      else ids.delete(hold.deploymentId);
+      const suspended = kustomization.spec?.suspend === true;
+      if ([...ids].join(',') === before && suspended === ids.size > 0) return;
+      await this.#flux!.hold(name, [...ids]);
       this.logger.info(
-        `${
-          on ? 'suspended' : 'resumed'
-        } Flux Kustomization ${name} (deployment ${hold.deploymentId})`,
+        ids.size
+          ? `suspended Flux Kustomization ${name} for deployments ${[
+              ...ids,
+            ].join(', ')}`
+          : `resumed Flux Kustomization ${name}`,
       );
     }
   }

@@ -10,7 +10,7 @@ import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.
 import { DeliveryOptions } from './config';
 import { toYaml } from './render';
 
-/** The annotation of an Application that lists the deployments holding its auto-sync. */
+/** The annotation of an Application or a Kustomization listing the deployments that hold it. */
 export const HOLD_ANNOTATION = 'idp.multicloud/sync-held-by';
 
 /** The auto-sync policy of every Application, and what a released hold restores. */

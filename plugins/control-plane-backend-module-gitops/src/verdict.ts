@@ -96,7 +96,11 @@ export function argoVerdict(
 
 /** A Flux Kustomization, as far as the control plane reads it. */
 export interface FluxKustomization {
-  metadata: { name: string; namespace?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+  };
   spec?: { suspend?: boolean };
   status?: {
     conditions?: Array<{

@@ -64,3 +64,9 @@ export async function postgres(): Promise<BenchDatabase> {
 }
 
 export const allDatabases = [sqliteFile, postgres];
+
+/** The databases a run asks for: all, or the one named (`sqlite`, `postgres`). */
+export function databasesFor(name?: string) {
+  if (name === undefined) return allDatabases;
+  return name === 'sqlite' ? [sqliteFile] : [postgres];
+}

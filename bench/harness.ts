@@ -67,10 +67,18 @@ export interface Comparison {
   close(): Promise<void>;
 }
 
+/** What a run asks of a benchmark (`yarn bench <name> --database sqlite --sizes 0,10000`). */
+export interface BenchOptions {
+  /** One database only (scenarios that run on several). */
+  database?: string;
+  /** These sizes only (scenarios that run at several). */
+  sizes?: number[];
+}
+
 export interface Benchmark {
   description: string;
   /** The comparisons, created lazily so each can be closed before the next starts. */
-  comparisons(): AsyncIterable<Comparison>;
+  comparisons(options?: BenchOptions): AsyncIterable<Comparison>;
 }
 
 export interface Result {

@@ -1,5 +1,7 @@
 /**
- * yarn bench <name> [--repetitions N]: runs bench/scenarios/<name>.ts.
+ * yarn bench <name> [--repetitions N] [--database sqlite|postgres] [--sizes N,N]: runs
+ * bench/scenarios/<name>.ts. For quicker runs while iterating, in the scenarios that take them
+ * (write-path): `--database` runs on one database only, `--sizes` at those sizes only.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,14 +12,34 @@ async function main() {
   const available = readdirSync(join(__dirname, 'scenarios'))
     .filter(f => f.endsWith('.ts'))
     .map(f => f.replace(/\.ts$/, ''));
-  const name = args.find(a => !a.startsWith('-'));
-  const repIndex = args.indexOf('--repetitions');
-  const repetitions = repIndex >= 0 ? Number(args[repIndex + 1]) : 7;
-  if (!name || !available.includes(name)) {
+  const options = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith('--')) options.set(args[i].slice(2), args[++i]);
+    else positional.push(args[i]);
+  }
+  const [name] = positional;
+  const repetitions = Number(options.get('repetitions') ?? 7);
+  const database = options.get('database');
+  const sizes = options.get('sizes')?.split(',').map(Number);
+  const unknown = [...options.keys()].filter(
+    o => !['repetitions', 'database', 'sizes'].includes(o),
+  );
+  if (!name || !available.includes(name) || unknown.length > 0) {
     process.stderr.write(
-      `usage: yarn bench <name> [--repetitions N]\nscenarios: ${available.join(
+      `usage: yarn bench <name> [--repetitions N] [--database sqlite|postgres] [--sizes N,N]\nscenarios: ${available.join(
         ', ',
       )}\n`,
+    );
+    process.exit(2);
+  }
+  if (database !== undefined && !['sqlite', 'postgres'].includes(database)) {
+    process.stderr.write('--database must be sqlite or postgres\n');
+    process.exit(2);
+  }
+  if (sizes && !sizes.every(n => Number.isInteger(n) && n >= 0)) {
+    process.stderr.write(
+      '--sizes must be whole numbers ≥ 0, comma-separated\n',
     );
     process.exit(2);
   }
@@ -31,7 +53,7 @@ async function main() {
   process.stdout.write(
     `bench ${name}: ${benchmark.description} (median of ${repetitions}, interleaved)\n`,
   );
-  for await (const comparison of benchmark.comparisons()) {
+  for await (const comparison of benchmark.comparisons({ database, sizes })) {
     try {
       process.stdout.write(
         `${formatResult(await compare(comparison, repetitions))}\n`,

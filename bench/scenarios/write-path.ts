@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { allDatabases } from '../databases';
+import { databasesFor } from '../databases';
 import { BenchBackend, startBenchBackend } from '../backend';
 import {
   Benchmark,
@@ -119,10 +119,10 @@ async function throughput(backend: BenchBackend): Promise<{
 
 const benchmark: Benchmark = {
   description: `accepted creates through the HTTP API, with resources already in the state repository`,
-  async *comparisons(): AsyncIterable<Comparison> {
-    for (const open of allDatabases) {
+  async *comparisons(options = {}): AsyncIterable<Comparison> {
+    for (const open of databasesFor(options.database)) {
       let emptyP50: number | undefined;
-      for (const size of SIZES) {
+      for (const size of options.sizes ?? SIZES) {
         const db = await open();
         const backend = await startBenchBackend(db);
         await backend.seed(size);

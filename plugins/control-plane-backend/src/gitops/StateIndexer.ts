@@ -533,25 +533,46 @@ export class StateIndexer {
     });
   }
 
-  /** The generations the index holds for `keys` (those it has), by key string. */
+  /**
+   * The generations the index holds for `keys` (those it has), by key string: looked up by
+   * the primary key (kind, namespace, name), a few hundred names of one kind and namespace
+   * at a time.
+   */
   private async generationsOf(
     trx: Knex.Transaction,
     keys: ObjectKey[],
   ): Promise<Map<string, number>> {
     const generations = new Map<string, number>();
-    const wanted = new Set(keys.map(keyString));
-    const names = [...new Set(keys.map(k => k.name))];
-    for (let i = 0; i < names.length; i += 500) {
-      const rows = await trx<DesiredRow>('desired_objects')
-        .whereIn('name', names.slice(i, i + 500))
-        .select('kind', 'namespace', 'name', 'generation');
-      for (const row of rows) {
-        const key = keyString({
-          kind: row.kind as ObjectKey['kind'],
-          namespace: row.namespace,
-          name: row.name,
-        });
-        if (wanted.has(key)) generations.set(key, Number(row.generation));
+    const groups = new Map<
+      string,
+      { kind: string; namespace: string; names: Set<string> }
+    >();
+    for (const { kind, namespace, name } of keys) {
+      const group = JSON.stringify([kind, namespace]);
+      let names = groups.get(group);
+      if (!names) {
+        names = { kind, namespace, names: new Set() };
+        groups.set(group, names);
+      }
+      names.names.add(name);
+    }
+    for (const { kind, namespace, names } of groups.values()) {
+      const all = [...names];
+      for (let i = 0; i < all.length; i += 500) {
+        const rows = await trx<DesiredRow>('desired_objects')
+          .where({ kind, namespace })
+          .whereIn('name', all.slice(i, i + 500))
+          .select('name', 'generation');
+        for (const row of rows) {
+          generations.set(
+            keyString({
+              kind: kind as ObjectKey['kind'],
+              namespace,
+              name: row.name,
+            }),
+            Number(row.generation),
+          );
+        }
       }
     }
     return generations;

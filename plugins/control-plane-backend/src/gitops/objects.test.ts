@@ -83,6 +83,93 @@ describe('commits written in process', () => {
     ).toEqual(['a/x.yaml', 'resources/default/orders-db.yaml']);
   });
 
+  it('orders tree entries as git does, bytewise, whatever the characters of their names', async () => {
+    const repo = await GitStateRepo.open({ path });
+    // UTF-16 order differs from UTF-8 byte order where a character above U+FFFF (a
+    // surrogate pair) meets U+E000 to U+FFFF; a tree sorts as if its name ended in `/`
+    const names = [
+      '\u{1F600}.yaml',
+      '\uE000.yaml',
+      '\uFFFD.yaml',
+      'é.yaml',
+      'Z.yaml',
+      'a.yaml',
+    ];
+    const result = await repo.commit({
+      parent: undefined,
+      changes: [
+        ...names.map(name => ({ path: `d/${name}`, content: `${name}\n` })),
+        { path: 'd/a/x.yaml', content: 'x\n' },
+        { path: 'd/a-b.yaml', content: 'y\n' },
+        { path: 'd/a0.yaml', content: 'z\n' },
+      ],
+      message: 'names',
+      author,
+    });
+    const sha = (result as { sha: string }).sha;
+    expect(git(path, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect(
+      git(
+        path,
+        '-c',
+        'core.quotePath=false',
+        'ls-tree',
+        '--name-only',
+        `${sha}:d`,
+      ).split('\n'),
+    ).toEqual([
+      'Z.yaml',
+      'a-b.yaml',
+      'a.yaml',
+      'a',
+      'a0.yaml',
+      'é.yaml',
+      '\uE000.yaml',
+      '\uFFFD.yaml',
+      '\u{1F600}.yaml',
+    ]);
+
+    // an edit keeps the untouched entries in place and merges the others in: added,
+    // removed, changed, and a file that becomes a tree of the same name
+    const edit = await repo.commit({
+      parent: sha,
+      changes: [
+        { path: 'd/Z.yaml' },
+        { path: 'd/b.yaml', content: 'b\n' },
+        { path: 'd/a/y.yaml', content: 'y\n' },
+        { path: 'd/é.yaml', content: 'changed\n' },
+        { path: 'd/a-b.yaml' },
+        { path: 'd/a-b.yaml/k.yaml', content: 'k\n' },
+        { path: 'd/0.yaml', content: '0\n' },
+      ],
+      message: 'edit',
+      author,
+    });
+    const edited = (edit as { sha: string }).sha;
+    expect(git(path, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect(
+      git(
+        path,
+        '-c',
+        'core.quotePath=false',
+        'ls-tree',
+        '--name-only',
+        `${edited}:d`,
+      ).split('\n'),
+    ).toEqual([
+      '0.yaml',
+      'a-b.yaml',
+      'a.yaml',
+      'a',
+      'a0.yaml',
+      'b.yaml',
+      'é.yaml',
+      '\uE000.yaml',
+      '\uFFFD.yaml',
+      '\u{1F600}.yaml',
+    ]);
+  });
+
   it('moves the branch by compare-and-swap: of two writers on one head, one wins', async () => {
     const one = await GitStateRepo.open({ path });
     const other = await GitStateRepo.open({ path });

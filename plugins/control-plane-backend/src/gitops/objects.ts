@@ -66,12 +66,80 @@ export class Recent<V> {
   }
 }
 
-/** Git's order of tree entries: by name, a tree's name compared as if it ended in `/`. */
-function entryOrder(a: TreeEntry, b: TreeEntry): number {
-  return Buffer.compare(
-    Buffer.from(a.mode === TREE_MODE ? `${a.name}/` : a.name),
-    Buffer.from(b.mode === TREE_MODE ? `${b.name}/` : b.name),
-  );
+/**
+ * An entry's place in git's order of tree entries: the bytes of its name (UTF-8), a tree's
+ * name as if it ended in `/`. JavaScript compares strings by UTF-16 code units, which is the
+ * order of their UTF-8 bytes except where a surrogate pair (a character above U+FFFF) meets
+ * U+E000 to U+FFFF: a name with a surrogate is compared as bytes.
+ */
+interface Placed {
+  entry: TreeEntry;
+  key: string;
+  astral: boolean;
+}
+
+function placed(entry: TreeEntry): Placed {
+  const key = entry.mode === TREE_MODE ? `${entry.name}/` : entry.name;
+  return { entry, key, astral: /[\ud800-\udfff]/.test(key) };
+}
+
+function gitOrder(a: Placed, b: Placed): number {
+  if (a.astral || b.astral) {
+    return Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
+  }
+  if (a.key === b.key) return 0;
+  return a.key < b.key ? -1 : 1;
+}
+
+/** Entries in git's order of tree entries (see {@link Placed}). */
+function inGitOrder(entries: TreeEntry[]): TreeEntry[] {
+  return entries
+    .map(placed)
+    .sort(gitOrder)
+    .map(({ entry }) => entry);
+}
+
+/**
+ * A tree's entries after an edit, in git's order: `before` (in git's order) with each name
+ * set to its entry in `after` or removed, where only the names in `touched` may differ. The
+ * entries untouched keep their places; the others are sorted and merged in (all are sorted
+ * when `before` is out of order).
+ */
+function edited(
+  before: TreeEntry[],
+  after: Map<string, TreeEntry>,
+  touched: Set<string>,
+): TreeEntry[] {
+  const kept: Placed[] = [];
+  for (const entry of before) {
+    if (touched.has(entry.name)) continue;
+    const next = placed(entry);
+    // a tree git wrote is in order; one made by hand may not be: sort that one whole
+    if (kept.length && gitOrder(kept[kept.length - 1], next) >= 0) {
+      return inGitOrder([...after.values()]);
+    }
+    kept.push(next);
+  }
+  const moved: Placed[] = [];
+  for (const name of touched) {
+    const entry = after.get(name);
+    if (entry) moved.push(placed(entry));
+  }
+  moved.sort(gitOrder);
+  const merged: TreeEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < kept.length || j < moved.length) {
+    if (
+      j >= moved.length ||
+      (i < kept.length && gitOrder(kept[i], moved[j]) < 0)
+    ) {
+      merged.push(kept[i++].entry);
+    } else {
+      merged.push(moved[j++].entry);
+    }
+  }
+  return merged;
 }
 
 export function parseTree(body: Buffer): TreeEntry[] {
@@ -91,12 +159,17 @@ export function parseTree(body: Buffer): TreeEntry[] {
 }
 
 function serializeTree(entries: TreeEntry[]): Buffer {
-  return Buffer.concat(
-    entries.flatMap(e => [
-      Buffer.from(`${e.mode} ${e.name}\0`),
-      Buffer.from(e.sha, 'hex'),
-    ]),
-  );
+  let size = 0;
+  for (const e of entries) {
+    size += Buffer.byteLength(e.mode) + Buffer.byteLength(e.name) + 22;
+  }
+  const body = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const e of entries) {
+    offset += body.write(`${e.mode} ${e.name}\0`, offset, 'utf8');
+    offset += body.write(e.sha, offset, 'hex');
+  }
+  return body;
 }
 
 export class GitObjects {
@@ -104,26 +177,44 @@ export class GitObjects {
   private readonly trees = new Recent<TreeEntry[]>(64);
   /** The same trees' entries by name. */
   private readonly names = new Recent<Map<string, TreeEntry>>(64);
+  /** The fan-out directories (`objects/ab`) made or found (git's prune may remove them). */
+  private readonly directories = new Set<string>();
 
   constructor(private readonly gitDir: string) {}
 
-  /** Writes an object (when not there already) and returns its SHA. */
+  /**
+   * Writes an object (when not there already) and returns its SHA. Compressed with zlib's
+   * fastest level: any level is a valid loose object, and git recompresses when it packs.
+   */
   write(type: ObjectType, body: Buffer | string): string {
     const content = typeof body === 'string' ? Buffer.from(body) : body;
     const header = Buffer.from(`${type} ${content.length}\0`);
     const sha = createHash('sha1').update(header).update(content).digest('hex');
-    const path = join(this.gitDir, 'objects', sha.slice(0, 2), sha.slice(2));
+    const directory = join(this.gitDir, 'objects', sha.slice(0, 2));
+    const path = join(directory, sha.slice(2));
     if (!existsSync(path)) {
-      mkdirSync(dirname(path), { recursive: true });
       const temp = join(
         this.gitDir,
         'objects',
         `tmp_obj_${randomBytes(8).toString('hex')}`,
       );
-      writeFileSync(temp, deflateSync(Buffer.concat([header, content])), {
-        mode: 0o444,
-      });
-      renameSync(temp, path);
+      writeFileSync(
+        temp,
+        deflateSync(Buffer.concat([header, content]), { level: 1 }),
+        { mode: 0o444 },
+      );
+      if (!this.directories.has(directory)) {
+        mkdirSync(directory, { recursive: true });
+        this.directories.add(directory);
+      }
+      try {
+        renameSync(temp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // `git prune-packed` removed the (empty) directory since
+        mkdirSync(directory, { recursive: true });
+        renameSync(temp, path);
+      }
     }
     return sha;
   }
@@ -158,9 +249,12 @@ export class GitObjects {
     return false;
   }
 
-  /** Writes a tree of `entries` (sorted here) and returns its SHA. */
-  writeTree(entries: TreeEntry[]): string {
-    const sorted = [...entries].sort(entryOrder);
+  /**
+   * Writes a tree of `entries` (sorted here, unless they are in git's order already) and
+   * returns its SHA.
+   */
+  writeTree(entries: TreeEntry[], inOrder = false): string {
+    const sorted = inOrder ? entries : inGitOrder(entries);
     const sha = this.write('tree', serializeTree(sorted));
     this.trees.set(sha, sorted);
     return sha;
@@ -195,9 +289,9 @@ export class GitObjects {
       sha: string | undefined,
       node: Node,
     ): Promise<string | undefined> => {
-      const entries = new Map(
-        (sha ? await this.tree(sha) : []).map(e => [e.name, e]),
-      );
+      const before = sha ? await this.tree(sha) : [];
+      const entries = new Map(before.map(e => [e.name, e]));
+      const touched = new Set([...node.files.keys(), ...node.dirs.keys()]);
       for (const [name, change] of node.files) {
         const old = entries.get(name);
         if (change.blob === undefined) {
@@ -223,7 +317,7 @@ export class GitObjects {
         }
       }
       if (entries.size === 0) return undefined;
-      return this.writeTree([...entries.values()]);
+      return this.writeTree(edited(before, entries, touched), true);
     };
     const tree = (await rewrite(base, root)) ?? this.writeTree([]);
     return { tree, changed };

@@ -140,6 +140,29 @@ export class DeployRepo {
     }
   }
 
+  /**
+   * Whether `path` holds at `commit` what it holds at the head: a tool that applied `commit`
+   * applied the latest render of that file. False when either lacks the file, or the commit
+   * is not in this repository.
+   */
+  async sameAsHead(path: string, commit: string): Promise<boolean> {
+    const head = await this.head();
+    if (!head || !/^[0-9a-f]{7,64}$/.test(commit)) return false;
+    try {
+      const [at, now] = (
+        await git(
+          ['rev-parse', `${commit}:${path}`, `${head}:${path}`],
+          this.options.path,
+        )
+      )
+        .trim()
+        .split('\n');
+      return at === now;
+    } catch {
+      return false;
+    }
+  }
+
   /** A commit's full message. */
   async message(commit: string): Promise<string> {
     return git(['log', '-1', '--format=%B', commit], this.options.path);

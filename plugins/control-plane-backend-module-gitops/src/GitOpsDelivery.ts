@@ -47,6 +47,14 @@ export function renderMessage(stateCommit: string, changed: string[]): string {
   ].join('\n');
 }
 
+/**
+ * The commit of a revision as the tools report it: Argo CD's `status.sync.revision` (a SHA),
+ * Flux's `lastAppliedRevision` (`main@sha1:<sha>`, or `main/<sha>` before Flux 2.0).
+ */
+export function revisionSha(revision: string | undefined): string | undefined {
+  return revision?.match(/(?:^|[@:/])([0-9a-f]{40}|[0-9a-f]{64})$/)?.[1];
+}
+
 const holders = (value: string | undefined | null) =>
   new Set((value ?? '').split(',').filter(Boolean));
 
@@ -136,14 +144,42 @@ export class GitOpsDelivery implements DeliveryProvider {
     const tool = this.#toolOf(target.cluster);
     const rendered = renderResource({ resource, target }, this.#render);
     if (!tool || !rendered) return undefined;
+    let verdict: DeliveryStatus | undefined;
     if (tool === 'argocd') {
       const app = await this.#argo!.getApplication(
         applicationName(this.options.argocd!, target.cluster),
       );
-      return app && argoVerdict(app, rendered.objects);
+      verdict = app && argoVerdict(app, rendered.objects);
+    } else {
+      const kustomization = await this.#flux!.get(fluxName(target.cluster));
+      verdict = kustomization && fluxVerdict(kustomization, rendered.objects);
     }
-    const kustomization = await this.#flux!.get(fluxName(target.cluster));
-    return kustomization && fluxVerdict(kustomization, rendered.objects);
+    return verdict && this.#ofLatestRender(verdict, rendered.path);
+  }
+
+  /**
+   * A verdict in sync only when the revision the tool applied holds the latest render of the
+   * resource's file: a tool that has not fetched the commit of an update yet still reports
+   * the objects synced, at the revision before.
+   */
+  async #ofLatestRender(
+    verdict: DeliveryStatus,
+    path: string,
+  ): Promise<DeliveryStatus> {
+    if (!verdict.inSync) return verdict;
+    const applied = revisionSha(verdict.revision);
+    if (applied && (await this.repo.sameAsHead(path, applied))) return verdict;
+    return {
+      ...verdict,
+      sync: 'OutOfSync',
+      inSync: false,
+      message: applied
+        ? `${verdict.tool} applied revision ${applied.slice(
+            0,
+            12,
+          )}, not the latest render of these objects`
+        : `${verdict.tool} reports no revision it applied`,
+    };
   }
 
   async holdSync(hold: DeliveryHold): Promise<void> {

@@ -27,6 +27,7 @@ describe.each(databases.eachSupportedId())(
       cp = await startWithDelivery(databases, databaseId, {
         argocd: { baseUrl: argo.url, token: TOKEN },
       });
+      argo.resolveRevision = () => git(cp.deployRepo, 'rev-parse', 'main');
     });
     afterEach(async () => {
       await cp?.cleanup();
@@ -244,19 +245,37 @@ describe.each(databases.eachSupportedId())(
       ).toContain('Deployment exceeded its progress deadline');
     });
 
-    it('a change of the resource is a new render commit; its deletion removes its file', async () => {
-      const { cluster, commits } = await deliveredStorefront();
+    it('a change of the resource is a new render commit, realised once Argo CD applied that commit; its deletion removes its file', async () => {
+      const { cluster, app, objects, commits } = await deliveredStorefront();
+      const before = git(cp.deployRepo, 'rev-parse', 'main');
       await cp.api
         .patch('/resources/shop/storefront', { params: { replicas: 3 } })
         .expect(200);
+      // the update saga renders it, then waits: Argo CD still reports every object synced,
+      // but at the revision before the render
+      await until(async () => cp.commits() === commits + 1, 'the new render');
+      await new Promise(r => setTimeout(r, 300)); // several polls of the waiting step
+      const resource = async () =>
+        (await cp.api.get('/resources/shop/storefront')).body;
+      expect((await resource()).status.observedGeneration).toBe(1);
+      expect((await resource()).status.delivery).toMatchObject({
+        sync: 'OutOfSync',
+        inSync: false,
+        message: `argocd applied revision ${before.slice(
+          0,
+          12,
+        )}, not the latest render of these objects`,
+      });
+      // Argo CD fetched and applied the new commit: the update is realised
+      argo.report(app.metadata.name, objects, {
+        sync: 'Synced',
+        health: 'Healthy',
+      });
       await until(
-        async () =>
-          (
-            await cp.api.get('/resources/shop/storefront')
-          ).body.status.observedGeneration === 2,
+        async () => (await resource()).status.observedGeneration === 2,
         'generation 2',
       );
-      // the update saga rendered it (and waited for Argo CD's verdict): the pass adds nothing
+      // the update saga rendered it: the pass adds nothing
       await cp.reconcile();
       expect(cp.commits()).toBe(commits + 1);
       const [deployment] = cp.rendered(

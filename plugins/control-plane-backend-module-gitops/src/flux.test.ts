@@ -3,6 +3,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 // eslint-disable-next-line @backstage/no-relative-monorepo-imports
 import { FakeKubernetes } from '../../control-plane-backend-module-kubernetes/src/__testUtils__/fakeKubernetes';
 import {
+  git,
   startWithDelivery,
   storefront,
   until,
@@ -116,18 +117,35 @@ describe.each(databases.eachSupportedId())(
       await new Promise(r => setTimeout(r, 300));
       expect(await cp.state()).toBe('PROVISIONING');
 
-      kube.setStatus(...KUSTOMIZATION, 'flux-system', name, {
+      // Ready with the objects, but at a revision that is not in the deploy repository
+      const applied = (revision: string) => ({
         conditions: [
           {
             type: 'Ready',
             status: 'True',
             reason: 'ReconciliationSucceeded',
-            message:
-              'Applied revision: main@sha1:0123456789abcdef0123456789abcdef01234567',
+            message: `Applied revision: main@sha1:${revision}`,
           },
         ],
         inventory,
+        lastAppliedRevision: `main@sha1:${revision}`,
       });
+      kube.setStatus(
+        ...KUSTOMIZATION,
+        'flux-system',
+        name,
+        applied('0123456789abcdef0123456789abcdef01234567'),
+      );
+      await new Promise(r => setTimeout(r, 300));
+      expect(await cp.state()).toBe('PROVISIONING');
+
+      // at the render's commit: READY
+      kube.setStatus(
+        ...KUSTOMIZATION,
+        'flux-system',
+        name,
+        applied(git(cp.deployRepo, 'rev-parse', 'main')),
+      );
       await until(async () => (await cp.state()) === 'READY', 'READY');
 
       // later the health check fails: the drift pass moves it to DEGRADED, and back

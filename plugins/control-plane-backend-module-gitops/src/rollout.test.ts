@@ -2,6 +2,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { controlPlaneModuleSimulatorWorkloads } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import { FakeArgoCd } from './__testUtils__/fakeArgoCd';
 import {
+  git,
   startWithDelivery,
   storefront,
   until,
@@ -29,6 +30,7 @@ describe.each(databases.eachSupportedId())(
           controlPlane: { deployments: { pollInterval: { milliseconds: 50 } } },
         },
       );
+      argo.resolveRevision = () => git(cp.deployRepo, 'rev-parse', 'main');
     });
     afterEach(async () => {
       await cp?.cleanup();

@@ -1,4 +1,5 @@
 import { argoVerdict, fluxVerdict, inventoryId } from './verdict';
+import { revisionSha } from './GitOpsDelivery';
 import { RenderedObject } from './render';
 
 const objects: RenderedObject[] = [
@@ -156,5 +157,20 @@ describe('fluxVerdict', () => {
       health,
       inSync,
     });
+  });
+});
+
+describe('the commit a tool applied', () => {
+  const sha = '0123456789abcdef0123456789abcdef01234567';
+  it.each([
+    [sha, sha],
+    [`main@sha1:${sha}`, sha],
+    [`main/${sha}`, sha],
+    ['HEAD', undefined],
+    ['main', undefined],
+    [undefined, undefined],
+    [`--output=${sha}x`, undefined],
+  ])('reads %s as %s', (revision, expected) => {
+    expect(revisionSha(revision)).toBe(expected);
   });
 });

@@ -72,6 +72,13 @@ function instantiate(value: any, params: Map<string, string>): any {
  */
 export class FakeArgoCd {
   readonly requests: ArgoRequest[] = [];
+  /**
+   * What the repo server resolves an Application's target revision to (the deploy branch's
+   * head commit): the revision a report is at unless it names one.
+   */
+  resolveRevision: () => string = () => {
+    throw new Error('FakeArgoCd.resolveRevision is not set');
+  };
   readonly #apps = new Map<string, Obj>();
   readonly #server: Server;
 
@@ -166,7 +173,7 @@ export class FakeArgoCd {
   /**
    * What the application controller reports after comparing the Application with its
    * source: every object of `objects` with the sync status and health given (the app's own
-   * status the worst of them), at `revision`.
+   * status the worst of them), at `revision` (by default what the branch resolves to now).
    */
   report(
     name: string,
@@ -183,7 +190,10 @@ export class FakeArgoCd {
     const group = (apiVersion: string) =>
       apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
     app.status = {
-      sync: { status: state.sync, revision: state.revision ?? 'HEAD' },
+      sync: {
+        status: state.sync,
+        revision: state.revision ?? this.resolveRevision(),
+      },
       health: {
         status: state.health,
         ...(state.message ? { message: state.message } : {}),

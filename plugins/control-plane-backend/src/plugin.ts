@@ -165,6 +165,18 @@ export const controlPlanePlugin = createBackendPlugin({
           metricsProviders,
           changeProposer,
           deliveryProvider,
+          // the provisioning saga's last step: the owner hears the resource is ready
+          notify: (resource, message) =>
+            notifications.send({
+              recipients: { type: 'entity', entityRef: resource.spec.owner },
+              payload: {
+                title: message,
+                link: `/catalog/${resource.metadata.namespace}/resource/${resource.metadata.name}`,
+                severity: 'normal',
+                topic: 'control-plane.resource-ready',
+                scope: resource.ref,
+              },
+            }),
           notifyOwners: notice =>
             notifications.send({
               recipients: { type: 'entity', entityRef: notice.recipients },

@@ -1,4 +1,9 @@
+import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { TestDatabases } from '@backstage/backend-test-utils';
+import {
+  NotificationSendOptions,
+  notificationService,
+} from '@backstage/plugin-notifications-node';
 import simulatorModule from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import request from 'supertest';
 import {
@@ -428,6 +433,41 @@ describe.each(databases.eachSupportedId())(
         await a.sim('get', `/side-effects?operationId=${update.id}`)
       ).body;
       expect(effects.performed.map((e: any) => e.action)).toEqual(['apply']);
+    });
+
+    it("tells the resource's owner it is ready, through Backstage's notifications", async () => {
+      const sent: NotificationSendOptions[] = [];
+      cp = await startControlPlane(databases, databaseId, {
+        orchestration: true,
+        features: [
+          simulatorModule,
+          createServiceFactory({
+            service: notificationService,
+            deps: {},
+            factory: () => ({
+              send: async (options: NotificationSendOptions) => {
+                sent.push(options);
+              },
+            }),
+          }),
+        ],
+        controlPlane: { simulator: simulatorConfig },
+      });
+      await api(cp).create(mysql).expect(201);
+      await untilState(cp, 'orders-db', 'READY');
+      await until(async () => sent.length > 0, 'a notification');
+      expect(sent).toEqual([
+        {
+          recipients: { type: 'entity', entityRef: 'group:default/payments' },
+          payload: expect.objectContaining({
+            title: expect.stringMatching(
+              /^resource:default\/orders-db is ready at orders-db\.default\./,
+            ),
+            link: '/catalog/default/resource/orders-db',
+            topic: 'control-plane.resource-ready',
+          }),
+        },
+      ]);
     });
 
     it('cancelling an operation compensates it', async () => {

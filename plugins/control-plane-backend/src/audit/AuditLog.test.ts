@@ -1,10 +1,12 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
+import knexFactory from 'knex';
 import { migrateUp } from '../database/migrations';
 import { AuditKeyring } from './AuditKeys';
-import { canonicalJson, sha256 } from '../database/util';
+import { canonicalJson, isPostgres, sha256 } from '../database/util';
 import {
   AuditEntry,
   AuditLog,
+  GENESIS_HASH,
   hashAuditRow,
   legacyHashAuditRow,
 } from './AuditLog';
@@ -20,6 +22,27 @@ const entry = (i: number): AuditEntry => ({
   source: { ip: '10.0.0.1', userAgent: 'idp-cli/0.1.0' },
   requestId: `req-${i}`,
 });
+
+/** The row of entry `i`, stored as is (what a writer other than this version's log inserts). */
+const bareRow = (i: number) => {
+  const e = entry(i);
+  return {
+    at: new Date().toISOString(),
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    reason: e.reason ?? null,
+    source_ip: e.source?.ip ?? null,
+    user_agent: e.source?.userAgent ?? null,
+    request_id: e.requestId ?? null,
+    approvers: '[]',
+    commit_sha: null,
+    before_digest: null,
+    after_digest: null,
+    verified: true,
+  };
+};
 
 describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
   async function setup() {
@@ -48,6 +71,86 @@ describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
     expect(page.items.map(e => e.id)).toEqual(
       Array.from({ length: 40 }, (_, i) => 40 - i),
     );
+  });
+
+  it('keeps one unbroken chain when several replicas append, concurrently and in turn', async () => {
+    const { knex, keys } = await setup();
+    // Each replica has its own log (its own idea of the chain's head) and, on PostgreSQL,
+    // its own connections.
+    const pools = isPostgres(knex)
+      ? [knex, knexFactory(knex.client.config), knexFactory(knex.client.config)]
+      : [knex, knex, knex];
+    const replicas = pools.map(db => new AuditLog(db, keys));
+    let appended = 0;
+    const entries = (count: number) =>
+      Array.from({ length: count }, () => entry(appended++));
+    try {
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(
+          replicas.flatMap(log => entries(5).map(e => log.append(e))),
+        );
+        // In turn: each appends after the others moved the head.
+        for (const log of replicas) {
+          const before = await log.head();
+          expect(await log.append(entries(1)[0])).toMatchObject({
+            id: before!.id + 1,
+            prevHash: before!.hash,
+          });
+        }
+      }
+      expect(await replicas[0].verify()).toEqual({
+        valid: true,
+        checked: appended,
+      });
+    } finally {
+      await Promise.all(pools.slice(1).map(db => db !== knex && db.destroy()));
+    }
+  });
+
+  it('chains the next event to the head, not to an event whose transaction rolled back', async () => {
+    const { knex, log } = await setup();
+    const first = await log.append(entry(1));
+    await expect(
+      knex.transaction(async trx => {
+        await log.append(entry(2), trx);
+        throw new Error('the change this event records failed');
+      }),
+    ).rejects.toThrow('failed');
+    expect(await log.append(entry(3))).toMatchObject({
+      id: 2,
+      prevHash: first.hash,
+    });
+    expect(await log.verify()).toEqual({ valid: true, checked: 2 });
+  });
+
+  it('keeps one chain beside a replica of the version before, which locks, reads and inserts', async () => {
+    const { knex, keys, log } = await setup();
+    // The append of the previous version, as a replica not yet upgraded runs it.
+    const previousAppend = (i: number) =>
+      knex.transaction(async trx => {
+        if (isPostgres(knex)) {
+          await trx.raw('select pg_advisory_xact_lock(?)', [74_123_001]);
+        }
+        const last = await trx('audit_events')
+          .orderBy('id', 'desc')
+          .first('id', 'hash');
+        const base = {
+          ...bareRow(i),
+          id: last ? Number(last.id) + 1 : 1,
+          prev_hash: last?.hash ?? GENESIS_HASH,
+          key_id: keys.currentId,
+        };
+        await trx('audit_events').insert({
+          ...base,
+          hash: hashAuditRow(base, keys),
+        });
+      });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 ? log.append(entry(i)) : previousAppend(i),
+      ),
+    );
+    expect(await log.verify()).toEqual({ valid: true, checked: 30 });
   });
 
   it('names the first event whose content was changed with SQL', async () => {

@@ -154,6 +154,88 @@ export function hashAuditRow(
   return keys.mac('audit-chain', keyedForm(row), row.key_id);
 }
 
+/** The newest event of the chain: its id and hash ({@link GENESIS} before the first). */
+interface ChainHead {
+  id: number;
+  hash: string;
+}
+
+const GENESIS: ChainHead = { id: 0, hash: GENESIS_HASH };
+
+const COLUMNS: (keyof Row)[] = [
+  'id',
+  'at',
+  'actor',
+  'action',
+  'target',
+  'outcome',
+  'reason',
+  'source_ip',
+  'user_agent',
+  'request_id',
+  'approvers',
+  'commit_sha',
+  'before_digest',
+  'after_digest',
+  'prev_hash',
+  'key_id',
+  'verified',
+  'hash',
+];
+
+/**
+ * Takes the audit lock (PostgreSQL), then reads the chain's head. The read's snapshot
+ * predates the lock: when the lock was contended, the head read may be older than the one
+ * its holder committed, which {@link insertAfter} then notices. Once the lock is held, the
+ * head read is the chain's.
+ */
+async function lockAndReadHead(trx: Knex.Transaction): Promise<ChainHead> {
+  const { rows } = await trx.raw(
+    `select head.id, head.hash
+       from pg_advisory_xact_lock(?) as locked
+       left join lateral (
+         select id, hash from audit_events order by id desc limit 1
+       ) as head on true`,
+    [AUDIT_LOCK_KEY],
+  );
+  const head = rows[0] as { id: string | null; hash: string | null };
+  return head.id === null ? GENESIS : { id: Number(head.id), hash: head.hash! };
+}
+
+/**
+ * Inserts `row`, the event after `head`, in one statement: only if `head` is the newest event
+ * the statement sees and no event (even one committed after the statement's snapshot was
+ * taken) holds `row`'s id, and under the audit lock, taken before the row is inserted
+ * (PostgreSQL). Whether it inserted.
+ */
+async function insertAfter(
+  trx: Knex.Transaction,
+  head: ChainHead,
+  row: Row,
+): Promise<boolean> {
+  const isHead =
+    head.id === 0
+      ? { sql: 'not exists (select 1 from audit_events)', bindings: [] }
+      : {
+          sql: '(?, ?) = (select id, hash from audit_events order by id desc limit 1)',
+          bindings: [head.id, head.hash],
+        };
+  const { rows } = await trx.raw(
+    `insert into audit_events (??)
+     select ${COLUMNS.map(() => '?').join(', ')}
+      where pg_advisory_xact_lock(?) is not null and ${isHead.sql}
+     on conflict (id) do nothing
+     returning id`,
+    [
+      COLUMNS,
+      ...COLUMNS.map(column => row[column]),
+      AUDIT_LOCK_KEY,
+      ...isHead.bindings,
+    ],
+  );
+  return rows.length === 1;
+}
+
 /** The keyring of AuditLogs built without one (tests): random, for this process only. */
 let processKeyring: AuditKeyring | undefined;
 
@@ -201,6 +283,11 @@ export interface AuditQuery {
  */
 export class AuditLog {
   private readonly keys: AuditKeyring;
+  /**
+   * The last event this log appended on PostgreSQL: a guess at the chain's head, checked by
+   * the next append's insert (see {@link AuditLog.appendOnPostgres}).
+   */
+  private lastWritten: ChainHead | undefined;
 
   /**
    * @param keys - the audit keys (see loadAuditKeyring); without them, a random key of this
@@ -213,23 +300,68 @@ export class AuditLog {
   /**
    * Appends an event, in the caller's transaction when given one (so an event and the change
    * it records commit together). Appends are serialized: on PostgreSQL by an advisory lock
-   * held to the end of the transaction, on SQLite by its single writer.
+   * held to the end of the transaction (see {@link AuditLog.appendOnPostgres}), on SQLite by
+   * its single writer.
    */
   async append(entry: AuditEntry, trx?: Knex.Transaction): Promise<AuditEvent> {
     if (!trx) {
       return this.db.transaction(tx => this.append(entry, tx));
     }
     if (isPostgres(this.db)) {
-      await trx.raw('select pg_advisory_xact_lock(?)', [AUDIT_LOCK_KEY]);
+      return this.appendOnPostgres(entry, trx);
     }
     const last = await trx<Row>('audit_events')
       .orderBy('id', 'desc')
       .first('id', 'hash');
+    const row = this.eventAfter(
+      entry,
+      last ? { id: Number(last.id), hash: last.hash } : GENESIS,
+    );
+    await trx('audit_events').insert(row);
+    return toEvent(row);
+  }
+
+  /**
+   * The append on PostgreSQL, in one round trip when this log wrote the chain's head (the
+   * usual case: one writer, or several in turn). The event is built after the head this log
+   * last wrote, and inserted by one statement, under the audit lock (the one earlier versions
+   * take before they read the head, so they and this one exclude each other), only if that
+   * head is still the chain's newest event and its successor's id is free. A guess that no
+   * longer holds (another process appended, or the transaction of this log's last event
+   * rolled back) inserts nothing: the head is then read, under the lock, and the event
+   * built again.
+   *
+   * The statement's snapshot is taken before it waits for the lock, so it can miss an event
+   * committed while it waited; that event holds the id this one wants, so the insert does
+   * nothing (`on conflict do nothing`) rather than fork the chain. Once the lock is held, a
+   * read sees the true head: an append takes at most three attempts.
+   */
+  private async appendOnPostgres(
+    entry: AuditEntry,
+    trx: Knex.Transaction,
+  ): Promise<AuditEvent> {
+    let head = this.lastWritten;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      head ??= await lockAndReadHead(trx);
+      const row = this.eventAfter(entry, head);
+      if (await insertAfter(trx, head, row)) {
+        this.lastWritten = { id: Number(row.id), hash: row.hash };
+        return toEvent(row);
+      }
+      head = undefined;
+    }
+    throw new Error(
+      'the audit chain moved while this append held its lock: something writes audit_events without taking the lock',
+    );
+  }
+
+  /** The event an entry is stored as, chained after `head`. */
+  private eventAfter(entry: AuditEntry, head: ChainHead): Row {
     // Values are clipped to their columns, by code point: an over-long one (a request's
     // path, say) is recorded in part rather than failing the transaction it is part of, and
     // what is hashed is exactly what the database stores.
     const base: Omit<Row, 'hash'> = {
-      id: last ? Number(last.id) + 1 : 1,
+      id: head.id + 1,
       at: DateTime.utc().toISO(),
       actor: storable(entry.actor, 255),
       action: storable(entry.action, 64),
@@ -243,13 +375,11 @@ export class AuditLog {
       commit_sha: storable(entry.commit ?? null, 40),
       before_digest: storable(entry.beforeDigest ?? null, 64),
       after_digest: storable(entry.afterDigest ?? null, 64),
-      prev_hash: last?.hash ?? GENESIS_HASH,
+      prev_hash: head.hash,
       key_id: this.keys.currentId,
       verified: entry.verified ?? !entry.actor.startsWith('git:'),
     };
-    const row: Row = { ...base, hash: hashAuditRow(base, this.keys)! };
-    await trx('audit_events').insert(row);
-    return toEvent(row);
+    return { ...base, hash: hashAuditRow(base, this.keys)! };
   }
 
   /** The newest event's id and hash, if any: what a commit anchors the chain at. */

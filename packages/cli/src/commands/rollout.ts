@@ -1,3 +1,7 @@
+import {
+  resourceVersionKey,
+  resourceVersionOf,
+} from '@idp-multicloud/plugin-control-plane-common';
 import { Schemas } from '@idp-multicloud/sdk';
 import { Command } from 'commander';
 import { fields, print, table } from '../format';
@@ -169,9 +173,7 @@ async function finishRollout(
   before: string | undefined,
   opts: { wait?: boolean; timeout: string },
 ) {
-  const wanted = String(
-    resource.spec.params.engineVersion ?? resource.spec.params.version,
-  );
+  const wanted = String(resourceVersionOf(resource.spec.params));
   if (!opts.wait) {
     print(
       session.output,
@@ -286,10 +288,7 @@ export function rolloutCommands(): Command[] {
           const session = await sessionOf(command);
           const ref = refArgument(raw);
           const asIs = await session.idp.resources.get(ref);
-          const key =
-            asIs.spec.params.engineVersion !== undefined
-              ? 'engineVersion'
-              : 'version';
+          const key = resourceVersionKey(asIs.spec.params);
           if (asIs.spec.params[key] === undefined) {
             throw new UsageError(
               `${ref} is a ${asIs.spec.product}, which has no version to roll out`,

@@ -326,8 +326,21 @@ export function defaultRollout(product: string, tier: TierId): RolloutSpec {
 export function resourceVersionOf(
   params: Record<string, unknown> | undefined,
 ): string | undefined {
-  const version = params?.engineVersion ?? params?.version;
+  const version = params?.[resourceVersionKey(params)];
   return version === undefined || version === null
     ? undefined
     : String(version);
+}
+
+/**
+ * The parameter holding a resource's version (see {@link resourceVersionOf}): what a rollout
+ * or a rollback changes.
+ * @public
+ */
+export function resourceVersionKey(
+  params: Record<string, unknown> | undefined,
+): 'engineVersion' | 'version' {
+  return params?.engineVersion !== undefined && params?.engineVersion !== null
+    ? 'engineVersion'
+    : 'version';
 }

@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { resourceVersionKey } from '@idp-multicloud/plugin-control-plane-common';
 import { z } from 'zod/v3';
 import {
   canonicalRef,
@@ -93,10 +94,7 @@ export function createDeploymentStartAction(
         fn: async () => {
           try {
             const resource = await client.resources.get(ref);
-            const key =
-              resource.spec.params.engineVersion !== undefined
-                ? 'engineVersion'
-                : 'version';
+            const key = resourceVersionKey(resource.spec.params);
             if (resource.spec.params[key] === undefined) {
               throw new InputError(
                 `ref: ${ref} is a ${resource.spec.product}, which has no version to roll out`,

@@ -9,6 +9,7 @@ import {
   resourceReadPermission,
   resourceSchema,
   resourceUpdatePermission,
+  resourceVersionKey,
   rollbackRequestSchema,
   versionListSchema,
   versionQuerySchema,
@@ -234,10 +235,7 @@ export const deploymentRoutes = [
           })`,
         );
       }
-      const key =
-        resource.spec.params.engineVersion !== undefined
-          ? 'engineVersion'
-          : 'version';
+      const key = resourceVersionKey(resource.spec.params);
       const patch = { params: { [key]: to } };
       const { next, basis } = await deps.resourceService.planUpdate(ref, patch);
       await deps.resourceService.check(

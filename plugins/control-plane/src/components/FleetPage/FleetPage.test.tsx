@@ -71,6 +71,21 @@ describe('FleetPage', () => {
       http.get(`${base}/clusters`, () =>
         reply('ClusterList', { items: clusters }),
       ),
+      // a managed cluster's health over the last day, as the page asks for it
+      http.get(`${base}/clusters/:name/health`, ({ params }) => {
+        const found = clusters.find(c => c.id === params.name);
+        return found?.health
+          ? reply('ClusterHealthHistory', {
+              cluster: found.id,
+              health: found.health,
+              series: [
+                { at: '2026-12-07T08:00:00Z', score: 80 },
+                { at: '2026-12-07T09:00:00Z', score: 76 },
+                { at: '2026-12-07T10:00:00Z', score: 72 },
+              ],
+            })
+          : replyError(404, 'NotFoundError', `no cluster ${params.name}`);
+      }),
     );
 
   it('shows each provider with its health score, latency and circuit breaker', async () => {
@@ -239,19 +254,6 @@ describe('FleetPage', () => {
 
   it('shows a managed cluster: phase, version under way, channel, health with its trend, and the operation running', async () => {
     fleet([managed]);
-    server.use(
-      http.get(`${base}/clusters/eu-lab/health`, () =>
-        reply('ClusterHealthHistory', {
-          cluster: 'eu-lab',
-          health: managed.health!,
-          series: [
-            { at: '2026-12-07T08:00:00Z', score: 80 },
-            { at: '2026-12-07T09:00:00Z', score: 76 },
-            { at: '2026-12-07T10:00:00Z', score: 72 },
-          ],
-        }),
-      ),
-    );
     renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });
     const row = await screen.findByRole('row', { name: 'eu-lab' });
     expect(within(row).getByLabelText('State: Upgrading')).toBeInTheDocument();
@@ -295,13 +297,6 @@ describe('FleetPage', () => {
     fleet([idle]);
     let drained = false;
     server.use(
-      http.get(`${base}/clusters/eu-lab/health`, () =>
-        reply('ClusterHealthHistory', {
-          cluster: 'eu-lab',
-          health: managed.health!,
-          series: [],
-        }),
-      ),
       http.post(`${base}/clusters/eu-lab/drain`, () => {
         drained = true;
         return reply(
@@ -354,15 +349,7 @@ describe('FleetPage', () => {
         ],
       },
     ]);
-    server.use(
-      http.get(`${base}/clusters/eu-lab/health`, () =>
-        reply('ClusterHealthHistory', {
-          cluster: 'eu-lab',
-          health: managed.health!,
-          series: [],
-        }),
-      ),
-    );
+    server.use();
     renderInTestApp(<FleetPage />, { features: [controlPlanePlugin] });
     const row = await screen.findByRole('row', { name: 'eu-lab' });
     // in the window's own time zone: 01:00 UTC is 02:00 in Paris
@@ -385,13 +372,6 @@ describe('FleetPage', () => {
     fleet([drained]);
     let uncordoned = false;
     server.use(
-      http.get(`${base}/clusters/eu-lab/health`, () =>
-        reply('ClusterHealthHistory', {
-          cluster: 'eu-lab',
-          health: managed.health!,
-          series: [],
-        }),
-      ),
       http.post(`${base}/clusters/eu-lab/uncordon`, () => {
         uncordoned = true;
         return reply('ClusterAccepted', { cluster: 'eu-lab', commit: null });

@@ -335,6 +335,9 @@ export function deliveredStep(
             ctx.operation.targetGeneration ?? ctx.resource.status.generation,
         },
       };
+      if (!delivery.via.delivers(resource, ctx.desired)) {
+        return { skipped: 'no GitOps tool delivers it' };
+      }
       if (!ctx.waitingSince) await delivery.via.render();
       const verdict = await delivery.via.verdict(resource, ctx.desired);
       if (!verdict) return { skipped: 'no GitOps tool delivers it' };

@@ -30,6 +30,10 @@ export function describeVerdict(verdict: DeliveryVerdict): string {
  * does nothing. A failing tool is logged, never fatal: its verdict is then unknown.
  */
 export class Delivery {
+  /** The render running, and the one that will run after it (see {@link Delivery.render}). */
+  #current?: Promise<void>;
+  #next?: Promise<void>;
+
   constructor(
     private readonly options: {
       provider?: DeliveryProvider;
@@ -89,8 +93,30 @@ export class Delivery {
   /**
    * Renders every placed resource that is not being deleted, at the indexed commit. The
    * provider commits only when something changed, so a pass with nothing new writes nothing.
+   * A render reads the fleet as it starts: callers that arrive while one runs share the next
+   * one (many creates waiting for delivery make one render, not one each).
    */
-  async render(): Promise<void> {
+  render(): Promise<void> {
+    this.#next ??= (this.#current ?? Promise.resolve()).then(() => {
+      this.#next = undefined;
+      this.#current = this.#renderNow().finally(() => {
+        this.#current = undefined;
+      });
+      return this.#current;
+    });
+    return this.#next;
+  }
+
+  /** Whether a GitOps tool delivers a resource's objects where it is placed. */
+  delivers(resource: ResourceRecord, desired: DesiredState): boolean {
+    const provider = this.options.provider;
+    const item = provider && this.deliveredResource(resource, desired);
+    return Boolean(
+      item && provider.delivers?.(item.resource, item.target) !== false,
+    );
+  }
+
+  async #renderNow(): Promise<void> {
     const { provider, resources, indexer, logger } = this.options;
     if (!provider) return;
     const desired = await indexer.current();
@@ -146,9 +172,7 @@ export class Delivery {
   ): Promise<DeliveryVerdict | undefined> {
     const provider = this.options.provider;
     const item = provider && this.deliveredResource(resource, desired);
-    if (!item || provider.delivers?.(item.resource, item.target) === false) {
-      return undefined;
-    }
+    if (!item || !this.delivers(resource, desired)) return undefined;
     try {
       const status = await provider.status(item.resource, item.target);
       return status

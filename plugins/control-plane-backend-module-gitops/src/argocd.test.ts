@@ -102,27 +102,18 @@ describe.each(databases.eachSupportedId())(
         sync: 'OutOfSync',
         health: 'Missing',
       });
-      await until(
-        async () =>
-          (
-            await api.get('/resources/shop/storefront')
-          ).body.status.delivery?.sync === 'OutOfSync',
-        'the verdict shown',
-      );
-      await new Promise(r => setTimeout(r, 300)); // several polls of the waiting step
-      expect(await cp.state()).toBe('PROVISIONING');
-      expect(
-        (await api.get('/resources/shop/storefront')).body.status.delivery,
-      ).toMatchObject({
+      const waiting = await cp.shownVerdict({ sync: 'OutOfSync' });
+      expect(waiting.status.state).toBe('PROVISIONING');
+      expect(waiting.status.delivery).toMatchObject({
         tool: 'argocd',
         application: `idp-${cluster}`,
         sync: 'OutOfSync',
         health: 'Missing',
         inSync: false,
       });
-      const waiting = await createOperation();
-      expect(waiting.state).toBe('running');
-      expect(waiting.steps.map((st: any) => st.name)).toEqual([
+      const operation = await createOperation();
+      expect(operation.state).toBe('running');
+      expect(operation.steps.map((st: any) => st.name)).toEqual([
         'validate',
         'schedule',
         'apply_claim',
@@ -254,11 +245,9 @@ describe.each(databases.eachSupportedId())(
       // the update saga renders it, then waits: Argo CD still reports every object synced,
       // but at the revision before the render
       await until(async () => cp.commits() === commits + 1, 'the new render');
-      await new Promise(r => setTimeout(r, 300)); // several polls of the waiting step
-      const resource = async () =>
-        (await cp.api.get('/resources/shop/storefront')).body;
-      expect((await resource()).status.observedGeneration).toBe(1);
-      expect((await resource()).status.delivery).toMatchObject({
+      const waiting = await cp.shownVerdict({ sync: 'OutOfSync' });
+      expect(waiting.status.observedGeneration).toBe(1);
+      expect(waiting.status.delivery).toMatchObject({
         sync: 'OutOfSync',
         inSync: false,
         message: `argocd applied revision ${before.slice(
@@ -272,7 +261,10 @@ describe.each(databases.eachSupportedId())(
         health: 'Healthy',
       });
       await until(
-        async () => (await resource()).status.observedGeneration === 2,
+        async () =>
+          (
+            await cp.api.get('/resources/shop/storefront')
+          ).body.status.observedGeneration === 2,
         'generation 2',
       );
       // the update saga rendered it: the pass adds nothing

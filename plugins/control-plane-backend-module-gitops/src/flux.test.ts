@@ -87,18 +87,9 @@ describe.each(databases.eachSupportedId())(
         lastAppliedRevision:
           'main@sha1:0123456789abcdef0123456789abcdef01234567',
       });
-      await until(
-        async () =>
-          (
-            await api.get('/resources/shop/storefront')
-          ).body.status.delivery?.health === 'Degraded',
-        'the verdict shown',
-      );
-      await new Promise(r => setTimeout(r, 300)); // several polls of the waiting step
-      expect(await cp.state()).toBe('PROVISIONING');
-      expect(
-        (await api.get('/resources/shop/storefront')).body.status.delivery,
-      ).toMatchObject({
+      const waiting = await cp.shownVerdict({ health: 'Degraded' });
+      expect(waiting.status.state).toBe('PROVISIONING');
+      expect(waiting.status.delivery).toMatchObject({
         tool: 'flux',
         application: `flux-system/${name}`,
         sync: 'OutOfSync',
@@ -114,8 +105,9 @@ describe.each(databases.eachSupportedId())(
         ],
         inventory: { entries: [] },
       });
-      await new Promise(r => setTimeout(r, 300));
-      expect(await cp.state()).toBe('PROVISIONING');
+      expect(
+        (await cp.shownVerdict({ health: 'Progressing' })).status.state,
+      ).toBe('PROVISIONING');
 
       // Ready with the objects, but at a revision that is not in the deploy repository
       const applied = (revision: string) => ({
@@ -136,8 +128,11 @@ describe.each(databases.eachSupportedId())(
         name,
         applied('0123456789abcdef0123456789abcdef01234567'),
       );
-      await new Promise(r => setTimeout(r, 300));
-      expect(await cp.state()).toBe('PROVISIONING');
+      const stale = await cp.shownVerdict({ health: 'Healthy' });
+      expect(stale.status.state).toBe('PROVISIONING');
+      expect(stale.status.delivery.message).toBe(
+        'flux applied revision 0123456789ab, not the latest render of these objects',
+      );
 
       // at the render's commit: READY
       kube.setStatus(

@@ -6,6 +6,7 @@ import { FakeKubernetes } from '../../control-plane-backend-module-kubernetes/sr
 import { HOLD_ANNOTATION } from './bootstrap';
 import { deliveryConfigSchema } from './config';
 import { GitOpsDelivery } from './GitOpsDelivery';
+import { webapp } from './__testUtils__/fixtures';
 
 const KUSTOMIZATION = [
   'kustomize.toolkit.fluxcd.io/v1',
@@ -14,28 +15,7 @@ const KUSTOMIZATION = [
   'idp-aws-us-east-1',
 ] as const;
 
-const held = (deploymentId: string) => ({
-  deploymentId,
-  resource: {
-    ref: 'resource:shop/storefront',
-    uid: '1d7e0c52-4f55-4a11-9c1e-0c0d6a3b2f10',
-    namespace: 'shop',
-    name: 'storefront',
-    product: 'webapp',
-    tier: 'high',
-    owner: 'group:default/shop',
-    generation: 2,
-    params: { image: 'ghcr.io/acme/storefront', version: '1.4.2' },
-    labels: {},
-  },
-  target: {
-    cell: 'cell-us',
-    provider: 'aws',
-    cluster: 'aws-us-east-1',
-    region: 'us-east-1',
-    zones: ['us-east-1a'],
-  },
-});
+const held = (deploymentId: string) => ({ ...webapp(), deploymentId });
 
 describe('holding a Flux Kustomization during rollouts', () => {
   let kube: FakeKubernetes;

@@ -1,6 +1,5 @@
 import { ConfigReader } from '@backstage/config';
 import { resolveClaimMappings } from '@idp-multicloud/plugin-control-plane-backend-module-kubernetes';
-import { DeliveredResource } from '@idp-multicloud/plugin-control-plane-node';
 import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository';
@@ -12,29 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { bootstrapFiles } from './bootstrap';
 import { deliveryConfigSchema, readDeliveryOptions } from './config';
 import { renderClusters } from './render';
-
-const webapp = (overrides: Partial<DeliveredResource['resource']> = {}) => ({
-  resource: {
-    ref: 'resource:shop/storefront',
-    uid: '1d7e0c52-4f55-4a11-9c1e-0c0d6a3b2f10',
-    namespace: 'shop',
-    name: 'storefront',
-    product: 'webapp',
-    tier: 'high',
-    owner: 'group:default/shop',
-    generation: 2,
-    params: { image: 'ghcr.io/acme/storefront', version: '1.4.2', port: 8080 },
-    labels: {},
-    ...overrides,
-  },
-  target: {
-    cell: 'cell-us',
-    provider: 'aws',
-    cluster: 'aws-us-east-1',
-    region: 'us-east-1',
-    zones: ['us-east-1a'],
-  },
-});
+import { webapp } from './__testUtils__/fixtures';
 
 const options = deliveryConfigSchema.parse({
   repository: {

@@ -160,6 +160,22 @@ export async function startWithDelivery(
       await until(async () => this.files().includes(file), `${file} rendered`);
       return { cluster, file };
     },
+    /**
+     * Waits until `ref` shows the tool's verdict with `fields`, then lets the waiting step
+     * poll the tool a few times more; `ref` as it is then.
+     */
+    async shownVerdict(
+      fields: Record<string, unknown>,
+      ref = 'shop/storefront',
+    ) {
+      const get = async () => (await api.get(`/resources/${ref}`)).body;
+      await until(async () => {
+        const shown = (await get()).status?.delivery ?? {};
+        return Object.entries(fields).every(([k, v]) => shown[k] === v);
+      }, `${ref} showing ${JSON.stringify(fields)}`);
+      await new Promise(r => setTimeout(r, 300));
+      return get();
+    },
     /** Commits in the deploy repository. */
     commits: () =>
       Number(git(deployRepo, 'rev-list', '--count', '--all') || '0'),

@@ -9,9 +9,6 @@ import { AuditKeyring } from './AuditKeys';
 /** The hash that precedes the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-// Any constant: the key of the PostgreSQL advisory lock that serializes appends.
-const AUDIT_LOCK_KEY = 74_123_001;
-
 /**
  * Where the chain stood at a commit the control plane made: the commit's own event must
  * exist, and so must the event its `Audit-Head` trailer names, with that hash. Git holds the
@@ -162,6 +159,7 @@ interface ChainHead {
 
 const GENESIS: ChainHead = { id: 0, hash: GENESIS_HASH };
 
+/** The columns of audit_events, as the PostgreSQL append names them. */
 const COLUMNS: (keyof Row)[] = [
   'id',
   'at',
@@ -183,57 +181,12 @@ const COLUMNS: (keyof Row)[] = [
   'hash',
 ];
 
-/**
- * Takes the audit lock (PostgreSQL), then reads the chain's head. The read's snapshot
- * predates the lock: when the lock was contended, the head read may be older than the one
- * its holder committed, which {@link insertAfter} then notices. Once the lock is held, the
- * head read is the chain's.
- */
-async function lockAndReadHead(trx: Knex.Transaction): Promise<ChainHead> {
-  const { rows } = await trx.raw(
-    `select head.id, head.hash
-       from pg_advisory_xact_lock(?) as locked
-       left join lateral (
-         select id, hash from audit_events order by id desc limit 1
-       ) as head on true`,
-    [AUDIT_LOCK_KEY],
-  );
-  const head = rows[0] as { id: string | null; hash: string | null };
-  return head.id === null ? GENESIS : { id: Number(head.id), hash: head.hash! };
-}
-
-/**
- * Inserts `row`, the event after `head`, in one statement: only if `head` is the newest event
- * the statement sees and no event (even one committed after the statement's snapshot was
- * taken) holds `row`'s id, and under the audit lock, taken before the row is inserted
- * (PostgreSQL). Whether it inserted.
- */
-async function insertAfter(
-  trx: Knex.Transaction,
-  head: ChainHead,
-  row: Row,
-): Promise<boolean> {
-  const isHead =
-    head.id === 0
-      ? { sql: 'not exists (select 1 from audit_events)', bindings: [] }
-      : {
-          sql: '(?, ?) = (select id, hash from audit_events order by id desc limit 1)',
-          bindings: [head.id, head.hash],
-        };
-  const { rows } = await trx.raw(
-    `insert into audit_events (??)
-     select ${COLUMNS.map(() => '?').join(', ')}
-      where pg_advisory_xact_lock(?) is not null and ${isHead.sql}
-     on conflict (id) do nothing
-     returning id`,
-    [
-      COLUMNS,
-      ...COLUMNS.map(column => row[column]),
-      AUDIT_LOCK_KEY,
-      ...isHead.bindings,
-    ],
-  );
-  return rows.length === 1;
+/** The chain's newest event, as the transaction sees it. */
+async function readHead(trx: Knex.Transaction): Promise<ChainHead> {
+  const last = await trx<Row>('audit_events')
+    .orderBy('id', 'desc')
+    .first('id', 'hash');
+  return last ? { id: Number(last.id), hash: last.hash } : GENESIS;
 }
 
 /** The keyring of AuditLogs built without one (tests): random, for this process only. */
@@ -284,8 +237,8 @@ export interface AuditQuery {
 export class AuditLog {
   private readonly keys: AuditKeyring;
   /**
-   * The last event this log appended on PostgreSQL: a guess at the chain's head, checked by
-   * the next append's insert (see {@link AuditLog.appendOnPostgres}).
+   * The last event this log appended on PostgreSQL: a guess at the chain's head, checked
+   * when the next event is inserted (see {@link AuditLog.appendOnPostgres}).
    */
   private lastWritten: ChainHead | undefined;
 
@@ -310,49 +263,46 @@ export class AuditLog {
     if (isPostgres(this.db)) {
       return this.appendOnPostgres(entry, trx);
     }
-    const last = await trx<Row>('audit_events')
-      .orderBy('id', 'desc')
-      .first('id', 'hash');
-    const row = this.eventAfter(
-      entry,
-      last ? { id: Number(last.id), hash: last.hash } : GENESIS,
-    );
+    const row = this.eventAfter(entry, await readHead(trx));
     await trx('audit_events').insert(row);
     return toEvent(row);
   }
 
   /**
-   * The append on PostgreSQL, in one round trip when this log wrote the chain's head (the
+   * The append on PostgreSQL, in one statement when this log wrote the chain's head (the
    * usual case: one writer, or several in turn). The event is built after the head this log
-   * last wrote, and inserted by one statement, under the audit lock (the one earlier versions
-   * take before they read the head, so they and this one exclude each other), only if that
-   * head is still the chain's newest event and its successor's id is free. A guess that no
-   * longer holds (another process appended, or the transaction of this log's last event
-   * rolled back) inserts nothing: the head is then read, under the lock, and the event
-   * built again.
-   *
-   * The statement's snapshot is taken before it waits for the lock, so it can miss an event
-   * committed while it waited; that event holds the id this one wants, so the insert does
-   * nothing (`on conflict do nothing`) rather than fork the chain. Once the lock is held, a
-   * read sees the true head: an append takes at most three attempts.
+   * last wrote, and inserted only where `audit_events_head_is` (see its migration) says that
+   * head is still the chain's, which it checks under the audit lock (the one earlier versions
+   * take too, so they and this one exclude each other). A guess that no longer holds (another
+   * process appended, or the transaction of this log's last event rolled back) inserts
+   * nothing: the head is then read, under the lock now held, and the event built again.
    */
   private async appendOnPostgres(
     entry: AuditEntry,
     trx: Knex.Transaction,
   ): Promise<AuditEvent> {
-    let head = this.lastWritten;
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      head ??= await lockAndReadHead(trx);
+    let head = this.lastWritten ?? GENESIS;
+    for (let attempt = 1; ; attempt++) {
       const row = this.eventAfter(entry, head);
-      if (await insertAfter(trx, head, row)) {
+      const { rows } = await trx.raw(
+        `insert into audit_events (??)
+         select ${COLUMNS.map(() => '?').join(', ')}
+          where audit_events_head_is(?, ?)
+         returning id`,
+        [COLUMNS, ...COLUMNS.map(column => row[column]), head.id, head.hash],
+      );
+      if (rows.length === 1) {
         this.lastWritten = { id: Number(row.id), hash: row.hash };
         return toEvent(row);
       }
-      head = undefined;
+      if (attempt === 2) {
+        // The head was read under the lock: only a writer that does not take it moves it.
+        throw new Error(
+          'the audit chain moved while this append held its lock: something writes audit_events without taking the lock',
+        );
+      }
+      head = await readHead(trx);
     }
-    throw new Error(
-      'the audit chain moved while this append held its lock: something writes audit_events without taking the lock',
-    );
   }
 
   /** The event an entry is stored as, chained after `head`. */

@@ -2,10 +2,10 @@
  * audit: the hash-chained audit log at size, on SQLite and PostgreSQL.
  *
  * - append: one event appended (its own transaction: the keyed hash, and on SQLite the chain's
- *   head read then the insert; on PostgreSQL one call of audit_events_append, which inserts
- *   under the audit lock if the head this log last wrote is still the chain's) against a
- *   bare insert of the same row into a table with the same columns and indexes, without a
- *   chain. Goal: ≤ 1.5×.
+ *   head read then the insert; on PostgreSQL one insert, made only where
+ *   audit_events_head_is finds, under the audit lock, that the head this log last wrote is
+ *   still the chain's) against a bare insert of the same row into a table with the same
+ *   columns and indexes, without a chain. Goal: ≤ 1.5×.
  * - verify: walking a chain of 100,000 events (every hash recomputed under its key, every
  *   link checked, a page at a time) against reading the same rows page by page. Goal: ≤ 2 s.
  */

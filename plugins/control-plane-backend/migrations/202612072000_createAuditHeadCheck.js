@@ -2,13 +2,17 @@
 
 /**
  * PostgreSQL: `audit_events_head_is(id, hash)`, so that the audit log appends in one
- * statement: `insert into audit_events (...) select ... where audit_events_head_is(?, ?)`.
- * It takes the audit lock (the advisory lock appends have always taken), then reads the
- * chain's head, in a snapshot of its own taken after the lock (the true head: a statement's
- * own snapshot predates the locks it waits for), and says whether it is the event with that
- * id and hash (id 0 and the genesis hash: no event yet). A function, so that PostgreSQL
- * plans that read once per connection rather than once per event. SQLite needs none: it
- * has a single writer.
+ * statement, `insert into audit_events select * from jsonb_populate_record(null::audit_events,
+ * event) where audit_events_head_is(id, hash)` (the event as JSON, built by the backend after
+ * the head it expects). The function takes the audit lock (the advisory lock appends have
+ * always taken), then reads the chain's head, in a snapshot of its own taken after the lock
+ * (the true head: a statement's own snapshot predates the locks it waits for), and says
+ * whether it is the event with that id and hash (id 0 and the genesis hash: no event yet).
+ * A function, so that PostgreSQL plans that read once per connection rather than once per
+ * event. SQLite needs none: it has a single writer.
+ *
+ * A column added to audit_events later must be written by the backend: a row built from
+ * JSON gets null, not the column's default, for a key it lacks.
  *
  * @param {import('knex').Knex} knex
  */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
+import { checkpointInBackground } from './sqliteCheckpoints';
 
 /** The database clients the control plane runs on (its hot path talks to their drivers). */
 const SUPPORTED_CLIENTS = ['pg', 'better-sqlite3'];
@@ -21,15 +22,36 @@ export function assertSupportedDatabase(db: Knex): void {
  * On a SQLite file, the write-ahead log with `synchronous = NORMAL`: a commit is a write to
  * the log, not a sync of the database file and its journal. A crashed process loses no
  * committed transaction; a power loss may lose the last ones but never leaves the file
- * inconsistent (and the state repository, not the database, is the desired state). Costs
- * nothing on PostgreSQL or an in-memory SQLite.
+ * inconsistent (and the state repository, not the database, is the desired state). On a
+ * file, the log is checkpointed on a thread of its own (see {@link checkpointInBackground}).
+ * Costs nothing on PostgreSQL or an in-memory SQLite.
  */
 export async function tuneSqlite(db: Knex): Promise<void> {
   if (db.client.config.client !== 'better-sqlite3') return;
   const [mode] = await db.raw('pragma journal_mode = wal');
   if (mode?.journal_mode === 'wal') {
     await db.raw('pragma synchronous = normal');
+    const filename = sqliteFilename(db);
+    if (filename) await checkpointInBackground(db, filename);
   }
+}
+
+/** The file of a SQLite database, or undefined when it is in memory. */
+function sqliteFilename(db: Knex): string | undefined {
+  const connection = db.client.config.connection as
+    | string
+    | { filename?: string }
+    | undefined;
+  const filename =
+    typeof connection === 'string' ? connection : connection?.filename;
+  if (
+    !filename ||
+    filename === ':memory:' ||
+    filename.includes('mode=memory')
+  ) {
+    return undefined;
+  }
+  return filename;
 }
 
 export function isPostgres(db: Knex): boolean {

@@ -67,7 +67,7 @@ import {
   ClusterStatus,
 } from './clusters/ClusterService';
 import { ClusterLifecycle, createClusterLifecycle } from './clusters/lifecycle';
-import { Delivery } from './reconciler/delivery';
+import { Delivery } from './orchestration/delivery';
 import { withSyncHold } from './deployments/holdSync';
 
 /** Every store and service of the control plane, wired together. */

@@ -5,7 +5,7 @@
  * aborted rollout releases it as the first step's compensation.
  */
 import { DriverError } from '@idp-multicloud/plugin-control-plane-node';
-import { Delivery } from '../reconciler/delivery';
+import { Delivery } from '../orchestration/delivery';
 import {
   ClaimedOperation,
   Saga,

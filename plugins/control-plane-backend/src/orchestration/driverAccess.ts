@@ -19,7 +19,7 @@ import { Knex } from 'knex';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { DesiredState } from '../gitops/DesiredState';
 import { QuotaGuard } from '../governance/QuotaGuard';
-import type { Delivery } from '../reconciler/delivery';
+import type { Delivery } from './delivery';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { SchedulingDecision } from '../scheduling/pipeline';
 import { Scheduler } from '../scheduling/Scheduler';

@@ -17,7 +17,7 @@ import {
   Scheduled,
   withDriver,
 } from './driverAccess';
-import { describeVerdict } from '../reconciler/delivery';
+import { describeVerdict } from './delivery';
 import { SagaContext, SagaStep, StepWait } from './types';
 
 /** What `validate` returns: the generation the operation brings about. */

@@ -20,7 +20,7 @@ import {
   healthTransition,
   setCondition,
 } from './drift';
-import { Delivery, describeVerdict } from './delivery';
+import { Delivery, describeVerdict } from '../orchestration/delivery';
 import { startOperation } from './startOperation';
 
 export interface DriftDetectorOptions {

@@ -6,7 +6,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
-import { effectiveParams } from '../orchestration/driverAccess';
+import { effectiveParams } from './driverAccess';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 
 /** What a tool says of a resource's objects, or why it says nothing yet. */

@@ -6,7 +6,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
-import { effectiveParams } from './driverAccess';
+import { effectiveParams, toDriverResource } from './driverAccess';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 
 /** What a tool says of a resource's objects, or why it says nothing yet. */
@@ -74,18 +74,7 @@ export class Delivery {
     return {
       dependsOn: resource.spec.dependsOn,
       ...(size ? { size } : {}),
-      resource: {
-        ref: resource.ref,
-        uid: resource.uid,
-        namespace: resource.metadata.namespace,
-        name: resource.metadata.name,
-        product: resource.spec.product,
-        tier: resource.spec.tier,
-        owner: resource.spec.owner,
-        generation: resource.status.generation,
-        params,
-        labels: resource.metadata.labels,
-      },
+      resource: toDriverResource(resource, params, resource.status.generation),
       target: { ...placement, region: cluster.region, zones: cluster.zones },
     };
   }
@@ -109,11 +98,16 @@ export class Delivery {
 
   /** Whether a GitOps tool delivers a resource's objects where it is placed. */
   delivers(resource: ResourceRecord, desired: DesiredState): boolean {
+    return Boolean(this.#deliveredByTool(resource, desired));
+  }
+
+  /** What the provider is told of a resource a tool delivers; undefined for the others. */
+  #deliveredByTool(resource: ResourceRecord, desired: DesiredState) {
     const provider = this.options.provider;
     const item = provider && this.deliveredResource(resource, desired);
-    return Boolean(
-      item && provider.delivers?.(item.resource, item.target) !== false,
-    );
+    return item && provider.delivers?.(item.resource, item.target) !== false
+      ? item
+      : undefined;
   }
 
   async #renderNow(): Promise<void> {
@@ -170,11 +164,13 @@ export class Delivery {
     resource: ResourceRecord,
     desired: DesiredState,
   ): Promise<DeliveryVerdict | undefined> {
-    const provider = this.options.provider;
-    const item = provider && this.deliveredResource(resource, desired);
-    if (!item || !this.delivers(resource, desired)) return undefined;
+    const item = this.#deliveredByTool(resource, desired);
+    if (!item) return undefined;
     try {
-      const status = await provider.status(item.resource, item.target);
+      const status = await this.options.provider!.status(
+        item.resource,
+        item.target,
+      );
       return status
         ? { status }
         : { why: `no tool reports its objects on ${item.target.cluster} yet` };

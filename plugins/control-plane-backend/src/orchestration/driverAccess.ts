@@ -101,8 +101,12 @@ export function effectiveParams(
   return checked.params;
 }
 
-export function driverResource(ctx: SagaContext): DriverResource {
-  const { resource } = ctx;
+/** What a driver (or a delivery provider) is told of a resource at `generation`. */
+export function toDriverResource(
+  resource: ResourceRecord,
+  params: Record<string, unknown>,
+  generation: number,
+): DriverResource {
   return {
     ref: resource.ref,
     uid: resource.uid,
@@ -111,10 +115,19 @@ export function driverResource(ctx: SagaContext): DriverResource {
     product: resource.spec.product,
     tier: resource.spec.tier,
     owner: resource.spec.owner,
-    generation: ctx.operation.targetGeneration ?? resource.status.generation,
-    params: effectiveParams(ctx.desired, resource),
+    generation,
+    params,
     labels: resource.metadata.labels,
   };
+}
+
+export function driverResource(ctx: SagaContext): DriverResource {
+  const { resource } = ctx;
+  return toDriverResource(
+    resource,
+    effectiveParams(ctx.desired, resource),
+    ctx.operation.targetGeneration ?? resource.status.generation,
+  );
 }
 
 function targetOf(desired: DesiredState, placement: Placement): DriverTarget {

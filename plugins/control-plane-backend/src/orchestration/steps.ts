@@ -335,10 +335,13 @@ export function deliveredStep(
             ctx.operation.targetGeneration ?? ctx.resource.status.generation,
         },
       };
-      if (!delivery.via.delivers(resource, ctx.desired)) {
-        return { skipped: 'no GitOps tool delivers it' };
+      if (!ctx.waitingSince) {
+        // the first run renders, unless nothing is there to render for
+        if (!delivery.via.delivers(resource, ctx.desired)) {
+          return { skipped: 'no GitOps tool delivers it' };
+        }
+        await delivery.via.render();
       }
-      if (!ctx.waitingSince) await delivery.via.render();
       const verdict = await delivery.via.verdict(resource, ctx.desired);
       if (!verdict) return { skipped: 'no GitOps tool delivers it' };
       const { status } = verdict;

@@ -8,7 +8,10 @@ import { ResourceEventStore } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { OperationStore } from '../operations/OperationStore';
-import { effectiveParams } from '../orchestration/sagas';
+import {
+  effectiveParams,
+  toDriverResource,
+} from '../orchestration/driverAccess';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import {
   compareObserved,
@@ -174,18 +177,7 @@ export class DriftDetector {
     }
     const observed = await driver
       .observe(
-        {
-          ref: resource.ref,
-          uid: resource.uid,
-          namespace: resource.metadata.namespace,
-          name: resource.metadata.name,
-          product: resource.spec.product,
-          tier: resource.spec.tier,
-          owner: resource.spec.owner,
-          generation: resource.status.observedGeneration,
-          params,
-          labels: resource.metadata.labels,
-        },
+        toDriverResource(resource, params, resource.status.observedGeneration),
         { ...placement, region: cluster.region, zones: cluster.zones },
         {
           idempotencyToken: `observe:${resource.uid}`,

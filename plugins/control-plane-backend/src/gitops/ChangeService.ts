@@ -298,8 +298,9 @@ export class ChangeService {
         admission?: boolean;
         /**
          * Bring the index up to the repository's head first (default true). With false, a
-         * pre-check (its change is validated again when committed) checks against the index
-         * as it is, and catches up with the head only before refusing.
+         * pre-check (its change is validated again when committed) checks against the
+         * desired state this replica last indexed or read, and catches up with the head only
+         * before refusing.
          */
         sync?: boolean;
       },
@@ -315,7 +316,7 @@ export class ChangeService {
     };
     let checked;
     if (request.sync === false) {
-      const indexed = await this.options.indexer.current();
+      const indexed = await this.options.indexer.lastKnown();
       try {
         checked = attempt(indexed);
       } catch (error) {

@@ -150,7 +150,20 @@ export class StateIndexer {
 
   /** The desired state at the indexed commit (cached until the index moves). */
   async current(): Promise<DesiredState> {
-    const commit = await this.indexedCommit();
+    return this.stateAt(await this.indexedCommit());
+  }
+
+  /**
+   * The desired state this replica last indexed or read, without asking the database
+   * whether another replica moved the index since: for a pre-check whose change is
+   * validated again when it is committed.
+   */
+  async lastKnown(): Promise<DesiredState> {
+    return this.cached ?? this.current();
+  }
+
+  /** The desired state at `commit`, the indexed commit just read. */
+  private async stateAt(commit: string | undefined): Promise<DesiredState> {
     if (this.cached && this.cached.commit === commit) {
       return this.cached;
     }
@@ -204,7 +217,7 @@ export class StateIndexer {
     // every later sync (and of every API change, which syncs first).
     let checked;
     try {
-      checked = await this.check(head, commits);
+      checked = await this.check(head, indexed, commits);
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
       return refuse([`the head could not be indexed: ${messageOf(error)}`]);
@@ -259,9 +272,13 @@ export class StateIndexer {
    * yet), and the change is validated against the state it makes. Files over the size limit
    * are not read.
    */
-  private async check(head: string, commits: CommitInfo[] = []) {
+  private async check(
+    head: string,
+    indexed: string | undefined,
+    commits: CommitInfo[] = [],
+  ) {
     const { repo } = this.options;
-    const before = await this.current();
+    const before = await this.stateAt(indexed);
     const diff = (await repo.changesBetween(before.commit, head)).filter(
       change => keyForPath(change.path), // READMEs and other files are not desired state
     );

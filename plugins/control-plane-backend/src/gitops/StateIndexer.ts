@@ -17,7 +17,7 @@ import { isDatabaseUnavailable } from '../database/availability';
 import { now, readTimestamp } from '../database/time';
 import { digestOf, isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
-import { ResourceStore } from '../resources/ResourceStore';
+import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { DesiredState, validateChange } from './DesiredState';
 import { CommitInfo, GitStateRepo } from './GitStateRepo';
 import { keyString, parseManifestFile } from './manifestCodec';
@@ -478,48 +478,63 @@ export class StateIndexer {
         trx,
         changed.map(c => c.key),
       );
-      for (const { key, manifest, digest } of changed) {
-        const by = madeBy(key);
+      // the live incarnations of the resources this head changes, in one query
+      const live = new Map(
+        (
+          await this.options.resources.getLiveMany(
+            [...changed.map(c => c.key), ...removed]
+              .filter(key => key.kind === 'Resource')
+              .map(key => stringifyResourceRef(key)),
+            trx,
+          )
+        ).map(r => [r.ref, r]),
+      );
+      const objects = changed.map(({ key, manifest, digest }) => {
         const previous = generations.get(keyString(key));
-        const generation = previous ? previous + 1 : 1;
+        return {
+          kind: key.kind,
+          namespace: key.namespace,
+          name: key.name,
+          manifest: JSON.stringify(manifest),
+          digest,
+          generation: previous ? previous + 1 : 1,
+          commit_sha: madeBy(key).sha,
+          updated_at: now(),
+        };
+      });
+      for (let i = 0; i < objects.length; i += 100) {
         await trx('desired_objects')
-          .insert({
-            kind: key.kind,
-            namespace: key.namespace,
-            name: key.name,
-            manifest: JSON.stringify(manifest),
-            digest,
-            generation,
-            commit_sha: by.sha,
-            updated_at: now(),
-          })
+          .insert(objects.slice(i, i + 100))
           .onConflict(['kind', 'namespace', 'name'])
           .merge();
-        if (manifest.kind === 'Resource') {
-          touchedRefs.push(
-            await this.applyResource(
-              trx,
-              manifest,
-              {
-                generation,
-                commit: by.sha,
-                // What a hand push's trailers say is not the control plane's to act on.
-                action: by.signed
-                  ? clip(by.trailers[TRAILERS.action], 64)
-                  : undefined,
-              },
-              actorOf(by),
-            ),
-          );
-        }
+      }
+      for (const [i, { key, manifest }] of changed.entries()) {
+        if (manifest.kind !== 'Resource') continue;
+        const by = madeBy(key);
+        touchedRefs.push(
+          await this.applyResource(
+            trx,
+            manifest,
+            live.get(stringifyResourceRef(manifest.metadata)),
+            {
+              generation: objects[i].generation,
+              commit: by.sha,
+              // What a hand push's trailers say is not the control plane's to act on.
+              action: by.signed
+                ? clip(by.trailers[TRAILERS.action], 64)
+                : undefined,
+            },
+            actorOf(by),
+          ),
+        );
       }
       for (const key of removed) {
         await trx('desired_objects').where(key).delete();
         if (key.kind === 'Resource') {
           const by = madeBy(key);
-          touchedRefs.push(
-            await this.removeResource(trx, key, by.sha, actorOf(by)),
-          );
+          const ref = stringifyResourceRef(key);
+          await this.removeResource(trx, live.get(ref), by.sha, actorOf(by));
+          touchedRefs.push(ref);
         }
       }
       for (const commit of commits) {
@@ -598,16 +613,12 @@ export class StateIndexer {
   private async applyResource(
     trx: Knex.Transaction,
     manifest: ManifestOf<'Resource'>,
+    live: ResourceRecord | undefined,
     desired: { generation: number; commit: string; action?: string },
     actor: string,
   ): Promise<string> {
     const { resources } = this.options;
     const ref = stringifyResourceRef(manifest.metadata);
-    const live = await resources.getLive(
-      manifest.metadata.namespace,
-      manifest.metadata.name,
-      trx,
-    );
     if (!live) {
       await resources.insert(trx, manifest, desired, {
         actor,
@@ -623,14 +634,12 @@ export class StateIndexer {
 
   private async removeResource(
     trx: Knex.Transaction,
-    key: ObjectKey,
+    live: ResourceRecord | undefined,
     commit: string,
     actor: string,
-  ): Promise<string> {
-    const { resources } = this.options;
-    const live = await resources.getLive(key.namespace, key.name, trx);
+  ): Promise<void> {
     if (live && live.status.state !== 'DELETING') {
-      await resources.transition(
+      await this.options.resources.transition(
         live.uid,
         live.status.state,
         'DELETING',
@@ -638,7 +647,6 @@ export class StateIndexer {
         trx,
       );
     }
-    return stringifyResourceRef(key);
   }
 
   private async recordCommit(trx: Knex.Transaction, commit: CommitInfo) {

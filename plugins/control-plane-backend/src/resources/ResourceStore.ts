@@ -184,18 +184,24 @@ export class ResourceStore extends ResourceReadModels {
     return row ? toResource(row) : undefined;
   }
 
-  /** Live resources with these refs. */
-  async getLiveMany(refs: string[]): Promise<ResourceRecord[]> {
-    if (refs.length === 0) return [];
+  /** Live resources with these refs (a few hundred per query). */
+  async getLiveMany(
+    refs: string[],
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<ResourceRecord[]> {
     const names = refs.map(parseResourceRef);
-    const rows = await this.db<ResourceRow>('resources')
-      .whereNot('state', 'DELETED')
-      .andWhere(qb => {
-        for (const { namespace, name } of names) {
-          qb.orWhere(inner => inner.where({ namespace, name }));
-        }
-      });
-    return rows.map(toResource);
+    const found: ResourceRecord[] = [];
+    for (let i = 0; i < names.length; i += 200) {
+      const rows = await db<ResourceRow>('resources')
+        .whereNot('state', 'DELETED')
+        .andWhere(qb => {
+          for (const { namespace, name } of names.slice(i, i + 200)) {
+            qb.orWhere(inner => inner.where({ namespace, name }));
+          }
+        });
+      found.push(...rows.map(toResource));
+    }
+    return found;
   }
 
   /**

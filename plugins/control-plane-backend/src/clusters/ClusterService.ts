@@ -9,6 +9,9 @@ import {
   ClusterPatchRequest,
   ClusterPhase,
   ClusterSpec,
+  kubernetesRelease,
+  kubernetesReleases,
+  labelsSchema,
   MANIFEST_API_VERSION,
   ManifestOf,
   unschedulableClusterPhases,
@@ -20,6 +23,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DateTime, IANAZone } from 'luxon';
 import { CallContext } from '../context';
+import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
 import { utilizationOf } from '../scheduling/pipeline';
@@ -322,7 +326,15 @@ export class ClusterService {
       },
       async trx => {
         if (type === 'create') {
+          // A cluster of this name decommissioned before: it starts anew.
+          await trx('clusters').where({ name, phase: 'Deleted' }).delete();
           await this.o.store.insert(name, 'Provisioning', undefined, trx);
+          const row = await trx('clusters').where({ name }).first();
+          if (row.phase !== 'Provisioning') {
+            throw new ConflictError(
+              `cannot create ${name} while it is ${row.phase}`,
+            );
+          }
           return;
         }
         // A cluster of Git never managed before is adopted as Ready.
@@ -359,6 +371,14 @@ export class ClusterService {
     if (desired.get('Cluster', body.name)) {
       throw new ConflictError(`cluster ${body.name} exists`);
     }
+    // A cluster decommissioned under this name (Deleted) may be created again; one still
+    // managed (its manifest removed by hand) may not: its create could never start.
+    const observed = await this.o.store.observed(body.name);
+    if (observed && observed.phase !== 'Deleted') {
+      throw new ConflictError(
+        `cluster ${body.name} is still ${observed.phase}: decommission it first`,
+      );
+    }
     const cell = desired.cell(body.cell);
     if (!cell) throw new InputError(`cell: no cell ${body.cell}`);
     if (!desired.provider(body.provider)) {
@@ -379,6 +399,12 @@ export class ClusterService {
         })`,
       );
     }
+    checkVersion(body.version);
+    body.zones.forEach((z, i) => {
+      if (body.zones.indexOf(z) !== i) {
+        throw new InputError(`zones[${i}]: ${z} is repeated`);
+      }
+    });
     const poolNames = new Set<string>();
     body.nodePools.forEach((p, i) => {
       if (poolNames.has(p.name)) {
@@ -386,13 +412,23 @@ export class ClusterService {
       }
       poolNames.add(p.name);
       checkPoolBounds(p, `nodePools[${i}]`);
+      (p.zones ?? []).forEach((z, j) => {
+        if (!body.zones.includes(z)) {
+          throw new InputError(
+            `nodePools[${i}].zones[${j}]: ${z} is not a zone of the cluster (${body.zones.join(
+              ', ',
+            )})`,
+          );
+        }
+      });
     });
     checkTimeZone(body.maintenanceWindow);
+    const labels = parseInput(labelsSchema, body.labels, 'labels');
     const nodes = body.nodePools.reduce((n, p) => n + p.count, 0);
     const manifest: ClusterManifest = {
       apiVersion: MANIFEST_API_VERSION,
       kind: 'Cluster',
-      metadata: { name: body.name, labels: body.labels ?? {} },
+      metadata: { name: body.name, labels },
       spec: {
         cell: body.cell,
         provider: body.provider,
@@ -454,6 +490,7 @@ export class ClusterService {
       );
     }
     checkTimeZone(body.maintenanceWindow ?? undefined);
+    if (body.labels) parseInput(labelsSchema, body.labels, 'labels');
     const upgrading =
       body.version !== undefined && body.version !== m.spec.version;
     // An upgrade in the window starts when the window (as this request leaves it) next opens.
@@ -484,6 +521,9 @@ export class ClusterService {
     let poolChanges: { name: string; count: number; from: number }[] = [];
     if (body.nodePools) {
       body.nodePools.forEach((p, i) => {
+        if (body.nodePools!.findIndex(x => x.name === p.name) !== i) {
+          throw new InputError(`nodePools[${i}].name: ${p.name} is repeated`);
+        }
         const pool = m.spec.nodePools.find(x => x.name === p.name);
         if (!pool) {
           throw new InputError(
@@ -512,6 +552,13 @@ export class ClusterService {
         );
       }
       await this.assertIdle(name, observed);
+      // Refused before anything is committed: the operation could not start from this phase.
+      const type = upgrading ? 'upgrade' : 'scale';
+      if (observed && !sagaPhases[type].from.includes(observed.phase)) {
+        throw new ConflictError(
+          `cannot ${type} ${name} while it is ${observed.phase}`,
+        );
+      }
     }
     let from = observed?.controlPlaneVersion ?? m.spec.version;
     if (upgrading) {
@@ -530,6 +577,7 @@ export class ClusterService {
       if (refusals.length) {
         throw new InputError(`version: ${refusals.join('; ')}`);
       }
+      checkVersion(body.version!);
       from = m.spec.version;
     }
     const commit = await this.commit(
@@ -692,6 +740,25 @@ export class ClusterService {
       return `cluster health ${status.health} is below ${minHealth}`;
     }
     return undefined;
+  }
+}
+
+/** A version must be of a release the control plane knows, and a patch that release has. */
+function checkVersion(version: string) {
+  const release = kubernetesRelease(version);
+  if (!release) {
+    throw new InputError(
+      `version: ${version} is not a supported release (supported: ${kubernetesReleases
+        .map(r => r.minor)
+        .join(', ')})`,
+    );
+  }
+  const patch = Number(version.split('.')[2] ?? 0);
+  const latest = Number(release.latestPatch.split('.')[2] ?? 0);
+  if (patch > latest) {
+    throw new InputError(
+      `version: ${version} does not exist (the latest patch of ${release.minor} is ${release.latestPatch})`,
+    );
   }
 }
 

@@ -2,6 +2,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { controlPlaneModuleSimulator } from '@idp-multicloud/plugin-control-plane-backend-module-simulator';
 import { MaintenanceWindow } from '@idp-multicloud/plugin-control-plane-common';
 import { DateTime } from 'luxon';
+import { execFileSync } from 'node:child_process';
 import { nextMaintenanceWindow } from './channels';
 import {
   callAs,
@@ -601,6 +602,154 @@ describe.each(databases.eachSupportedId())(
       expect(
         (await ana().get('/clusters')).body.items.map((c: any) => c.id),
       ).not.toContain('eu-bad');
+    });
+
+    it('refuses what Git could not hold or no operation could start before committing, naming the field', async () => {
+      const commits = () =>
+        execFileSync('git', ['-C', cp.repoPath, 'rev-list', '--count', 'main'])
+          .toString()
+          .trim();
+      const cluster = (extra: object) => ({
+        name: 'eu-bad',
+        cell: 'cell-eu',
+        provider: 'gcp',
+        region: 'europe-west1',
+        zones: ['europe-west1-b'],
+        version: '1.31',
+        nodePools: [{ name: 'general', machineType: 'm', count: 1 }],
+        ...extra,
+      });
+      await createCluster('eu-drained', '1.31');
+      const drain = await ana().post('/clusters/eu-drained/drain').send({});
+      expect((await settled('eu-drained', drain.body.operation.id)).state).toBe(
+        'succeeded',
+      );
+      const before = commits();
+      const refusals: [Promise<any>, number, RegExp][] = [
+        // a label key the manifest schema refuses was committed, leaving the head invalid
+        [
+          ana()
+            .post('/clusters')
+            .send(cluster({ labels: { 'not a key': 'x' } })),
+          400,
+          /^labels\.not a key: /,
+        ],
+        [
+          ana()
+            .patch('/clusters/eu-drained')
+            .send({ labels: { 'not a key': 'x' } }),
+          400,
+          /^labels\.not a key: /,
+        ],
+        // the new size was committed, then the scale refused
+        [
+          ana()
+            .patch('/clusters/eu-drained')
+            .send({ nodePools: [{ name: 'general', count: 3 }] }),
+          409,
+          /^cannot scale eu-drained while it is Draining$/,
+        ],
+        [
+          ana().patch('/clusters/eu-drained').send({ version: '1.32' }),
+          409,
+          /^cannot upgrade eu-drained while it is Draining$/,
+        ],
+        [
+          ana()
+            .patch('/clusters/aws-eu-west-1')
+            .send({
+              nodePools: [
+                { name: 'general', count: 3 },
+                { name: 'general', count: 7 },
+              ],
+            }),
+          400,
+          /^nodePools\[1\]\.name: general is repeated$/,
+        ],
+        [
+          ana()
+            .post('/clusters')
+            .send(cluster({ version: '1.99' })),
+          400,
+          /^version: 1\.99 is not a supported release/,
+        ],
+        [
+          ana()
+            .post('/clusters')
+            .send(cluster({ version: '1.31.99' })),
+          400,
+          /^version: 1\.31\.99 does not exist \(the latest patch of 1\.31 is 1\.31\.12\)$/,
+        ],
+        [
+          ana().patch('/clusters/aws-eu-west-1').send({ version: '1.34.99' }),
+          400,
+          /^version: 1\.34\.99 does not exist/,
+        ],
+        [
+          ana()
+            .post('/clusters')
+            .send(cluster({ zones: ['europe-west1-b', 'europe-west1-b'] })),
+          400,
+          /^zones\[1\]: europe-west1-b is repeated$/,
+        ],
+        [
+          ana()
+            .post('/clusters')
+            .send(
+              cluster({
+                nodePools: [
+                  {
+                    name: 'general',
+                    machineType: 'm',
+                    count: 1,
+                    zones: ['elsewhere'],
+                  },
+                ],
+              }),
+            ),
+          400,
+          /^nodePools\[0\]\.zones\[0\]: elsewhere is not a zone of the cluster/,
+        ],
+        [
+          ana()
+            .post('/clusters/channels/rapid/approvals')
+            .send({ minor: '1.99' }),
+          400,
+          /^minor: 1\.99 is not a supported Kubernetes release$/,
+        ],
+        [ana().get('/clusters/eu-nowhere/operations'), 404, /eu-nowhere/],
+      ];
+      for (const [res, status, message] of refusals) {
+        const { status: got, body } = await res;
+        expect([got, body.error?.message]).toEqual([
+          status,
+          expect.stringMatching(message),
+        ]);
+      }
+      expect(commits()).toBe(before);
+      const drained = (await ana().get('/clusters/eu-drained')).body;
+      expect([
+        drained.version,
+        drained.nodePools[0].count,
+        drained.labels,
+      ]).toEqual(['1.31', 2, {}]);
+      expect(
+        (await ana().get('/clusters')).body.items.map((c: any) => c.id),
+      ).not.toContain('eu-bad');
+    });
+
+    it('creates a cluster again under the name of a decommissioned one', async () => {
+      await createCluster('eu-again', '1.31');
+      const gone = await ana().delete('/clusters/eu-again');
+      expect(gone.status).toBe(202);
+      expect((await settled('eu-again', gone.body.operation.id)).state).toBe(
+        'succeeded',
+      );
+      expect((await ana().get('/clusters/eu-again')).status).toBe(404);
+      // the cluster's row stayed Deleted, so its new create could never start
+      await createCluster('eu-again', '1.32');
+      const again = (await ana().get('/clusters/eu-again')).body;
+      expect([again.version, again.observed.phase]).toEqual(['1.32', 'Ready']);
     });
   },
 );

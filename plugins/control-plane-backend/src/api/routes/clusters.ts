@@ -1,4 +1,4 @@
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   clusterAcceptedSchema,
   clusterAutomationReportSchema,
@@ -13,6 +13,7 @@ import {
   clusterOperationSchema,
   clusterPatchRequestSchema,
   fleetReadPermission,
+  kubernetesRelease,
   nameSchema,
   resourceEventPageSchema,
   resourceEventSchema,
@@ -96,9 +97,17 @@ export const clusterRoutes = [
       schema: clusterOperationListSchema,
       description: 'Operations of the cluster',
     },
-    run: async ({ params }, { clusters }) => ({
-      body: { items: await clusters.store.operationsOf(params.name) },
-    }),
+    run: async ({ params }, { clusters }) => {
+      const items = await clusters.store.operationsOf(params.name);
+      if (
+        !items.length &&
+        !(await clusters.store.observed(params.name)) &&
+        !(await clusters.service.current()).get('Cluster', params.name)
+      ) {
+        throw new NotFoundError(`No cluster ${params.name}`);
+      }
+      return { body: { items } };
+    },
   }),
 
   route({
@@ -231,6 +240,11 @@ export const clusterRoutes = [
       idempotency: 'optional',
     },
     run: async ({ params, body, ctx }, { clusters }) => {
+      if (!kubernetesRelease(body.minor)) {
+        throw new InputError(
+          `minor: ${body.minor} is not a supported Kubernetes release`,
+        );
+      }
       await clusters.store.approveMinor(params.channel, body.minor, ctx.actor);
       return {
         status: 201,

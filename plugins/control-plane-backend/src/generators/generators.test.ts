@@ -107,6 +107,47 @@ describe('selectUnits', () => {
     expect(selection.notes.join(' ')).toMatch(/1 dependency left out/);
     expect(selection.notes.join(' ')).not.toContain('secret-db');
   });
+
+  it('gives every unit its own key, even where a qualified name is another resource’s name', () => {
+    // team/db and other/db are qualified as team-db and other-db: x/team-db is named team-db
+    const selection = selectUnits(
+      sourceOf([
+        resource(
+          'db',
+          { product: 'redis', component: 'component:default/checkout' },
+          'team',
+        ),
+        resource(
+          'db',
+          { product: 'redis', component: 'component:default/checkout' },
+          'other',
+        ),
+        resource(
+          'team-db',
+          { product: 'redis', component: 'component:default/checkout' },
+          'x',
+        ),
+      ]),
+      { component: 'checkout' },
+    );
+    expect(
+      Object.fromEntries(selection.units.map(u => [u.ref, u.key])),
+    ).toEqual({
+      'resource:other/db': 'other-db',
+      'resource:team/db': 'team-db-2',
+      'resource:x/team-db': 'team-db',
+    });
+    const compose = parseYaml(
+      fileOf(generators.compose(selection).files, 'docker-compose.yaml'),
+    );
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'other-db',
+      'team-db',
+      'team-db-2',
+    ]);
+    const paths = generators.kubernetes(selection).files.map(f => f.path);
+    expect(new Set(paths).size).toBe(paths.length);
+  });
 });
 
 describe('Docker Compose', () => {

@@ -94,12 +94,28 @@ export function selectUnits(
   for (const r of chosen.values()) {
     names.set(r.metadata.name, (names.get(r.metadata.name) ?? 0) + 1);
   }
-  const keyOf = (ref: string) => {
+  // A name used once is its key, else `<namespace>-<name>`; that may be another resource's
+  // name (team/db and x/team-db): names keep their key, and a qualified key taken gets a
+  // number, so that no two units share a service, file or block.
+  const keys = new Map<string, string>();
+  const taken = new Set<string>();
+  const qualified: string[] = [];
+  for (const [ref, r] of chosen) {
+    if (names.get(r.metadata.name)! > 1) qualified.push(ref);
+    else {
+      keys.set(ref, r.metadata.name);
+      taken.add(r.metadata.name);
+    }
+  }
+  for (const ref of qualified.sort()) {
     const r = chosen.get(ref)!;
-    return names.get(r.metadata.name)! > 1
-      ? `${r.metadata.namespace}-${r.metadata.name}`
-      : r.metadata.name;
-  };
+    const base = `${r.metadata.namespace}-${r.metadata.name}`;
+    let key = base;
+    for (let n = 2; taken.has(key); n++) key = `${base}-${n}`;
+    keys.set(ref, key);
+    taken.add(key);
+  }
+  const keyOf = (ref: string) => keys.get(ref)!;
 
   const notes: string[] = [];
   if (hidden.size > 0) {

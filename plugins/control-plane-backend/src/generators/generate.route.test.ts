@@ -111,6 +111,9 @@ describe.each(databases.eachSupportedId())(
       ['/generate/compose?component=checkout&project=payments', 'project'],
       ['/generate/terraform?component=checkout&provider=ibm', 'provider'],
       ['/generate/compose?component=not%20a%20ref', 'component'],
+      // a provider is only for terraform: it was ignored, the file not what was asked for
+      ['/generate/compose?component=checkout&provider=aws', 'provider'],
+      ['/generate/kubernetes?component=checkout&provider=gcp', 'provider'],
     ])('answers %s with 400 naming %s', async (path, field) => {
       const res = await callAs(cp.server, users.ana).get(path);
       expect(res.status).toBe(400);

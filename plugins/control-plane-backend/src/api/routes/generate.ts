@@ -1,4 +1,4 @@
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   generatePathSchema,
   generateQuerySchema,
@@ -33,6 +33,11 @@ export const generateRoutes = [
       description: 'The files, and the resources they describe',
     },
     run: async ({ params, query, ctx }, { resourceService, authorizer }) => {
+      if (query.provider && params.format !== 'terraform') {
+        throw new InputError(
+          `provider: only terraform is written for a provider, not ${params.format}`,
+        );
+      }
       const [state, view] = await Promise.all([
         resourceService.current(),
         authorizer.view(ctx.credentials),

@@ -537,9 +537,7 @@ export class StateIndexer {
           touchedRefs.push(ref);
         }
       }
-      for (const commit of commits) {
-        await this.recordCommit(trx, commit);
-      }
+      await this.recordCommits(trx, commits);
       // with the index, so a crash never loses one (their notifications are an outbox)
       for (const b of breaking) {
         await trx('definition_changes')
@@ -649,31 +647,50 @@ export class StateIndexer {
     }
   }
 
-  private async recordCommit(trx: Knex.Transaction, commit: CommitInfo) {
+  /**
+   * Records the commits a sync indexes (those not recorded yet), with their audit events in
+   * commit order: a few statements for the batch, then one append per event.
+   */
+  private async recordCommits(trx: Knex.Transaction, commits: CommitInfo[]) {
     // Only the replica that moved the index gets here, so check-then-insert is safe.
-    if (await trx('state_changes').where({ commit_sha: commit.sha }).first()) {
-      return;
+    const recorded = new Set<string>();
+    const rejected = new Set<string>();
+    for (let i = 0; i < commits.length; i += 500) {
+      const shas = commits.slice(i, i + 500).map(c => c.sha);
+      for (const row of await trx('state_changes')
+        .whereIn('commit_sha', shas)
+        .select('commit_sha')) {
+        recorded.add(row.commit_sha);
+      }
+      for (const row of await trx('state_repo_rejections')
+        .whereIn('commit_sha', shas)
+        .select('commit_sha')) {
+        rejected.add(row.commit_sha);
+      }
     }
-    // A hand-pushed commit's trailers are data, never facts (see auditEntryOf).
-    const trailers = commit.signed ? commit.trailers : {};
-    await trx('state_changes').insert({
-      commit_sha: commit.sha,
-      actor: clip(actorOf(commit), 255),
-      message: commit.message.split('\n')[0],
-      request_id: clip(trailers[TRAILERS.requestId], 64) ?? null,
-      idempotency_key: clip(trailers[TRAILERS.idempotencyKey], 255) ?? null,
-      committed_at: commit.date,
-      indexed_at: now(),
+    const fresh = commits.filter(c => !recorded.has(c.sha));
+    const rows = fresh.map(commit => {
+      // A hand-pushed commit's trailers are data, never facts (see auditEntryOf).
+      const trailers = commit.signed ? commit.trailers : {};
+      return {
+        commit_sha: commit.sha,
+        actor: clip(actorOf(commit), 255),
+        message: commit.message.split('\n')[0],
+        request_id: clip(trailers[TRAILERS.requestId], 64) ?? null,
+        idempotency_key: clip(trailers[TRAILERS.idempotencyKey], 255) ?? null,
+        committed_at: commit.date,
+        indexed_at: now(),
+      };
     });
-    if (
-      await trx('state_repo_rejections')
-        .where({ commit_sha: commit.sha })
-        .first()
-    ) {
-      // Refused as a head, and audited then; the head indexed now supersedes it.
-      return;
+    for (let i = 0; i < rows.length; i += 100) {
+      await trx('state_changes').insert(rows.slice(i, i + 100));
     }
-    await this.options.audit.append(auditEntryOf(commit), trx);
+    for (const commit of fresh) {
+      // One refused as a head was audited then; the head indexed now supersedes it.
+      if (!rejected.has(commit.sha)) {
+        await this.options.audit.append(auditEntryOf(commit), trx);
+      }
+    }
   }
 
   private async reject(

@@ -22,6 +22,7 @@ import {
   ClusterDriverCluster,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DateTime, IANAZone } from 'luxon';
+import { isDeepStrictEqual } from 'node:util';
 import { CallContext } from '../context';
 import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
@@ -69,6 +70,8 @@ const settledPhases: Partial<Record<string, ClusterPhase>> = {
  */
 export class ClusterService {
   private snapshot?: { at: number; statuses: Map<string, ClusterStatus> };
+  /** The update of each cluster in progress here, which the next one waits for. */
+  private readonly updating = new Map<string, Promise<void>>();
 
   constructor(
     private readonly o: {
@@ -480,6 +483,29 @@ export class ClusterService {
     ctx: CallContext,
     extra: Record<string, unknown> = {},
   ) {
+    // One change of a cluster at a time in this replica: a second scale checked while the
+    // first one's commit is landing, before its operation exists, would commit its size and
+    // then be refused. Across replicas, the check in the commit refuses it.
+    const before = this.updating.get(name) ?? Promise.resolve();
+    const run = before.then(() => this.applyUpdate(name, body, ctx, extra));
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.updating.set(name, done);
+    try {
+      return await run;
+    } finally {
+      if (this.updating.get(name) === done) this.updating.delete(name);
+    }
+  }
+
+  private async applyUpdate(
+    name: string,
+    body: ClusterPatchRequest,
+    ctx: CallContext,
+    extra: Record<string, unknown>,
+  ) {
     const m = await this.manifest(name);
     const desired = await this.current();
     const driver = this.driverFor(desired, m.spec.provider);
@@ -588,6 +614,17 @@ export class ClusterService {
       s => {
         const now = s.get('Cluster', name);
         if (!now) throw new NotFoundError(`No cluster ${name}`);
+        // The operation was checked against the version and pools read above: changed since
+        // (a concurrent scale or upgrade), what is committed would not be what it does.
+        if (
+          operating &&
+          (now.spec.version !== m.spec.version ||
+            !isDeepStrictEqual(now.spec.nodePools, m.spec.nodePools))
+        ) {
+          throw new ConflictError(
+            `cluster ${name} changed while this request was checked; try again`,
+          );
+        }
         const spec: ClusterSpec = { ...now.spec };
         if (body.version) spec.version = body.version;
         if (body.nodePools) {

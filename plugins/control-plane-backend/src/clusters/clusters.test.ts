@@ -738,6 +738,31 @@ describe.each(databases.eachSupportedId())(
       ).not.toContain('eu-bad');
     });
 
+    it('commits the size of the one scale of concurrent ones that starts, no other', async () => {
+      for (const name of ['eu-race-a', 'eu-race-b']) {
+        await createCluster(name, '1.31');
+        const answers = await Promise.all(
+          [3, 5, 7].map(async count =>
+            ana()
+              .patch(`/clusters/${name}`)
+              .send({ nodePools: [{ name: 'general', count }] }),
+          ),
+        );
+        expect(
+          answers.map(a => `${a.status} ${a.body.error?.message ?? ''}`).sort(),
+        ).toEqual([
+          '202 ',
+          expect.stringMatching(/^409 cluster .* has an operation in flight/),
+          expect.stringMatching(/^409 cluster .* has an operation in flight/),
+        ]);
+        const started = answers.find(a => a.status === 202)!.body.operation;
+        // a refused one committed its size after the started one's
+        expect(
+          (await ana().get(`/clusters/${name}`)).body.nodePools[0].count,
+        ).toBe(started.params.pools[0].count);
+      }
+    });
+
     it('creates a cluster again under the name of a decommissioned one', async () => {
       await createCluster('eu-again', '1.31');
       const gone = await ana().delete('/clusters/eu-again');

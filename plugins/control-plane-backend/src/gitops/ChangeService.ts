@@ -4,7 +4,9 @@ import {
   ManifestOf,
   manifestKey,
   manifestPath,
+  manifestSchema,
   ObjectKey,
+  toValidationIssues,
 } from '@idp-multicloud/plugin-control-plane-common';
 import { PolicyViolation } from '@idp-multicloud/plugin-control-plane-node';
 import { DateTime, Duration } from 'luxon';
@@ -737,6 +739,17 @@ function validateChangeSet(
     const now = next.get(key.kind, key.name, key.namespace);
     return !old || digestOf(old) !== digestOf(now);
   });
+  // What the index will refuse when it reads the file back is refused before it is
+  // committed: a commit the index rejects would hold up every later change.
+  const malformed = changed.flatMap(key => {
+    const parsed = manifestSchema.safeParse(
+      next.get(key.kind, key.name, key.namespace),
+    );
+    return parsed.success
+      ? []
+      : toValidationIssues(parsed.error).map(i => ({ ...i, key }));
+  });
+  if (malformed.length > 0) return malformed;
   return [
     ...validateChange(next, changed, changes.remove),
     ...storageShrinkIssues(before, next, changed),

@@ -608,6 +608,40 @@ describe.each(databases.eachSupportedId())(
       }
     });
 
+    it('refuses before committing a manifest the index would refuse to read back, and goes on accepting changes', async () => {
+      const { knex, dataDir, config, logger } = await bare();
+      try {
+        const cp = await createControlPlane({ db: knex, config, logger });
+        await cp.indexer.sync();
+        const before = await cp.repo.head();
+        const bad = {
+          ...sessions,
+          metadata: { ...sessions.metadata, labels: { 'a b': 'x' } },
+        };
+        await expect(
+          cp.resourceService.create(bad as any, {
+            actor: users.bruno,
+            requestId: 'req-bad',
+          }),
+        ).rejects.toMatchObject({
+          name: 'InputError',
+          message: expect.stringContaining('labels'),
+        });
+        expect(await cp.repo.head()).toBe(before);
+        // the index was not held up: the next change goes through
+        await cp.resourceService.create(sessions as any, {
+          actor: users.bruno,
+          requestId: 'req-good',
+        });
+        expect(
+          git(cp.repo.path, 'rev-list', '--count', `${before}..main`),
+        ).toBe('1');
+        expect((await cp.indexer.sync()).status).not.toBe('rejected');
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
     it('offers a product declared as YAML in the state repository, validated by its JSON Schema', async () => {
       const cp = await startControlPlane(databases, databaseId);
       const work = mkdtempSync(join(tmpdir(), 'idp-work-'));

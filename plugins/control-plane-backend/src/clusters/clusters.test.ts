@@ -718,6 +718,54 @@ describe.each(databases.eachSupportedId())(
           /^minor: 1\.99 is not a supported Kubernetes release$/,
         ],
         [ana().get('/clusters/eu-nowhere/operations'), 404, /eu-nowhere/],
+        // more nodes than a Kubernetes cluster supports
+        [
+          ana()
+            .post('/clusters')
+            .send(
+              cluster({
+                nodePools: [{ name: 'general', machineType: 'm', count: 1e9 }],
+              }),
+            ),
+          400,
+          /nodePools.0.count/,
+        ],
+        [
+          ana()
+            .patch('/clusters/aws-eu-west-1')
+            .send({ nodePools: [{ name: 'general', count: 5001 }] }),
+          400,
+          /nodePools.0.count/,
+        ],
+        // a misspelt field of a pool was dropped without a word
+        [
+          ana()
+            .post('/clusters')
+            .send(
+              cluster({
+                nodePools: [
+                  { name: 'general', machineType: 'm', count: 1, Zones: [] },
+                ],
+              }),
+            ),
+          400,
+          /nodePools.0.*Zones/,
+        ],
+        [
+          ana()
+            .post('/clusters')
+            .send(
+              cluster({
+                maintenanceWindow: {
+                  days: ['sat', 'sat'],
+                  start: '02:00',
+                  durationMinutes: 60,
+                },
+              }),
+            ),
+          400,
+          /maintenanceWindow.days: must not name a day twice/,
+        ],
       ];
       for (const [res, status, message] of refusals) {
         const { status: got, body } = await res;

@@ -7,13 +7,14 @@ import {
   clusterPhases,
   kubernetesVersionSchema,
   maintenanceWindowSchema,
+  nodeCountSchema,
   nodePoolSchema,
 } from './clusters';
 import { nameSchema } from './names';
+import { labelsSchema } from './resources';
 
-const labels = z
-  .record(z.string().min(1).max(63), z.string().max(63))
-  .optional();
+// the manifest's labels (a request's labels are written to it), without its default
+const labels = labelsSchema.unwrap().optional();
 
 /**
  * `POST /clusters`: a new cluster, written to `clusters/<name>.yaml` and provisioned.
@@ -27,7 +28,7 @@ export const clusterCreateRequestSchema = z
     region: z.string().min(1),
     zones: z.array(z.string().min(1)).min(1),
     version: kubernetesVersionSchema,
-    nodePools: z.array(nodePoolSchema).min(1),
+    nodePools: z.array(nodePoolSchema.strict()).min(1),
     channel: z.enum(clusterChannels).optional(),
     maintenanceWindow: maintenanceWindowSchema.optional(),
     labels,
@@ -63,9 +64,9 @@ export const clusterPatchRequestSchema = z
         z
           .object({
             name: nameSchema,
-            count: z.number().int().min(0),
-            min: z.number().int().min(0).optional(),
-            max: z.number().int().min(0).optional(),
+            count: nodeCountSchema,
+            min: nodeCountSchema.optional(),
+            max: nodeCountSchema.optional(),
           })
           .strict(),
       )

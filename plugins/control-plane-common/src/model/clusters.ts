@@ -109,7 +109,12 @@ export const weekdays = [
  */
 export const maintenanceWindowSchema = z
   .object({
-    days: z.array(z.enum(weekdays)).min(1),
+    days: z
+      .array(z.enum(weekdays))
+      .min(1)
+      .refine(days => new Set(days).size === days.length, {
+        message: 'must not name a day twice',
+      }),
     start: z
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:mm (24 hours)'),
@@ -143,6 +148,12 @@ export const kubernetesVersionSchema = z
   .regex(/^1\.\d{1,2}(\.\d{1,3})?$/, 'must be a version like 1.31 or 1.31.4');
 
 /**
+ * A number of nodes: at most 5,000, the most a Kubernetes cluster supports.
+ * @public
+ */
+export const nodeCountSchema = z.number().int().min(0).max(5000);
+
+/**
  * A node pool of a cluster: its machine type and size. `count` is the desired size, kept
  * between `min` and `max` when they are set.
  * @public
@@ -150,9 +161,9 @@ export const kubernetesVersionSchema = z
 export const nodePoolSchema = z.object({
   name: nameSchema,
   machineType: z.string().min(1),
-  count: z.number().int().min(0).describe('desired number of nodes'),
-  min: z.number().int().min(0).optional(),
-  max: z.number().int().min(0).optional(),
+  count: nodeCountSchema.describe('desired number of nodes'),
+  min: nodeCountSchema.optional(),
+  max: nodeCountSchema.optional(),
   zones: z.array(z.string()).optional(),
 });
 

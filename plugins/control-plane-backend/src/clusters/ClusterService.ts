@@ -11,7 +11,6 @@ import {
   ClusterSpec,
   kubernetesRelease,
   kubernetesReleases,
-  labelsSchema,
   MANIFEST_API_VERSION,
   ManifestOf,
   unschedulableClusterPhases,
@@ -24,9 +23,9 @@ import {
 import { DateTime, IANAZone } from 'luxon';
 import { isDeepStrictEqual } from 'node:util';
 import { CallContext } from '../context';
-import { parseInput } from '../errors';
 import { ChangeService } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
+import { KeyedMutex } from '../gitops/mutex';
 import { utilizationOf } from '../scheduling/pipeline';
 import { ClusterUsage, noUsage } from '../scheduling/Scheduler';
 import { ClusterSagaDependencies, sagaPhases, stepNames } from './clusterSagas';
@@ -70,8 +69,8 @@ const settledPhases: Partial<Record<string, ClusterPhase>> = {
  */
 export class ClusterService {
   private snapshot?: { at: number; statuses: Map<string, ClusterStatus> };
-  /** The update of each cluster in progress here, which the next one waits for. */
-  private readonly updating = new Map<string, Promise<void>>();
+  /** Updates of a cluster, one at a time in this replica. */
+  private readonly updating = new KeyedMutex();
 
   constructor(
     private readonly o: {
@@ -403,17 +402,12 @@ export class ClusterService {
       );
     }
     checkVersion(body.version);
-    body.zones.forEach((z, i) => {
-      if (body.zones.indexOf(z) !== i) {
-        throw new InputError(`zones[${i}]: ${z} is repeated`);
-      }
-    });
-    const poolNames = new Set<string>();
+    checkUnique(body.zones, i => `zones[${i}]`);
+    checkUnique(
+      body.nodePools.map(p => p.name),
+      i => `nodePools[${i}].name`,
+    );
     body.nodePools.forEach((p, i) => {
-      if (poolNames.has(p.name)) {
-        throw new InputError(`nodePools[${i}].name: ${p.name} is repeated`);
-      }
-      poolNames.add(p.name);
       checkPoolBounds(p, `nodePools[${i}]`);
       (p.zones ?? []).forEach((z, j) => {
         if (!body.zones.includes(z)) {
@@ -426,12 +420,11 @@ export class ClusterService {
       });
     });
     checkTimeZone(body.maintenanceWindow);
-    const labels = parseInput(labelsSchema, body.labels, 'labels');
     const nodes = body.nodePools.reduce((n, p) => n + p.count, 0);
     const manifest: ClusterManifest = {
       apiVersion: MANIFEST_API_VERSION,
       kind: 'Cluster',
-      metadata: { name: body.name, labels },
+      metadata: { name: body.name, labels: body.labels ?? {} },
       spec: {
         cell: body.cell,
         provider: body.provider,
@@ -486,18 +479,9 @@ export class ClusterService {
     // One change of a cluster at a time in this replica: a second scale checked while the
     // first one's commit is landing, before its operation exists, would commit its size and
     // then be refused. Across replicas, the check in the commit refuses it.
-    const before = this.updating.get(name) ?? Promise.resolve();
-    const run = before.then(() => this.applyUpdate(name, body, ctx, extra));
-    const done = run.then(
-      () => undefined,
-      () => undefined,
+    return this.updating.run(name, () =>
+      this.applyUpdate(name, body, ctx, extra),
     );
-    this.updating.set(name, done);
-    try {
-      return await run;
-    } finally {
-      if (this.updating.get(name) === done) this.updating.delete(name);
-    }
   }
 
   private async applyUpdate(
@@ -516,7 +500,6 @@ export class ClusterService {
       );
     }
     checkTimeZone(body.maintenanceWindow ?? undefined);
-    if (body.labels) parseInput(labelsSchema, body.labels, 'labels');
     const upgrading =
       body.version !== undefined && body.version !== m.spec.version;
     // An upgrade in the window starts when the window (as this request leaves it) next opens.
@@ -546,10 +529,11 @@ export class ClusterService {
     }
     let poolChanges: { name: string; count: number; from: number }[] = [];
     if (body.nodePools) {
+      checkUnique(
+        body.nodePools.map(p => p.name),
+        i => `nodePools[${i}].name`,
+      );
       body.nodePools.forEach((p, i) => {
-        if (body.nodePools!.findIndex(x => x.name === p.name) !== i) {
-          throw new InputError(`nodePools[${i}].name: ${p.name} is repeated`);
-        }
         const pool = m.spec.nodePools.find(x => x.name === p.name);
         if (!pool) {
           throw new InputError(
@@ -806,6 +790,15 @@ function checkTimeZone(window: { timeZone: string } | undefined) {
       `maintenanceWindow.timeZone: ${window.timeZone} is not an IANA time zone (e.g. Europe/Paris)`,
     );
   }
+}
+
+/** Refuses a value that repeats an earlier one, naming where it is. */
+function checkUnique(values: string[], field: (index: number) => string) {
+  values.forEach((value, i) => {
+    if (values.indexOf(value) !== i) {
+      throw new InputError(`${field(i)}: ${value} is repeated`);
+    }
+  });
 }
 
 function checkPoolBounds(

@@ -1,23 +1,32 @@
-import knexFactory from 'knex';
+import knexFactory, { Knex } from 'knex';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tuneSqlite } from './util';
 
+const sqlite = (filename: string) =>
+  knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+  });
+
+/** Tunes the database as the control plane does; the log size its commits checkpoint at. */
+async function tunedAutocheckpoint(db: Knex): Promise<number> {
+  await tuneSqlite(db);
+  const [{ wal_autocheckpoint: pages }] = await db.raw(
+    'pragma wal_autocheckpoint',
+  );
+  return pages;
+}
+
 describe('SQLite write-ahead log checkpoints', () => {
   it('are made off the request path: the log reaches the database file without a commit checkpointing it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'idp-checkpoints-'));
     const filename = join(dir, 'db.sqlite');
-    const db = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename },
-      useNullAsDefault: true,
-    });
+    const db = sqlite(filename);
     try {
-      await tuneSqlite(db);
-      const [{ wal_autocheckpoint: inline }] = await db.raw(
-        'pragma wal_autocheckpoint',
-      );
+      const inline = await tunedAutocheckpoint(db);
       // the committing connection leaves checkpoints to the thread (up to 64 MB of log)
       expect(inline).toBeGreaterThan(1000);
       await db.schema.createTable('t', t => t.text('v'));
@@ -40,17 +49,9 @@ describe('SQLite write-ahead log checkpoints', () => {
   });
 
   it('are SQLite’s own on an in-memory database', async () => {
-    const db = knexFactory({
-      client: 'better-sqlite3',
-      connection: { filename: ':memory:' },
-      useNullAsDefault: true,
-    });
+    const db = sqlite(':memory:');
     try {
-      await tuneSqlite(db);
-      const [{ wal_autocheckpoint: inline }] = await db.raw(
-        'pragma wal_autocheckpoint',
-      );
-      expect(inline).toBe(1000);
+      expect(await tunedAutocheckpoint(db)).toBe(1000);
     } finally {
       await db.destroy();
     }

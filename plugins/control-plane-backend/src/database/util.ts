@@ -54,6 +54,18 @@ function sqliteFilename(db: Knex): string | undefined {
   return filename;
 }
 
+/**
+ * `items` in parts of at most `size`: for statements whose bound parameters grow with the
+ * number of items (SQLite and PostgreSQL both cap how many a statement may bind).
+ */
+export function chunked<T>(items: readonly T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    parts.push(items.slice(i, i + size));
+  }
+  return parts;
+}
+
 export function isPostgres(db: Knex): boolean {
   return db.client.config.client === 'pg';
 }

@@ -15,7 +15,12 @@ import { DateTime } from 'luxon';
 import { AuditAnchor, AuditLog, storable } from '../audit/AuditLog';
 import { isDatabaseUnavailable } from '../database/availability';
 import { now, readTimestamp } from '../database/time';
-import { digestOf, isUniqueViolation, readJson } from '../database/util';
+import {
+  chunked,
+  digestOf,
+  isUniqueViolation,
+  readJson,
+} from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import { DesiredState, validateChange } from './DesiredState';
@@ -502,9 +507,9 @@ export class StateIndexer {
           updated_at: now(),
         };
       });
-      for (let i = 0; i < objects.length; i += 100) {
+      for (const part of chunked(objects, 100)) {
         await trx('desired_objects')
-          .insert(objects.slice(i, i + 100))
+          .insert(part)
           .onConflict(['kind', 'namespace', 'name'])
           .merge();
       }
@@ -587,11 +592,10 @@ export class StateIndexer {
       names.names.add(name);
     }
     for (const { kind, namespace, names } of groups.values()) {
-      const all = [...names];
-      for (let i = 0; i < all.length; i += 500) {
+      for (const part of chunked([...names], 500)) {
         const rows = await trx<DesiredRow>('desired_objects')
           .where({ kind, namespace })
-          .whereIn('name', all.slice(i, i + 500))
+          .whereIn('name', part)
           .select('name', 'generation');
         for (const row of rows) {
           generations.set(
@@ -655,8 +659,8 @@ export class StateIndexer {
     // Only the replica that moved the index gets here, so check-then-insert is safe.
     const recorded = new Set<string>();
     const rejected = new Set<string>();
-    for (let i = 0; i < commits.length; i += 500) {
-      const shas = commits.slice(i, i + 500).map(c => c.sha);
+    for (const part of chunked(commits, 500)) {
+      const shas = part.map(c => c.sha);
       for (const row of await trx('state_changes')
         .whereIn('commit_sha', shas)
         .select('commit_sha')) {
@@ -682,8 +686,8 @@ export class StateIndexer {
         indexed_at: now(),
       };
     });
-    for (let i = 0; i < rows.length; i += 100) {
-      await trx('state_changes').insert(rows.slice(i, i + 100));
+    for (const part of chunked(rows, 100)) {
+      await trx('state_changes').insert(part);
     }
     for (const commit of fresh) {
       // One refused as a head was audited then; the head indexed now supersedes it.

@@ -8,3 +8,19 @@ export class Mutex {
     return result;
   }
 }
+
+/** A {@link Mutex} per key: calls of one key execute one at a time, in call order. */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    // forgotten once nothing waits on it
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

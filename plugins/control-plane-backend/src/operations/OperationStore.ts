@@ -7,7 +7,7 @@ import {
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
-import { isUniqueViolation, readJson } from '../database/util';
+import { chunked, isUniqueViolation, readJson } from '../database/util';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { newTraceId, traceNewOperation } from '../observability/tracing';
 import { streamMessage, timelineData, timelineMessage } from './timeline';
@@ -173,9 +173,9 @@ export class OperationStore {
     ids: string[],
   ): Promise<Map<string, { state: string; createdAt: string }>> {
     const states = new Map<string, { state: string; createdAt: string }>();
-    for (let i = 0; i < ids.length; i += 500) {
+    for (const part of chunked(ids, 500)) {
       const rows = await this.db('operations')
-        .whereIn('id', ids.slice(i, i + 500))
+        .whereIn('id', part)
         .select('id', 'state', 'created_at');
       for (const row of rows) {
         states.set(row.id, {

@@ -6,7 +6,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
-import { effectiveParams, toDriverResource } from './driverAccess';
+import { placedDriverView } from './driverAccess';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 
 /** What a tool says of a resource's objects, or why it says nothing yet. */
@@ -52,15 +52,13 @@ export class Delivery {
     resource: ResourceRecord,
     desired: DesiredState,
   ): DeliveredResource | undefined {
-    const placement = resource.status.placement;
-    const cluster = placement && desired.cluster(placement.cluster);
-    if (!placement || !cluster) return undefined;
-    let params: Record<string, unknown>;
-    try {
-      params = effectiveParams(desired, resource);
-    } catch {
-      return undefined;
-    }
+    const view = placedDriverView(
+      desired,
+      resource,
+      resource.status.generation,
+    );
+    if (!view) return undefined;
+    const { params } = view.resource;
     const sizes = desired.product(
       resource.spec.product,
       resource.metadata.namespace,
@@ -74,8 +72,7 @@ export class Delivery {
     return {
       dependsOn: resource.spec.dependsOn,
       ...(size ? { size } : {}),
-      resource: toDriverResource(resource, params, resource.status.generation),
-      target: { ...placement, region: cluster.region, zones: cluster.zones },
+      ...view,
     };
   }
 

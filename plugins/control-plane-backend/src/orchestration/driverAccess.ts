@@ -121,6 +121,31 @@ export function toDriverResource(
   };
 }
 
+/**
+ * What a driver or a delivery provider is told of a placed resource at `generation`, and
+ * where it runs; undefined when it cannot be said (no placement, its cluster gone from the
+ * fleet, parameters that no longer resolve).
+ */
+export function placedDriverView(
+  desired: DesiredState,
+  resource: ResourceRecord,
+  generation: number,
+): { resource: DriverResource; target: DriverTarget } | undefined {
+  const placement = resource.status.placement;
+  const cluster = placement && desired.cluster(placement.cluster);
+  if (!placement || !cluster) return undefined;
+  let params: Record<string, unknown>;
+  try {
+    params = effectiveParams(desired, resource);
+  } catch {
+    return undefined;
+  }
+  return {
+    resource: toDriverResource(resource, params, generation),
+    target: { ...placement, region: cluster.region, zones: cluster.zones },
+  };
+}
+
 export function driverResource(ctx: SagaContext): DriverResource {
   const { resource } = ctx;
   return toDriverResource(

@@ -8,10 +8,7 @@ import { ResourceEventStore } from '../events/ResourceEventStore';
 import { DesiredState } from '../gitops/DesiredState';
 import { StateIndexer } from '../gitops/StateIndexer';
 import { OperationStore } from '../operations/OperationStore';
-import {
-  effectiveParams,
-  toDriverResource,
-} from '../orchestration/driverAccess';
+import { placedDriverView } from '../orchestration/driverAccess';
 import { ResourceRecord, ResourceStore } from '../resources/ResourceStore';
 import {
   compareObserved,
@@ -164,35 +161,29 @@ export class DriftDetector {
     desired: DesiredState,
   ): Promise<Observation | undefined> {
     const { drivers, logger } = this.options;
-    const placement = resource.status.placement!;
-    const provider = desired.provider(placement.provider);
+    const provider = desired.provider(resource.status.placement!.provider);
     const driver = provider && drivers.get(provider.driver);
-    const cluster = desired.cluster(placement.cluster);
-    if (!driver || !cluster) return undefined;
-    let params: Record<string, unknown>;
-    try {
-      params = effectiveParams(desired, resource);
-    } catch {
-      return undefined;
-    }
+    if (!driver) return undefined;
+    const view = placedDriverView(
+      desired,
+      resource,
+      resource.status.observedGeneration,
+    );
+    if (!view) return undefined;
     const observed = await driver
-      .observe(
-        toDriverResource(resource, params, resource.status.observedGeneration),
-        { ...placement, region: cluster.region, zones: cluster.zones },
-        {
-          idempotencyToken: `observe:${resource.uid}`,
-          operationId: 'reconciler',
-          signal: new AbortController().signal,
-          logger,
-        },
-      )
+      .observe(view.resource, view.target, {
+        idempotencyToken: `observe:${resource.uid}`,
+        operationId: 'reconciler',
+        signal: new AbortController().signal,
+        logger,
+      })
       .catch(error => {
         logger.warn(`could not observe: ${error}`, {
           resourceRef: resource.ref,
         });
         return undefined;
       });
-    return observed && { desired: params, observed };
+    return observed && { desired: view.resource.params, observed };
   }
 
   /**

@@ -5,7 +5,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { readTimestamp } from '../database/time';
-import { isPostgres, readJson } from '../database/util';
+import { chunked, isPostgres, readJson } from '../database/util';
 import { ResourceRow, toResource, ResourceRecord } from './resourceRows';
 
 /**
@@ -174,9 +174,9 @@ export abstract class ResourceReadModels {
     operationIds: string[],
   ): Promise<Map<string, string>> {
     const reached = new Map<string, string>();
-    for (let i = 0; i < operationIds.length; i += 500) {
+    for (const part of chunked(operationIds, 500)) {
       const rows = await this.db('resource_transitions')
-        .whereIn('operation_id', operationIds.slice(i, i + 500))
+        .whereIn('operation_id', part)
         .where('to_state', state)
         .groupBy('operation_id')
         .select('operation_id')

@@ -12,7 +12,7 @@ import {
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
-import { cursors } from '../database/util';
+import { chunked, cursors } from '../database/util';
 import { AuditLog } from '../audit/AuditLog';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { ResourceReadModels } from './ResourceReadModels';
@@ -189,13 +189,12 @@ export class ResourceStore extends ResourceReadModels {
     refs: string[],
     db: Knex | Knex.Transaction = this.db,
   ): Promise<ResourceRecord[]> {
-    const names = refs.map(parseResourceRef);
     const found: ResourceRecord[] = [];
-    for (let i = 0; i < names.length; i += 200) {
+    for (const part of chunked(refs.map(parseResourceRef), 200)) {
       const rows = await db<ResourceRow>('resources')
         .whereNot('state', 'DELETED')
         .andWhere(qb => {
-          for (const { namespace, name } of names.slice(i, i + 200)) {
+          for (const { namespace, name } of part) {
             qb.orWhere(inner => inner.where({ namespace, name }));
           }
         });

@@ -239,4 +239,56 @@ describe('GitStateRepo', () => {
       'refs/heads/main',
     );
   });
+
+  it('with a remote, fetches while its own commits are pushed, never failing either', async () => {
+    const remotePath = join(dir, 'remote.git');
+    gitIn(
+      dir,
+      'init',
+      '--bare',
+      '--quiet',
+      '--initial-branch=main',
+      remotePath,
+    );
+    const replicas = await Promise.all(
+      ['a', 'b'].map(name =>
+        GitStateRepo.open({
+          path: join(dir, `${name}.git`),
+          remote: { url: remotePath },
+        }),
+      ),
+    );
+    // Two replicas commit in turns to one remote (each push moves the branch and its
+    // remote-tracking ref) while each also fetches the other's commits, as indexing does.
+    let committed = 0;
+    const writer = async (repo: GitStateRepo, name: string) => {
+      for (let i = 0; committed < 30; i++) {
+        await repo.refresh();
+        const result = await repo.commit({
+          parent: await repo.head(),
+          changes: [{ path: `${name}-${i}.yaml`, content: `${i}` }],
+          message: `${name} ${i}`,
+          author,
+        });
+        if (result.status === 'committed') committed += 1;
+      }
+    };
+    const fetcher = async (repo: GitStateRepo) => {
+      while (committed < 30) await repo.refresh();
+    };
+    await Promise.all(
+      replicas.flatMap((repo, i) => [
+        writer(repo, `r${i}`),
+        fetcher(repo),
+        fetcher(repo),
+      ]),
+    );
+    for (const repo of replicas) {
+      await repo.refresh();
+      expect(await repo.head()).toBe(gitIn(remotePath, 'rev-parse', 'main'));
+    }
+    expect(
+      Number(gitIn(remotePath, 'rev-list', '--count', 'main')),
+    ).toBeGreaterThanOrEqual(30);
+  });
 });

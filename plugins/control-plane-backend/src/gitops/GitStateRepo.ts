@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AuditKeyring } from '../audit/AuditKeys';
 import { catFileBatch, git, GitCommandError } from './git';
+import { Mutex } from './mutex';
 import { GitObjects, PathChange, Recent } from './objects';
 
 /** Who a commit is attributed to. */
@@ -135,6 +136,12 @@ export class GitStateRepo {
   private readonly objects: GitObjects;
   /** The commits this process made lately, with what they changed. */
   private readonly made = new Recent<MadeCommit>(256);
+  /**
+   * With a remote, the git processes that move branches and remote-tracking refs (a fetch,
+   * a push and its mirroring) run one at a time: two at once race for the refs' locks
+   * ("cannot lock ref … is at … but expected …"), failing the one that loses.
+   */
+  private readonly refs = new Mutex();
   /** The contents of the files those commits wrote, by blob. */
   private readonly contents = new Recent<string>(4096);
 
@@ -211,12 +218,14 @@ export class GitStateRepo {
       return;
     }
     try {
-      await this.run([
-        'fetch',
-        '--quiet',
-        'origin',
-        `+refs/heads/${this.branch}:refs/heads/${this.branch}`,
-      ]);
+      await this.refs.run(() =>
+        this.run([
+          'fetch',
+          '--quiet',
+          'origin',
+          `+refs/heads/${this.branch}:refs/heads/${this.branch}`,
+        ]),
+      );
     } catch (error) {
       // The remote branch does not exist yet: nothing to mirror.
       if (
@@ -341,21 +350,23 @@ export class GitStateRepo {
         expected,
       );
     }
-    try {
-      await this.run([
-        'push',
-        '--quiet',
-        '--porcelain',
-        'origin',
-        `${sha}:refs/heads/${this.branch}`,
-      ]);
-    } catch (error) {
-      if (error instanceof GitCommandError) return false;
-      throw error;
-    }
-    // The push decided; mirror it.
-    await this.run(['update-ref', `refs/heads/${this.branch}`, sha]);
-    return true;
+    return this.refs.run(async () => {
+      try {
+        await this.run([
+          'push',
+          '--quiet',
+          '--porcelain',
+          'origin',
+          `${sha}:refs/heads/${this.branch}`,
+        ]);
+      } catch (error) {
+        if (error instanceof GitCommandError) return false;
+        throw error;
+      }
+      // The push decided; mirror it.
+      await this.run(['update-ref', `refs/heads/${this.branch}`, sha]);
+      return true;
+    });
   }
 
   /**
@@ -541,13 +552,15 @@ export class GitStateRepo {
     if (!this.remote) {
       throw new Error('The state repository has no remote to push a branch to');
     }
-    await this.run([
-      'push',
-      '--quiet',
-      '--porcelain',
-      'origin',
-      `${sha}:refs/heads/${branch}`,
-    ]);
+    await this.refs.run(() =>
+      this.run([
+        'push',
+        '--quiet',
+        '--porcelain',
+        'origin',
+        `${sha}:refs/heads/${branch}`,
+      ]),
+    );
   }
 
   /**

@@ -46,6 +46,8 @@ spec:
 
 export interface BenchBackend {
   baseUrl: string;
+  /** The Authorization header of a platform engineer's requests. */
+  authorization: string;
   dataDir: string;
   /** Calls the API as a platform engineer; answers status and parsed body. */
   call(
@@ -138,6 +140,7 @@ export async function startBenchBackend(
     });
   return {
     baseUrl,
+    authorization,
     dataDir,
     call,
     async seed(count) {

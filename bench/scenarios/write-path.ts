@@ -2,7 +2,8 @@
  * write-path: accepted creates through the HTTP API (a keyed `POST /resources` of a redis, one
  * at a time), with 0, 1,000 and 10,000 resources already in the state repository, against the
  * floor of a change recorded in Git: `git add` + `git commit` of one file by the git CLI, in
- * the same run. Then the same creates 8 at a time, as creates per second.
+ * the same run. Then the same creates 8 at a time, as creates per second, sent by a client on
+ * a thread of its own (bench/load.ts).
  *
  * Goals (issue "Speed at scale"): p50 ≤ 20 ms and p99 ≤ 60 ms at 10,000 existing, flat in the
  * number existing (p50 within 1.5× of the empty repository's), ≥ 200 creates/s at 8
@@ -12,9 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { databasesFor } from '../databases';
+import { loadCreates } from '../load';
 import { BenchBackend, startBenchBackend } from '../backend';
 import {
   Benchmark,
@@ -91,32 +92,6 @@ function gitCommits(): Measured & { close(): void } {
 const redisLike = (name: string) =>
   `kind: Resource\nmetadata:\n  name: ${name}\nspec:\n  product: redis\n`;
 
-async function throughput(backend: BenchBackend): Promise<{
-  perSecond: number;
-  p50: number;
-  p99: number;
-}> {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENT }, async () => {
-      while (next < CONCURRENT_CREATES) {
-        next += 1;
-        const t = performance.now();
-        await create(backend);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    perSecond: CONCURRENT_CREATES / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
-}
-
 const benchmark: Benchmark = {
   description: `accepted creates through the HTTP API, with resources already in the state repository`,
   async *comparisons(options = {}): AsyncIterable<Comparison> {
@@ -158,7 +133,13 @@ const benchmark: Benchmark = {
                   : ''
               }`,
             ];
-            const t = await throughput(backend);
+            const t = await loadCreates({
+              baseUrl: backend.baseUrl,
+              authorization: backend.authorization,
+              concurrent: CONCURRENT,
+              creates: CONCURRENT_CREATES,
+              namespace: 'team-00',
+            });
             lines.push(
               `${CONCURRENT} concurrent: ${t.perSecond.toFixed(
                 1,

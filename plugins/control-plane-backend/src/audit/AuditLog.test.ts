@@ -107,6 +107,40 @@ describe.each(databases.eachSupportedId())('AuditLog on %s', databaseId => {
     }
   });
 
+  it('appends many events as one run of the chain, in order, while other replicas append', async () => {
+    const { knex, keys } = await setup();
+    const pools = isPostgres(knex)
+      ? [knex, knexFactory(knex.client.config)]
+      : [knex, knex];
+    const [a, b] = pools.map(db => new AuditLog(db, keys));
+    try {
+      // more than one statement's worth (50) in one call, beside single appends of another
+      const [many] = await Promise.all([
+        a.appendMany(Array.from({ length: 120 }, (_, i) => entry(i))),
+        ...Array.from({ length: 10 }, (_, i) => b.append(entry(200 + i))),
+      ]);
+      expect(many.map(e => e.target)).toEqual(
+        Array.from({ length: 120 }, (_, i) => `resource:default/db-${i}`),
+      );
+      for (let i = 1; i < many.length; i++) {
+        expect(many[i]).toMatchObject({
+          id: many[i - 1].id + 1,
+          prevHash: many[i - 1].hash,
+        });
+      }
+      // and the next single append follows whatever was appended last
+      const head = await a.head();
+      expect(await a.append(entry(999))).toMatchObject({
+        id: head!.id + 1,
+        prevHash: head!.hash,
+      });
+      expect(await a.verify()).toEqual({ valid: true, checked: 131 });
+      expect(await a.appendMany([])).toEqual([]);
+    } finally {
+      if (pools[1] !== knex) await pools[1].destroy();
+    }
+  });
+
   it('chains the next event to the head, not to an event whose transaction rolled back', async () => {
     const { knex, log } = await setup();
     const first = await log.append(entry(1));

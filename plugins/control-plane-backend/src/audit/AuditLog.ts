@@ -2,9 +2,12 @@ import { InputError } from '@backstage/errors';
 import { AuditEvent } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { cursors, isPostgres, sha256 } from '../database/util';
+import { chunked, cursors, isPostgres, sha256 } from '../database/util';
 import { RequestSource } from '../context';
 import { AuditKeyring } from './AuditKeys';
+
+/** Events per insert statement of {@link AuditLog.appendMany} (18 parameters each on SQLite). */
+const APPEND_CHUNK = 50;
 
 /** The hash that precedes the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -235,45 +238,78 @@ export class AuditLog {
    * its single writer.
    */
   async append(entry: AuditEntry, trx?: Knex.Transaction): Promise<AuditEvent> {
+    const [event] = await this.appendMany([entry], trx);
+    return event;
+  }
+
+  /**
+   * Appends events in this order, chained one after another, as {@link append} would one by
+   * one, in one statement (a few hundred events at a time).
+   */
+  async appendMany(
+    entries: AuditEntry[],
+    trx?: Knex.Transaction,
+  ): Promise<AuditEvent[]> {
+    if (entries.length === 0) return [];
     if (!trx) {
-      return this.db.transaction(tx => this.append(entry, tx));
+      return this.db.transaction(tx => this.appendMany(entries, tx));
     }
-    if (isPostgres(this.db)) {
-      return this.appendOnPostgres(entry, trx);
+    const events: AuditEvent[] = [];
+    for (const part of chunked(entries, APPEND_CHUNK)) {
+      if (isPostgres(this.db)) {
+        events.push(...(await this.appendOnPostgres(part, trx)));
+      } else {
+        const rows = this.chainAfter(part, await readHead(trx));
+        await trx('audit_events').insert(rows);
+        events.push(...rows.map(toEvent));
+      }
     }
-    const row = this.eventAfter(entry, await readHead(trx));
-    await trx('audit_events').insert(row);
-    return toEvent(row);
+    return events;
+  }
+
+  /** The rows of `entries`, chained one after another after `head`. */
+  private chainAfter(entries: AuditEntry[], head: ChainHead): Row[] {
+    const rows: Row[] = [];
+    let previous = head;
+    for (const entry of entries) {
+      const row = this.eventAfter(entry, previous);
+      rows.push(row);
+      previous = { id: Number(row.id), hash: row.hash };
+    }
+    return rows;
   }
 
   /**
    * The append on PostgreSQL, in one statement when this log wrote the chain's head (the
-   * usual case: one writer, or several in turn). The event is built after the head this log
-   * last wrote, and inserted only where `audit_events_head_is` (see its migration) says that
-   * head is still the chain's, which it checks under the audit lock (the one earlier versions
-   * take too, so they and this one exclude each other). A guess that no longer holds (another
-   * process appended, or the transaction of this log's last event rolled back) inserts
-   * nothing: the head is then read, under the lock now held, and the event built again.
+   * usual case: one writer, or several in turn). The events are built after the head this
+   * log last wrote, and inserted only where `audit_events_head_is` (see its migration) says
+   * that head is still the chain's, which it checks once, under the audit lock (the one
+   * earlier versions take too, so they and this one exclude each other). A guess that no
+   * longer holds (another process appended, or the transaction of this log's last event
+   * rolled back) inserts nothing: the head is then read, under the lock now held, and the
+   * events built again.
    */
   private async appendOnPostgres(
-    entry: AuditEntry,
+    entries: AuditEntry[],
     trx: Knex.Transaction,
-  ): Promise<AuditEvent> {
+  ): Promise<AuditEvent[]> {
     let head = this.lastWritten ?? GENESIS;
     for (let attempt = 1; ; attempt++) {
-      const row = this.eventAfter(entry, head);
-      // The row goes as JSON (one parameter, not one per column: cheaper to plan); a JSON
-      // string is exactly the text it encodes, so what is stored is what was hashed.
-      const { rows } = await trx.raw(
+      const rows = this.chainAfter(entries, head);
+      // The rows go as JSON (one parameter, not one per column: cheaper to plan); a JSON
+      // string is exactly the text it encodes, so what is stored is what was hashed. The
+      // check is a subquery of its own, so it runs once, before any row is inserted.
+      const { rows: inserted } = await trx.raw(
         `insert into audit_events
-         select * from jsonb_populate_record(null::audit_events, ?)
-          where audit_events_head_is(?, ?)
+         select r.* from jsonb_populate_recordset(null::audit_events, ?) r
+          where (select audit_events_head_is(?, ?))
          returning id`,
-        [JSON.stringify(row), head.id, head.hash],
+        [JSON.stringify(rows), head.id, head.hash],
       );
-      if (rows.length === 1) {
-        this.lastWritten = { id: Number(row.id), hash: row.hash };
-        return toEvent(row);
+      if (inserted.length === rows.length) {
+        const last = rows[rows.length - 1];
+        this.lastWritten = { id: Number(last.id), hash: last.hash };
+        return rows.map(toEvent);
       }
       if (attempt === 2) {
         // The head was read under the lock: only a writer that does not take it moves it.

@@ -4,7 +4,7 @@ import {
 } from '@idp-multicloud/plugin-control-plane-common';
 import { Knex } from 'knex';
 import { EventEmitter } from 'node:events';
-import { readJson } from '../database/util';
+import { chunked, readJson } from '../database/util';
 import { now, readTimestamp } from '../database/time';
 
 export interface NewResourceEvent {
@@ -66,16 +66,29 @@ export class ResourceEventStore {
     event: NewResourceEvent,
     trx: Knex | Knex.Transaction = this.db,
   ): Promise<void> {
-    await trx('resource_events').insert({
-      resource_ref: event.ref,
-      resource_uid: event.uid ?? null,
-      type: event.type,
-      message: event.message,
-      state: event.state ?? null,
-      operation_id: event.operationId ?? null,
-      data: event.data ? JSON.stringify(event.data) : null,
-      created_at: now(),
-    });
+    await this.appendMany([event], trx);
+  }
+
+  /** Records events in the caller's transaction, a hundred per statement (see {@link append}). */
+  async appendMany(
+    events: NewResourceEvent[],
+    trx: Knex | Knex.Transaction = this.db,
+  ): Promise<void> {
+    const at = now();
+    for (const part of chunked(events, 100)) {
+      await trx('resource_events').insert(
+        part.map(event => ({
+          resource_ref: event.ref,
+          resource_uid: event.uid ?? null,
+          type: event.type,
+          message: event.message,
+          state: event.state ?? null,
+          operation_id: event.operationId ?? null,
+          data: event.data ? JSON.stringify(event.data) : null,
+          created_at: at,
+        })),
+      );
+    }
   }
 
   /** Wakes the subscribers of these refs (after the events were committed). */

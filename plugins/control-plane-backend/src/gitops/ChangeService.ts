@@ -1,5 +1,6 @@
 import { ConflictError } from '@backstage/errors';
 import {
+  AuditEvent,
   Manifest,
   ManifestOf,
   manifestKey,
@@ -208,9 +209,10 @@ export class ChangeService {
       idempotencyRetention?: Duration;
       /**
        * Admission (policy, quotas): may refuse a valid change before it is committed by
-       * throwing a 4xx error.
+       * throwing a 4xx error. Answers the last audit event it recorded, if any: the chain's
+       * head as far as the change's commit need anchor it.
        */
-      admit?: (change: Admission) => Promise<void>;
+      admit?: (change: Admission) => Promise<AuditEvent | void>;
       /** The same decisions as `admit`, recording nothing: what admission would refuse. */
       review?: (change: Admission) => Promise<Refusal[]>;
       /**
@@ -468,7 +470,12 @@ export class ChangeService {
       this.options.idempotencyRetention ?? Duration.fromObject({ hours: 24 });
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const sync = await indexer.sync();
-      const indexed = await indexer.current();
+      // the state the sync left (unless it refused the head): no need to read it again
+      const known = await indexer.lastKnown();
+      const indexed =
+        sync.status !== 'rejected' && sync.commit === known.commit
+          ? known
+          : await indexer.current();
       // A rejected head (pushed by hand) is not built on: the first change is made on the
       // last good head's tree, as a commit on top of the rejected one (the branch only moves
       // forward), so it also undoes what the rejected commits changed, and says so.
@@ -482,6 +489,12 @@ export class ChangeService {
       let last: string | undefined;
       /** The commits of this batch by caller and Idempotency-Key. */
       const keyed = new Map<string, string>();
+      const earlierCommits = await indexer.commitsByKeys(
+        batch.flatMap(({ request: { actor, idempotencyKey } }) =>
+          idempotencyKey ? [{ actor, key: idempotencyKey }] : [],
+        ),
+        DateTime.utc().minus(retention),
+      );
       for (const entry of batch) {
         const { request } = entry;
         const key = request.idempotencyKey
@@ -493,15 +506,11 @@ export class ChangeService {
             outcomes.set(entry, { kind: 'earlier', commit: sameBatch });
             continue;
           }
-          if (request.idempotencyKey) {
+          if (key) {
             // A commit this caller made with this key, within the key's retention: the
             // request is a retry of one whose commit landed. Older ones are another, earlier
             // request.
-            const earlier = await indexer.commitByKey(
-              request.actor,
-              request.idempotencyKey,
-              DateTime.utc().minus(retention),
-            );
+            const earlier = earlierCommits.get(key);
             if (earlier) {
               outcomes.set(entry, { kind: 'earlier', commit: earlier });
               continue;
@@ -524,10 +533,12 @@ export class ChangeService {
               changes,
             );
           }
-          await this.options.admit?.(admission);
+          const decided = await this.options.admit?.(admission);
           const digests = changeDigests(state, changes);
-          // where the chain stands once admission has recorded its decisions
-          const auditHead = await audit.head();
+          // where the chain stands once admission has recorded its decisions: its last event
+          const auditHead = decided
+            ? { id: decided.id, hash: decided.hash }
+            : await audit.head();
           const written = await repo.write({
             parent,
             ...(base !== undefined ? { base } : {}),

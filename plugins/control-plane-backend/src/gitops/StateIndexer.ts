@@ -4,7 +4,6 @@ import {
   keyForPath,
   Manifest,
   manifestKey,
-  ManifestOf,
   ObjectKey,
   ProductSpec,
   stringifyResourceRef,
@@ -107,22 +106,31 @@ export class StateIndexer {
   }
 
   /**
-   * The newest indexed commit that `actor` made under an Idempotency-Key since `since`:
-   * crash recovery for a change whose commit landed before its answer was stored (see
-   * CommandService).
+   * The newest indexed commit that each actor made under each Idempotency-Key since `since`,
+   * by `JSON.stringify([actor, key])`: crash recovery for a change whose commit landed before
+   * its answer was stored (see CommandService). One query for a batch's keys.
    */
-  async commitByKey(
-    actor: string,
-    key: string,
+  async commitsByKeys(
+    keys: { actor: string; key: string }[],
     since: DateTime,
-  ): Promise<string | undefined> {
-    const row = await this.options
-      .db('state_changes')
-      .where({ actor, idempotency_key: key })
-      .andWhere('indexed_at', '>=', since.toISO()!)
-      .orderBy('indexed_at', 'desc')
-      .first('commit_sha');
-    return row?.commit_sha;
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const part of chunked(keys, 200)) {
+      const rows = await this.options
+        .db('state_changes')
+        .whereIn(
+          ['actor', 'idempotency_key'],
+          part.map(k => [k.actor, k.key]),
+        )
+        .andWhere('indexed_at', '>=', since.toISO()!)
+        .orderBy('indexed_at', 'desc')
+        .select('actor', 'idempotency_key', 'commit_sha');
+      for (const row of rows) {
+        const id = JSON.stringify([row.actor, row.idempotency_key]);
+        if (!found.has(id)) found.set(id, row.commit_sha);
+      }
+    }
+    return found;
   }
 
   /**
@@ -190,6 +198,11 @@ export class StateIndexer {
     const { repo, db, logger } = this.options;
     await repo.refresh();
     const head = await repo.head();
+    // The head this replica indexed last: nothing to read. (Another replica may since have
+    // indexed a head this one has not fetched yet; then this sync ran just before it.)
+    if (head !== undefined && head === this.cached?.commit) {
+      return { status: 'in-sync', commit: head };
+    }
     const indexed = await this.indexedCommit();
     if (!head || head === indexed) {
       return { status: 'in-sync', commit: indexed };
@@ -513,26 +526,44 @@ export class StateIndexer {
           .onConflict(['kind', 'namespace', 'name'])
           .merge();
       }
+      // new resources are inserted together, after the changed ones are updated
+      const fresh: Parameters<ResourceStore['insertMany']>[1] = [];
       for (const [i, { key, manifest }] of changed.entries()) {
         if (manifest.kind !== 'Resource') continue;
         const by = madeBy(key);
-        touchedRefs.push(
-          await this.applyResource(
-            trx,
+        const ref = stringifyResourceRef(manifest.metadata);
+        const desired = {
+          generation: objects[i].generation,
+          commit: by.sha,
+          // What a hand push's trailers say is not the control plane's to act on.
+          action: by.signed
+            ? clip(by.trailers[TRAILERS.action], 64)
+            : undefined,
+        };
+        const current = live.get(ref);
+        if (!current) {
+          fresh.push({
             manifest,
-            live.get(stringifyResourceRef(manifest.metadata)),
-            {
-              generation: objects[i].generation,
-              commit: by.sha,
-              // What a hand push's trailers say is not the control plane's to act on.
-              action: by.signed
-                ? clip(by.trailers[TRAILERS.action], 64)
-                : undefined,
+            desired,
+            cause: {
+              actor: actorOf(by),
+              reason: `requested in commit ${by.sha.slice(0, 12)}`,
             },
+          });
+        } else if (current.status.state !== 'DELETING') {
+          await this.options.resources.updateDesired(
+            trx,
+            current.uid,
+            manifest,
+            desired,
             actorOf(by),
-          ),
-        );
+          );
+        }
+        // A resource re-added while its previous incarnation is still being deleted gets a
+        // new incarnation once that deletion completes (the reconciler's work).
+        touchedRefs.push(ref);
       }
+      await this.options.resources.insertMany(trx, fresh);
       for (const key of removed) {
         await trx('desired_objects').where(key).delete();
         if (key.kind === 'Resource') {
@@ -612,28 +643,6 @@ export class StateIndexer {
     return generations;
   }
 
-  private async applyResource(
-    trx: Knex.Transaction,
-    manifest: ManifestOf<'Resource'>,
-    live: ResourceRecord | undefined,
-    desired: { generation: number; commit: string; action?: string },
-    actor: string,
-  ): Promise<string> {
-    const { resources } = this.options;
-    const ref = stringifyResourceRef(manifest.metadata);
-    if (!live) {
-      await resources.insert(trx, manifest, desired, {
-        actor,
-        reason: `requested in commit ${desired.commit.slice(0, 12)}`,
-      });
-    } else if (live.status.state !== 'DELETING') {
-      await resources.updateDesired(trx, live.uid, manifest, desired, actor);
-    }
-    // A resource re-added while its previous incarnation is still being deleted gets a new
-    // incarnation once that deletion completes (the reconciler's work).
-    return ref;
-  }
-
   private async removeResource(
     trx: Knex.Transaction,
     live: ResourceRecord | undefined,
@@ -653,7 +662,7 @@ export class StateIndexer {
 
   /**
    * Records the commits a sync indexes (those not recorded yet), with their audit events in
-   * commit order: a few statements for the batch, then one append per event.
+   * commit order: a few statements for the batch.
    */
   private async recordCommits(trx: Knex.Transaction, commits: CommitInfo[]) {
     // Only the replica that moved the index gets here, so check-then-insert is safe.
@@ -689,12 +698,11 @@ export class StateIndexer {
     for (const part of chunked(rows, 100)) {
       await trx('state_changes').insert(part);
     }
-    for (const commit of fresh) {
-      // One refused as a head was audited then; the head indexed now supersedes it.
-      if (!rejected.has(commit.sha)) {
-        await this.options.audit.append(auditEntryOf(commit), trx);
-      }
-    }
+    // One refused as a head was audited then; the head indexed now supersedes it.
+    await this.options.audit.appendMany(
+      fresh.filter(c => !rejected.has(c.sha)).map(auditEntryOf),
+      trx,
+    );
   }
 
   private async reject(

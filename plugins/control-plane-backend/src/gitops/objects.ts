@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -142,35 +141,50 @@ function edited(
   return merged;
 }
 
+/**
+ * Each entry's bytes in its tree (`<mode> <name>\0<20-byte sha>`), kept for the entries
+ * parsed or written here: a tree edited again (a directory of a thousand files, one file
+ * added per commit) is written from its entries' bytes rather than encoded again.
+ */
+const entryBytes = new WeakMap<TreeEntry, Buffer>();
+
 export function parseTree(body: Buffer): TreeEntry[] {
   const entries: TreeEntry[] = [];
   let offset = 0;
   while (offset < body.length) {
     const space = body.indexOf(0x20, offset);
     const nul = body.indexOf(0, space);
-    entries.push({
+    const entry = {
       mode: body.subarray(offset, space).toString('latin1'),
       name: body.subarray(space + 1, nul).toString('utf8'),
       sha: body.subarray(nul + 1, nul + 21).toString('hex'),
-    });
+    };
+    entryBytes.set(entry, body.subarray(offset, nul + 21));
+    entries.push(entry);
     offset = nul + 21;
   }
   return entries;
 }
 
 function serializeTree(entries: TreeEntry[]): Buffer {
-  let size = 0;
-  for (const e of entries) {
-    size += Buffer.byteLength(e.mode) + Buffer.byteLength(e.name) + 22;
-  }
-  const body = Buffer.allocUnsafe(size);
-  let offset = 0;
-  for (const e of entries) {
-    offset += body.write(`${e.mode} ${e.name}\0`, offset, 'utf8');
-    offset += body.write(e.sha, offset, 'hex');
-  }
-  return body;
+  const parts = entries.map(e => {
+    let bytes = entryBytes.get(e);
+    if (!bytes) {
+      const head = `${e.mode} ${e.name}\0`;
+      const size = Buffer.byteLength(head);
+      bytes = Buffer.alloc(size + 20);
+      bytes.write(head, 0, 'utf8');
+      bytes.write(e.sha, size, 'hex');
+      entryBytes.set(e, bytes);
+    }
+    return bytes;
+  });
+  return Buffer.concat(parts);
 }
+
+/** Names the temporary files of this process's object writes (unique across processes). */
+const tempPrefix = `tmp_obj_${randomBytes(6).toString('hex')}_`;
+let tempCount = 0;
 
 export class GitObjects {
   /** Trees by SHA: the ones along recently changed paths, parsed. */
@@ -183,8 +197,10 @@ export class GitObjects {
   constructor(private readonly gitDir: string) {}
 
   /**
-   * Writes an object (when not there already) and returns its SHA. Compressed with zlib's
-   * fastest level: any level is a valid loose object, and git recompresses when it packs.
+   * Writes an object and returns its SHA. Compressed with zlib's fastest level: any level
+   * is a valid loose object, and git recompresses when it packs. An object already there
+   * (rare: a commit's blobs and trees are new) is replaced by the same bytes, as a rename
+   * does atomically; cheaper than asking first for every object.
    */
   write(type: ObjectType, body: Buffer | string): string {
     const content = typeof body === 'string' ? Buffer.from(body) : body;
@@ -192,29 +208,23 @@ export class GitObjects {
     const sha = createHash('sha1').update(header).update(content).digest('hex');
     const directory = join(this.gitDir, 'objects', sha.slice(0, 2));
     const path = join(directory, sha.slice(2));
-    if (!existsSync(path)) {
-      const temp = join(
-        this.gitDir,
-        'objects',
-        `tmp_obj_${randomBytes(8).toString('hex')}`,
-      );
-      writeFileSync(
-        temp,
-        deflateSync(Buffer.concat([header, content]), { level: 1 }),
-        { mode: 0o444 },
-      );
-      if (!this.directories.has(directory)) {
-        mkdirSync(directory, { recursive: true });
-        this.directories.add(directory);
-      }
-      try {
-        renameSync(temp, path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        // `git prune-packed` removed the (empty) directory since
-        mkdirSync(directory, { recursive: true });
-        renameSync(temp, path);
-      }
+    const temp = join(this.gitDir, 'objects', `${tempPrefix}${tempCount++}`);
+    writeFileSync(
+      temp,
+      deflateSync(Buffer.concat([header, content]), { level: 1 }),
+      { mode: 0o444 },
+    );
+    if (!this.directories.has(directory)) {
+      mkdirSync(directory, { recursive: true });
+      this.directories.add(directory);
+    }
+    try {
+      renameSync(temp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // `git prune-packed` removed the (empty) directory since
+      mkdirSync(directory, { recursive: true });
+      renameSync(temp, path);
     }
     return sha;
   }

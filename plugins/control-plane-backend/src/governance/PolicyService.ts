@@ -1,5 +1,6 @@
 import { CustomErrorBase } from '@backstage/errors';
 import {
+  AuditEvent,
   ManifestOf,
   PolicySpec,
   stringifyResourceRef,
@@ -145,7 +146,7 @@ export class PolicyService {
     private readonly options: {
       /** Where resources run (quotas and budgets count them); none offline (`idp validate`). */
       resources: Pick<ResourceStore, 'placedProviders'>;
-      audit: Pick<AuditLog, 'append'>;
+      audit: Pick<AuditLog, 'appendMany'>;
       pricing: Pricing;
       evaluators?: PolicyEvaluator[];
     },
@@ -344,12 +345,13 @@ export class PolicyService {
 
   /**
    * The admission check of a change: each created or changed resource is decided; the
-   * first refusal throws, after every decision was audited.
+   * first refusal throws, after every decision was audited. Answers the last decision's
+   * audit event (none when nothing was decided).
    */
-  async admit(change: Admission): Promise<void> {
-    const refused: PolicyViolation[] = [];
-    for (const { input, decision } of await this.decide(change)) {
-      await this.options.audit.append({
+  async admit(change: Admission): Promise<AuditEvent | undefined> {
+    const decisions = await this.decide(change);
+    const events = await this.options.audit.appendMany(
+      decisions.map(({ input, decision }) => ({
         actor: change.actor,
         action: 'policy.decision',
         target: input.resource.ref,
@@ -362,9 +364,10 @@ export class PolicyService {
                 .join('; ')
         }`.slice(0, 2000),
         requestId: change.requestId,
-      });
-      refused.push(...decision.violations);
-    }
+      })),
+    );
+    const refused = decisions.flatMap(({ decision }) => decision.violations);
     if (refused.length > 0) throw new PolicyDeniedError(refused);
+    return events[events.length - 1];
   }
 }

@@ -13,7 +13,7 @@ import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { now, readTimestamp } from '../database/time';
 import { chunked, cursors } from '../database/util';
-import { AuditLog } from '../audit/AuditLog';
+import { AuditEntry, AuditLog } from '../audit/AuditLog';
 import { ResourceEventStore } from '../events/ResourceEventStore';
 import { ResourceReadModels } from './ResourceReadModels';
 import {
@@ -30,6 +30,22 @@ export type {
   ReconcileCandidate,
   ResourceFootprint,
 } from './ResourceReadModels';
+
+/** The audit event of a resource's transition. */
+function transitionAudit(
+  ref: string,
+  from: ResourceState | undefined,
+  to: ResourceState,
+  cause: TransitionCause,
+): AuditEntry {
+  return {
+    actor: cause.actor,
+    action: 'resource.transition',
+    target: ref,
+    outcome: 'succeeded',
+    reason: `${from ?? '∅'} → ${to}: ${cause.reason}`,
+  };
+}
 
 /**
  * Observed state of resources. Every state change is a compare-and-set on the current state,
@@ -51,16 +67,7 @@ export class ResourceStore extends ResourceReadModels {
     to: ResourceState,
     cause: TransitionCause,
   ) {
-    await this.audit.append(
-      {
-        actor: cause.actor,
-        action: 'resource.transition',
-        target: ref,
-        outcome: 'succeeded',
-        reason: `${from ?? '∅'} → ${to}: ${cause.reason}`,
-      },
-      trx,
-    );
+    await this.audit.append(transitionAudit(ref, from, to, cause), trx);
   }
 
   /**
@@ -73,42 +80,74 @@ export class ResourceStore extends ResourceReadModels {
     desired: { generation: number; commit: string; action?: string },
     cause: TransitionCause,
   ): Promise<string> {
+    const [uid] = await this.insertMany(trx, [{ manifest, desired, cause }]);
+    return uid;
+  }
+
+  /**
+   * Records new incarnations of desired resources, as {@link insert} does each, a few
+   * statements for them all; answers their uids, in order.
+   */
+  async insertMany(
+    trx: Knex.Transaction,
+    items: {
+      manifest: ManifestOf<'Resource'>;
+      desired: { generation: number; commit: string; action?: string };
+      cause: TransitionCause;
+    }[],
+  ): Promise<string[]> {
     const at = now();
-    const uid = randomUUID();
-    const ref = stringifyResourceRef(manifest.metadata);
-    await trx('resources').insert({
-      uid,
-      namespace: manifest.metadata.namespace,
-      name: manifest.metadata.name,
-      ...this.desiredColumns(manifest, desired),
-      state: 'PENDING',
-      state_reason: cause.reason,
-      observed_generation: 0,
-      conditions: '[]',
-      created_at: at,
-      updated_at: at,
-    });
-    await trx('resource_transitions').insert({
-      resource_uid: uid,
-      from_state: null,
-      to_state: 'PENDING',
-      operation_id: cause.operationId ?? null,
-      actor: cause.actor,
-      reason: cause.reason,
-      created_at: at,
-    });
-    await this.events.append(
-      {
+    const made = items.map(item => ({
+      ...item,
+      uid: randomUUID(),
+      ref: stringifyResourceRef(item.manifest.metadata),
+    }));
+    for (const part of chunked(made, 40)) {
+      await trx('resources').insert(
+        part.map(({ uid, manifest, desired, cause }) => ({
+          uid,
+          namespace: manifest.metadata.namespace,
+          name: manifest.metadata.name,
+          ...this.desiredColumns(manifest, desired),
+          state: 'PENDING',
+          state_reason: cause.reason,
+          observed_generation: 0,
+          conditions: '[]',
+          created_at: at,
+          updated_at: at,
+        })),
+      );
+    }
+    for (const part of chunked(made, 100)) {
+      await trx('resource_transitions').insert(
+        part.map(({ uid, cause }) => ({
+          resource_uid: uid,
+          from_state: null,
+          to_state: 'PENDING',
+          operation_id: cause.operationId ?? null,
+          actor: cause.actor,
+          reason: cause.reason,
+          created_at: at,
+        })),
+      );
+    }
+    await this.events.appendMany(
+      made.map(({ ref, uid, cause }) => ({
         ref,
         uid,
         type: 'state.changed',
-        state: 'PENDING',
+        state: 'PENDING' as const,
         message: cause.reason,
-      },
+      })),
       trx,
     );
-    await this.recordTransition(trx, ref, undefined, 'PENDING', cause);
-    return uid;
+    await this.audit.appendMany(
+      made.map(({ ref, cause }) =>
+        transitionAudit(ref, undefined, 'PENDING', cause),
+      ),
+      trx,
+    );
+    return made.map(m => m.uid);
   }
 
   private desiredColumns(

@@ -243,7 +243,7 @@ export async function validateCheckout(options: {
   const policy = new PolicyService({
     resources: nothingPlaced,
     audit: {
-      append: async () => {
+      appendMany: async () => {
         throw new Error('an offline check records nothing');
       },
     },

@@ -81,6 +81,7 @@ async function main() {
   // the timed creates come from a client on its own thread; the CPU counted is this
   // (the backend's) thread's
   const cpu = process.threadCpuUsage();
+  const faults = process.resourceUsage().minorPageFault;
   const load = await loadCreates({
     baseUrl: backend.baseUrl,
     authorization: backend.authorization,
@@ -89,6 +90,7 @@ async function main() {
     namespace: 'team-00',
   });
   const used = process.threadCpuUsage(cpu);
+  const faulted = process.resourceUsage().minorPageFault - faults;
   observer.disconnect();
   if (session) {
     const { profile } = await session.post('Profiler.stop');
@@ -108,7 +110,9 @@ async function main() {
       creates
     ).toFixed(2)} ms/create (${(used.system / 1000 / creates).toFixed(
       2,
-    )} in the kernel)\n`,
+    )} in the kernel; ${(faulted / creates).toFixed(
+      0,
+    )} page faults of the process)\n`,
   );
   for (const [sql, s] of [...statements].sort((a, b) => b[1].ms - a[1].ms)) {
     process.stdout.write(

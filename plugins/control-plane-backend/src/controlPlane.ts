@@ -243,7 +243,7 @@ export async function createControlPlane(options: {
     indexer,
     audit,
     idempotencyRetention: config.idempotencyRetention,
-    admit: change => policy.admit(change),
+    admit: (change, record) => policy.admit(change, record),
     review: change => policy.review(change),
     reviewRequired: change => {
       // A breaking change of a definition is reviewed wherever changes can be, and always

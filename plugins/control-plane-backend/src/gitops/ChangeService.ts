@@ -1,6 +1,5 @@
 import { ConflictError } from '@backstage/errors';
 import {
-  AuditEvent,
   Manifest,
   ManifestOf,
   manifestKey,
@@ -209,10 +208,13 @@ export class ChangeService {
       idempotencyRetention?: Duration;
       /**
        * Admission (policy, quotas): may refuse a valid change before it is committed by
-       * throwing a 4xx error. Answers the last audit event it recorded, if any: the chain's
-       * head as far as the change's commit need anchor it.
+       * throwing a 4xx error. Its decisions' audit events go to `record` when given (a batch
+       * appends them all at once), otherwise it appends them itself.
        */
-      admit?: (change: Admission) => Promise<AuditEvent | void>;
+      admit?: (
+        change: Admission,
+        record?: (entries: AuditEntry[]) => void,
+      ) => Promise<void>;
       /** The same decisions as `admit`, recording nothing: what admission would refuse. */
       review?: (change: Admission) => Promise<Refusal[]>;
       /**
@@ -489,6 +491,12 @@ export class ChangeService {
       let last: string | undefined;
       /** The commits of this batch by caller and Idempotency-Key. */
       const keyed = new Map<string, string>();
+      /**
+       * Admission's decisions, appended to the audit log together before the batch is
+       * published; each commit anchors the chain where it stood when the batch began.
+       */
+      const decisions: AuditEntry[] = [];
+      const auditHead = await audit.head();
       const earlierCommits = await indexer.commitsByKeys(
         batch.flatMap(({ request: { actor, idempotencyKey } }) =>
           idempotencyKey ? [{ actor, key: idempotencyKey }] : [],
@@ -533,12 +541,10 @@ export class ChangeService {
               changes,
             );
           }
-          const decided = await this.options.admit?.(admission);
+          await this.options.admit?.(admission, entries =>
+            decisions.push(...entries),
+          );
           const digests = changeDigests(state, changes);
-          // where the chain stands once admission has recorded its decisions: its last event
-          const auditHead = decided
-            ? { id: decided.id, hash: decided.hash }
-            : await audit.head();
           const written = await repo.write({
             parent,
             ...(base !== undefined ? { base } : {}),
@@ -572,6 +578,7 @@ export class ChangeService {
           outcomes.set(entry, { kind: 'refused', error });
         }
       }
+      await audit.appendMany(decisions);
       if (last && !(await repo.publish(rejected ?? indexed.commit, last))) {
         continue; // the branch moved: compute everything again on the new head
       }

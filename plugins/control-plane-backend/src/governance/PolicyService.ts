@@ -1,6 +1,5 @@
 import { CustomErrorBase } from '@backstage/errors';
 import {
-  AuditEvent,
   ManifestOf,
   PolicySpec,
   stringifyResourceRef,
@@ -13,7 +12,7 @@ import {
   PolicyViolation,
 } from '@idp-multicloud/plugin-control-plane-node';
 import { DateTime } from 'luxon';
-import { AuditLog } from '../audit/AuditLog';
+import { AuditEntry, AuditLog } from '../audit/AuditLog';
 import { Admission } from '../gitops/ChangeService';
 import { DesiredState } from '../gitops/DesiredState';
 import { digestOf } from '../database/util';
@@ -345,29 +344,29 @@ export class PolicyService {
 
   /**
    * The admission check of a change: each created or changed resource is decided; the
-   * first refusal throws, after every decision was audited. Answers the last decision's
-   * audit event (none when nothing was decided).
+   * first refusal throws, after every decision was audited: appended here, or handed to
+   * `record` to be appended with others (a batch of changes records its decisions at once).
    */
-  async admit(change: Admission): Promise<AuditEvent | undefined> {
+  async admit(
+    change: Admission,
+    record?: (entries: AuditEntry[]) => void,
+  ): Promise<void> {
     const decisions = await this.decide(change);
-    const events = await this.options.audit.appendMany(
-      decisions.map(({ input, decision }) => ({
-        actor: change.actor,
-        action: 'policy.decision',
-        target: input.resource.ref,
-        outcome: decision.allowed ? 'accepted' : 'rejected',
-        reason: `${input.action} by ${decision.by.join(', ')}: ${
-          decision.allowed
-            ? decision.reasons.join('; ') || 'no rule applies'
-            : decision.violations
-                .map(v => `[${v.code}] ${v.message}`)
-                .join('; ')
-        }`.slice(0, 2000),
-        requestId: change.requestId,
-      })),
-    );
+    const entries: AuditEntry[] = decisions.map(({ input, decision }) => ({
+      actor: change.actor,
+      action: 'policy.decision',
+      target: input.resource.ref,
+      outcome: decision.allowed ? 'accepted' : 'rejected',
+      reason: `${input.action} by ${decision.by.join(', ')}: ${
+        decision.allowed
+          ? decision.reasons.join('; ') || 'no rule applies'
+          : decision.violations.map(v => `[${v.code}] ${v.message}`).join('; ')
+      }`.slice(0, 2000),
+      requestId: change.requestId,
+    }));
+    if (record) record(entries);
+    else await this.options.audit.appendMany(entries);
     const refused = decisions.flatMap(({ decision }) => decision.violations);
     if (refused.length > 0) throw new PolicyDeniedError(refused);
-    return events[events.length - 1];
   }
 }

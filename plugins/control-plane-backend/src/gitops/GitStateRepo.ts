@@ -204,6 +204,8 @@ export class GitStateRepo {
     input?: string | Buffer,
     env?: Record<string, string>,
   ) {
+    // git sees the objects written here only once they are flushed
+    this.objects.flush();
     return git(args, { cwd: this.path, input, env });
   }
 
@@ -464,6 +466,7 @@ export class GitStateRepo {
   /** The raw objects of commits, by SHA (what `git cat-file commit` prints). */
   private async rawCommits(shas: string[]): Promise<Map<string, string>> {
     const raws = new Map<string, string>();
+    this.objects.flush();
     for (const [sha, { type, body }] of await catFileBatch(this.path, shas)) {
       if (type !== 'commit') {
         throw new Error(`${sha} is not a commit (${type})`);

@@ -221,4 +221,45 @@ describe('commits written in process', () => {
     ).toEqual({ status: 'conflict' });
     expect(await repo.head()).toBe(parent);
   });
+
+  it('are written as packs git verifies and reads, one a published batch, rolled up as they add up', async () => {
+    const repo = await GitStateRepo.open({ path });
+    // sizes whose pack headers take one, two and four bytes
+    const big = 'x'.repeat(300_000);
+    let parent: string | undefined;
+    for (let i = 0; i < 60; i++) {
+      const result = await repo.commit({
+        parent,
+        changes: [
+          { path: `f/${i}.yaml`, content: `n: ${i}\n` },
+          {
+            path: `g/${i}.yaml`,
+            content: i % 20 === 0 ? big + i : `${i}`.repeat(40),
+          },
+        ],
+        message: `commit ${i}`,
+        author,
+      });
+      expect(result.status).toBe('committed');
+      parent = (result as { sha: string }).sha;
+    }
+    // no loose object: each commit's objects went into one pack
+    expect(git(path, 'count-objects', '-v')).toMatch(/^count: 0$/m);
+    const packs = () =>
+      git(path, 'count-objects', '-v')
+        .split('\n')
+        .find(line => line.startsWith('packs: '))!;
+    // 60 packs written, rolled up in the background after 50: wait for it to finish
+    for (let i = 0; i < 100 && packs() === 'packs: 60'; i++) {
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    expect(Number(packs().slice('packs: '.length))).toBeLessThan(60);
+    expect(git(path, 'fsck', '--strict', '--no-dangling', '--full')).toBe('');
+    expect(git(path, 'rev-list', '--count', 'main')).toBe('60');
+    expect(git(path, 'show', `main:g/40.yaml`)).toBe(big + 40);
+    expect(git(path, 'show', `main:f/59.yaml`)).toBe('n: 59');
+    // a second repository object, with none of the writer's memory, reads the same
+    const reader = await GitStateRepo.open({ path });
+    expect((await reader.readTree(parent!)).size).toBe(120);
+  });
 });

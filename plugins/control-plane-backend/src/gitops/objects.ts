@@ -10,18 +10,23 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { catFileBatch, runGit } from './git';
 
 /**
  * Git's object database and refs written in this process: what a commit of the control plane
  * needs (blobs, the trees along the changed paths, the commit, a compare-and-swap of the
- * branch) without a `git` process per step. Objects are written loose, exactly as git writes
- * them (zlib of `<type> <size>\0<body>` under `objects/<2>/<38>`, through a temporary file
- * renamed into place); the branch moves under git's own lock file protocol
- * (`<ref>.lock`, created exclusively), so git commands working on the same repository at the
- * same time (a push received, `git gc`) see a consistent repository. Reading an object this
- * process did not write (a pushed tree, a packed one) asks git.
+ * branch) without a `git` process per step. The objects written are kept until they are
+ * flushed ({@link GitObjects.flush}: before any git command runs on the repository and before
+ * a ref moves), then written as one pack with its index, exactly as git writes them
+ * (`objects/pack/pack-<sha>.{pack,idx}`, through temporary files renamed into place): one
+ * file a batch of commits rather than one per object, since creating a file is what costs
+ * (0.1 to 0.7 ms of the kernel's time each on the machine measured, against 0.01 ms to append
+ * the same bytes). The packs are rolled up now and then by `git repack --geometric`. The
+ * branch moves under git's own lock file protocol (`<ref>.lock`, created exclusively), so git
+ * commands working on the same repository at the same time (a push received, `git gc`) see a
+ * consistent repository. Reading an object this process did not write (a pushed tree, a
+ * packed one) asks git.
  */
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -182,60 +187,155 @@ function serializeTree(entries: TreeEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Names the temporary files of this process's object writes (unique across processes). */
-const tempPrefix = `tmp_obj_${randomBytes(6).toString('hex')}_`;
+/** Names the temporary files of this process's pack writes (unique across processes). */
+const tempPrefix = `tmp_pack_${randomBytes(6).toString('hex')}_`;
 let tempCount = 0;
+
+/** A pack entry's type code. */
+const PACK_TYPE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
+
+/** Packs written before the packs are rolled up (`git repack --geometric=2 -d`). */
+const PACKS_PER_ROLL_UP = 50;
+
+/**
+ * A pack (version 2) of `objects`, each compressed whole (no deltas: git finds them when it
+ * repacks), and its index (version 2); `name` is the pack's checksum, as git names it.
+ */
+function buildPack(
+  objects: { sha: string; type: ObjectType; content: Buffer }[],
+): { name: string; pack: Buffer; index: Buffer } {
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(objects.length, 8);
+  const parts = [header];
+  let offset = header.length;
+  const entries: { sha: string; offset: number; crc: number }[] = [];
+  for (const { sha, type, content } of objects) {
+    // type and size: 4 bits of size in the first byte, then 7 a byte, low bits first
+    const head: number[] = [];
+    let byte = (PACK_TYPE[type] << 4) | (content.length & 0x0f);
+    let rest = Math.floor(content.length / 16);
+    while (rest > 0) {
+      head.push(byte | 0x80);
+      byte = rest & 0x7f;
+      rest = Math.floor(rest / 128);
+    }
+    head.push(byte);
+    const entry = Buffer.concat([
+      Buffer.from(head),
+      deflateSync(content, { level: 1 }),
+    ]);
+    entries.push({ sha, offset, crc: crc32(entry) });
+    parts.push(entry);
+    offset += entry.length;
+  }
+  if (offset >= 0x80000000) {
+    throw new Error('a pack of 2 GiB or more is not written here');
+  }
+  const body = Buffer.concat(parts);
+  const checksum = createHash('sha1').update(body).digest();
+  entries.sort((a, b) => (a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
+  const n = entries.length;
+  const index = Buffer.alloc(8 + 256 * 4 + n * 28 + 40);
+  index.writeUInt32BE(0xff744f63, 0); // '\377tOc'
+  index.writeUInt32BE(2, 4);
+  const fanout = new Array<number>(256).fill(0);
+  for (const e of entries) fanout[parseInt(e.sha.slice(0, 2), 16)] += 1;
+  let at = 8;
+  let total = 0;
+  for (const count of fanout) {
+    total += count;
+    index.writeUInt32BE(total, at);
+    at += 4;
+  }
+  for (const e of entries) at += index.write(e.sha, at, 'hex');
+  for (const e of entries) at = index.writeUInt32BE(e.crc, at);
+  for (const e of entries) at = index.writeUInt32BE(e.offset, at);
+  at += checksum.copy(index, at);
+  createHash('sha1').update(index.subarray(0, at)).digest().copy(index, at);
+  return {
+    name: checksum.toString('hex'),
+    pack: Buffer.concat([body, checksum]),
+    index,
+  };
+}
 
 export class GitObjects {
   /** Trees by SHA: the ones along recently changed paths, parsed. */
   private readonly trees = new Recent<TreeEntry[]>(64);
   /** The same trees' entries by name. */
   private readonly names = new Recent<Map<string, TreeEntry>>(64);
-  /** The fan-out directories (`objects/ab`) made or found (git's prune may remove them). */
-  private readonly directories = new Set<string>();
+  /** Objects written since the last flush, in order, and their SHAs. */
+  private pending: { sha: string; type: ObjectType; content: Buffer }[] = [];
+  private pendingShas = new Set<string>();
+  /** Packs written since the packs were last rolled up, and whether that runs now. */
+  private packsWritten = 0;
+  private rollingUp = false;
 
   constructor(private readonly gitDir: string) {}
 
   /**
-   * Writes an object and returns its SHA. Compressed with zlib's fastest level: any level
-   * is a valid loose object, and git recompresses when it packs. An object already there
-   * (rare: a commit's blobs and trees are new) is replaced by the same bytes, as a rename
-   * does atomically; cheaper than asking first for every object.
+   * Writes an object (kept until the next {@link flush}) and returns its SHA.
    */
   write(type: ObjectType, body: Buffer | string): string {
     const content = typeof body === 'string' ? Buffer.from(body) : body;
-    const header = Buffer.from(`${type} ${content.length}\0`);
-    const sha = createHash('sha1').update(header).update(content).digest('hex');
-    const directory = join(this.gitDir, 'objects', sha.slice(0, 2));
-    const path = join(directory, sha.slice(2));
-    const temp = join(this.gitDir, 'objects', `${tempPrefix}${tempCount++}`);
-    writeFileSync(
-      temp,
-      deflateSync(Buffer.concat([header, content]), { level: 1 }),
-      { mode: 0o444 },
-    );
-    if (!this.directories.has(directory)) {
-      mkdirSync(directory, { recursive: true });
-      this.directories.add(directory);
-    }
-    try {
-      renameSync(temp, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      // `git prune-packed` removed the (empty) directory since
-      mkdirSync(directory, { recursive: true });
-      renameSync(temp, path);
+    const sha = createHash('sha1')
+      .update(`${type} ${content.length}\0`)
+      .update(content)
+      .digest('hex');
+    if (!this.pendingShas.has(sha)) {
+      this.pendingShas.add(sha);
+      this.pending.push({ sha, type, content });
     }
     return sha;
+  }
+
+  /**
+   * Writes the objects kept since the last flush as one pack, so that git sees them: called
+   * before a git command runs on the repository and before a ref moves to them.
+   */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const { name, pack, index } = buildPack(this.pending);
+    const directory = join(this.gitDir, 'objects', 'pack');
+    mkdirSync(directory, { recursive: true });
+    // the pack, then its index: git looks a pack up by its index
+    for (const [suffix, bytes] of [
+      ['pack', pack],
+      ['idx', index],
+    ] as const) {
+      const temp = join(directory, `${tempPrefix}${tempCount++}`);
+      writeFileSync(temp, bytes, { mode: 0o444 });
+      renameSync(temp, join(directory, `pack-${name}.${suffix}`));
+    }
+    this.pending = [];
+    this.pendingShas = new Set();
+    this.packsWritten += 1;
+    if (this.packsWritten >= PACKS_PER_ROLL_UP && !this.rollingUp) {
+      this.packsWritten = 0;
+      this.rollingUp = true;
+      // In the background: it packs only whole packs (and loose objects) into a new one,
+      // whatever is reachable, then removes those packs; packs written meanwhile stay.
+      runGit(['repack', '-d', '-q', '--geometric=2'], { cwd: this.gitDir })
+        .catch(() => undefined)
+        .finally(() => {
+          this.rollingUp = false;
+        });
+    }
+  }
+
+  /** Runs git on the repository, once the objects written here are flushed. */
+  private git(args: string[], input?: string) {
+    this.flush();
+    return runGit(args, { cwd: this.gitDir, input });
   }
 
   /** The entries of a tree. */
   async tree(sha: string): Promise<TreeEntry[]> {
     const known = this.trees.get(sha);
     if (known) return known;
-    const entries = parseTree(
-      await runGit(['cat-file', 'tree', sha], { cwd: this.gitDir }),
-    );
+    const entries = parseTree(await this.git(['cat-file', 'tree', sha]));
     this.trees.set(sha, entries);
     return entries;
   }
@@ -364,6 +464,7 @@ export class GitObjects {
     sha: string,
     expected: string | undefined,
   ): boolean {
+    this.flush(); // the objects it will point at first
     const path = join(this.gitDir, ref);
     const lock = `${path}.lock`;
     mkdirSync(dirname(path), { recursive: true });
@@ -402,7 +503,7 @@ export class GitObjects {
     const args = from
       ? ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', from, to]
       : ['ls-tree', '-r', '-z', to];
-    const out = (await runGit(args, { cwd: this.gitDir })).toString('utf8');
+    const out = (await this.git(args)).toString('utf8');
     const changes: PathChange[] = [];
     if (!from) {
       for (const line of out.split('\0').filter(Boolean)) {
@@ -442,10 +543,10 @@ export class GitObjects {
     const unique = [...new Set(shas)];
     if (unique.length === 0) return { contents, tooLarge };
     const sizes = (
-      await runGit(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
-        cwd: this.gitDir,
-        input: `${unique.join('\n')}\n`,
-      })
+      await this.git(
+        ['cat-file', '--batch-check=%(objectname) %(objectsize)'],
+        `${unique.join('\n')}\n`,
+      )
     )
       .toString('utf8')
       .split('\n')
@@ -456,6 +557,7 @@ export class GitObjects {
       if (Number(size) > maxBytes) tooLarge.set(sha, Number(size));
       else small.push(sha);
     }
+    this.flush();
     for (const [sha, { body }] of await catFileBatch(this.gitDir, small)) {
       contents.set(sha, body.toString('utf8'));
     }

@@ -11,7 +11,7 @@ import {
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { AuditAnchor, AuditLog, storable } from '../audit/AuditLog';
+import { AuditAnchor, AuditEntry, AuditLog, storable } from '../audit/AuditLog';
 import { isDatabaseUnavailable } from '../database/availability';
 import { now, readTimestamp } from '../database/time';
 import {
@@ -472,18 +472,24 @@ export class StateIndexer {
   }): Promise<boolean> {
     const { db } = this.options;
     return db.transaction(async trx => {
-      await trx('state_repo_sync')
-        .insert({ id: 1, indexed_commit: null, updated_at: now() })
-        .onConflict('id')
-        .ignore();
-      const moved = await trx('state_repo_sync')
-        .where({ id: 1 })
-        .andWhere(qb =>
-          indexed
-            ? qb.where('indexed_commit', indexed)
-            : qb.whereNull('indexed_commit'),
-        )
-        .update({ indexed_commit: head, updated_at: now() });
+      const move = () =>
+        trx('state_repo_sync')
+          .where({ id: 1 })
+          .andWhere(qb =>
+            indexed
+              ? qb.where('indexed_commit', indexed)
+              : qb.whereNull('indexed_commit'),
+          )
+          .update({ indexed_commit: head, updated_at: now() });
+      let moved = await move();
+      if (!moved && !indexed) {
+        // nothing indexed yet, maybe not even the row: made once, by whichever replica first
+        await trx('state_repo_sync')
+          .insert({ id: 1, indexed_commit: null, updated_at: now() })
+          .onConflict('id')
+          .ignore();
+        moved = await move();
+      }
       if (!moved) {
         return false; // another replica indexed it first
       }
@@ -563,7 +569,9 @@ export class StateIndexer {
         // new incarnation once that deletion completes (the reconciler's work).
         touchedRefs.push(ref);
       }
-      await this.options.resources.insertMany(trx, fresh);
+      // their audit events are appended with the commits' (below), in one statement
+      const audited: AuditEntry[] = [];
+      await this.options.resources.insertMany(trx, fresh, audited);
       for (const key of removed) {
         await trx('desired_objects').where(key).delete();
         if (key.kind === 'Resource') {
@@ -573,7 +581,7 @@ export class StateIndexer {
           touchedRefs.push(ref);
         }
       }
-      await this.recordCommits(trx, commits);
+      await this.recordCommits(trx, commits, audited);
       // with the index, so a crash never loses one (their notifications are an outbox)
       for (const b of breaking) {
         await trx('definition_changes')
@@ -664,7 +672,12 @@ export class StateIndexer {
    * Records the commits a sync indexes (those not recorded yet), with their audit events in
    * commit order: a few statements for the batch.
    */
-  private async recordCommits(trx: Knex.Transaction, commits: CommitInfo[]) {
+  private async recordCommits(
+    trx: Knex.Transaction,
+    commits: CommitInfo[],
+    /** Events to append before the commits' own. */
+    audited: AuditEntry[] = [],
+  ) {
     // Only the replica that moved the index gets here, so check-then-insert is safe.
     const recorded = new Set<string>();
     const rejected = new Set<string>();
@@ -700,7 +713,10 @@ export class StateIndexer {
     }
     // One refused as a head was audited then; the head indexed now supersedes it.
     await this.options.audit.appendMany(
-      fresh.filter(c => !rejected.has(c.sha)).map(auditEntryOf),
+      [
+        ...audited,
+        ...fresh.filter(c => !rejected.has(c.sha)).map(auditEntryOf),
+      ],
       trx,
     );
   }

@@ -95,6 +95,8 @@ export class ResourceStore extends ResourceReadModels {
       desired: { generation: number; commit: string; action?: string };
       cause: TransitionCause;
     }[],
+    /** Where their audit events go, for the caller to append (default: appended here). */
+    audit?: AuditEntry[],
   ): Promise<string[]> {
     const at = now();
     const made = items.map(item => ({
@@ -141,12 +143,11 @@ export class ResourceStore extends ResourceReadModels {
       })),
       trx,
     );
-    await this.audit.appendMany(
-      made.map(({ ref, cause }) =>
-        transitionAudit(ref, undefined, 'PENDING', cause),
-      ),
-      trx,
+    const entries = made.map(({ ref, cause }) =>
+      transitionAudit(ref, undefined, 'PENDING', cause),
     );
+    if (audit) audit.push(...entries);
+    else await this.audit.appendMany(entries, trx);
     return made.map(m => m.uid);
   }
 

@@ -235,7 +235,7 @@ function buildPack(
   }
   const body = Buffer.concat(parts);
   const checksum = createHash('sha1').update(body).digest();
-  entries.sort((a, b) => (a.sha < b.sha ? -1 : a.sha > b.sha ? 1 : 0));
+  entries.sort((a, b) => (a.sha < b.sha ? -1 : 1)); // each SHA once (see write)
   const n = entries.length;
   const index = Buffer.alloc(8 + 256 * 4 + n * 28 + 40);
   index.writeUInt32BE(0xff744f63, 0); // '\377tOc'

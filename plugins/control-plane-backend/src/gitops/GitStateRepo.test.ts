@@ -27,6 +27,31 @@ describe('GitStateRepo', () => {
       .toString()
       .trim();
 
+  /** An empty bare repository to share, as a remote. */
+  const bareRemote = () => {
+    const remotePath = join(dir, 'remote.git');
+    gitIn(
+      dir,
+      'init',
+      '--bare',
+      '--quiet',
+      '--initial-branch=main',
+      remotePath,
+    );
+    return remotePath;
+  };
+
+  /** Replicas' state repositories, each its own clone of `remote`. */
+  const replicasOf = (remote: string, names: string[]) =>
+    Promise.all(
+      names.map(name =>
+        GitStateRepo.open({
+          path: join(dir, `${name}.git`),
+          remote: { url: remote },
+        }),
+      ),
+    );
+
   it('creates a bare repository and commits files with author and trailers', async () => {
     const repo = await GitStateRepo.open({ path: join(dir, 'state.git') });
     expect(await repo.head()).toBeUndefined();
@@ -184,23 +209,8 @@ describe('GitStateRepo', () => {
   });
 
   it('with a remote, pushes each commit there and refuses when the remote moved', async () => {
-    const remotePath = join(dir, 'remote.git');
-    gitIn(
-      dir,
-      'init',
-      '--bare',
-      '--quiet',
-      '--initial-branch=main',
-      remotePath,
-    );
-    const a = await GitStateRepo.open({
-      path: join(dir, 'a.git'),
-      remote: { url: remotePath },
-    });
-    const b = await GitStateRepo.open({
-      path: join(dir, 'b.git'),
-      remote: { url: remotePath },
-    });
+    const remotePath = bareRemote();
+    const [a, b] = await replicasOf(remotePath, ['a', 'b']);
 
     await a.refresh();
     const first = await a.commit({
@@ -241,23 +251,8 @@ describe('GitStateRepo', () => {
   });
 
   it('with a remote, fetches while its own commits are pushed, never failing either', async () => {
-    const remotePath = join(dir, 'remote.git');
-    gitIn(
-      dir,
-      'init',
-      '--bare',
-      '--quiet',
-      '--initial-branch=main',
-      remotePath,
-    );
-    const replicas = await Promise.all(
-      ['a', 'b'].map(name =>
-        GitStateRepo.open({
-          path: join(dir, `${name}.git`),
-          remote: { url: remotePath },
-        }),
-      ),
-    );
+    const remotePath = bareRemote();
+    const replicas = await replicasOf(remotePath, ['a', 'b']);
     // Two replicas commit in turns to one remote (each push moves the branch and its
     // remote-tracking ref) while each also fetches the other's commits, as indexing does.
     let committed = 0;

@@ -60,20 +60,7 @@ export class ResourceStore extends ResourceReadModels {
     super(db);
   }
 
-  private async recordTransition(
-    trx: Knex.Transaction,
-    ref: string,
-    from: ResourceState | undefined,
-    to: ResourceState,
-    cause: TransitionCause,
-  ) {
-    await this.audit.append(transitionAudit(ref, from, to, cause), trx);
-  }
-
-  /**
-   * Records a new incarnation of a desired resource, PENDING, with its first transition.
-   * Runs in the caller's transaction.
-   */
+  /** {@link insertMany} of one resource; answers its uid. */
   async insert(
     trx: Knex.Transaction,
     manifest: ManifestOf<'Resource'>,
@@ -85,8 +72,9 @@ export class ResourceStore extends ResourceReadModels {
   }
 
   /**
-   * Records new incarnations of desired resources, as {@link insert} does each, a few
-   * statements for them all; answers their uids, in order.
+   * Records new incarnations of desired resources, each PENDING with its first transition
+   * and event, a few statements for them all, in the caller's transaction; answers their
+   * uids, in order.
    */
   async insertMany(
     trx: Knex.Transaction,
@@ -293,12 +281,9 @@ export class ResourceStore extends ResourceReadModels {
     const row = await trx<ResourceRow>('resources')
       .where({ uid })
       .first('namespace', 'name');
-    await this.recordTransition(
+    await this.audit.append(
+      transitionAudit(stringifyResourceRef(row!), from, to, cause),
       trx,
-      stringifyResourceRef(row!),
-      from,
-      to,
-      cause,
     );
     await this.events.append(
       {
